@@ -1,0 +1,77 @@
+"""ember: a NumPy deep-learning framework with PyTorch's API and semantics.
+
+    import ember as torch
+    x = torch.randn(2, 2, requires_grad=True)
+    (x ** 2).mean().backward()
+"""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from . import _dtype
+from ._dtype import (bool_ as bool, dtype, double, float, float16, float32, float64, get_default_dtype,
+                     half, int, int8, int16, int32, int64, long, set_default_dtype, short, uint8,
+                     promote_types)
+from ._device import device
+from ._size import Size
+from ._tensor import Tensor
+from . import _tensor_methods  # noqa: F401  (binds ops as Tensor methods)
+from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled,
+                                 is_inference_mode_enabled, no_grad, set_grad_enabled)
+from .ops.creation import (arange, as_tensor, asarray, bernoulli, empty, empty_like, eye,
+                           from_numpy, full, full_like, linspace, logspace, multinomial, normal,
+                           ones, ones_like, rand, rand_like, randint, randint_like, randn,
+                           randn_like, randperm, scalar_tensor, tensor, zeros, zeros_like)
+from .ops.elementwise import (abs, absolute, add, allclose, bitwise_and, bitwise_not, bitwise_or,
+                              bitwise_xor, ceil, clamp, clamp_max, clamp_min, clip, cos, div,
+                              divide, eq, equal, exp, floor, floor_divide, fmod, ge, greater,
+                              greater_equal, gt, isclose, isfinite, isinf, isnan, le, less,
+                              less_equal, log, log1p, log2, logical_and, logical_not, logical_or,
+                              logical_xor, lt, maximum, minimum, mul, multiply, ne, neg, negative,
+                              not_equal, pow, reciprocal, relu, remainder, round, rsqrt, rsub,
+                              sigmoid, sign, sin, sqrt, square, sub, subtract, tanh, true_divide,
+                              trunc, where)
+from .ops.indexing import nonzero
+from .ops.linalg import addmm, bmm, dot, ger, inner, matmul, mm, mv, outer
+from .ops.reduce import (all, amax, amin, any, argmax, argmin, count_nonzero, cumprod, cumsum,
+                         logsumexp, max, mean, min, norm, prod, std, sum, var)
+from .ops.shape import (broadcast_to, cat, chunk, clone, concat, concatenate, flatten, flip, hstack,
+                        movedim, narrow, permute, reshape, roll, split, squeeze, stack, swapaxes,
+                        swapdims, t, tile, transpose, unbind, unflatten, unsqueeze, vstack)
+from .random import (Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed,
+                     set_rng_state)
+from . import autograd
+
+_dtype_names = ("float32 float64 float16 int8 int16 int32 int64 uint8 bool")
+
+
+def is_tensor(obj) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def numel(input) -> int:
+    return input.numel()
+
+
+def is_floating_point(input) -> bool:
+    return input.is_floating_point()
+
+
+def result_type(tensor1, tensor2):
+    from .ops.util import result_dtype
+    return result_dtype(tensor1, tensor2)
+
+
+def broadcast_shapes(*shapes):
+    from .ops.util import broadcast_shapes as _b
+    return Size(_b(*shapes))
+
+
+def set_num_threads(n: int) -> None:
+    from ._threads import set_num_threads as _s
+    _s(n)
+
+
+def get_num_threads() -> int:
+    from ._threads import get_num_threads as _g
+    return _g()

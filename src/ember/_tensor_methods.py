@@ -1,0 +1,353 @@
+"""Binds the functions of `ember.ops` as Tensor methods and operators (one table, one place)."""
+from __future__ import annotations
+
+import numpy as np
+
+from . import _dtype
+from ._tensor import Tensor
+from .ops import creation, elementwise as ew, indexing, inplace, linalg, reduce, shape
+from .random import gen
+
+_new = Tensor._new
+
+
+def _r(fn):
+    """Reflected operator: `2 - t` calls fn(2, t)."""
+    return lambda self, other: fn(other, self)
+
+
+def _rtruediv(self, other):
+    return ew.reciprocal(self) * other
+
+
+def _rpow(self, other):
+    return ew.pow(other, self)
+
+
+def _matmul_r(self, other):
+    return linalg.matmul(creation.as_tensor(other), self)
+
+
+def _ne_op(fn):
+    def op(self, other):
+        if not isinstance(other, (Tensor, int, float, bool, np.number, np.bool_)):
+            if isinstance(other, (list, tuple, np.ndarray)):
+                other = creation.tensor(other) if not isinstance(other, np.ndarray) else \
+                    creation.as_tensor(other)
+            else:
+                return NotImplemented
+        return fn(self, other)
+    return op
+
+
+_OPERATORS = {
+    "__add__": ew.add, "__radd__": ew.add, "__sub__": ew.sub, "__rsub__": _r(ew.sub),
+    "__mul__": ew.mul, "__rmul__": ew.mul, "__truediv__": ew.div, "__rtruediv__": _rtruediv,
+    "__floordiv__": ew.floor_divide, "__rfloordiv__": _r(ew.floor_divide),
+    "__mod__": ew.remainder, "__rmod__": _r(ew.remainder),
+    "__pow__": ew.pow, "__rpow__": _rpow, "__matmul__": linalg.matmul, "__rmatmul__": _matmul_r,
+    "__eq__": ew.eq, "__ne__": ew.ne, "__lt__": ew.lt, "__le__": ew.le, "__gt__": ew.gt,
+    "__ge__": ew.ge, "__and__": ew.bitwise_and, "__or__": ew.bitwise_or,
+    "__xor__": ew.bitwise_xor, "__rand__": ew.bitwise_and, "__ror__": ew.bitwise_or,
+    "__rxor__": ew.bitwise_xor,
+}
+for _name, _fn in _OPERATORS.items():
+    setattr(Tensor, _name, _ne_op(_fn))
+
+Tensor.__neg__ = ew.neg
+Tensor.__pos__ = lambda self: self
+Tensor.__abs__ = ew.abs
+Tensor.__invert__ = lambda self: ew.logical_not(self) if self._data.dtype == np.bool_ else \
+    ew.bitwise_not(self)
+Tensor.__getitem__ = indexing.getitem
+
+
+def _iter(self):
+    if self._data.ndim == 0:
+        raise TypeError("iteration over a 0-d tensor")
+    return iter(shape.unbind(self, 0))
+
+
+Tensor.__iter__ = _iter
+
+
+def _contains(self, item):
+    return bool((self == item).any())
+
+
+Tensor.__contains__ = _contains
+
+_METHODS = {
+    # elementwise
+    "add": ew.add, "sub": ew.sub, "subtract": ew.sub, "mul": ew.mul, "multiply": ew.mul,
+    "div": ew.div, "divide": ew.div, "true_divide": ew.div, "floor_divide": ew.floor_divide,
+    "remainder": ew.remainder, "fmod": ew.remainder, "pow": ew.pow, "neg": ew.neg,
+    "negative": ew.neg, "exp": ew.exp, "log": ew.log, "log1p": ew.log1p, "log2": ew.log2,
+    "sqrt": ew.sqrt, "rsqrt": ew.rsqrt, "sin": ew.sin, "cos": ew.cos, "tanh": ew.tanh,
+    "sigmoid": ew.sigmoid, "reciprocal": ew.reciprocal, "abs": ew.abs, "absolute": ew.abs,
+    "relu": ew.relu, "sign": ew.sign, "clamp": ew.clamp, "clip": ew.clamp,
+    "clamp_min": ew.clamp_min, "clamp_max": ew.clamp_max, "maximum": ew.maximum,
+    "minimum": ew.minimum, "square": ew.square, "floor": ew.floor, "ceil": ew.ceil,
+    "round": ew.round, "trunc": ew.trunc,
+    "eq": ew.eq, "ne": ew.ne, "lt": ew.lt, "le": ew.le, "gt": ew.gt, "ge": ew.ge,
+    "not_equal": ew.ne, "greater": ew.gt, "less": ew.lt, "greater_equal": ew.ge,
+    "less_equal": ew.le, "equal": ew.equal, "allclose": ew.allclose, "isclose": ew.isclose,
+    "logical_and": ew.logical_and, "logical_or": ew.logical_or, "logical_xor": ew.logical_xor,
+    "logical_not": ew.logical_not, "isnan": ew.isnan, "isinf": ew.isinf,
+    "isfinite": ew.isfinite, "bitwise_not": ew.bitwise_not,
+    "where": lambda self, condition, other: ew.where(condition, self, other),
+    # reductions
+    "sum": reduce.sum, "mean": reduce.mean, "prod": reduce.prod, "var": reduce.var,
+    "std": reduce.std, "max": reduce.max, "min": reduce.min, "amax": reduce.amax,
+    "amin": reduce.amin, "argmax": reduce.argmax, "argmin": reduce.argmin,
+    "logsumexp": reduce.logsumexp, "all": reduce.all, "any": reduce.any,
+    "cumsum": reduce.cumsum, "cumprod": reduce.cumprod, "norm": reduce.norm,
+    "count_nonzero": reduce.count_nonzero,
+    # linear algebra
+    "mm": linalg.mm, "bmm": linalg.bmm, "mv": linalg.mv, "dot": linalg.dot,
+    "outer": linalg.outer, "matmul": linalg.matmul, "addmm": linalg.addmm, "inner": linalg.inner,
+    # shape
+    "view": shape.view, "reshape": shape.reshape, "flatten": shape.flatten,
+    "unflatten": shape.unflatten, "squeeze": shape.squeeze, "unsqueeze": shape.unsqueeze,
+    "transpose": shape.transpose, "swapaxes": shape.transpose, "swapdims": shape.transpose,
+    "t": shape.t, "permute": shape.permute, "movedim": shape.movedim, "expand": shape.expand,
+    "expand_as": shape.expand_as, "broadcast_to": shape.broadcast_to, "repeat": shape.repeat,
+    "tile": shape.tile, "split": shape.split, "chunk": shape.chunk, "unbind": shape.unbind,
+    "narrow": shape.narrow, "flip": shape.flip, "roll": shape.roll, "clone": shape.clone,
+    "contiguous": shape.contiguous,
+    # indexing
+    "nonzero": indexing.nonzero,
+}
+for _name, _fn in _METHODS.items():
+    setattr(Tensor, _name, _fn)
+
+
+def _view_as(self, other):
+    return shape.view(self, other._data.shape)
+
+
+def _reshape_as(self, other):
+    return shape.reshape(self, other._data.shape)
+
+
+Tensor.view_as = _view_as
+Tensor.reshape_as = _reshape_as
+Tensor.T = property(lambda self: shape.permute(self, tuple(range(self._data.ndim - 1, -1, -1))))
+Tensor.mT = property(lambda self: shape.transpose(self, -2, -1))
+
+
+# ---- dtype and device conversions ------------------------------------------------------------
+def _parse_to(args, kwargs):
+    dtype = kwargs.get("dtype")
+    device = kwargs.get("device")
+    for a in args:
+        if isinstance(a, _dtype.dtype):
+            dtype = a
+        elif isinstance(a, Tensor):
+            dtype = a.dtype
+        elif a is not None:
+            device = a
+    return dtype, device
+
+
+def _to(self, *args, **kwargs):
+    from ._device import check_device
+    dtype, device = _parse_to(args, kwargs)
+    check_device(device)
+    if dtype is None:
+        return shape.clone(self) if kwargs.get("copy") else self
+    return shape.to_dtype(self, dtype, copy=kwargs.get("copy", False))
+
+
+Tensor.to = _to
+
+
+def _caster(dt):
+    def f(self, memory_format=None):
+        return shape.to_dtype(self, dt)
+    return f
+
+
+Tensor.float = _caster(_dtype.float32)
+Tensor.double = _caster(_dtype.float64)
+Tensor.half = _caster(_dtype.float16)
+Tensor.long = _caster(_dtype.int64)
+Tensor.int = _caster(_dtype.int32)
+Tensor.short = _caster(_dtype.int16)
+Tensor.char = _caster(_dtype.int8)
+Tensor.byte = _caster(_dtype.uint8)
+Tensor.bool = _caster(_dtype.bool_)
+
+_TYPE_STRINGS = {"float32": "torch.FloatTensor", "float64": "torch.DoubleTensor",
+                 "float16": "torch.HalfTensor", "int64": "torch.LongTensor",
+                 "int32": "torch.IntTensor", "int16": "torch.ShortTensor",
+                 "int8": "torch.CharTensor", "uint8": "torch.ByteTensor",
+                 "bool": "torch.BoolTensor"}
+_FROM_TYPE_STRING = {v: k for k, v in _TYPE_STRINGS.items()}
+
+
+def _type(self, dtype=None, non_blocking=False):
+    if dtype is None:
+        return _TYPE_STRINGS[self._data.dtype.name]
+    if isinstance(dtype, str):
+        name = _FROM_TYPE_STRING.get(dtype.replace("ember.", "torch."))
+        if name is None:
+            raise ValueError(f"invalid type: '{dtype}'")
+        dtype = _dtype._BY_NAME[name]
+    return shape.to_dtype(self, dtype)
+
+
+Tensor.type = _type
+Tensor.type_as = lambda self, other: shape.to_dtype(self, other.dtype)
+
+
+# ---- in-place ops ------------------------------------------------------------------------------
+def _inplace_binary(fn, ufunc):
+    def op(self, other, *, alpha=1):
+        if alpha == 1 and ufunc is not None and inplace.fast_ufunc_inplace(self, ufunc, other):
+            return self
+        if alpha != 1:
+            return inplace.apply_inplace(self, lambda s, o: fn(s, o, alpha=alpha), other)
+        return inplace.apply_inplace(self, fn, other)
+    return op
+
+
+Tensor.add_ = _inplace_binary(ew.add, np.add)
+Tensor.sub_ = _inplace_binary(ew.sub, np.subtract)
+
+
+def _inplace_plain(fn, ufunc=None):
+    def op(self, *args, **kwargs):
+        if ufunc is not None and len(args) == 1 and not kwargs and \
+                inplace.fast_ufunc_inplace(self, ufunc, args[0]):
+            return self
+        return inplace.apply_inplace(self, lambda s, *a: fn(s, *a, **kwargs), *args)
+    return op
+
+
+Tensor.mul_ = _inplace_plain(ew.mul, np.multiply)
+Tensor.div_ = _inplace_plain(ew.div)
+Tensor.pow_ = _inplace_plain(ew.pow)
+for _n in ("neg", "exp", "log", "log1p", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid",
+           "reciprocal", "abs", "relu", "sign", "clamp", "clamp_min", "clamp_max", "floor",
+           "ceil", "round", "trunc", "square"):
+    setattr(Tensor, _n + "_", _inplace_plain(getattr(Tensor, _n)))
+Tensor.clip_ = Tensor.clamp_
+
+
+def _zero_(self):
+    inplace.check_inplace(self)
+    self._data[...] = 0
+    self._vc[0] += 1
+    if self.grad_fn is not None:
+        self.grad_fn = None
+        self._rg = False
+    return self
+
+
+def _fill_(self, value):
+    if isinstance(value, Tensor):
+        if value._rg or self.grad_fn is not None:
+            return inplace.apply_inplace(self, lambda s, v: v.expand(s._data.shape).clone().to(
+                s.dtype) + s * 0.0, value)
+        value = value.item()
+    inplace.check_inplace(self)
+    self._data[...] = value
+    self._vc[0] += 1
+    if self.grad_fn is not None:
+        self.grad_fn = None
+        self._rg = False
+    return self
+
+
+def _copy_(self, src, non_blocking=False):
+    if not isinstance(src, Tensor):
+        raise TypeError(f"copy_(): argument 'other' must be Tensor, not {type(src).__name__}")
+    if _records_copy(self, src):
+        return inplace.apply_inplace(
+            self, lambda s, v: (s * 0.0 + v.to(s.dtype)) if s._rg else v.to(s.dtype).expand(
+                s._data.shape).clone(), src)
+    inplace.check_inplace(self)
+    inplace._write(self, src._data)
+    return self
+
+
+def _records_copy(self, src):
+    from .autograd.grad_mode import state
+    return state.enabled and (src._rg or self._rg)
+
+
+Tensor.zero_ = _zero_
+Tensor.fill_ = _fill_
+Tensor.copy_ = _copy_
+
+
+def _uniform_(self, a=0.0, b=1.0, *, generator=None):
+    inplace.check_inplace(self)
+    self._data[...] = gen(generator).uniform(self._data.shape, a, b, self._data.dtype)
+    self._vc[0] += 1
+    return self
+
+
+def _normal_(self, mean=0.0, std=1.0, *, generator=None):
+    inplace.check_inplace(self)
+    self._data[...] = gen(generator).normal(self._data.shape, mean, std, self._data.dtype)
+    self._vc[0] += 1
+    return self
+
+
+def _random_(self, low=0, high=None, *, generator=None):
+    inplace.check_inplace(self)
+    if high is None:
+        low, high = 0, low if low else 2 ** 24
+    self._data[...] = gen(generator).integers(low, high, self._data.shape, self._data.dtype)
+    self._vc[0] += 1
+    return self
+
+
+def _bernoulli_(self, p=0.5, *, generator=None):
+    inplace.check_inplace(self)
+    self._data[...] = gen(generator).bernoulli(self._data.shape, p, self._data.dtype)
+    self._vc[0] += 1
+    return self
+
+
+Tensor.uniform_ = _uniform_
+Tensor.normal_ = _normal_
+Tensor.random_ = _random_
+Tensor.bernoulli_ = _bernoulli_
+Tensor.bernoulli = lambda self, p=None, *, generator=None: creation.bernoulli(self, p,
+                                                                               generator=generator)
+
+
+def _setitem(self, idx, value):
+    index, advanced, _ = indexing._convert_index(idx, self._data.shape)
+    if isinstance(value, Tensor) and value._rg or (self._rg and _grad_enabled()):
+        inplace.apply_inplace(self, _index_put_fn(index, advanced), value if isinstance(
+            value, Tensor) else creation.tensor(value, dtype=self.dtype))
+        return
+    inplace.check_inplace(self)
+    v = value._data if isinstance(value, Tensor) else value
+    try:
+        self._data[index] = v
+    except ValueError:
+        vs = np.shape(v)
+        ts = np.shape(self._data[index])
+        raise RuntimeError(f"shape mismatch: value tensor of shape {list(vs)} cannot be broadcast "
+                           f"to indexing result of shape {list(ts)}") from None
+    self._vc[0] += 1
+
+
+def _grad_enabled():
+    from .autograd.grad_mode import state
+    return state.enabled
+
+
+def _index_put_fn(index, advanced):
+    def f(s, v):
+        from .ops.index_put import index_put
+        return index_put(s, index, advanced, v)
+    return f
+
+
+Tensor.__setitem__ = _setitem

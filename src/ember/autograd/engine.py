@@ -1,0 +1,354 @@
+"""The backward pass: an iterative walk of the graph in dependency order.
+
+Gradients flow as Tensors (so `create_graph=True` records a graph of the backward itself); with
+create_graph off, backward runs with grad mode off and each node costs one NumPy call or two.
+Broadcasting is undone here, once for every op: a gradient whose shape differs from its input's
+is summed down with `sum_to`, and its dtype cast back to the input's (torch's validate_outputs).
+
+Gradient buffers are accumulated in place when the engine owns them. It does not own an array
+that was handed to two places (a node returning the same gradient for two inputs, a hook, a
+retained or captured gradient, a user's backward); such arrays are copied before being written.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .._tensor import Tensor
+from .grad_mode import state as _grad_state
+from .function import AccumulateGrad, BackwardCFunction
+
+__all__ = ["backward", "grad"]
+
+
+def _root(a: np.ndarray):
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return id(a)
+
+
+def _make_root_grads(outputs, grad_outputs, create_graph, aliased):
+    grads = []
+    for i, out in enumerate(outputs):
+        g = None if grad_outputs is None else grad_outputs[i]
+        if g is None:
+            if out._rg and out._data.size != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            g = Tensor._new(np.ones(out._data.shape, out._data.dtype))
+        else:
+            if not isinstance(g, Tensor):
+                from ..ops.creation import tensor as _tensor
+                g = _tensor(g, dtype=out.dtype)
+            if g._data.shape != out._data.shape:
+                from .._size import Size
+                raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of "
+                                   f"{Size(g._data.shape)} and output[{i}] has a shape of "
+                                   f"{Size(out._data.shape)}.")
+            if not create_graph and g.grad_fn is not None:
+                g = g.detach()
+            aliased.add(_root(g._data))
+        grads.append(g)
+    return grads
+
+
+def _edge_of(t: Tensor, i: int, what="tensors"):
+    if t.grad_fn is not None:
+        return t.grad_fn, t._output_nr
+    if t._rg:
+        return t._get_accumulator(), 0
+    raise RuntimeError(f"element {i} of {what} does not require grad and does not have a grad_fn")
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, grad_variables=None,
+             inputs=None):
+    """Compute the sum of gradients of `tensors` w.r.t. graph leaves into their `.grad`."""
+    if isinstance(tensors, Tensor):
+        tensors = (tensors,)
+    tensors = tuple(tensors)
+    if grad_tensors is None:
+        grad_tensors = grad_variables
+    if isinstance(grad_tensors, Tensor):
+        grad_tensors = (grad_tensors,)
+    if grad_tensors is not None:
+        grad_tensors = tuple(grad_tensors)
+        if len(grad_tensors) != len(tensors):
+            raise RuntimeError(f"grad_tensors should have the same length as tensors "
+                               f"({len(grad_tensors)} != {len(tensors)})")
+    if retain_graph is None:
+        retain_graph = create_graph
+    roots = [_edge_of(t, i) for i, t in enumerate(tensors)]
+    only = None
+    if inputs is not None:
+        if isinstance(inputs, Tensor):
+            inputs = (inputs,)
+        if len(inputs) == 0:
+            raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+        only = [_edge_of(t, i, "inputs") for i, t in enumerate(inputs)]
+    aliased = set()
+    grads = _make_root_grads(tensors, grad_tensors, create_graph, aliased)
+    _execute(roots, grads, retain_graph, create_graph, aliased, capture=None, accumulate_only=only)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         only_inputs=True, allow_unused=None, is_grads_batched=False, materialize_grads=False):
+    """Return the gradients of `outputs` w.r.t. `inputs` without touching any `.grad`."""
+    single_input = isinstance(inputs, Tensor)
+    outputs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
+    inputs = (inputs,) if single_input else tuple(inputs)
+    if isinstance(grad_outputs, Tensor):
+        grad_outputs = (grad_outputs,)
+    if grad_outputs is not None:
+        grad_outputs = tuple(grad_outputs)
+        if len(grad_outputs) != len(outputs):
+            raise RuntimeError(f"grad requires one grad_output per output ({len(grad_outputs)} != "
+                               f"{len(outputs)})")
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    if retain_graph is None:
+        retain_graph = create_graph
+    for i, t in enumerate(inputs):
+        if not t._rg:
+            raise RuntimeError(f"One of the differentiated Tensors does not require grad")
+    roots = [_edge_of(t, i) for i, t in enumerate(outputs)]
+    capture = {}
+    for i, t in enumerate(inputs):
+        key = (t.grad_fn, t._output_nr) if t.grad_fn is not None else (t._get_accumulator(), 0)
+        capture.setdefault(key, []).append(i)
+    aliased = set()
+    grads = _make_root_grads(outputs, grad_outputs, create_graph, aliased)
+    results = _execute(roots, grads, retain_graph, create_graph, aliased, capture=capture,
+                       accumulate_only=())
+    out = []
+    for i, r in enumerate(results[:len(inputs)] if results else [None] * len(inputs)):
+        if r is None:
+            if materialize_grads:
+                from ..ops.creation import zeros_like
+                r = zeros_like(inputs[i])
+            elif not allow_unused:
+                raise RuntimeError("One of the differentiated Tensors appears to not have been "
+                                   "used in the graph. Set allow_unused=True if this is the "
+                                   "desired behavior.")
+        out.append(r)
+    return tuple(out)
+
+
+def _graph(roots):
+    """Dependency counts of every node reachable from the roots (iteratively: no recursion)."""
+    deps = {}
+    stack = []
+    for node, _ in roots:
+        if node not in deps:
+            deps[node] = 0
+            stack.append(node)
+    while stack:
+        node = stack.pop()
+        for child, _ in node.next_functions:
+            if child is None:
+                continue
+            if child in deps:
+                deps[child] += 1
+            else:
+                deps[child] = 1
+                stack.append(child)
+    return deps
+
+
+def _needed(roots, targets):
+    """Nodes from which a target node can be reached (post-order, iteratively)."""
+    needed = {}
+    for root, _ in roots:
+        if root in needed:
+            continue
+        stack = [(root, iter(root.next_functions))]
+        pushed = {root}
+        while stack:
+            node, it = stack[-1]
+            for child, _ in it:
+                if child is not None and child not in needed and child not in pushed:
+                    pushed.add(child)
+                    stack.append((child, iter(child.next_functions)))
+                    break
+            else:
+                stack.pop()
+                needed[node] = node in targets or any(
+                    needed.get(c, False) for c, _ in node.next_functions if c is not None)
+    return needed
+
+
+def _execute(roots, grads, retain_graph, create_graph, aliased, capture, accumulate_only):
+    deps = _graph(roots)
+    needed = None
+    if capture is not None or accumulate_only is not None:
+        targets = set(k[0] for k in capture) if capture else set()
+        if accumulate_only:
+            targets.update(n for n, _ in accumulate_only)
+        needed = _needed(roots, targets)
+    acc_allowed = None if accumulate_only is None else set(n for n, _ in accumulate_only)
+    results = None
+    if capture:
+        results = [None] * (1 + max(i for v in capture.values() for i in v))
+
+    buffers = {}
+    for (node, nr), g in zip(roots, grads):
+        _add_to_buffer(buffers, node, nr, g, create_graph, aliased)
+    ready = [node for node in dict.fromkeys(n for n, _ in roots) if deps[node] == 0]
+
+    prev = _grad_state.enabled
+    _grad_state.enabled = bool(create_graph)
+    try:
+        while ready:
+            node = ready.pop()
+            buf = buffers.pop(node, None)
+            skip = buf is None or (needed is not None and not needed.get(node, False))
+            if not skip:
+                _run_node(node, buf, buffers, retain_graph, create_graph, aliased, capture,
+                          results, acc_allowed)
+            for child, _ in node.next_functions:
+                if child is not None:
+                    d = deps[child] - 1
+                    deps[child] = d
+                    if d == 0:
+                        ready.append(child)
+    finally:
+        _grad_state.enabled = prev
+    return results
+
+
+def _add_to_buffer(buffers, node, nr, g, create_graph, aliased):
+    buf = buffers.get(node)
+    if buf is None:
+        buf = buffers[node] = [None] * node._n_out
+    old = buf[nr]
+    if old is None:
+        buf[nr] = g
+    elif create_graph:
+        buf[nr] = old + g
+    else:
+        a = old._data
+        if a.flags.writeable and a.flags.c_contiguous and _root(a) not in aliased \
+                and a.shape == g._data.shape and a.dtype == g._data.dtype:
+            np.add(a, g._data, out=a)
+        else:
+            buf[nr] = Tensor._new(a + g._data)
+
+
+def _run_node(node, buf, buffers, retain_graph, create_graph, aliased, capture, results,
+              acc_allowed):
+    if node._pre_hooks or node._retained:
+        for nr in range(len(buf)):
+            g = buf[nr]
+            if g is None:
+                continue
+            hooks = node._pre_hooks.get(nr) if node._pre_hooks else None
+            if hooks:
+                for h in list(hooks.values()):
+                    r = h(g)
+                    if r is not None:
+                        g = r
+                aliased.add(_root(g._data))
+            ref = node._retained.get(nr) if node._retained else None
+            t = ref() if ref is not None else None
+            if t is not None:
+                if t._grad is None:
+                    t._grad = g if create_graph else Tensor._new(g._data.copy())
+                else:
+                    t._grad = t._grad + g
+            buf[nr] = g
+    if node._node_pre_hooks:
+        for h in list(node._node_pre_hooks.values()):
+            r = h(tuple(buf))
+            if r is not None:
+                buf = list(r)
+        for g in buf:
+            if g is not None:
+                aliased.add(_root(g._data))
+    if capture:
+        for nr, g in enumerate(buf):
+            idxs = capture.get((node, nr))
+            if idxs is not None:
+                if g is not None:
+                    aliased.add(_root(g._data))
+                for i in idxs:
+                    results[i] = g
+
+    if type(node) is AccumulateGrad:
+        if acc_allowed is None or node in acc_allowed:
+            _accumulate(node.variable, buf[0], create_graph, aliased)
+        return
+
+    if len(buf) > 1:
+        if node._materialize:
+            for i, g in enumerate(buf):
+                if g is None:
+                    shape, dt = node._out_meta[i]
+                    buf[i] = Tensor._new(np.zeros(shape, dt))
+    outs = node._run_backward(buf)
+    if not retain_graph:
+        node._free()
+    if node._hooks:
+        for h in list(node._hooks.values()):
+            r = h(outs, tuple(buf))
+            if r is not None:
+                outs = tuple(r)
+    user = isinstance(node, BackwardCFunction)
+    if user or len(outs) > 1:
+        seen = set()
+        for g in outs:
+            if isinstance(g, Tensor):
+                r = _root(g._data)
+                if user or r in seen:
+                    aliased.add(r)
+                seen.add(r)
+    meta = node._in_meta
+    for i, (child, nr) in enumerate(node.next_functions):
+        g = outs[i]
+        if child is None or g is None:
+            continue
+        if not isinstance(g, Tensor):
+            raise TypeError(f"function {type(node).__name__} returned a gradient of type "
+                            f"{type(g).__name__} at index {i}; expected a Tensor or None")
+        shape, dt = meta[i]
+        if g._data.shape != shape:
+            g = _reduce_to(node, i, g, shape)
+        if g._data.dtype != dt:
+            g = g.to(_dtype_of(dt)) if create_graph else Tensor._new(g._data.astype(dt))
+        _add_to_buffer(buffers, child, nr, g, create_graph, aliased)
+
+
+def _dtype_of(np_dt):
+    from .._dtype import from_numpy_dtype
+    return from_numpy_dtype(np_dt)
+
+
+def _reduce_to(node, i, g, shape):
+    from ..ops.util import sum_to, is_expandable_to
+    if not is_expandable_to(shape, g._data.shape):
+        from .._size import Size
+        raise RuntimeError(f"Function {type(node).__name__} returned an invalid gradient at index "
+                           f"{i} - got {list(g._data.shape)} but expected shape compatible with "
+                           f"{list(shape)}")
+    return sum_to(g, shape)
+
+
+def _accumulate(var: Tensor, g: Tensor, create_graph: bool, aliased) -> None:
+    if var._hooks:
+        for h in list(var._hooks.values()):
+            r = h(g)
+            if r is not None:
+                g = r
+        aliased.add(_root(g._data))
+    if g._data.dtype != var._data.dtype:
+        g = Tensor._new(g._data.astype(var._data.dtype))
+    if create_graph:
+        var._grad = g if var._grad is None else var._grad + g
+        return
+    a = g._data
+    old = var._grad
+    if old is None:
+        if not (a.flags.c_contiguous and a.flags.writeable) or _root(a) in aliased:
+            a = np.array(a, order="C")
+        var._grad = Tensor._new(a)
+    elif old.grad_fn is not None:
+        var._grad = Tensor._new(old._data + a)
+    else:
+        np.add(old._data, a, out=old._data)
+        old._vc[0] += 1

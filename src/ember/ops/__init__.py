@@ -1,0 +1,1 @@
+"""ember's operations, one autograd Function per op, grouped by family."""

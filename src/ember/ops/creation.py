@@ -1,0 +1,317 @@
+"""Tensor creation: tensor/as_tensor/from_numpy, filled tensors, ranges, random tensors."""
+from __future__ import annotations
+
+import builtins
+import math
+
+import numpy as np
+
+from .. import _dtype
+from .._device import check_device
+from .._tensor import Tensor
+from ..random import gen
+
+_new = Tensor._new
+
+
+def _np_dtype(dtype, default=None):
+    if dtype is None:
+        return (default or _dtype._default.dtype).np
+    return _dtype.to_dtype(dtype).np
+
+
+def _infer(data):
+    """NumPy array from nested Python data with torch's dtype inference."""
+    if isinstance(data, Tensor):
+        return data._data
+    if isinstance(data, np.ndarray):
+        return data
+    if isinstance(data, (list, tuple)) and data and any(isinstance(x, Tensor) for x in data):
+        return np.stack([_infer(x) for x in data])
+    if isinstance(data, (list, tuple)) and data and any(isinstance(x, (list, tuple))
+                                                       for x in data):
+        parts = [_infer(x) for x in data]
+        shapes = {p.shape for p in parts}
+        if len(shapes) > 1:
+            raise ValueError(f"expected sequence of length {parts[0].shape[0] if parts[0].ndim else 0}"
+                             f" at dim 1 (got {parts[1].shape[0] if parts[1].ndim else 0})")
+        return np.stack(parts) if parts else np.zeros((0,), np.float32)
+    a = np.asarray(data)
+    if a.dtype == object:
+        raise TypeError(f"Could not infer dtype of {type(data).__name__}")
+    if a.dtype.kind == "f" and not isinstance(data, np.generic):
+        if a.dtype != np.float16:
+            a = a.astype(_dtype._default.dtype.np)
+    elif a.dtype.kind in "iu" and not isinstance(data, np.generic):
+        a = a.astype(np.int64)
+    elif a.dtype.kind == "U" or a.dtype.kind == "S":
+        raise TypeError(f"new(): invalid data type '{a.dtype.kind == 'U' and 'str' or 'bytes'}'")
+    if a.size == 0 and a.dtype.kind == "f":
+        a = a.astype(_dtype._default.dtype.np)
+    return a
+
+
+def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False) -> Tensor:
+    """A new tensor copying `data` (nested lists, numbers, arrays, tensors)."""
+    check_device(device)
+    if isinstance(data, Tensor):
+        a = data._data.copy()
+    else:
+        a = _infer(data)
+        if isinstance(data, np.ndarray) or a is data:
+            a = a.copy()
+        elif isinstance(data, np.generic):
+            a = np.array(data)
+    if dtype is not None:
+        a = a.astype(_dtype.to_dtype(dtype).np, copy=False)
+    else:
+        if a.dtype.kind == "f" and isinstance(data, (list, tuple, float)) and \
+                a.dtype != _dtype._default.dtype.np:
+            a = a.astype(_dtype._default.dtype.np)
+    a = np.ascontiguousarray(a)
+    t = _new(a)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def as_tensor(data, dtype=None, device=None) -> Tensor:
+    """Like `tensor`, but shares memory with a NumPy array or tensor when no conversion is needed."""
+    check_device(device)
+    if isinstance(data, Tensor):
+        return data if dtype is None or data.dtype is _dtype.to_dtype(dtype) else data.to(dtype)
+    if isinstance(data, np.ndarray):
+        _dtype.from_numpy_dtype(data.dtype)
+        if dtype is None or data.dtype == _dtype.to_dtype(dtype).np:
+            return _new(data)
+        return _new(data.astype(_dtype.to_dtype(dtype).np))
+    return tensor(data, dtype=dtype)
+
+
+asarray = as_tensor
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing memory with `array` (writes to either show in both)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
+    _dtype.from_numpy_dtype(array.dtype)
+    return _new(array)
+
+
+def _size(size):
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    out = []
+    for s in size:
+        if isinstance(s, Tensor):
+            s = int(s)
+        if not isinstance(s, (int, np.integer)):
+            raise TypeError(f"empty(): argument 'size' must be tuple of ints, but found element of "
+                            f"type {type(s).__name__}")
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: "
+                               f"{list(size)}")
+        out.append(int(s))
+    return tuple(out)
+
+
+def _finish(a, requires_grad, device=None):
+    check_device(device)
+    t = _new(a)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def zeros(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None,
+          pin_memory=False) -> Tensor:
+    return _finish(np.zeros(_size(size), _np_dtype(dtype)), requires_grad, device)
+
+
+def ones(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None,
+         pin_memory=False) -> Tensor:
+    return _finish(np.ones(_size(size), _np_dtype(dtype)), requires_grad, device)
+
+
+def empty(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None,
+          pin_memory=False, memory_format=None) -> Tensor:
+    return _finish(np.empty(_size(size), _np_dtype(dtype)), requires_grad, device)
+
+
+def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=None,
+         layout=None, pin_memory=False) -> Tensor:
+    if dtype is None:
+        dtype = _dtype.scalar_dtype(fill_value.item() if isinstance(fill_value, Tensor)
+                                    else fill_value)
+    return _finish(np.full(_size((size,)), fill_value, _np_dtype(dtype)), requires_grad, device)
+
+
+def _like(input, dtype):
+    return input._data.dtype if dtype is None else _dtype.to_dtype(dtype).np
+
+
+def zeros_like(input, *, dtype=None, device=None, requires_grad=False, layout=None,
+               memory_format=None) -> Tensor:
+    return _finish(np.zeros(input._data.shape, _like(input, dtype)), requires_grad, device)
+
+
+def ones_like(input, *, dtype=None, device=None, requires_grad=False, layout=None,
+              memory_format=None) -> Tensor:
+    return _finish(np.ones(input._data.shape, _like(input, dtype)), requires_grad, device)
+
+
+def empty_like(input, *, dtype=None, device=None, requires_grad=False, layout=None,
+               memory_format=None) -> Tensor:
+    return _finish(np.empty(input._data.shape, _like(input, dtype)), requires_grad, device)
+
+
+def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None,
+              memory_format=None) -> Tensor:
+    return _finish(np.full(input._data.shape, fill_value, _like(input, dtype)), requires_grad,
+                   device)
+
+
+def arange(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=False,
+           out=None, layout=None) -> Tensor:
+    if end is None:
+        start, end = 0, start
+    vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
+    start, end, step = vals
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end - start) * step < 0 and end != start:
+        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+    if dtype is None:
+        dtype = _dtype.get_default_dtype() if any(isinstance(v, float) for v in vals) else \
+            _dtype.int64
+    dt = _dtype.to_dtype(dtype)
+    n = builtins.max(0, math.ceil((end - start) / step))
+    # torch computes start + i*step in double then casts
+    a = (start + np.arange(n, dtype=np.float64) * step) if dt.is_floating_point or \
+        any(isinstance(v, float) for v in vals) else start + np.arange(n, dtype=np.int64) * step
+    return _finish(a.astype(dt.np), requires_grad, device)
+
+
+def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False, out=None,
+             layout=None) -> Tensor:
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    dt = _np_dtype(dtype)
+    # torch: first half from start, second half from end (symmetric rounding)
+    a = np.linspace(start, end, steps, dtype=np.float64)
+    if steps > 1:
+        step = (end - start) / (steps - 1)
+        idx = np.arange(steps)
+        half = steps // 2
+        a = np.where(idx < half, start + step * idx, end - step * (steps - idx - 1))
+    return _finish(a.astype(dt), requires_grad, device)
+
+
+def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
+    return _finish((base ** np.linspace(start, end, steps)).astype(_np_dtype(dtype)),
+                   requires_grad, device)
+
+
+def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, out=None,
+        layout=None) -> Tensor:
+    return _finish(np.eye(n, n if m is None else m, dtype=_np_dtype(dtype)), requires_grad, device)
+
+
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None,
+         layout=None, pin_memory=False) -> Tensor:
+    dt = _np_dtype(dtype)
+    _check_float("check_uniform_bounds", dt)
+    return _finish(gen(generator).uniform(_size(size), 0.0, 1.0, dt), requires_grad, device)
+
+
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None,
+          layout=None, pin_memory=False) -> Tensor:
+    dt = _np_dtype(dtype)
+    _check_float("normal_kernel_cpu", dt)
+    return _finish(gen(generator).normal(_size(size), 0.0, 1.0, dt), requires_grad, device)
+
+
+def _check_float(name, dt):
+    if np.dtype(dt).kind != "f":
+        raise NotImplementedError(f"\"{name}\" not implemented for "
+                                  f"'{_TYPE_NAMES.get(np.dtype(dt).name, np.dtype(dt).name)}'")
+
+
+_TYPE_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+               "bool": "Bool", "float32": "Float", "float64": "Double", "float16": "Half"}
+
+
+def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None,
+            requires_grad=False, out=None, layout=None, pin_memory=False) -> Tensor:
+    if size is None:  # randint(high, size)
+        low, high, size = 0, low, high
+    if high is None:
+        low, high = 0, low
+    if low >= high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= "
+                           f"to={high}")
+    dt = _np_dtype(dtype, _dtype.int64)
+    return _finish(gen(generator).integers(low, high, _size((size,)), dt), requires_grad, device)
+
+
+def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False, out=None,
+             layout=None, pin_memory=False) -> Tensor:
+    dt = _np_dtype(dtype, _dtype.int64)
+    return _finish(gen(generator).permutation(int(n)).astype(dt), requires_grad, device)
+
+
+def rand_like(input, *, dtype=None, generator=None, device=None, requires_grad=False) -> Tensor:
+    return rand(input._data.shape, dtype=dtype or input.dtype, generator=generator,
+                requires_grad=requires_grad)
+
+
+def randn_like(input, *, dtype=None, generator=None, device=None, requires_grad=False) -> Tensor:
+    return randn(input._data.shape, dtype=dtype or input.dtype, generator=generator,
+                 requires_grad=requires_grad)
+
+
+def randint_like(input, low=0, high=None, *, dtype=None, generator=None, device=None,
+                 requires_grad=False) -> Tensor:
+    return randint(low, high, input._data.shape, dtype=dtype or input.dtype, generator=generator)
+
+
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, out=None) -> Tensor:
+    g = gen(generator)
+    if isinstance(mean, Tensor) or isinstance(std, Tensor):
+        m = mean._data if isinstance(mean, Tensor) else mean
+        s = std._data if isinstance(std, Tensor) else std
+        shape = np.broadcast_shapes(np.shape(m), np.shape(s))
+        ref = mean if isinstance(mean, Tensor) else std
+        z = g.normal(shape, 0.0, 1.0, ref._data.dtype)
+        return _new((z * s + m).astype(ref._data.dtype))
+    return _new(g.normal(_size((size,)), mean, std, _np_dtype(dtype)))
+
+
+def bernoulli(input, p=None, *, generator=None) -> Tensor:
+    g = gen(generator)
+    probs = input._data if p is None else np.full(input._data.shape, p)
+    u = g.uniform(input._data.shape, 0.0, 1.0, np.float64)
+    return _new((u < probs).astype(input._data.dtype))
+
+
+def multinomial(input, num_samples, replacement=False, *, generator=None) -> Tensor:
+    g = gen(generator)
+    p = input._data.astype(np.float64)
+    rows = p.reshape(-1, p.shape[-1])
+    out = np.empty((rows.shape[0], num_samples), np.int64)
+    for i, r in enumerate(rows):
+        r = r / r.sum()
+        out[i] = g._rng.choice(len(r), size=num_samples, replace=replacement, p=r)
+    return _new(out.reshape(p.shape[:-1] + (num_samples,)))
+
+
+def _legacy_tensor(*args, dtype=None, device=None):
+    """ember.Tensor(...) / FloatTensor(...): sizes give an uninitialised float tensor, data copies."""
+    if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
+        return tensor(args[0], dtype=dtype or _dtype.float32)
+    return empty(*args, dtype=dtype or _dtype.float32)
+
+
+def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return _finish(np.array(s, _np_dtype(dtype)), requires_grad, device)

@@ -1,0 +1,718 @@
+"""Elementwise ops: arithmetic, comparisons, unary math, activations' primitives.
+
+Each op's docstring gives forward and backward. Operands are promoted with torch's rules in
+`util.promote`; the engine sums broadcast gradients back to each input's shape.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .._tensor import Tensor
+from .base import Op
+from .util import check_broadcast, promote, scalar_value
+
+_new = Tensor._new
+
+
+def _binary(fn, a, b):
+    x, y = promote(a, b)
+    try:
+        return fn(x, y)
+    except ValueError:
+        check_broadcast(x, y)
+        raise
+
+
+# ---- arithmetic ---------------------------------------------------------------------------
+class AddBackward0(Op):
+    """out = a + alpha*b;  da = g, db = alpha*g"""
+
+    @staticmethod
+    def forward(ctx, a, b, alpha=1):
+        ctx.alpha = alpha
+        if alpha != 1:
+            x, y = promote(a, b)
+            return np.add(x, np.multiply(y, alpha))
+        return _binary(np.add, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, (g if ctx.alpha == 1 else g * ctx.alpha), None
+
+
+class SubBackward0(Op):
+    """out = a - alpha*b;  da = g, db = -alpha*g"""
+
+    @staticmethod
+    def forward(ctx, a, b, alpha=1):
+        ctx.alpha = alpha
+        x, y = promote(a, b)
+        if x.dtype == np.bool_ and (not isinstance(y, np.ndarray) or y.dtype == np.bool_):
+            raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
+                               "supported. Use the `^` or `logical_xor()` operator instead.")
+        try:
+            return np.subtract(x, y if alpha == 1 else np.multiply(y, alpha))
+        except ValueError:
+            check_broadcast(x, y)
+            raise
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, (-g if ctx.alpha == 1 else g * (-ctx.alpha)), None
+
+
+class RsubBackward1(Op):
+    """out = s - a (a Python number minus a tensor);  da = -g"""
+
+    @staticmethod
+    def forward(ctx, a, s):
+        x, y = promote(a, s)
+        return np.subtract(y, x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return -g, None
+
+
+class MulBackward0(Op):
+    """out = a * b;  da = g * b, db = g * a"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
+        ctx.save_for_backward(a if tb and ctx.needs_input_grad[1] else None,
+                              b if ta and ctx.needs_input_grad[0] else None)
+        if not tb:
+            ctx.scalar = b
+        return _binary(np.multiply, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        ga = g * (b if b is not None else ctx.scalar) if ctx.needs_input_grad[0] else None
+        gb = g * a if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+class DivBackward0(Op):
+    """out = a / b;  da = g / b, db = -g * a / b**2"""
+
+    @staticmethod
+    def forward(ctx, a, b, rounding_mode=None):
+        ctx.save_for_backward(a if isinstance(b, Tensor) and ctx.needs_input_grad[1] else None,
+                              b if isinstance(b, Tensor) else None)
+        ctx.scalar = None if isinstance(b, Tensor) else b
+        x, y = promote(a, b)
+        if rounding_mode is None:
+            if x.dtype.kind in "biu" and (not isinstance(y, np.ndarray) or y.dtype.kind in "biu")\
+                    and not isinstance(y, float):
+                from .. import _dtype
+                x = x.astype(_dtype._default.dtype.np)
+            try:
+                return np.true_divide(x, y)
+            except ValueError:
+                check_broadcast(x, y)
+                raise
+        if rounding_mode == "floor":
+            return np.floor_divide(x, y) if x.dtype.kind in "iu" else np.floor(np.true_divide(x, y))
+        if rounding_mode == "trunc":
+            q = np.true_divide(x, y)
+            return np.trunc(q).astype(x.dtype) if x.dtype.kind in "iu" else np.trunc(q)
+        raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
+                           f"found '{rounding_mode}'")
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        if b is None:
+            return g / ctx.scalar, None, None
+        ga = g / b if ctx.needs_input_grad[0] else None
+        gb = -g * a / (b * b) if ctx.needs_input_grad[1] else None
+        return ga, gb, None
+
+
+class NegBackward0(Op):
+    """out = -a;  da = -g"""
+
+    @staticmethod
+    def forward(ctx, a):
+        if a._data.dtype == np.bool_:
+            raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If "
+                               "you are trying to invert a mask, use the `~` or `logical_not()` "
+                               "operator instead.")
+        return np.negative(a._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        return -g
+
+
+class PowBackward0(Op):
+    """out = a ** e (e a number);  da = g * e * a**(e-1)"""
+
+    @staticmethod
+    def forward(ctx, a, e):
+        ctx.save_for_backward(a)
+        ctx.e = e
+        x, y = promote(a, e)
+        if isinstance(y, int) and y < 0 and x.dtype.kind in "iu":
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        return np.power(x, y)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, = ctx.saved_tensors
+        e = ctx.e
+        if e == 0:
+            return g * 0.0, None
+        if e == 2:
+            return g * (a * 2.0), None
+        return g * (e * a ** (e - 1)), None
+
+
+class PowBackward1(Op):
+    """out = a ** b (both tensors);  da = g * b * a**(b-1), db = g * out * log(a)"""
+    _save_output = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return _binary(np.power, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, out = ctx.saved_tensors
+        ga = g * b * a ** (b - 1) if ctx.needs_input_grad[0] else None
+        gb = None
+        if ctx.needs_input_grad[1]:
+            gb = g * where_(a == 0, out * 0.0, out * a.log()) if (a._data == 0).any() else \
+                g * out * a.log()
+        return ga, gb
+
+
+class PowBackward2(Op):
+    """out = s ** b (s a number);  db = g * out * log(s)"""
+    _save_output = True
+
+    @staticmethod
+    def forward(ctx, s, b):
+        ctx.s = s
+        y, x = promote(b, s)
+        return np.power(x, y)
+
+    @staticmethod
+    def backward(ctx, g):
+        out, = ctx.saved_tensors
+        return None, g * out * float(np.log(ctx.s))
+
+
+# ---- unary math ---------------------------------------------------------------------------
+def _unary(name, np_fn, grad, save_input=False, save_output=False, doc=""):
+    """Define a unary Op whose backward is `grad(g, input, output)` in ember ops."""
+
+    def forward(ctx, a):
+        if save_input:
+            ctx.save_for_backward(a)
+        x = a._data
+        if x.dtype.kind in "biu":
+            from .. import _dtype
+            x = x.astype(_dtype._default.dtype.np)
+        return np_fn(x)
+
+    def backward(ctx, g):
+        saved = ctx.saved_tensors
+        a = saved[0] if save_input else None
+        out = saved[-1] if save_output else None
+        return grad(g, a, out)
+
+    cls = type(name, (Op,), {"forward": staticmethod(forward), "backward": staticmethod(backward),
+                             "_save_output": save_output, "__doc__": doc,
+                             "__module__": __name__})
+    return cls
+
+
+ExpBackward0 = _unary("ExpBackward0", np.exp, lambda g, a, r: g * r, save_output=True,
+                      doc="out = exp(a);  da = g * out")
+LogBackward0 = _unary("LogBackward0", np.log, lambda g, a, r: g / a, save_input=True,
+                      doc="out = log(a);  da = g / a")
+Log1PBackward0 = _unary("Log1PBackward0", np.log1p, lambda g, a, r: g / (a + 1.0),
+                        save_input=True, doc="out = log(1+a);  da = g / (1+a)")
+Log2Backward0 = _unary("Log2Backward0", np.log2, lambda g, a, r: g / (a * float(np.log(2.0))),
+                       save_input=True, doc="out = log2(a);  da = g / (a ln 2)")
+SqrtBackward0 = _unary("SqrtBackward0", np.sqrt, lambda g, a, r: g / (r * 2.0), save_output=True,
+                       doc="out = sqrt(a);  da = g / (2 out)")
+RsqrtBackward0 = _unary("RsqrtBackward0", lambda x: 1.0 / np.sqrt(x),
+                        lambda g, a, r: g * (r ** 3) * -0.5, save_output=True,
+                        doc="out = a**-0.5;  da = -g out**3 / 2")
+SinBackward0 = _unary("SinBackward0", np.sin, lambda g, a, r: g * a.cos(), save_input=True,
+                      doc="out = sin(a);  da = g cos(a)")
+CosBackward0 = _unary("CosBackward0", np.cos, lambda g, a, r: g * -a.sin(), save_input=True,
+                      doc="out = cos(a);  da = -g sin(a)")
+TanhBackward0 = _unary("TanhBackward0", np.tanh, lambda g, a, r: g * (1.0 - r * r),
+                       save_output=True, doc="out = tanh(a);  da = g (1 - out**2)")
+ReciprocalBackward0 = _unary("ReciprocalBackward0", np.reciprocal,
+                             lambda g, a, r: g * -(r * r), save_output=True,
+                             doc="out = 1/a;  da = -g out**2")
+
+
+def _sigmoid_np(x):
+    # exp of a negative magnitude only: no overflow warnings for large |x|
+    out = np.exp(-np.abs(x))
+    pos = x >= 0
+    np.divide(np.where(pos, 1.0, out).astype(x.dtype, copy=False), 1.0 + out, out=out)
+    return out
+
+
+SigmoidBackward0 = _unary("SigmoidBackward0", _sigmoid_np, lambda g, a, r: g * (r * (1.0 - r)),
+                          save_output=True, doc="out = 1/(1+exp(-a));  da = g out (1-out)")
+
+
+class AbsBackward0(Op):
+    """out = |a|;  da = g * sign(a)"""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.abs(a._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, = ctx.saved_tensors
+        return g * a.sign()
+
+
+class ReluBackward0(Op):
+    """out = max(a, 0);  da = g * (out > 0)"""
+    _save_output = True
+
+    @staticmethod
+    def forward(ctx, a):
+        x = a._data
+        if x.dtype == np.bool_:
+            raise RuntimeError('"clamp_min_scalar_cpu" not implemented for \'Bool\'')
+        return np.maximum(x, 0) if x.dtype.kind == "f" else np.maximum(x, 0).astype(x.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        out, = ctx.saved_tensors
+        if not g.requires_grad:
+            return _new(g._data * (out._data > 0))
+        return g * (out > 0)
+
+
+class SignBackward0(Op):
+    """out = sign(a);  da = 0"""
+
+    @staticmethod
+    def forward(ctx, a):
+        return np.sign(a._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * 0.0
+
+
+class ClampBackward1(Op):
+    """out = min(max(a, lo), hi);  da = g where lo <= a <= hi else 0"""
+
+    @staticmethod
+    def forward(ctx, a, lo=None, hi=None):
+        ctx.save_for_backward(a)
+        ctx.lo, ctx.hi = lo, hi
+        x = a._data
+        if lo is None and hi is None:
+            raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+        if isinstance(lo, float) or isinstance(hi, float):
+            if x.dtype.kind != "f":
+                from .. import _dtype
+                x = x.astype(_dtype._default.dtype.np)
+        out = x
+        if lo is not None:
+            out = np.maximum(out, lo)
+        if hi is not None:
+            out = np.minimum(out, hi)
+        return out.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, = ctx.saved_tensors
+        x = a._data
+        mask = np.ones(x.shape, bool)
+        if ctx.lo is not None:
+            mask &= x >= ctx.lo
+        if ctx.hi is not None:
+            mask &= x <= ctx.hi
+        return g * _new(mask), None, None
+
+
+class ClampBackward0(Op):
+    """clamp with tensor bounds;  da = g where lo <= a <= hi, dlo/dhi where they were taken"""
+
+    @staticmethod
+    def forward(ctx, a, lo, hi):
+        ctx.save_for_backward(a, lo, hi)
+        x = a._data
+        out = x
+        if lo is not None:
+            out = np.maximum(out, lo._data)
+        if hi is not None:
+            out = np.minimum(out, hi._data)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, lo, hi = ctx.saved_tensors
+        x = a._data
+        mask = np.ones(x.shape, bool)
+        glo = ghi = None
+        if lo is not None:
+            mask &= x >= lo._data
+            glo = g * _new(x < lo._data)
+        if hi is not None:
+            mask = mask & (x <= hi._data)
+            ghi = g * _new(x > hi._data)
+        return g * _new(mask), glo, ghi
+
+
+class MaximumBackward0(Op):
+    """out = max(a, b);  gradient to the larger, split evenly on ties"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return _binary(np.maximum, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        x, y = promote(a, b)
+        wa = (x > y) + 0.5 * (x == y)
+        return g * _new(wa.astype(g._data.dtype)), g * _new((1.0 - wa).astype(g._data.dtype))
+
+
+class MinimumBackward0(Op):
+    """out = min(a, b);  gradient to the smaller, split evenly on ties"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return _binary(np.minimum, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        x, y = promote(a, b)
+        wa = (x < y) + 0.5 * (x == y)
+        return g * _new(wa.astype(g._data.dtype)), g * _new((1.0 - wa).astype(g._data.dtype))
+
+
+class WhereBackward0(Op):
+    """out = cond ? a : b;  da = g * cond, db = g * ~cond"""
+
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        ctx.cond = cond._data if isinstance(cond, Tensor) else np.asarray(cond)
+        if ctx.cond.dtype != np.bool_:
+            raise RuntimeError(f"where expected condition to be a boolean tensor, but got a "
+                               f"tensor with dtype {Tensor._new(ctx.cond).dtype}")
+        x, y = promote(a, b)
+        return np.where(ctx.cond, x, y)
+
+    @staticmethod
+    def backward(ctx, g):
+        c = _new(ctx.cond)
+        z = g * 0.0
+        return None, where_(c, g, z), where_(c, z, g)
+
+
+def where_(cond, a, b):
+    """ember.where(cond, a, b) (a, b tensors or numbers)."""
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        from .creation import tensor
+        a = tensor(a)
+    return WhereBackward0.apply(cond, a, b)
+
+
+# ---- public functions -----------------------------------------------------------------------
+def _num(x):
+    return not isinstance(x, Tensor)
+
+
+def add(input, other, *, alpha=1, out=None):
+    if _num(input):
+        input, other = other, input
+    r = AddBackward0.apply(input, other, alpha) if alpha != 1 else AddBackward0.apply(input, other)
+    return r if out is None else _write_out(out, r)
+
+
+def sub(input, other, *, alpha=1, out=None):
+    if _num(input):
+        r = RsubBackward1.apply(other, input) if alpha == 1 else \
+            AddBackward0.apply(other * -alpha, input)
+    else:
+        r = SubBackward0.apply(input, other, alpha) if alpha != 1 else \
+            SubBackward0.apply(input, other)
+    return r if out is None else _write_out(out, r)
+
+
+subtract = sub
+
+
+def rsub(input, other, *, alpha=1):
+    return sub(other, input, alpha=alpha)
+
+
+def mul(input, other, *, out=None):
+    if _num(input):
+        input, other = other, input
+    r = MulBackward0.apply(input, other)
+    return r if out is None else _write_out(out, r)
+
+
+multiply = mul
+
+
+def div(input, other, *, rounding_mode=None, out=None):
+    if _num(input):
+        from .creation import tensor
+        input = tensor(input)
+    if rounding_mode is not None:
+        r = DivBackward0.apply(input, other, rounding_mode)
+    else:
+        r = DivBackward0.apply(input, other)
+    return r if out is None else _write_out(out, r)
+
+
+divide = true_divide = div
+
+
+def floor_divide(input, other):
+    return div(input, other, rounding_mode="floor")
+
+
+def remainder(input, other):
+    x, y = promote(input, other) if isinstance(input, Tensor) else promote(other, input)[::-1]
+    return _new(np.mod(x, y))
+
+
+fmod = remainder
+
+
+def neg(input):
+    return NegBackward0.apply(input)
+
+
+negative = neg
+
+
+def pow(input, exponent):
+    if isinstance(input, Tensor):
+        if isinstance(exponent, Tensor):
+            return PowBackward1.apply(input, exponent)
+        return PowBackward0.apply(input, exponent)
+    return PowBackward2.apply(input, exponent)
+
+
+def exp(input):
+    return ExpBackward0.apply(input)
+
+
+def log(input):
+    return LogBackward0.apply(input)
+
+
+def log1p(input):
+    return Log1PBackward0.apply(input)
+
+
+def log2(input):
+    return Log2Backward0.apply(input)
+
+
+def sqrt(input):
+    return SqrtBackward0.apply(input)
+
+
+def rsqrt(input):
+    return RsqrtBackward0.apply(input)
+
+
+def sin(input):
+    return SinBackward0.apply(input)
+
+
+def cos(input):
+    return CosBackward0.apply(input)
+
+
+def tanh(input):
+    return TanhBackward0.apply(input)
+
+
+def sigmoid(input):
+    return SigmoidBackward0.apply(input)
+
+
+def reciprocal(input):
+    return ReciprocalBackward0.apply(input)
+
+
+def abs(input):
+    return AbsBackward0.apply(input)
+
+
+absolute = abs
+
+
+def relu(input):
+    return ReluBackward0.apply(input)
+
+
+def sign(input):
+    return SignBackward0.apply(input)
+
+
+def clamp(input, min=None, max=None):
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        return ClampBackward0.apply(input, min, max)
+    return ClampBackward1.apply(input, scalar_value(min) if min is not None else None,
+                                scalar_value(max) if max is not None else None)
+
+
+clip = clamp
+
+
+def clamp_min(input, min):
+    return clamp(input, min=min)
+
+
+def clamp_max(input, max):
+    return clamp(input, max=max)
+
+
+def maximum(input, other):
+    return MaximumBackward0.apply(input, other)
+
+
+def minimum(input, other):
+    return MinimumBackward0.apply(input, other)
+
+
+def where(condition, input=None, other=None):
+    if input is None and other is None:
+        from .indexing import nonzero
+        return nonzero(condition, as_tuple=True)
+    return where_(condition, input, other)
+
+
+def _write_out(out: Tensor, r: Tensor) -> Tensor:
+    if out._data.shape != r._data.shape:
+        out._data = np.empty(r._data.shape, out._data.dtype)
+    out._data[...] = r._data
+    out._vc[0] += 1
+    return out
+
+
+# ---- comparisons and logic (no gradient) ------------------------------------------------------
+def _cmp(np_fn):
+    def f(input, other):
+        if not isinstance(input, Tensor):
+            input, other = other, input
+            return _new(_binary(_SWAPPED[np_fn], input, other))
+        return _new(_binary(np_fn, input, other))
+    return f
+
+
+_SWAPPED = {np.less: np.greater, np.greater: np.less, np.less_equal: np.greater_equal,
+            np.greater_equal: np.less_equal, np.equal: np.equal, np.not_equal: np.not_equal}
+eq = _cmp(np.equal)
+ne = _cmp(np.not_equal)
+lt = _cmp(np.less)
+le = _cmp(np.less_equal)
+gt = _cmp(np.greater)
+ge = _cmp(np.greater_equal)
+less, less_equal, greater, greater_equal, not_equal = lt, le, gt, ge, ne
+
+
+def _logical(np_fn):
+    def f(input, other):
+        x = input._data if isinstance(input, Tensor) else np.asarray(input)
+        y = other._data if isinstance(other, Tensor) else np.asarray(other)
+        return _new(np_fn(x.astype(bool, copy=False), y.astype(bool, copy=False)))
+    return f
+
+
+logical_and = _logical(np.logical_and)
+logical_or = _logical(np.logical_or)
+logical_xor = _logical(np.logical_xor)
+
+
+def logical_not(input):
+    return _new(np.logical_not(input._data))
+
+
+def _bitwise(np_fn, name):
+    def f(input, other):
+        if not isinstance(input, Tensor):
+            input, other = other, input
+        x, y = promote(input, other)
+        if x.dtype.kind == "f":
+            raise RuntimeError(f'"{name}_cpu" not implemented for \'Float\'')
+        return _new(np_fn(x, y))
+    return f
+
+
+bitwise_and = _bitwise(np.bitwise_and, "bitwise_and")
+bitwise_or = _bitwise(np.bitwise_or, "bitwise_or")
+bitwise_xor = _bitwise(np.bitwise_xor, "bitwise_xor")
+
+
+def bitwise_not(input):
+    if input._data.dtype.kind == "f":
+        raise RuntimeError("\"bitwise_not_cpu\" not implemented for 'Float'")
+    return _new(np.invert(input._data))
+
+
+def isnan(input):
+    return _new(np.isnan(input._data))
+
+
+def isinf(input):
+    return _new(np.isinf(input._data))
+
+
+def isfinite(input):
+    return _new(np.isfinite(input._data))
+
+
+def equal(input, other) -> bool:
+    return input._data.shape == other._data.shape and bool(np.array_equal(input._data,
+                                                                          other._data))
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
+    return bool(np.allclose(input._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    return _new(np.isclose(input._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def floor(input):
+    return _new(np.floor(input._data))
+
+
+def ceil(input):
+    return _new(np.ceil(input._data))
+
+
+def round(input, decimals=0):
+    return _new(np.round(input._data, decimals))
+
+
+def trunc(input):
+    return _new(np.trunc(input._data))
+
+
+def square(input):
+    return PowBackward0.apply(input, 2)

@@ -1,0 +1,510 @@
+"""Reductions: sum mean prod var std max min amax amin argmax argmin logsumexp all any."""
+from __future__ import annotations
+
+import collections
+
+import numpy as np
+
+from .. import _dtype
+from .._tensor import Tensor
+from .base import Op
+from .util import dims_tuple, wrap_dim
+
+_new = Tensor._new
+
+
+def _expand_back(g: Tensor, shape, axes, keepdim):
+    """Undo a reduction's shape change: unsqueeze reduced axes, then broadcast to `shape`."""
+    if not keepdim and axes and len(shape):
+        kept = list(shape)
+        for ax in axes:
+            kept[ax] = 1
+        g = g.reshape(tuple(kept))
+    return g.expand(shape)
+
+
+class SumBackward0(Op):
+    """out = sum(a);  da = g broadcast to a's shape"""
+
+    @staticmethod
+    def forward(ctx, a, dtype=None):
+        ctx.shape = a._data.shape
+        x = a._data
+        if dtype is not None:
+            x = x.astype(_dtype.to_dtype(dtype).np)
+        elif x.dtype.kind in "bui":
+            x = x.astype(np.int64)
+        return np.asarray(x.sum())
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.expand(ctx.shape), None
+
+
+class SumBackward1(Op):
+    """out = sum(a, dims, keepdim);  da = g unsqueezed at dims, broadcast to a's shape"""
+
+    @staticmethod
+    def forward(ctx, a, axes, keepdim=False, dtype=None):
+        ctx.shape = a._data.shape
+        ctx.axes, ctx.keepdim = axes, keepdim
+        x = a._data
+        if dtype is not None:
+            x = x.astype(_dtype.to_dtype(dtype).np)
+        elif x.dtype.kind in "bui":
+            x = x.astype(np.int64)
+        return np.asarray(x.sum(axis=axes, keepdims=keepdim))
+
+    @staticmethod
+    def backward(ctx, g):
+        return _expand_back(g, ctx.shape, ctx.axes, ctx.keepdim), None, None, None
+
+
+class MeanBackward0(Op):
+    """out = mean(a);  da = g / numel broadcast"""
+
+    @staticmethod
+    def forward(ctx, a, dtype=None):
+        ctx.shape = a._data.shape
+        ctx.n = a._data.size
+        x = _float_input(a, dtype, "mean")
+        return np.asarray(x.mean(dtype=x.dtype))
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g / ctx.n).expand(ctx.shape), None
+
+
+class MeanBackward1(Op):
+    """out = mean(a, dims, keepdim);  da = g / n unsqueezed and broadcast"""
+
+    @staticmethod
+    def forward(ctx, a, axes, keepdim=False, dtype=None):
+        ctx.shape = a._data.shape
+        ctx.axes, ctx.keepdim = axes, keepdim
+        ctx.n = int(np.prod([a._data.shape[i] for i in axes])) if axes else 1
+        x = _float_input(a, dtype, "mean")
+        return np.asarray(x.mean(axis=axes, keepdims=keepdim, dtype=x.dtype))
+
+    @staticmethod
+    def backward(ctx, g):
+        return _expand_back(g / ctx.n, ctx.shape, ctx.axes, ctx.keepdim), None, None, None
+
+
+def _float_input(a, dtype, name):
+    x = a._data
+    if dtype is not None:
+        return x.astype(_dtype.to_dtype(dtype).np)
+    if x.dtype.kind != "f":
+        dn = _dtype._FROM_NP[x.dtype]
+        raise RuntimeError(f"{name}(): could not infer output dtype. Input dtype must be either a "
+                           f"floating point or complex dtype. Got: {_TN[dn.name]}")
+    return x
+
+
+_TN = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+       "bool": "Bool", "float32": "Float", "float64": "Double", "float16": "Half"}
+
+
+class ProdBackward0(Op):
+    """out = prod(a);  da = g * out / a (computed without dividing by zero)"""
+
+    @staticmethod
+    def forward(ctx, a, axis=None, keepdim=False):
+        ctx.save_for_backward(a)
+        ctx.axis, ctx.keepdim = axis, keepdim
+        x = a._data
+        if x.dtype.kind in "bui":
+            x = x.astype(np.int64)
+        return np.asarray(np.prod(x, axis=axis, keepdims=keepdim))
+
+    @staticmethod
+    def backward(ctx, g):
+        a, = ctx.saved_tensors
+        ax = ctx.axis
+        axes = tuple(range(a.ndim)) if ax is None else (ax,)
+        gk = _expand_back(g, a._data.shape, axes if ax is not None else (), ctx.keepdim) \
+            if ax is not None else g.expand(a._data.shape)
+        # product of all other elements: exclusive cumulative products from both sides
+        x = a if ax is not None else a.reshape(-1)
+        d = ax if ax is not None else 0
+        others = _prod_others(x, d)
+        if ax is None:
+            others = others.reshape(a._data.shape)
+        return gk * others, None, None
+
+
+def _prod_others(x: Tensor, d: int) -> Tensor:
+    from .shape import cat
+    n = x._data.shape[d]
+    ones_shape = list(x._data.shape)
+    ones_shape[d] = 1
+    one = _new(np.ones(ones_shape, x._data.dtype))
+    left = cat([one, x.narrow(d, 0, n - 1)], d).cumprod(d) if n > 1 else one
+    right = cat([x.narrow(d, 1, n - 1), one], d).flip(d).cumprod(d).flip(d) if n > 1 else one
+    return left * right
+
+
+class CumprodBackward0(Op):
+    """out = cumprod(a, d);  da via reversed cumulative sums of g*out, divided by a (a != 0)"""
+    _save_output = True
+
+    @staticmethod
+    def forward(ctx, a, d):
+        ctx.save_for_backward(a)
+        ctx.d = d
+        return np.cumprod(a._data, axis=d)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, out = ctx.saved_tensors
+        d = ctx.d
+        s = (g * out).flip(d).cumsum(d).flip(d)
+        return s / a, None
+
+
+class CumsumBackward0(Op):
+    """out = cumsum(a, d);  da = reversed cumsum of g"""
+
+    @staticmethod
+    def forward(ctx, a, d, dtype=None):
+        ctx.d = d
+        x = a._data
+        if dtype is not None:
+            x = x.astype(_dtype.to_dtype(dtype).np)
+        elif x.dtype.kind in "bui":
+            x = x.astype(np.int64)
+        return np.cumsum(x, axis=d)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.flip(ctx.d).cumsum(ctx.d).flip(ctx.d), None, None
+
+
+class VarBackward0(Op):
+    """out = sum((a - mean)^2) / (n - correction);  da = g * 2 (a - mean) / (n - correction)"""
+
+    @staticmethod
+    def forward(ctx, a, axes, correction=1, keepdim=False):
+        ctx.save_for_backward(a)
+        ctx.axes, ctx.correction, ctx.keepdim = axes, correction, keepdim
+        x = _float_input(a, None, "var")
+        n = int(np.prod([x.shape[i] for i in axes])) if axes else 1
+        ctx.n = n
+        return np.asarray(np.var(x, axis=axes, ddof=correction, keepdims=keepdim)
+                          if n - correction > 0 else
+                          np.full(_reduced_shape(x.shape, axes, keepdim), np.nan, x.dtype))
+
+    @staticmethod
+    def backward(ctx, g):
+        a, = ctx.saved_tensors
+        mean = a.mean(ctx.axes, keepdim=True)
+        gk = _expand_back(g, a._data.shape, ctx.axes, ctx.keepdim)
+        return gk * (a - mean) * (2.0 / (ctx.n - ctx.correction)), None, None, None
+
+
+def _reduced_shape(shape, axes, keepdim):
+    return tuple(1 if i in axes else d for i, d in enumerate(shape)) if keepdim else \
+        tuple(d for i, d in enumerate(shape) if i not in axes)
+
+
+class StdBackward0(Op):
+    """out = sqrt(var(a));  da = g * (a - mean) / ((n - correction) * out)"""
+    _save_output = True
+
+    @staticmethod
+    def forward(ctx, a, axes, correction=1, keepdim=False):
+        ctx.save_for_backward(a)
+        ctx.axes, ctx.correction, ctx.keepdim = axes, correction, keepdim
+        x = _float_input(a, None, "std")
+        n = int(np.prod([x.shape[i] for i in axes])) if axes else 1
+        ctx.n = n
+        return np.asarray(np.std(x, axis=axes, ddof=correction, keepdims=keepdim)
+                          if n - correction > 0 else
+                          np.full(_reduced_shape(x.shape, axes, keepdim), np.nan, x.dtype))
+
+    @staticmethod
+    def backward(ctx, g):
+        a, out = ctx.saved_tensors
+        mean = a.mean(ctx.axes, keepdim=True)
+        gk = _expand_back(g / out, a._data.shape, ctx.axes, ctx.keepdim)
+        return gk * (a - mean) * (1.0 / (ctx.n - ctx.correction)), None, None, None
+
+
+class _ExtremumAll(Op):
+    """out = max(a) over all elements;  da = g spread evenly over the maximal elements"""
+    _save_output = True
+    _np = staticmethod(np.max)
+
+    @staticmethod
+    def forward(ctx, a):
+        if a._data.size == 0:
+            raise RuntimeError("max(): Expected reduction dim to be specified for input.numel() == "
+                               "0. Specify the reduction dim with the 'dim' argument.")
+        ctx.save_for_backward(a)
+        return np.asarray(type(ctx)._np(a._data))
+
+    @staticmethod
+    def backward(ctx, g):
+        a, out = ctx.saved_tensors
+        mask = (a._data == out._data)
+        w = _new((mask / mask.sum()).astype(a._data.dtype))
+        return g * w
+
+
+class MaxBackward1(_ExtremumAll):
+    _np = staticmethod(np.max)
+
+
+class MinBackward1(_ExtremumAll):
+    _np = staticmethod(np.min)
+
+
+class AmaxBackward0(Op):
+    """out = amax(a, dims);  da = g spread evenly over the maximal elements of each slice"""
+    _save_output = True
+    _np = staticmethod(np.max)
+
+    @staticmethod
+    def forward(ctx, a, axes, keepdim=False):
+        ctx.save_for_backward(a)
+        ctx.axes, ctx.keepdim = axes, keepdim
+        return np.asarray(type(ctx)._np(a._data, axis=axes, keepdims=keepdim))
+
+    @staticmethod
+    def backward(ctx, g):
+        a, out = ctx.saved_tensors
+        o = _expand_back(out, a._data.shape, ctx.axes, ctx.keepdim)._data
+        mask = a._data == o
+        w = mask / mask.sum(axis=ctx.axes, keepdims=True)
+        return _expand_back(g, a._data.shape, ctx.axes, ctx.keepdim) * _new(
+            w.astype(a._data.dtype)), None, None
+
+
+class AminBackward0(AmaxBackward0):
+    _np = staticmethod(np.min)
+
+
+class MaxBackward0(Op):
+    """(values, indices) = max(a, dim);  da = g scattered to the argmax positions"""
+    _arg = staticmethod(np.argmax)
+
+    @staticmethod
+    def forward(ctx, a, dim, keepdim=False):
+        x = a._data
+        if x.ndim == 0:
+            idx = np.zeros((), np.int64)
+            vals = x.copy()
+        else:
+            if x.shape[dim] == 0:
+                raise IndexError(f"max(): Expected reduction dim {dim} to have non-zero size.")
+            idx = type(ctx)._arg(x, axis=dim, keepdims=True)
+            vals = np.take_along_axis(x, idx, axis=dim)
+            if not keepdim:
+                idx = idx.squeeze(dim)
+                vals = vals.squeeze(dim)
+        ctx.shape, ctx.dim, ctx.keepdim = x.shape, dim, keepdim
+        ctx.idx = idx
+        out_idx = _new(idx.astype(np.int64))
+        ctx.mark_non_differentiable(out_idx)
+        return _new(vals), out_idx
+
+    @staticmethod
+    def backward(ctx, g, gi=None):
+        from .indexing import scatter_into_zeros
+        if not ctx.shape:
+            return g, None, None
+        idx = ctx.idx if ctx.keepdim else np.expand_dims(ctx.idx, ctx.dim)
+        gk = g if ctx.keepdim else g.unsqueeze(ctx.dim)
+        return scatter_into_zeros(ctx.shape, ctx.dim, _new(idx), gk), None, None
+
+
+class MinBackward0(MaxBackward0):
+    _arg = staticmethod(np.argmin)
+
+
+def _nan_arg(x, axis, fn):
+    return fn(x, axis=axis)
+
+
+class LogsumexpBackward0(Op):
+    """out = log(sum(exp(a), dims));  da = g * exp(a - out)"""
+    _save_output = True
+
+    @staticmethod
+    def forward(ctx, a, axes, keepdim=False):
+        ctx.save_for_backward(a)
+        ctx.axes, ctx.keepdim = axes, keepdim
+        x = a._data
+        if x.dtype.kind != "f":
+            x = x.astype(_dtype._default.dtype.np)
+        m = np.max(x, axis=axes, keepdims=True) if x.size else np.zeros((1,) * x.ndim, x.dtype)
+        m = np.where(np.isfinite(m), m, 0).astype(x.dtype)
+        s = np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True)) + m
+        return s if keepdim else np.squeeze(s, axis=axes)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, out = ctx.saved_tensors
+        o = _expand_back(out, a._data.shape, ctx.axes, ctx.keepdim)
+        return _expand_back(g, a._data.shape, ctx.axes, ctx.keepdim) * (a - o).exp(), None, None
+
+
+# ---- public functions ---------------------------------------------------------------------
+values_indices = {}
+
+
+def _named(name):
+    nt = values_indices.get(name)
+    if nt is None:
+        nt = collections.namedtuple(name, ["values", "indices"])
+        nt.__module__ = "ember.return_types"
+        nt.__repr__ = lambda self, _n=name: (f"ember.return_types.{_n}(\nvalues={self.values!r},\n"
+                                              f"indices={self.indices!r})")
+        values_indices[name] = nt
+    return nt
+
+
+def sum(input, dim=None, keepdim=False, *, dtype=None):
+    if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
+        if keepdim and input._data.ndim:
+            return SumBackward1.apply(input, tuple(range(input._data.ndim)), True, dtype)
+        return SumBackward0.apply(input, dtype) if dtype is not None else SumBackward0.apply(input)
+    return SumBackward1.apply(input, dims_tuple(dim, input._data.ndim), keepdim, dtype)
+
+
+def mean(input, dim=None, keepdim=False, *, dtype=None):
+    if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
+        if keepdim and input._data.ndim:
+            return MeanBackward1.apply(input, tuple(range(input._data.ndim)), True, dtype)
+        return MeanBackward0.apply(input, dtype) if dtype is not None else \
+            MeanBackward0.apply(input)
+    return MeanBackward1.apply(input, dims_tuple(dim, input._data.ndim), keepdim, dtype)
+
+
+def prod(input, dim=None, keepdim=False, *, dtype=None):
+    if dtype is not None:
+        input = input.to(dtype)
+    if dim is None:
+        return ProdBackward0.apply(input)
+    return ProdBackward0.apply(input, wrap_dim(dim, input._data.ndim), keepdim)
+
+
+def cumsum(input, dim, *, dtype=None):
+    return CumsumBackward0.apply(input, wrap_dim(dim, input._data.ndim), dtype)
+
+
+def cumprod(input, dim, *, dtype=None):
+    if dtype is not None:
+        input = input.to(dtype)
+    return CumprodBackward0.apply(input, wrap_dim(dim, input._data.ndim))
+
+
+def _correction(unbiased, correction):
+    if correction is not None:
+        return correction
+    if unbiased is None:
+        return 1
+    return 1 if unbiased else 0
+
+
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    if isinstance(dim, bool):  # var(input, unbiased)
+        unbiased, dim = dim, None
+    return VarBackward0.apply(input, dims_tuple(dim, input._data.ndim),
+                              _correction(unbiased, correction), keepdim)
+
+
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    if isinstance(dim, bool):
+        unbiased, dim = dim, None
+    return StdBackward0.apply(input, dims_tuple(dim, input._data.ndim),
+                              _correction(unbiased, correction), keepdim)
+
+
+def _extremum(all_cls, dim_cls, pair_fn, name):
+    def f(input, dim=None, keepdim=False, *, out=None):
+        if dim is None:
+            return all_cls.apply(input)
+        if isinstance(dim, Tensor):  # max(a, b): elementwise
+            return pair_fn(input, dim)
+        d = wrap_dim(dim, input._data.ndim)
+        v, i = dim_cls.apply(input, d, keepdim)
+        return _named(name)(v, i)
+    f.__name__ = name
+    return f
+
+
+def _pair_max(a, b):
+    from .elementwise import maximum
+    return maximum(a, b)
+
+
+def _pair_min(a, b):
+    from .elementwise import minimum
+    return minimum(a, b)
+
+
+max = _extremum(MaxBackward1, MaxBackward0, _pair_max, "max")
+min = _extremum(MinBackward1, MinBackward0, _pair_min, "min")
+
+
+def amax(input, dim=(), keepdim=False):
+    return AmaxBackward0.apply(input, dims_tuple(dim if dim != () else None, input._data.ndim),
+                               keepdim)
+
+
+def amin(input, dim=(), keepdim=False):
+    return AminBackward0.apply(input, dims_tuple(dim if dim != () else None, input._data.ndim),
+                               keepdim)
+
+
+def _arg(np_fn):
+    def f(input, dim=None, keepdim=False):
+        x = input._data
+        if dim is None:
+            r = np.asarray(np_fn(x.reshape(-1)), np.int64)
+            return _new(r.reshape((1,) * x.ndim) if keepdim else r)
+        d = wrap_dim(dim, x.ndim)
+        if x.ndim == 0:
+            return _new(np.zeros((), np.int64))
+        return _new(np.asarray(np_fn(x, axis=d, keepdims=keepdim), np.int64))
+    return f
+
+
+argmax = _arg(np.argmax)
+argmin = _arg(np.argmin)
+
+
+def logsumexp(input, dim, keepdim=False):
+    return LogsumexpBackward0.apply(input, dims_tuple(dim, input._data.ndim), keepdim)
+
+
+def all(input, dim=None, keepdim=False):
+    x = input._data
+    if dim is None:
+        return _new(np.asarray(np.all(x)))
+    return _new(np.all(x, axis=dims_tuple(dim, x.ndim), keepdims=keepdim))
+
+
+def any(input, dim=None, keepdim=False):
+    x = input._data
+    if dim is None:
+        return _new(np.asarray(np.any(x)))
+    return _new(np.any(x, axis=dims_tuple(dim, x.ndim), keepdims=keepdim))
+
+
+def count_nonzero(input, dim=None):
+    x = input._data
+    return _new(np.asarray(np.count_nonzero(x, axis=None if dim is None else
+                                            dims_tuple(dim, x.ndim)), np.int64))
+
+
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+    if p == "fro" or p == 2:
+        return (input * input).sum(dim, keepdim=keepdim).sqrt()
+    if p == 1:
+        return input.abs().sum(dim, keepdim=keepdim)
+    if p == float("inf"):
+        return input.abs().amax(dim if dim is not None else (), keepdim=keepdim)
+    return (input.abs() ** p).sum(dim, keepdim=keepdim) ** (1.0 / p)
