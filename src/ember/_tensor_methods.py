@@ -54,6 +54,23 @@ _OPERATORS = {
 for _name, _fn in _OPERATORS.items():
     setattr(Tensor, _name, _ne_op(_fn))
 
+_FAST_OPERAND = {Tensor, float, int}
+
+
+def _fast_binary(op_cls, slow):
+    """Operators on a Tensor or Python number skip argument parsing (the per-op overhead that
+    dominates small tensors); anything else takes the general path."""
+    def op(self, other):
+        if other.__class__ in _FAST_OPERAND:
+            return op_cls.apply(self, other)
+        return slow(self, other)
+    return op
+
+
+Tensor.__add__ = Tensor.__radd__ = _fast_binary(ew.AddBackward0, Tensor.__add__)
+Tensor.__mul__ = Tensor.__rmul__ = _fast_binary(ew.MulBackward0, Tensor.__mul__)
+Tensor.__sub__ = _fast_binary(ew.SubBackward0, Tensor.__sub__)
+
 Tensor.__neg__ = ew.neg
 Tensor.__pos__ = lambda self: self
 Tensor.__abs__ = ew.abs

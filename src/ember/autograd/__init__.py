@@ -10,11 +10,9 @@ __all__ = ["backward", "grad", "Function", "FunctionCtx", "once_differentiable",
            "gradcheck", "gradgradcheck", "Variable"]
 
 
-def __getattr__(name):
-    if name in ("gradcheck", "gradgradcheck"):
-        from . import gradcheck as _gc
-        return getattr(_gc, name)
-    raise AttributeError(f"module 'ember.autograd' has no attribute '{name}'")
+# the functions shadow their submodule's name, as in torch (import its errors from
+# ember.autograd.gradcheck, which resolves through sys.modules)
+from .gradcheck import gradcheck, gradgradcheck  # noqa: E402
 
 
 def Variable(data, requires_grad=False, volatile=False):

@@ -198,16 +198,52 @@ def _execute(roots, grads, retain_graph, create_graph, aliased, capture, accumul
         while ready:
             node = ready.pop()
             buf = buffers.pop(node, None)
-            skip = buf is None or (needed is not None and not needed.get(node, False))
-            if not skip:
-                _run_node(node, buf, buffers, retain_graph, create_graph, aliased, capture,
-                          results, acc_allowed)
-            for child, _ in node.next_functions:
+            outs = None
+            if buf is not None and (needed is None or needed.get(node, False)):
+                if node.__class__ is AccumulateGrad:
+                    if node._pre_hooks or node._retained or capture:
+                        buf = _pre_node(node, buf, create_graph, aliased, capture, results)
+                    if acc_allowed is None or node in acc_allowed:
+                        _accumulate(node._var_ref, buf[0], create_graph, aliased)
+                    continue
+                if node._pre_hooks or node._retained or node._node_pre_hooks or capture:
+                    buf = _pre_node(node, buf, create_graph, aliased, capture, results)
+                outs = _call_node(node, buf, retain_graph, aliased)
+            if outs is None:
+                for child, _ in node.next_functions:
+                    if child is not None:
+                        d = deps[child] - 1
+                        deps[child] = d
+                        if d == 0:
+                            ready.append(child)
+                continue
+            meta = node._in_meta
+            i = 0
+            for child, nr in node.next_functions:
                 if child is not None:
+                    g = outs[i]
+                    if g is not None:
+                        m = meta[i]  # the input's array: its shape and dtype
+                        gd = g._data
+                        if gd.shape != m.shape:
+                            g = _reduce_to(node, i, g, m.shape)
+                            gd = g._data
+                        dt = m.dtype
+                        if gd.dtype != dt:
+                            g = g.to(_dtype_of(dt)) if create_graph else Tensor._new(gd.astype(dt))
+                        buf = buffers.get(child)
+                        if buf is None:
+                            buf = buffers[child] = [None] * child._n_out
+                        old = buf[nr]
+                        if old is None:
+                            buf[nr] = g
+                        else:
+                            buf[nr] = _sum_grads(old, g, create_graph, aliased)
                     d = deps[child] - 1
                     deps[child] = d
                     if d == 0:
                         ready.append(child)
+                i += 1
     finally:
         _grad_state.enabled = prev
     return results
@@ -218,21 +254,23 @@ def _add_to_buffer(buffers, node, nr, g, create_graph, aliased):
     if buf is None:
         buf = buffers[node] = [None] * node._n_out
     old = buf[nr]
-    if old is None:
-        buf[nr] = g
-    elif create_graph:
-        buf[nr] = old + g
-    else:
-        a = old._data
-        if a.flags.writeable and a.flags.c_contiguous and _root(a) not in aliased \
-                and a.shape == g._data.shape and a.dtype == g._data.dtype:
-            np.add(a, g._data, out=a)
-        else:
-            buf[nr] = Tensor._new(a + g._data)
+    buf[nr] = g if old is None else _sum_grads(old, g, create_graph, aliased)
 
 
-def _run_node(node, buf, buffers, retain_graph, create_graph, aliased, capture, results,
-              acc_allowed):
+def _sum_grads(old, g, create_graph, aliased):
+    """Two gradients for the same tensor: add in place into `old` when the engine owns it."""
+    if create_graph:
+        return old + g
+    a = old._data
+    if a.flags.writeable and a.flags.c_contiguous and _root(a) not in aliased \
+            and a.shape == g._data.shape and a.dtype == g._data.dtype:
+        np.add(a, g._data, out=a)
+        return old
+    return Tensor._new(a + g._data)
+
+
+def _pre_node(node, buf, create_graph, aliased, capture, results):
+    """Tensor hooks, retain_grad and autograd.grad captures on the gradients entering a node."""
     if node._pre_hooks or node._retained:
         for nr in range(len(buf)):
             g = buf[nr]
@@ -269,18 +307,15 @@ def _run_node(node, buf, buffers, retain_graph, create_graph, aliased, capture, 
                     aliased.add(_root(g._data))
                 for i in idxs:
                     results[i] = g
+    return buf
 
-    if type(node) is AccumulateGrad:
-        if acc_allowed is None or node in acc_allowed:
-            _accumulate(node.variable, buf[0], create_graph, aliased)
-        return
 
-    if len(buf) > 1:
-        if node._materialize:
-            for i, g in enumerate(buf):
-                if g is None:
-                    shape, dt = node._out_meta[i]
-                    buf[i] = Tensor._new(np.zeros(shape, dt))
+def _call_node(node, buf, retain_graph, aliased):
+    if len(buf) > 1 and node._materialize:
+        for i, g in enumerate(buf):
+            if g is None:
+                shape, dt = node._out_meta[i]
+                buf[i] = Tensor._new(np.zeros(shape, dt))
     outs = node._run_backward(buf)
     if not retain_graph:
         node._free()
@@ -290,7 +325,13 @@ def _run_node(node, buf, buffers, retain_graph, create_graph, aliased, capture, 
             if r is not None:
                 outs = tuple(r)
     user = isinstance(node, BackwardCFunction)
-    if user or len(outs) > 1:
+    n = len(outs)
+    if n == 2 and not user:
+        g0, g1 = outs
+        if g0 is not None and g1 is not None and (g0 is g1 or _root(g0._data) ==
+                                                  _root(g1._data)):
+            aliased.add(_root(g0._data))
+    elif n > 2 or user:
         seen = set()
         for g in outs:
             if isinstance(g, Tensor):
@@ -298,20 +339,11 @@ def _run_node(node, buf, buffers, retain_graph, create_graph, aliased, capture, 
                 if user or r in seen:
                     aliased.add(r)
                 seen.add(r)
-    meta = node._in_meta
-    for i, (child, nr) in enumerate(node.next_functions):
-        g = outs[i]
-        if child is None or g is None:
-            continue
-        if not isinstance(g, Tensor):
+    for g in outs:
+        if g is not None and not isinstance(g, Tensor):
             raise TypeError(f"function {type(node).__name__} returned a gradient of type "
-                            f"{type(g).__name__} at index {i}; expected a Tensor or None")
-        shape, dt = meta[i]
-        if g._data.shape != shape:
-            g = _reduce_to(node, i, g, shape)
-        if g._data.dtype != dt:
-            g = g.to(_dtype_of(dt)) if create_graph else Tensor._new(g._data.astype(dt))
-        _add_to_buffer(buffers, child, nr, g, create_graph, aliased)
+                            f"{type(g).__name__}; expected a Tensor or None")
+    return outs
 
 
 def _dtype_of(np_dt):

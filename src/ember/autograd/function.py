@@ -24,6 +24,16 @@ _FREED = ("Trying to backward through the graph a second time (or directly acces
 _NO_GRAD_TUPLES = [tuple([False] * n) for n in range(16)]
 
 
+class _NoneRequireGrad(tuple):
+    """`needs_input_grad` of a node that records nothing: False at every index."""
+
+    def __getitem__(self, i):
+        return False
+
+
+_NONE_REQUIRE_GRAD = _NoneRequireGrad()
+
+
 class RemovableHandle:
     """Returned by register_*hook; `remove()` unregisters the hook."""
     _next_id = 0
@@ -114,8 +124,10 @@ class Node:
     next_functions = ()
     _n_out = 1
     _out_meta = None
+    _tensor_pos = None     # positions of the tensor args when some args are not tensors
+    _n_args = 0
     metadata = None
-    needs_input_grad = ()
+    needs_input_grad = _NONE_REQUIRE_GRAD
 
     # ---- ctx API -----------------------------------------------------------------------
     def save_for_backward(self, *tensors) -> None:
@@ -189,15 +201,16 @@ class Node:
         if type(out) is not tuple:
             out = (out,)
         pos = self._tensor_pos
-        if len(out) != self._n_args:
-            if len(out) > self._n_args and all(g is None for g in out[self._n_args:]):
-                out = out[:self._n_args]
+        n_args = self._n_args if pos is not None else len(self.next_functions)
+        if len(out) != n_args:
+            if len(out) > n_args and all(g is None for g in out[n_args:]):
+                out = out[:n_args]
             else:
                 raise RuntimeError(f"function {type(self).__name__} returned an incorrect number "
-                                   f"of gradients (expected {self._n_args}, got {len(out)})")
-        if len(pos) == len(out):
+                                   f"of gradients (expected {n_args}, got {len(out)})")
+        if pos is None or len(pos) == len(out):
             return out
-        return tuple(out[i] for i in pos)
+        return [out[i] for i in pos]
 
     def _backward_impl(self, *grads):
         return self._fwd.backward(self, *grads)
@@ -356,7 +369,7 @@ def _wrap_outputs(cls, ctx, args, out, record):
                     next_fns.append((a._get_accumulator(), 0))
                 else:
                     next_fns.append((None, 0))
-                meta.append((a._data.shape, a._data.dtype))
+                meta.append(a._data)
         ctx.next_functions = tuple(next_fns)
         ctx._in_meta = meta
         ctx._tensor_pos = tuple(pos)

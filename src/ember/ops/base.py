@@ -1,9 +1,111 @@
 """`Op`: the base of every built-in op. The class is both the autograd Function and its node,
-named as torch names the node (`MulBackward0`), so `grad_fn` prints like torch's."""
+named as torch names the node (`MulBackward0`), so `grad_fn` prints like torch's.
+
+`Op.apply` is `Function.apply` specialised for the hot path: built-in forwards take tensors and
+Python values and return NumPy arrays, never record anything themselves, and most have a single
+output, so the common cases skip the general output handling.
+"""
 from __future__ import annotations
 
-from ..autograd.function import Function, Node
+import numpy as np
+
+from .._tensor import Tensor
+from ..autograd.function import Function, Node, _Saved, _wrap_outputs
+from ..autograd.grad_mode import state as _grad_state
+
+_ndarray = np.ndarray
+_object_new = object.__new__
+_NO_EDGE = (None, 0)
 
 
 class Op(Node, Function):
     _is_node_base = True
+
+    @classmethod
+    def apply(cls, *args):
+        ctx = _object_new(cls)
+        if _grad_state.enabled:
+            for a in args:
+                if isinstance(a, Tensor) and a._rg:
+                    return _apply_recording(cls, ctx, args)
+        out = cls.forward(ctx, *args)
+        if out.__class__ is _ndarray:
+            t = _object_new(Tensor)
+            t._data = out
+            t._rg = False
+            t._grad = None
+            t.grad_fn = None
+            t._output_nr = 0
+            t._retains_grad = False
+            t._hooks = None
+            t._accumulator = None
+            if cls._view:
+                base = args[0]
+                t._vc = base._vc
+                t._base = base._base if base._base is not None else base
+            else:
+                t._vc = [0]
+                t._base = None
+            return t
+        return _wrap_outputs(cls, ctx, args, out, False)
+
+
+def _apply_recording(cls, ctx, args):
+    nig = []
+    next_fns = []
+    meta = []
+    for a in args:
+        if isinstance(a, Tensor):
+            rg = a._rg
+            nig.append(rg)
+            fn = a.grad_fn
+            if fn is not None:
+                next_fns.append((fn, a._output_nr))
+            elif rg:
+                acc = a._accumulator
+                next_fns.append((acc if acc is not None else a._get_accumulator(), 0))
+            else:
+                next_fns.append(_NO_EDGE)
+            meta.append(a._data)
+        else:
+            nig.append(False)
+    ctx.needs_input_grad = nig
+    _grad_state.enabled = False
+    try:
+        out = cls.forward(ctx, *args)
+    finally:
+        _grad_state.enabled = True
+    if out.__class__ is not _ndarray:
+        return _wrap_outputs(cls, ctx, args, out, True)
+    ctx.next_functions = tuple(next_fns)
+    ctx._in_meta = meta
+    if len(meta) != len(args):
+        ctx._tensor_pos = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+        ctx._n_args = len(args)
+    t = _object_new(Tensor)
+    t._data = out
+    t._grad = None
+    t._output_nr = 0
+    t._retains_grad = False
+    t._hooks = None
+    t._accumulator = None
+    if out.dtype.kind == "f":
+        t._rg = True
+        t.grad_fn = ctx
+    else:
+        t._rg = False
+        t.grad_fn = None
+    if cls._view:
+        base = args[0]
+        t._vc = base._vc
+        t._base = base._base if base._base is not None else base
+    else:
+        t._vc = [0]
+        t._base = None
+    if cls._save_output:
+        saved = ctx._saved
+        if saved is None:
+            ctx._saved = [_Saved(t, True)]
+        else:
+            saved.append(_Saved(t, True))
+    return t

@@ -15,6 +15,14 @@ _new = Tensor._new
 
 
 def _binary(fn, a, b):
+    if b.__class__ is Tensor and a.__class__ is Tensor:
+        x, y = a._data, b._data
+        if x.dtype is y.dtype:  # the common case: no promotion needed
+            try:
+                return fn(x, y)
+            except ValueError:
+                check_broadcast(x, y)
+                raise
     x, y = promote(a, b)
     try:
         return fn(x, y)
@@ -27,10 +35,12 @@ def _binary(fn, a, b):
 class AddBackward0(Op):
     """out = a + alpha*b;  da = g, db = alpha*g"""
 
+    alpha = 1
+
     @staticmethod
     def forward(ctx, a, b, alpha=1):
-        ctx.alpha = alpha
         if alpha != 1:
+            ctx.alpha = alpha
             x, y = promote(a, b)
             return np.add(x, np.multiply(y, alpha))
         return _binary(np.add, a, b)
@@ -43,9 +53,15 @@ class AddBackward0(Op):
 class SubBackward0(Op):
     """out = a - alpha*b;  da = g, db = -alpha*g"""
 
+    alpha = 1
+
     @staticmethod
     def forward(ctx, a, b, alpha=1):
-        ctx.alpha = alpha
+        if alpha != 1:
+            ctx.alpha = alpha
+        elif b.__class__ is Tensor and a._data.dtype is b._data.dtype and \
+                a._data.dtype.kind == "f":
+            return _binary(np.subtract, a, b)
         x, y = promote(a, b)
         if x.dtype == np.bool_ and (not isinstance(y, np.ndarray) or y.dtype == np.bool_):
             raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
@@ -81,7 +97,7 @@ class MulBackward0(Op):
     def forward(ctx, a, b):
         ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
         ctx.save_for_backward(a if tb and ctx.needs_input_grad[1] else None,
-                              b if ta and ctx.needs_input_grad[0] else None)
+                              b if tb and ctx.needs_input_grad[0] else None)
         if not tb:
             ctx.scalar = b
         return _binary(np.multiply, a, b)

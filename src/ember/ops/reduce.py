@@ -38,7 +38,15 @@ class SumBackward0(Op):
 
     @staticmethod
     def backward(ctx, g):
-        return g.expand(ctx.shape), None
+        return _fill_like_scalar(g, ctx.shape), None
+
+
+def _fill_like_scalar(g, shape):
+    """A 0-dim gradient broadcast to `shape`: materialised directly when nothing records (a
+    contiguous array the engine can hand to .grad without a copy)."""
+    if not g._rg:
+        return _new(np.full(shape, g._data, g._data.dtype))
+    return g.expand(shape)
 
 
 class SumBackward1(Op):
@@ -72,7 +80,7 @@ class MeanBackward0(Op):
 
     @staticmethod
     def backward(ctx, g):
-        return (g / ctx.n).expand(ctx.shape), None
+        return _fill_like_scalar(g / ctx.n, ctx.shape), None
 
 
 class MeanBackward1(Op):
