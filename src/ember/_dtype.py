@@ -90,11 +90,12 @@ def set_default_dtype(d: dtype) -> None:
 
 
 def to_dtype(d) -> dtype:
-    """Accept an ember dtype, a NumPy dtype, or a Python type (float, int, bool) like torch does."""
+    """Accept an ember dtype, a NumPy dtype, or a Python type (float, int, bool) like torch does
+    (as a dtype argument, `float` means float64 whatever the default dtype)."""
     if isinstance(d, dtype):
         return d
     if d is builtins_float:
-        return _default.dtype
+        return float64
     if d is builtins_int:
         return int64
     if d is builtins_bool:

@@ -158,7 +158,7 @@ def _parse_to(args, kwargs):
     dtype = kwargs.get("dtype")
     device = kwargs.get("device")
     for a in args:
-        if isinstance(a, _dtype.dtype):
+        if isinstance(a, _dtype.dtype) or a is float or a is int or a is bool:
             dtype = a
         elif isinstance(a, Tensor):
             dtype = a.dtype

@@ -62,10 +62,8 @@ class SubBackward0(Op):
         elif b.__class__ is Tensor and a._data.dtype is b._data.dtype and \
                 a._data.dtype.kind == "f":
             return _binary(np.subtract, a, b)
+        _check_sub(a, b)
         x, y = promote(a, b)
-        if x.dtype == np.bool_ and (not isinstance(y, np.ndarray) or y.dtype == np.bool_):
-            raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
-                               "supported. Use the `^` or `logical_xor()` operator instead.")
         try:
             return np.subtract(x, y if alpha == 1 else np.multiply(y, alpha))
         except ValueError:
@@ -77,11 +75,28 @@ class SubBackward0(Op):
         return g, (-g if ctx.alpha == 1 else g * (-ctx.alpha)), None
 
 
+def _is_bool(v) -> bool:
+    return v._data.dtype == np.bool_ if isinstance(v, Tensor) else isinstance(v, (bool, np.bool_))
+
+
+def _check_sub(a, b) -> None:
+    """torch refuses subtraction with a bool operand (tensor or Python bool)."""
+    ba, bb = _is_bool(a), _is_bool(b)
+    if ba and bb:
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
+                           "supported. Use the `^` or `logical_xor()` operator instead.")
+    if ba or bb:
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
+                           "If you are trying to invert a mask, use the `~` or `logical_not()` "
+                           "operator instead.")
+
+
 class RsubBackward1(Op):
     """out = s - a (a Python number minus a tensor);  da = -g"""
 
     @staticmethod
     def forward(ctx, a, s):
+        _check_sub(a, s)
         x, y = promote(a, s)
         return np.subtract(y, x)
 
@@ -120,11 +135,16 @@ class DivBackward0(Op):
         ctx.scalar = None if isinstance(b, Tensor) else b
         x, y = promote(a, b)
         if rounding_mode is None:
-            if x.dtype.kind in "biu" and (not isinstance(y, np.ndarray) or y.dtype.kind in "biu")\
-                    and not isinstance(y, float):
+            if x.dtype.kind in "biu":  # integral operands: true division gives the default float
                 from .. import _dtype
-                x = x.astype(_dtype._default.dtype.np)
+                dt = _dtype._default.dtype.np
+                x = x.astype(dt)
+                if isinstance(y, np.ndarray):
+                    y = y.astype(dt)
             try:
+                if isinstance(y, np.ndarray):
+                    with np.errstate(divide="ignore", invalid="ignore"):  # x/0: inf, as torch
+                        return np.true_divide(x, y)
                 return np.true_divide(x, y)
             except ValueError:
                 check_broadcast(x, y)
