@@ -1,0 +1,1 @@
+"""ember.nn.init: in-place parameter initialisers (torch.nn.init)."""
