@@ -1,0 +1,1 @@
+"""The `ember` command: `ember run SCRIPT` and `ember train`."""
