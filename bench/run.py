@@ -1,0 +1,91 @@
+"""ember against PyTorch, side by side: medians of fresh-process runs and the ratio ember/torch.
+
+    python bench/run.py                     # all workloads, 1 thread, then the default threads
+    python bench/run.py --workloads W1 W3 --repeats 5 --threads 1
+
+Each measurement is a new Python process (no warm caches shared between frameworks); torch and
+ember alternate so that machine noise hits both alike. Thread pools are pinned through the
+environment (OMP/OpenBLAS/MKL) and set_num_threads. W5 and DATA need the MNIST files
+(--data, default ../shared/datasets); torch runs use torchvision when it is importable.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DESCRIPTIONS = {
+    "W1": "seed-MLP epoch (938 steps, batch 64, SGD)",
+    "W2": "seed-CNN epoch (600 steps, batch 100, Adam)",
+    "W3": "per-op overhead (1x1 add with grad; batch-1 MLP step)",
+    "W4": "MLP inference (10,000 samples at batch 1,000)",
+    "W5": "seed-000 program end to end with its data pipeline (1 epoch)",
+    "DATA": "MNIST epoch of data iteration (batch 64, shuffle, ToTensor+Normalize)",
+}
+
+
+def measure(framework, workload, threads, data, extra):
+    env = dict(os.environ)
+    if threads:
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            env[var] = str(threads)
+    cmd = [sys.executable, os.path.join(HERE, "workloads.py"), "--framework", framework,
+           "--workload", workload, "--threads", str(threads)] + extra
+    if data:
+        cmd += ["--data", data]
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"{framework} {workload} failed:\n{r.stderr[-2000:]}")
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def have_torch():
+    return subprocess.run([sys.executable, "-c", "import torch"], capture_output=True).returncode == 0
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--workloads", nargs="+", default=["W1", "W2", "W3", "W4", "W5"])
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--threads", type=int, nargs="+", default=[1, 0],
+                   help="thread settings to run (0 = library default)")
+    p.add_argument("--data", default=os.path.join(HERE, "..", "..", "shared", "datasets"))
+    p.add_argument("--w5-epochs", type=int, default=1)
+    p.add_argument("--json", help="also write the results to this file")
+    a = p.parse_args()
+    frameworks = ["torch", "ember"] if have_torch() else ["ember"]
+    results = []
+    for threads in a.threads:
+        print(f"\n== threads: {threads or 'default'} ==")
+        for w in a.workloads:
+            runs = {f: [] for f in frameworks}
+            for _ in range(a.repeats):
+                for f in frameworks:  # alternate frameworks
+                    runs[f].append(measure(f, w, threads, a.data,
+                                           ["--w5-epochs", str(a.w5_epochs)]))
+            keys = list(runs[frameworks[0]][0])
+            for k in keys:
+                med = {f: statistics.median(r[k] for r in runs[f]) for f in frameworks}
+                unit = "us" if k.endswith("_us") else "s"
+                line = f"{w:<4} {k:<12}"
+                for f in frameworks:
+                    line += f"  {f} {med[f]:9.3f} {unit}"
+                if "torch" in med:
+                    ratio = med["ember"] / med["torch"]
+                    line += f"  ratio ember/torch {ratio:5.2f}"
+                else:
+                    ratio = None
+                print(line + f"   # {DESCRIPTIONS.get(w, '')}", flush=True)
+                results.append({"threads": threads, "workload": w, "metric": k,
+                                "median": med, "ratio": ratio})
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(results, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
