@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import runpy
 import sys
+import traceback
 
 from . import torch_alias
 
@@ -14,8 +15,9 @@ def run_script(script: str, args: list[str]) -> int:
         return 2
     torch_alias.install()
     # behave as `python SCRIPT ARGS`: argv, __main__, the script's folder first on sys.path
+    path = os.path.abspath(script)
     sys.argv = [script] + list(args)
-    sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
+    sys.path.insert(0, os.path.dirname(path))
     try:
         runpy.run_path(script, run_name="__main__")
     except SystemExit as e:
@@ -26,4 +28,16 @@ def run_script(script: str, args: list[str]) -> int:
             return code
         print(code, file=sys.stderr)
         return 1
+    except BaseException as e:  # noqa: B902 - report like the interpreter would
+        _print_from_script(e, path)
+        return 130 if isinstance(e, KeyboardInterrupt) else 1
     return 0
+
+
+def _print_from_script(exc: BaseException, path: str) -> None:
+    """Print the traceback starting at the script's first frame, as `python SCRIPT` shows it
+    (ember's own runner frames would only be noise)."""
+    tb = exc.__traceback__
+    while tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename) != path:
+        tb = tb.tb_next
+    traceback.print_exception(type(exc), exc, tb if tb is not None else exc.__traceback__)
