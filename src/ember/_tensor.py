@@ -324,7 +324,7 @@ class Tensor:
 
     def __repr__(self, *, tensor_contents=None) -> str:
         from ._printing import tensor_repr
-        return tensor_repr(self)
+        return tensor_repr(self, tensor_contents)
 
     __str__ = __repr__
 

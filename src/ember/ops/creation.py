@@ -68,7 +68,8 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
         if a.dtype.kind == "f" and isinstance(data, (list, tuple, float)) and \
                 a.dtype != _dtype._default.dtype.np:
             a = a.astype(_dtype._default.dtype.np)
-    a = np.ascontiguousarray(a)
+    if not a.flags.c_contiguous:  # (np.ascontiguousarray would turn a 0-d array 1-d)
+        a = np.ascontiguousarray(a)
     t = _new(a)
     if requires_grad:
         t.requires_grad_(True)
