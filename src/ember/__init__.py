@@ -15,6 +15,7 @@ from ._dtype import (bool_ as bool, dtype, double, float, float16, float32, floa
 from ._device import device
 from ._size import Size
 from ._tensor import Tensor
+from ._printing import set_printoptions
 from . import _tensor_methods  # noqa: F401  (binds ops as Tensor methods)
 from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled,
                                  is_inference_mode_enabled, no_grad, set_grad_enabled)
