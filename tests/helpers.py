@@ -52,3 +52,53 @@ def same_error(torch, fn_e, fn_t):
     assert type(ee.value).__name__ == type(te.value).__name__ or \
         isinstance(ee.value, type(te.value)), (ee.value, te.value)
     return ee.value, te.value
+
+
+def _flat_outputs(out):
+    if isinstance(out, (tuple, list)):
+        r = []
+        for o in out:
+            r.extend(_flat_outputs(o))
+        return r
+    return [out]
+
+
+def check_op(torch, fn, *inputs, grad=True, rtol=1e-5, atol=1e-6, names=True, seed=0):
+    """Run `fn(lib, *tensors)` with lib = torch and lib = ember on the same inputs and compare.
+
+    `inputs` are NumPy arrays (made tensors; floating ones require grad when `grad`) or other
+    values passed through unchanged. Compared: every output's shape, dtype and values, the
+    grad_fn class names, and, after backward with the same random grad_outputs, every input's
+    gradient. Returns (ember outputs, torch outputs)."""
+    rng = np.random.default_rng(seed)
+    results = []
+    for lib in (torch, ember):
+        args = []
+        for a in inputs:
+            if isinstance(a, np.ndarray):
+                rg = grad and a.dtype.kind == "f"
+                args.append(lib.tensor(a.copy(), requires_grad=rg))
+            else:
+                args.append(a)
+        outs = _flat_outputs(fn(lib, *args))
+        results.append((args, outs))
+    (targs, touts), (eargs, eouts) = results
+    assert len(eouts) == len(touts), (len(eouts), len(touts))
+    for e, t in zip(eouts, touts):
+        assert_close(e, t, rtol, atol)
+        if names and isinstance(t, torch.Tensor):
+            tn = type(t.grad_fn).__name__ if t.grad_fn is not None else None
+            en = type(e.grad_fn).__name__ if e.grad_fn is not None else None
+            assert en == tn, (en, tn)
+        if isinstance(t, torch.Tensor):
+            assert e.requires_grad == t.requires_grad, (e.requires_grad, t.requires_grad)
+    diff = [(e, t) for e, t in zip(eouts, touts) if isinstance(t, torch.Tensor)
+            and t.requires_grad]
+    if grad and diff:
+        gos = [rng.standard_normal(t.shape).astype(to_np(t).dtype) for _, t in diff]
+        torch.autograd.backward([t for _, t in diff], [torch.tensor(g) for g in gos])
+        ember.autograd.backward([e for e, _ in diff], [ember.tensor(g) for g in gos])
+        for e, t in zip(eargs, targs):
+            if isinstance(t, torch.Tensor) and t.requires_grad:
+                assert_close(e.grad, t.grad, rtol * 10, atol * 10)
+    return eouts, touts

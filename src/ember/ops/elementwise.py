@@ -32,6 +32,19 @@ def _binary(fn, a, b):
 
 
 # ---- arithmetic ---------------------------------------------------------------------------
+def _times_alpha(x: np.ndarray, y, alpha):
+    """alpha * y for add/sub, staying in the result dtype `x.dtype` (a Python number times a
+    Python number stays a weak Python scalar), with torch's checks on alpha."""
+    if isinstance(alpha, bool) and x.dtype != np.bool_:
+        raise RuntimeError("Boolean alpha only supported for Boolean results.")
+    if isinstance(alpha, float) and x.dtype.kind != "f":
+        raise RuntimeError("For integral input tensors, argument alpha must not be a floating "
+                           "point number.")
+    if isinstance(y, np.ndarray):
+        return np.multiply(y, alpha, dtype=x.dtype, casting="unsafe")
+    return y * alpha
+
+
 class AddBackward0(Op):
     """out = a + alpha*b;  da = g, db = alpha*g"""
 
@@ -42,7 +55,11 @@ class AddBackward0(Op):
         if alpha != 1:
             ctx.alpha = alpha
             x, y = promote(a, b)
-            return np.add(x, np.multiply(y, alpha))
+            try:
+                return np.add(x, _times_alpha(x, y, alpha))
+            except ValueError:
+                check_broadcast(x, y)
+                raise
         return _binary(np.add, a, b)
 
     @staticmethod
@@ -65,7 +82,7 @@ class SubBackward0(Op):
         _check_sub(a, b)
         x, y = promote(a, b)
         try:
-            return np.subtract(x, y if alpha == 1 else np.multiply(y, alpha))
+            return np.subtract(x, y if alpha == 1 else _times_alpha(x, y, alpha))
         except ValueError:
             check_broadcast(x, y)
             raise
@@ -193,7 +210,8 @@ class PowBackward0(Op):
         x, y = promote(a, e)
         if isinstance(y, int) and y < 0 and x.dtype.kind in "iu":
             raise RuntimeError("Integers to negative integer powers are not allowed.")
-        return np.power(x, y)
+        with np.errstate(all="ignore"):  # 0 ** -1 = inf, (-1) ** 0.5 = nan, silently as torch
+            return np.power(x, y)
 
     @staticmethod
     def backward(ctx, g):
@@ -213,7 +231,8 @@ class PowBackward1(Op):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return _binary(np.power, a, b)
+        with np.errstate(all="ignore"):
+            return _binary(np.power, a, b)
 
     @staticmethod
     def backward(ctx, g):
@@ -234,17 +253,22 @@ class PowBackward2(Op):
     def forward(ctx, s, b):
         ctx.s = s
         y, x = promote(b, s)
-        return np.power(x, y)
+        with np.errstate(all="ignore"):
+            return np.power(x, y)
 
     @staticmethod
     def backward(ctx, g):
         out, = ctx.saved_tensors
-        return None, g * out * float(np.log(ctx.s))
+        with np.errstate(all="ignore"):  # log of a negative base: nan, as torch
+            log_s = float(np.log(ctx.s))
+        return None, g * out * log_s
 
 
 # ---- unary math ---------------------------------------------------------------------------
-def _unary(name, np_fn, grad, save_input=False, save_output=False, doc=""):
-    """Define a unary Op whose backward is `grad(g, input, output)` in ember ops."""
+def _unary(name, np_fn, grad, save_input=False, save_output=False, doc="", quiet=False):
+    """Define a unary Op whose backward is `grad(g, input, output)` in ember ops. `quiet` ops
+    can leave their domain (log(-1), exp(1000)): torch returns nan/inf silently, so NumPy's
+    warnings are silenced for them."""
 
     def forward(ctx, a):
         if save_input:
@@ -253,6 +277,9 @@ def _unary(name, np_fn, grad, save_input=False, save_output=False, doc=""):
         if x.dtype.kind in "biu":
             from .. import _dtype
             x = x.astype(_dtype._default.dtype.np)
+        if quiet:
+            with np.errstate(all="ignore"):
+                return np_fn(x)
         return np_fn(x)
 
     def backward(ctx, g):
@@ -268,18 +295,18 @@ def _unary(name, np_fn, grad, save_input=False, save_output=False, doc=""):
 
 
 ExpBackward0 = _unary("ExpBackward0", np.exp, lambda g, a, r: g * r, save_output=True,
-                      doc="out = exp(a);  da = g * out")
+                      doc="out = exp(a);  da = g * out", quiet=True)
 LogBackward0 = _unary("LogBackward0", np.log, lambda g, a, r: g / a, save_input=True,
-                      doc="out = log(a);  da = g / a")
+                      doc="out = log(a);  da = g / a", quiet=True)
 Log1PBackward0 = _unary("Log1PBackward0", np.log1p, lambda g, a, r: g / (a + 1.0),
-                        save_input=True, doc="out = log(1+a);  da = g / (1+a)")
+                        save_input=True, doc="out = log(1+a);  da = g / (1+a)", quiet=True)
 Log2Backward0 = _unary("Log2Backward0", np.log2, lambda g, a, r: g / (a * float(np.log(2.0))),
-                       save_input=True, doc="out = log2(a);  da = g / (a ln 2)")
+                       save_input=True, doc="out = log2(a);  da = g / (a ln 2)", quiet=True)
 SqrtBackward0 = _unary("SqrtBackward0", np.sqrt, lambda g, a, r: g / (r * 2.0), save_output=True,
-                       doc="out = sqrt(a);  da = g / (2 out)")
+                       doc="out = sqrt(a);  da = g / (2 out)", quiet=True)
 RsqrtBackward0 = _unary("RsqrtBackward0", lambda x: 1.0 / np.sqrt(x),
                         lambda g, a, r: g * (r ** 3) * -0.5, save_output=True,
-                        doc="out = a**-0.5;  da = -g out**3 / 2")
+                        doc="out = a**-0.5;  da = -g out**3 / 2", quiet=True)
 SinBackward0 = _unary("SinBackward0", np.sin, lambda g, a, r: g * a.cos(), save_input=True,
                       doc="out = sin(a);  da = g cos(a)")
 CosBackward0 = _unary("CosBackward0", np.cos, lambda g, a, r: g * -a.sin(), save_input=True,
@@ -288,7 +315,7 @@ TanhBackward0 = _unary("TanhBackward0", np.tanh, lambda g, a, r: g * (1.0 - r * 
                        save_output=True, doc="out = tanh(a);  da = g (1 - out**2)")
 ReciprocalBackward0 = _unary("ReciprocalBackward0", np.reciprocal,
                              lambda g, a, r: g * -(r * r), save_output=True,
-                             doc="out = 1/a;  da = -g out**2")
+                             doc="out = 1/a;  da = -g out**2", quiet=True)
 
 
 def _sigmoid_np(x):
@@ -341,27 +368,39 @@ class SignBackward0(Op):
 
     @staticmethod
     def forward(ctx, a):
-        return np.sign(a._data)
+        x = a._data
+        if x.dtype == np.bool_:
+            return x.copy()
+        out = np.sign(x)
+        if x.dtype.kind == "f":
+            nan = np.isnan(out)
+            if nan.any():  # torch: sign(nan) = 0
+                out = np.where(nan, np.zeros((), x.dtype), out)
+        return out
 
     @staticmethod
     def backward(ctx, g):
         return g * 0.0
 
 
+def _clamp_float(x: np.ndarray, *bounds) -> np.ndarray:
+    """An integral input clamped by a float bound becomes the default float dtype, as in torch."""
+    if x.dtype.kind != "f" and any(isinstance(b, float) for b in bounds):
+        from .. import _dtype
+        return x.astype(_dtype._default.dtype.np)
+    return x
+
+
 class ClampBackward1(Op):
-    """out = min(max(a, lo), hi);  da = g where lo <= a <= hi else 0"""
+    """out = min(max(a, lo), hi) (number bounds);  da = g where lo <= a <= hi else 0"""
 
     @staticmethod
     def forward(ctx, a, lo=None, hi=None):
-        ctx.save_for_backward(a)
-        ctx.lo, ctx.hi = lo, hi
-        x = a._data
         if lo is None and hi is None:
             raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
-        if isinstance(lo, float) or isinstance(hi, float):
-            if x.dtype.kind != "f":
-                from .. import _dtype
-                x = x.astype(_dtype._default.dtype.np)
+        ctx.save_for_backward(a)
+        ctx.lo, ctx.hi = lo, hi
+        x = _clamp_float(a._data, lo, hi)
         out = x
         if lo is not None:
             out = np.maximum(out, lo)
@@ -373,41 +412,116 @@ class ClampBackward1(Op):
     def backward(ctx, g):
         a, = ctx.saved_tensors
         x = a._data
-        mask = np.ones(x.shape, bool)
-        if ctx.lo is not None:
-            mask &= x >= ctx.lo
-        if ctx.hi is not None:
-            mask &= x <= ctx.hi
+        if ctx.lo is None:
+            mask = x <= ctx.hi
+        elif ctx.hi is None:
+            mask = x >= ctx.lo
+        else:
+            mask = (x >= ctx.lo) & (x <= ctx.hi)
         return g * _new(mask), None, None
 
 
+class ClampMinBackward0(Op):
+    """out = max(a, lo) (number lo);  da = g where a >= lo"""
+
+    @staticmethod
+    def forward(ctx, a, lo):
+        ctx.save_for_backward(a)
+        ctx.lo = lo
+        x = _clamp_float(a._data, lo)
+        return np.maximum(x, lo).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, = ctx.saved_tensors
+        return g * _new(a._data >= ctx.lo), None
+
+
+class ClampMaxBackward0(Op):
+    """out = min(a, hi) (number hi);  da = g where a <= hi"""
+
+    @staticmethod
+    def forward(ctx, a, hi):
+        ctx.save_for_backward(a)
+        ctx.hi = hi
+        x = _clamp_float(a._data, hi)
+        return np.minimum(x, hi).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, = ctx.saved_tensors
+        return g * _new(a._data <= ctx.hi), None
+
+
+def _promoted_bounds(a, lo, hi):
+    from .util import result_dtype
+    ts = [t for t in (a, lo, hi) if t is not None]
+    dt = result_dtype(*ts).np
+    return [None if t is None else t._data.astype(dt, copy=False) for t in (a, lo, hi)]
+
+
 class ClampBackward0(Op):
-    """clamp with tensor bounds;  da = g where lo <= a <= hi, dlo/dhi where they were taken"""
+    """out = min(max(a, lo), hi) (tensor bounds, broadcast; hi wins where lo > hi);
+    da = g where lo <= a <= hi, dlo = g where a < lo < hi, dhi = g where a > hi or lo > hi"""
 
     @staticmethod
     def forward(ctx, a, lo, hi):
+        if lo is None and hi is None:
+            raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
         ctx.save_for_backward(a, lo, hi)
-        x = a._data
+        x, l, h = _promoted_bounds(a, lo, hi)
         out = x
-        if lo is not None:
-            out = np.maximum(out, lo._data)
-        if hi is not None:
-            out = np.minimum(out, hi._data)
+        try:
+            if l is not None:
+                out = np.maximum(out, l)
+            if h is not None:
+                out = np.minimum(out, h)
+        except ValueError:
+            check_broadcast(x, l if l is not None else h)
+            check_broadcast(out, h)
+            raise
         return out
 
     @staticmethod
     def backward(ctx, g):
         a, lo, hi = ctx.saved_tensors
-        x = a._data
-        mask = np.ones(x.shape, bool)
-        glo = ghi = None
-        if lo is not None:
-            mask &= x >= lo._data
-            glo = g * _new(x < lo._data)
-        if hi is not None:
-            mask = mask & (x <= hi._data)
-            ghi = g * _new(x > hi._data)
-        return g * _new(mask), glo, ghi
+        x, l, h = _promoted_bounds(a, lo, hi)
+        if l is None:
+            return g * _new(x <= h), None, g * _new(x > h)
+        if h is None:
+            return g * _new(x >= l), g * _new(x < l), None
+        return (g * _new((x >= l) & (x <= h)), g * _new((x < l) & (l < h)),
+                g * _new((x > h) | (l > h)))
+
+
+class ClampMinBackward1(Op):
+    """out = max(a, lo) (tensor lo);  da = g where a >= lo, dlo = g where a < lo"""
+
+    @staticmethod
+    def forward(ctx, a, lo):
+        ctx.save_for_backward(a, lo)
+        return _binary(np.maximum, a, lo)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, lo = ctx.saved_tensors
+        x, l, _ = _promoted_bounds(a, lo, None)
+        return g * _new(x >= l), g * _new(x < l)
+
+
+class ClampMaxBackward1(Op):
+    """out = min(a, hi) (tensor hi);  da = g where a <= hi, dhi = g where a > hi"""
+
+    @staticmethod
+    def forward(ctx, a, hi):
+        ctx.save_for_backward(a, hi)
+        return _binary(np.minimum, a, hi)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, hi = ctx.saved_tensors
+        x, h, _ = _promoted_bounds(a, hi, None)
+        return g * _new(x <= h), g * _new(x > h)
 
 
 class MaximumBackward0(Op):
@@ -610,20 +724,33 @@ def sign(input):
 
 def clamp(input, min=None, max=None):
     if isinstance(min, Tensor) or isinstance(max, Tensor):
+        if min is not None and not isinstance(min, Tensor):
+            min = _bound_tensor(min, input)
+        if max is not None and not isinstance(max, Tensor):
+            max = _bound_tensor(max, input)
         return ClampBackward0.apply(input, min, max)
     return ClampBackward1.apply(input, scalar_value(min) if min is not None else None,
                                 scalar_value(max) if max is not None else None)
+
+
+def _bound_tensor(v, like):
+    from .creation import tensor
+    return tensor(v, dtype=like.dtype if isinstance(v, int) else None)
 
 
 clip = clamp
 
 
 def clamp_min(input, min):
-    return clamp(input, min=min)
+    if isinstance(min, Tensor):
+        return ClampMinBackward1.apply(input, min)
+    return ClampMinBackward0.apply(input, scalar_value(min))
 
 
 def clamp_max(input, max):
-    return clamp(input, max=max)
+    if isinstance(max, Tensor):
+        return ClampMaxBackward1.apply(input, max)
+    return ClampMaxBackward0.apply(input, scalar_value(max))
 
 
 def maximum(input, other):
