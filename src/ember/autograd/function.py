@@ -108,6 +108,14 @@ class _Saved:
         return t
 
 
+class _Meta:
+    """Shape and dtype of a node's input after its array was released."""
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, shape, dtype):
+        self.shape, self.dtype = shape, dtype
+
+
 class Node:
     """A node of the backward graph. Attributes set by `Function.apply` when it records:
     next_functions, _in_meta (shape per tensor input), _tensor_pos, _n_out."""
@@ -185,6 +193,10 @@ class Node:
         if self._saved is not None:
             self._saved = None
             self._freed = True
+        meta = self.__dict__.get("_in_meta")
+        if meta:
+            # keep only the inputs' shapes and dtypes, not their arrays, once backward is done
+            self._in_meta = [m if type(m) is _Meta else _Meta(m.shape, m.dtype) for m in meta]
 
     def _run_backward(self, grads):
         """Call the op's backward with one gradient per output; returns one per tensor input."""
