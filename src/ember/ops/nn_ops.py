@@ -1,0 +1,617 @@
+"""Differentiable primitives of ember.nn: fused linear, softmax family, activations, losses.
+
+Each class is named after the backward node torch records for the same call, so `grad_fn`
+prints as in torch. Backward passes of the hot ops (linear, relu, softmax, log_softmax, the
+losses) compute on NumPy arrays when no graph of the backward is being built (create_graph
+off: grad mode is off inside backward) and fall back to ember ops otherwise, so double backward
+still works. The fused cross-entropy is once-differentiable, as the brief allows.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._tensor import Tensor
+from ..autograd.function import once_differentiable
+from ..autograd.grad_mode import state as _grad_state
+from .base import Op
+
+_new = Tensor._new
+
+REDUCTIONS = ("none", "mean", "sum")
+
+
+# ---- linear ---------------------------------------------------------------------------------
+class AddmmBackward0(Op):
+    """The fused linear layer on 2-D input: out = x @ W.T + b (one GEMM, bias added in place).
+
+    dx = g @ W,  dW = g.T @ x,  db = g.sum(0).  Arguments in torch's addmm order (b, x, W).
+    Shape: b (out,), x (N, in), W (out, in) -> (N, out)."""
+
+    @staticmethod
+    def forward(ctx, bias, x, weight):
+        nig = ctx.needs_input_grad
+        if nig[1] or nig[2]:
+            ctx.save_for_backward(x if nig[2] else None, weight if nig[1] else None)
+        out = np.matmul(x._data, weight._data.T)
+        out += bias._data
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        nig = ctx.needs_input_grad
+        if not _grad_state.enabled:
+            gd = g._data
+            return (_new(gd.sum(0)) if nig[0] else None,
+                    _new(np.matmul(gd, w._data)) if nig[1] else None,
+                    _new(np.matmul(gd.T, x._data)) if nig[2] else None)
+        return (g.sum(0) if nig[0] else None,
+                g.mm(w) if nig[1] else None,
+                g.t().mm(x) if nig[2] else None)
+
+
+# ---- softmax family -------------------------------------------------------------------------
+def _shifted(x: np.ndarray, dim: int) -> np.ndarray:
+    """x - max(x, dim): exp of it never overflows (stable for logits of any magnitude)."""
+    return x - x.max(axis=dim, keepdims=True)
+
+
+class SoftmaxBackward0(Op):
+    """out = exp(x - max) / sum(exp(x - max));  dx = out * (g - sum(g * out, dim))"""
+    _save_output = True
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.dim = dim
+        z = _shifted(x._data, dim)
+        np.exp(z, out=z)
+        z /= z.sum(axis=dim, keepdims=True)
+        return z
+
+    @staticmethod
+    def backward(ctx, g):
+        out, = ctx.saved_tensors
+        dim = ctx.dim
+        if not _grad_state.enabled:
+            y = out._data
+            gy = g._data * y
+            gy -= y * gy.sum(axis=dim, keepdims=True)
+            return _new(gy), None
+        return out * (g - (g * out).sum(dim, keepdim=True)), None
+
+
+class LogSoftmaxBackward0(Op):
+    """out = x - max - log(sum(exp(x - max)));  dx = g - exp(out) * sum(g, dim)"""
+    _save_output = True
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.dim = dim
+        z = _shifted(x._data, dim)
+        s = np.exp(z).sum(axis=dim, keepdims=True)
+        z -= np.log(s, out=s)
+        return z
+
+    @staticmethod
+    def backward(ctx, g):
+        out, = ctx.saved_tensors
+        dim = ctx.dim
+        if not _grad_state.enabled:
+            gd = g._data
+            gx = np.exp(out._data)
+            gx *= -gd.sum(axis=dim, keepdims=True)
+            gx += gd
+            return _new(gx), None
+        return g - out.exp() * g.sum(dim, keepdim=True), None
+
+
+# ---- activations ----------------------------------------------------------------------------
+def _float_check(x: np.ndarray, kernel: str) -> None:
+    if x.dtype.kind != "f":
+        names = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char",
+                 "uint8": "Byte", "bool": "Bool"}
+        raise NotImplementedError(f'"{kernel}" not implemented for '
+                                  f"'{names.get(x.dtype.name, x.dtype.name)}'")
+
+
+class LeakyReluBackward0(Op):
+    """out = x if x > 0 else slope * x;  dx = g * (1 if x > 0 else slope)"""
+
+    @staticmethod
+    def forward(ctx, x, slope):
+        ctx.save_for_backward(x)
+        ctx.slope = slope
+        a = x._data
+        _float_check(a, "leaky_relu_cpu")
+        return np.where(a > 0, a, a * a.dtype.type(slope))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g * _new(np.where(x._data > 0, 1.0, ctx.slope).astype(x._data.dtype)), None
+
+
+class EluBackward0(Op):
+    """out = scale * (x if x > 0 else alpha * (exp(x * input_scale) - 1));
+    dx = g * scale * (1 if x > 0 else alpha * input_scale * exp(x * input_scale))"""
+
+    @staticmethod
+    def forward(ctx, x, alpha, scale=1.0, input_scale=1.0):
+        ctx.save_for_backward(x)
+        ctx.alpha, ctx.scale, ctx.input_scale = alpha, scale, input_scale
+        a = x._data
+        _float_check(a, "elu_cpu")
+        t = a.dtype.type
+        neg = np.expm1(np.minimum(a, 0) * t(input_scale)) * t(alpha)
+        out = np.where(a > 0, a, neg)
+        if scale != 1.0:
+            out *= t(scale)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        neg = (x.clamp_max(0.0) * ctx.input_scale).exp() * (ctx.alpha * ctx.input_scale)
+        d = (x > 0).to(x.dtype) + neg * (x <= 0).to(x.dtype)
+        return g * d * ctx.scale, None, None, None
+
+
+_SQRT1_2 = 1.0 / math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+def _erf_np(x: np.ndarray) -> np.ndarray:
+    """erf in x's dtype: float64 through math.erf (exact), others through the Numerical
+    Recipes erfc approximation (fractional error below 1.2e-7, under float32 resolution)."""
+    if x.dtype == np.float64:
+        return np.frompyfunc(math.erf, 1, 1)(x).astype(np.float64)
+    z = np.abs(x)
+    t = 1.0 / (1.0 + 0.5 * z)
+    poly = t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (
+        -0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (
+            -0.82215223 + t * 0.17087277))))))))
+    erfc = t * np.exp(-z * z - 1.26551223 + poly)
+    out = 1.0 - erfc
+    return np.copysign(out, x).astype(x.dtype, copy=False)
+
+
+class ErfBackward0(Op):
+    """out = erf(x);  dx = g * 2/sqrt(pi) * exp(-x^2)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return _erf_np(x._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g * (-(x * x)).exp() * (2.0 / math.sqrt(math.pi))
+
+
+class GeluBackward0(Op):
+    """none: out = x * Phi(x);  dx = g * (Phi(x) + x * phi(x))
+    tanh: out = x/2 (1 + tanh(k (x + 0.044715 x^3))), k = sqrt(2/pi);  dx from the product rule"""
+
+    @staticmethod
+    def forward(ctx, x, approximate):
+        ctx.save_for_backward(x)
+        ctx.approximate = approximate
+        a = x._data
+        _float_check(a, "GeluKernelImpl")
+        if approximate == "tanh":
+            inner = a * (1.0 + 0.044715 * a * a) * _SQRT_2_OVER_PI
+            return (0.5 * a * (1.0 + np.tanh(inner))).astype(a.dtype, copy=False)
+        return (0.5 * a * (1.0 + _erf_np(a * _SQRT1_2))).astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        if ctx.approximate == "tanh":
+            x2 = x * x
+            th = (x * (1.0 + 0.044715 * x2) * _SQRT_2_OVER_PI).tanh()
+            d_inner = _SQRT_2_OVER_PI * (1.0 + 3 * 0.044715 * x2)
+            d = 0.5 * (1.0 + th) + 0.5 * x * (1.0 - th * th) * d_inner
+        else:
+            cdf = 0.5 * (1.0 + ErfBackward0.apply(x * _SQRT1_2))
+            d = cdf + x * (-0.5 * x * x).exp() * _INV_SQRT_2PI
+        return g * d, None
+
+
+def _sigmoid_np(a: np.ndarray) -> np.ndarray:
+    # exp of -|a| only, so large inputs never overflow
+    e = np.exp(-np.abs(a))
+    return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(a.dtype, copy=False)
+
+
+class SiluBackward0(Op):
+    """out = x * sigmoid(x);  dx = g * s * (1 + x (1 - s))"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        a = x._data
+        _float_check(a, "silu_cpu")
+        return a * _sigmoid_np(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        s = x.sigmoid()
+        return g * (s * (1.0 + x * (1.0 - s)))
+
+
+class SoftplusBackward0(Op):
+    """out = log(1 + exp(beta x)) / beta, or x where beta x > threshold;
+    dx = g * sigmoid(beta x) (1 where beta x > threshold)"""
+
+    @staticmethod
+    def forward(ctx, x, beta, threshold):
+        ctx.save_for_backward(x)
+        ctx.beta, ctx.threshold = beta, threshold
+        a = x._data
+        _float_check(a, "softplus_cpu")
+        bx = a * a.dtype.type(beta)
+        # log1p(exp(bx)) = max(bx, 0) + log1p(exp(-|bx|)): no overflow
+        sp = (np.maximum(bx, 0) + np.log1p(np.exp(-np.abs(bx)))) / a.dtype.type(beta)
+        return np.where(bx > threshold, a, sp).astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        bx = x * ctx.beta
+        lin = (bx > ctx.threshold).to(x.dtype)
+        return g * (bx.sigmoid() * (1.0 - lin) + lin), None, None
+
+
+class HardtanhBackward0(Op):
+    """out = clamp(x, min_val, max_val);  dx = g where min_val < x < max_val else 0"""
+
+    @staticmethod
+    def forward(ctx, x, min_val, max_val):
+        ctx.save_for_backward(x)
+        ctx.lo, ctx.hi = min_val, max_val
+        a = x._data
+        if a.dtype == np.bool_:
+            raise RuntimeError("\"hardtanh_cpu\" not implemented for 'Bool'")
+        return np.clip(a, min_val, max_val).astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        a = x._data
+        mask = (a > ctx.lo) & (a < ctx.hi)
+        return g * _new(mask.astype(a.dtype)), None, None
+
+
+class BackwardHookFunctionBackward(Op):
+    """Identity on a module's inputs or outputs; its backward calls the module's full backward
+    hooks (`register_full_backward_hook`) with grad_input and grad_output."""
+
+    @staticmethod
+    def forward(ctx, module, state, stage, *tensors):
+        ctx.module, ctx.state, ctx.stage = module, state, stage
+        if len(tensors) == 1:
+            return tensors[0]._data.view()
+        return tuple(t._data.view() for t in tensors)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        module, state = ctx.module, ctx.state
+        if ctx.stage == "output":
+            state["grad_output"] = grads
+            if state["n_in"] == 0:
+                for hook in module._backward_hooks.values():
+                    hook(module, (None,), grads)
+            return (None, None, None) + tuple(grads)
+        grad_input = tuple(grads)
+        for hook in module._backward_hooks.values():
+            res = hook(module, grad_input, state["grad_output"])
+            if res is not None:
+                grad_input = tuple(res)
+        return (None, None, None) + grad_input
+
+
+# ---- losses ---------------------------------------------------------------------------------
+def _reduce_np(loss: np.ndarray, reduction: str) -> np.ndarray:
+    if reduction == "mean":
+        return np.asarray(loss.mean(), loss.dtype)
+    if reduction == "sum":
+        return np.asarray(loss.sum(), loss.dtype)
+    return loss
+
+
+def _grad_scale(g: Tensor, reduction: str, n: int) -> np.ndarray:
+    """The upstream gradient broadcast over the elements: g/n for mean, g for sum/none."""
+    gd = g._data
+    if reduction == "mean":
+        return gd / gd.dtype.type(n) if n else gd
+    return gd
+
+
+def _check_targets(t: np.ndarray, n_classes: int, ignore_index: int) -> None:
+    bad = (t < 0) | (t >= n_classes)
+    if ignore_index is not None:
+        bad &= t != ignore_index
+    if bad.any():
+        raise IndexError(f"Target {int(t[bad].flat[0])} is out of bounds.")
+
+
+class NllLossBackward0(Op):
+    """loss_i = -w[t_i] * x[i, t_i] (0 where t_i == ignore_index); mean divides by sum w[t_i].
+    dx[i, t_i] = -w[t_i] * g / denominator.  Shape: x (N, C), t (N,)."""
+
+    @staticmethod
+    def forward(ctx, x, target, weight, reduction, ignore_index):
+        a = x._data
+        t = target._data
+        if t.dtype != np.int64:
+            t = t.astype(np.int64)
+        n, c = a.shape
+        _check_targets(t, c, ignore_index)
+        valid = t != ignore_index
+        safe = np.where(valid, t, 0)
+        w = (weight._data[safe] if weight is not None else np.ones(n, a.dtype)) * valid
+        w = w.astype(a.dtype, copy=False)
+        loss = -a[np.arange(n), safe] * w
+        ctx.n, ctx.c, ctx.safe, ctx.w, ctx.reduction = n, c, safe, w, reduction
+        if reduction == "mean":
+            denom = w.sum(dtype=a.dtype)
+            ctx.denom = denom
+            return np.asarray(loss.sum(dtype=a.dtype) / denom, a.dtype)
+        return _reduce_np(loss, reduction)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, g):
+        gd = g._data
+        n, c = ctx.n, ctx.c
+        gx = np.zeros((n, c), gd.dtype)
+        scale = -ctx.w
+        if ctx.reduction == "mean":
+            scale = scale * (gd / ctx.denom)
+        else:
+            scale = scale * gd
+        gx[np.arange(n), ctx.safe] = scale
+        return _new(gx), None, None, None, None
+
+
+class NllLoss2DBackward0(NllLossBackward0):
+    """nll_loss over (N, C, d1, ...) inputs: the same formula per position."""
+
+
+class CrossEntropyLossBackward0(Op):
+    """Fused cross entropy with class-index targets: log-softmax and NLL in one pass.
+
+    loss_i = w[t_i] * (log sum_c exp(x_ic - m_i) - (x_{i,t_i} - m_i)), m_i = max_c x_ic;
+    dx = w[t_i] * (softmax(x)_i - onehot(t_i)) * g / denominator.  Shape: x (N, C), t (N,).
+    Its node prints as torch's `NllLossBackward0`."""
+
+    @staticmethod
+    def forward(ctx, x, target, weight, reduction, ignore_index):
+        a = x._data
+        t = target._data
+        if t.dtype != np.int64:
+            t = t.astype(np.int64)
+        n, c = a.shape
+        _check_targets(t, c, ignore_index)
+        z = _shifted(a, 1)
+        e = np.exp(z)
+        s = e.sum(axis=1)
+        rows = np.arange(n)
+        valid, safe = None, t
+        if (t == ignore_index).any():
+            valid = t != ignore_index
+            safe = np.where(valid, t, 0)
+        loss = np.log(s)
+        loss -= z[rows, safe]
+        if weight is not None:
+            w = weight._data[safe].astype(a.dtype, copy=False)
+            if valid is not None:
+                w = w * valid
+        elif valid is not None:
+            w = valid.astype(a.dtype)
+        else:
+            w = None
+        if w is not None:
+            loss *= w
+        if ctx.needs_input_grad[0]:
+            ctx.e, ctx.s, ctx.safe, ctx.w, ctx.reduction = e, s, safe, w, reduction
+        if reduction == "mean":
+            denom = a.dtype.type(n) if w is None else w.sum(dtype=a.dtype)
+            ctx.denom = denom
+            return np.asarray(loss.sum(dtype=a.dtype) / denom, a.dtype)
+        return _reduce_np(loss, reduction)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, g):
+        gd = g._data
+        p = ctx.e / ctx.s[:, None]
+        n = p.shape[0]
+        p[np.arange(n), ctx.safe] -= 1.0
+        w = ctx.w
+        if ctx.reduction == "none":
+            scale = gd if w is None else gd * w
+            p *= scale[:, None]
+        else:
+            k = gd / ctx.denom if ctx.reduction == "mean" else gd
+            if w is None:
+                p *= k
+            else:
+                p *= (w * k)[:, None]
+        return _new(p), None, None, None, None
+
+
+CrossEntropyLossBackward0.__name__ = CrossEntropyLossBackward0.__qualname__ = "NllLossBackward0"
+
+
+class CrossEntropyLoss2DBackward0(CrossEntropyLossBackward0):
+    """The fused cross entropy over (N, C, d1, ...) inputs (prints `NllLoss2DBackward0`)."""
+
+
+CrossEntropyLoss2DBackward0.__name__ = CrossEntropyLoss2DBackward0.__qualname__ = \
+    "NllLoss2DBackward0"
+
+
+class MseLossBackward0(Op):
+    """loss = (x - y)^2 reduced;  dx = 2 (x - y) g / n,  dy = -dx"""
+
+    @staticmethod
+    def forward(ctx, x, y, reduction):
+        ctx.save_for_backward(x, y)
+        ctx.reduction = reduction
+        d = x._data - y._data
+        np.multiply(d, d, out=d)
+        return _reduce_np(d, reduction)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        n = x._data.size
+        if not _grad_state.enabled:
+            d = x._data - y._data
+            d *= _grad_scale(g, ctx.reduction, n) * 2
+            nig = ctx.needs_input_grad
+            return (_new(d) if nig[0] else None, _new(-d) if nig[1] else None, None)
+        k = g / n if ctx.reduction == "mean" else g
+        gx = (x - y) * k * 2.0
+        return gx, -gx, None
+
+
+class SmoothL1LossBackward0(Op):
+    """loss = 0.5 d^2 / beta if |d| < beta else |d| - 0.5 beta (d = x - y);
+    dx = g * (d / beta if |d| < beta else sign(d)),  dy = -dx"""
+
+    @staticmethod
+    def forward(ctx, x, y, reduction, beta):
+        ctx.save_for_backward(x, y)
+        ctx.reduction, ctx.beta = reduction, beta
+        d = x._data - y._data
+        ad = np.abs(d)
+        t = d.dtype.type
+        loss = np.where(ad < beta, t(0.5) * d * d / t(beta) if beta > 0 else 0, ad - t(0.5 * beta))
+        return _reduce_np(loss.astype(d.dtype, copy=False), reduction)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        n = x._data.size
+        d = x - y
+        small = (d.abs() < ctx.beta).to(d.dtype)
+        slope = d * (small / ctx.beta if ctx.beta > 0 else small * 0.0) + d.sign() * (1.0 - small)
+        k = g / n if ctx.reduction == "mean" else g
+        gx = slope * k
+        return gx, -gx, None, None
+
+
+class HuberLossBackward0(Op):
+    """loss = 0.5 d^2 if |d| < delta else delta (|d| - 0.5 delta) (d = x - y);
+    dx = g * (d if |d| < delta else delta sign(d)),  dy = -dx"""
+
+    @staticmethod
+    def forward(ctx, x, y, reduction, delta):
+        ctx.save_for_backward(x, y)
+        ctx.reduction, ctx.delta = reduction, delta
+        d = x._data - y._data
+        ad = np.abs(d)
+        t = d.dtype.type
+        loss = np.where(ad < delta, t(0.5) * d * d, t(delta) * (ad - t(0.5 * delta)))
+        return _reduce_np(loss.astype(d.dtype, copy=False), reduction)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        n = x._data.size
+        d = x - y
+        small = (d.abs() < ctx.delta).to(d.dtype)
+        slope = d * small + d.sign() * (1.0 - small) * ctx.delta
+        k = g / n if ctx.reduction == "mean" else g
+        gx = slope * k
+        return gx, -gx, None, None
+
+
+class BinaryCrossEntropyBackward0(Op):
+    """loss = -w (y log(x) + (1 - y) log(1 - x)), each log clamped at -100;
+    dx = g w (x - y) / max((1 - x) x, 1e-12)"""
+
+    @staticmethod
+    def forward(ctx, x, y, weight, reduction):
+        a = x._data
+        if ((a < 0) | (a > 1)).any():
+            raise RuntimeError("all elements of input should be between 0 and 1")
+        ctx.save_for_backward(x, y, weight)
+        ctx.reduction = reduction
+        yt = y._data
+        with np.errstate(divide="ignore"):
+            log_x = np.maximum(np.log(a), -100)
+            log_1mx = np.maximum(np.log1p(-a), -100)
+        loss = -(yt * log_x + (1 - yt) * log_1mx)
+        if weight is not None:
+            loss = loss * weight._data
+        return _reduce_np(loss.astype(a.dtype, copy=False), reduction)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y, w = ctx.saved_tensors
+        n = x._data.size
+        k = g / n if ctx.reduction == "mean" else g
+        gx = (x - y) / ((1.0 - x) * x).clamp_min(1e-12) * k
+        if w is not None:
+            gx = gx * w
+        gy = None
+        if ctx.needs_input_grad[1]:
+            gy = ((1.0 - x).clamp_min(math.exp(-100)).log() - x.clamp_min(
+                math.exp(-100)).log()) * k
+            if w is not None:
+                gy = gy * w
+        return gx, gy, None, None
+
+
+class BinaryCrossEntropyWithLogitsBackward0(Op):
+    """loss = w ((1 - y) x + (1 + (pw - 1) y) log(1 + exp(-x)))  (stable form);
+    dx = g w ((pw y + 1 - y) sigmoid(x) - pw y),  dy = -g w (pw log sigmoid(x) ... )"""
+
+    @staticmethod
+    def forward(ctx, x, y, weight, pos_weight, reduction):
+        ctx.save_for_backward(x, y, weight, pos_weight)
+        ctx.reduction = reduction
+        a = x._data
+        yt = y._data
+        # log(1 + exp(-x)) = log1p(exp(-|x|)) + max(-x, 0)
+        sp = np.log1p(np.exp(-np.abs(a))) + np.maximum(-a, 0)
+        if pos_weight is not None:
+            lw = 1 + (pos_weight._data - 1) * yt
+            loss = (1 - yt) * a + lw * sp
+        else:
+            loss = (1 - yt) * a + sp
+        if weight is not None:
+            loss = loss * weight._data
+        return _reduce_np(loss.astype(a.dtype, copy=False), reduction)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y, w, pw = ctx.saved_tensors
+        n = x._data.size
+        k = g / n if ctx.reduction == "mean" else g
+        s = x.sigmoid()
+        if pw is not None:
+            gx = ((pw * y + 1.0 - y) * s - pw * y) * k
+        else:
+            gx = (s - y) * k
+        if w is not None:
+            gx = gx * w
+        gy = None
+        if ctx.needs_input_grad[1]:
+            # d/dy: -x + (pw - 1) * log(1 + exp(-x))  (without pos_weight: -x)
+            if pw is not None:
+                sp = (-x).clamp_min(0.0) + (-(x.abs())).exp().log1p()
+                gy = (-x + (pw - 1.0) * sp) * k
+            else:
+                gy = -x * k
+            if w is not None:
+                gy = gy * w
+        return gx, gy, None, None, None
