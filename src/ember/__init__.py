@@ -76,3 +76,18 @@ def set_num_threads(n: int) -> None:
 def get_num_threads() -> int:
     from ._threads import get_num_threads as _g
     return _g()
+
+
+_SUBMODULES = {"nn", "optim", "utils", "cuda", "backends", "accelerator", "vision",
+               "serialization", "random"}
+
+
+def __getattr__(name):
+    # submodules load on first use, so `import ember` stays fast
+    if name in _SUBMODULES:
+        import importlib
+        return importlib.import_module("ember." + name)
+    if name in ("save", "load"):
+        from . import serialization
+        return getattr(serialization, name)
+    raise AttributeError(f"module 'ember' has no attribute '{name}'")
