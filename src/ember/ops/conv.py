@@ -1,0 +1,285 @@
+"""Convolution (1-d and 2-d) as one GEMM over a strided window view of the padded input.
+
+Layout: the input (N, C, H, W) is viewed as columns (N, C*kh*kw, L) without a Python loop over
+pixels; the output is W (O, C*kh*kw) @ columns. For stride 1 the columns are "wide": each kernel
+offset (i, j) is ONE contiguous run of the flattened padded image starting at i*dh*Wp + j*dw,
+so the im2col copy and the col2im adds move long runs; the W-Wo extra columns per row are
+dropped from the output (forward) or are zero in the gradient (backward).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from .._tensor import Tensor
+from ..autograd.function import once_differentiable
+from .base import Op
+
+_new = Tensor._new
+
+# columns above this many elements are recomputed in backward instead of kept from forward
+_KEEP_COLS_MAX = 1 << 24
+
+
+class _Geometry:
+    """Sizes of one 2-d convolution: padded input, output, and whether the wide layout applies."""
+    __slots__ = ("N", "C", "H", "W", "O", "kh", "kw", "sh", "sw", "pt", "pb", "pl", "pr",
+                 "dh", "dw", "G", "Hp", "Wp", "Ho", "Wo", "wide", "L")
+
+    def __init__(self, xshape, wshape, stride, pad, dilation, groups):
+        self.N, self.C, self.H, self.W = xshape
+        self.O, _, self.kh, self.kw = wshape
+        self.sh, self.sw = stride
+        self.pt, self.pb, self.pl, self.pr = pad
+        self.dh, self.dw = dilation
+        self.G = groups
+        self.Hp = self.H + self.pt + self.pb
+        self.Wp = self.W + self.pl + self.pr
+        self.Ho = (self.Hp - self.dh * (self.kh - 1) - 1) // self.sh + 1
+        self.Wo = (self.Wp - self.dw * (self.kw - 1) - 1) // self.sw + 1
+        self.wide = self.sh == 1 and self.sw == 1
+        # wide columns run from the first to the last output pixel of the flattened image
+        self.L = (self.Ho - 1) * self.Wp + self.Wo if self.wide else self.Ho * self.Wo
+
+
+def _pad(x: np.ndarray, geo: _Geometry) -> np.ndarray:
+    """The zero-padded input, C-contiguous (the wide view needs one flat buffer)."""
+    if not (geo.pt or geo.pb or geo.pl or geo.pr):
+        return np.ascontiguousarray(x)
+    xp = np.zeros((geo.N, geo.C, geo.Hp, geo.Wp), x.dtype)
+    xp[:, :, geo.pt:geo.pt + geo.H, geo.pl:geo.pl + geo.W] = x
+    return xp
+
+
+def _im2col(x: np.ndarray, geo: _Geometry) -> np.ndarray:
+    """Columns (N, G, C/G*kh*kw, L) of the input (one copy through a window view)."""
+    xp = _pad(x, geo)
+    N, C, kh, kw = geo.N, geo.C, geo.kh, geo.kw
+    if geo.wide:
+        sN, sC, sH, sW = xp.strides
+        v = as_strided(xp, (N, C, kh, kw, geo.L), (sN, sC, geo.dh * sH, geo.dw * sW, sW))
+    else:
+        sN, sC, sH, sW = xp.strides
+        v = as_strided(xp, (N, C, kh, kw, geo.Ho, geo.Wo),
+                       (sN, sC, geo.dh * sH, geo.dw * sW, geo.sh * sH, geo.sw * sW))
+    return v.reshape(N, geo.G, C // geo.G * kh * kw, geo.L)
+
+
+def _out_view(flat: np.ndarray, geo: _Geometry) -> np.ndarray:
+    """(N, O, Ho, Wo) view of GEMM results laid out (N, O, L)."""
+    if not geo.wide:
+        return flat.reshape(geo.N, geo.O, geo.Ho, geo.Wo)
+    sN, sO, s = flat.strides
+    return as_strided(flat, (geo.N, geo.O, geo.Ho, geo.Wo), (sN, sO, geo.Wp * s, s))
+
+
+def _grad_cols(g: np.ndarray, geo: _Geometry) -> np.ndarray:
+    """The output gradient as (N, G, O/G, L) in the columns' layout (zeros in wide gaps)."""
+    N, O = geo.N, geo.O
+    if geo.wide and geo.Wp != geo.Wo:
+        gw = np.zeros((N, O, geo.Ho * geo.Wp), g.dtype)
+        gw.reshape(N, O, geo.Ho, geo.Wp)[:, :, :, :geo.Wo] = g
+        gw = gw[:, :, :geo.L]
+    else:
+        gw = np.ascontiguousarray(g).reshape(N, O, geo.L)
+    return gw.reshape(N, geo.G, O // geo.G, geo.L)
+
+
+def _input_grad(g: np.ndarray, w: np.ndarray, geo: _Geometry) -> np.ndarray:
+    """dx = col2im(W^T @ g), computed batch-last: with N the innermost axis every kernel offset's
+    slice-add in col2im moves one long contiguous run per channel instead of one per row."""
+    N, C, O, G = geo.N, geo.C, geo.O, geo.G
+    kh, kw, L = geo.kh, geo.kw, geo.L
+    if geo.wide:
+        gt = np.zeros((O, geo.Ho, geo.Wp, N), g.dtype)
+        gt[:, :, :geo.Wo, :] = g.transpose(1, 2, 3, 0)
+        gt = gt.reshape(G, O // G, -1)[:, :, :L * N]
+    else:
+        gt = np.ascontiguousarray(g.transpose(1, 2, 3, 0)).reshape(G, O // G, -1)
+    w2t = w.reshape(G, O // G, -1).transpose(0, 2, 1)
+    dcols = np.matmul(w2t, gt).reshape(C, kh, kw, L, N)
+    if geo.wide:
+        dxt = np.zeros((C, geo.Hp * geo.Wp, N), dcols.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                o = i * geo.dh * geo.Wp + j * geo.dw
+                dxt[:, o:o + L] += dcols[:, i, j]
+    else:
+        dxt = np.zeros((C, geo.Hp, geo.Wp, N), dcols.dtype)
+        dcols = dcols.reshape(C, kh, kw, geo.Ho, geo.Wo, N)
+        eh = geo.sh * (geo.Ho - 1) + 1
+        ew = geo.sw * (geo.Wo - 1) + 1
+        for i in range(kh):
+            for j in range(kw):
+                r, c = i * geo.dh, j * geo.dw
+                dxt[:, r:r + eh:geo.sh, c:c + ew:geo.sw] += dcols[:, i, j]
+    dxt = dxt.reshape(C, geo.Hp, geo.Wp, N)[:, geo.pt:geo.pt + geo.H, geo.pl:geo.pl + geo.W]
+    return np.ascontiguousarray(dxt.transpose(3, 0, 1, 2))
+
+
+class ConvolutionBackward0(Op):
+    """out[n, o] = sum_{c,i,j} w[o, c, i, j] * xpad[n, c, s*p + d*(i, j)] + b[o]  (as one GEMM)
+
+    dW = sum_n g[n] @ cols[n]^T;  db = sum g;  dx = col2im(W^T @ g).
+
+    Shape: x (N, C, *spatial), weight (O, C/groups, *kernel), bias (O,) or None, with 1 or 2
+    spatial dims; `padding` is (top, bottom, left, right) for 2-d, (left, right) for 1-d.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, stride, padding, dilation, groups):
+        xa, wa = x._data, weight._data
+        one_d = xa.ndim == 3
+        if one_d:  # a 1-d convolution is a 2-d one over a height-1 image
+            xa, wa = xa[:, :, None, :], wa[:, :, None, :]
+            stride, dilation = (1,) + tuple(stride), (1,) + tuple(dilation)
+            padding = (0, 0) + tuple(padding)
+        geo = _Geometry(xa.shape, wa.shape, stride, padding, dilation, groups)
+        cols = _im2col(xa, geo)
+        w2 = wa.reshape(groups, geo.O // groups, -1)
+        flat = np.matmul(w2, cols).reshape(geo.N, geo.O, geo.L)
+        if bias is None and not geo.wide:
+            out = flat.reshape(geo.N, geo.O, geo.Ho, geo.Wo)
+        else:
+            # a plain copy then a contiguous add beats one broadcasting add over the strided view
+            out = np.empty((geo.N, geo.O, geo.Ho, geo.Wo), flat.dtype)
+            np.copyto(out, _out_view(flat, geo))
+            if bias is not None:
+                out += bias._data.reshape(-1, 1, 1)
+        need = ctx.needs_input_grad
+        if need[0] or need[1] or (bias is not None and need[2]):
+            ctx.geo = geo
+            ctx.one_d = one_d
+            ctx.cols = cols if need[1] and cols.size <= _KEEP_COLS_MAX else None
+            ctx.save_for_backward(x, weight)
+        return out[:, :, 0, :] if one_d else out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        geo, need = ctx.geo, ctx.needs_input_grad
+        g = grad._data
+        if ctx.one_d:
+            g = g[:, :, None, :]
+        gx = gw = gb = None
+        if need[2]:
+            gb = _new(g.sum(axis=(0, 2, 3)))
+        wa = weight._data
+        if need[1]:
+            cols = ctx.cols
+            if cols is None:
+                cols = _im2col(x._data[:, :, None, :] if ctx.one_d else x._data, geo)
+            dw = np.matmul(_grad_cols(g, geo), cols.transpose(0, 1, 3, 2)).sum(axis=0)
+            gw = _new(dw.reshape(wa.shape))
+        if need[0]:
+            dx = _input_grad(g, wa.reshape(geo.O, geo.C // geo.G, geo.kh, geo.kw), geo)
+            gx = _new(dx[:, :, 0, :] if ctx.one_d else dx)
+        ctx.cols = None
+        return gx, gw, gb, None, None, None, None
+
+
+# ---- argument handling shared by F.conv1d / F.conv2d --------------------------------------
+
+def _tuple(v, n: int, name: str):
+    if isinstance(v, (int, np.integer)):
+        return (int(v),) * n
+    v = tuple(int(a) for a in v)
+    if len(v) == 1 and n > 1:
+        return v * n
+    if len(v) != n:
+        raise RuntimeError(f"expected {name} to be a single integer value or a list of {n} values "
+                           f"to match the convolution dimensions, but got {name}={list(v)}")
+    return v
+
+
+_DT_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
+             "int32": "int", "uint8": "unsigned char", "int8": "signed char", "int16": "short int",
+             "bool": "bool"}
+_SCALAR_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+                 "int32": "Int", "uint8": "Byte", "int8": "Char", "int16": "Short", "bool": "Bool"}
+
+
+def convolution(input, weight, bias, stride, padding, dilation, groups, nd: int):
+    """F.conv1d / F.conv2d (nd = 1 or 2): checks and padding resolution as torch, then the op."""
+    name = f"conv{nd}d"
+    x, w = input._data, weight._data
+    if x.ndim not in (nd + 1, nd + 2):
+        raise RuntimeError(f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to "
+                           f"{name}, but got input of size: {list(x.shape)}")
+    groups = int(groups)
+    stride = _tuple(stride, nd, "stride")
+    if w.ndim != nd + 2:
+        if w.ndim > nd + 2:
+            xs = list(x.shape) if x.ndim == nd + 2 else [1] + list(x.shape)
+            raise RuntimeError(f"Expected {w.ndim}-dimensional input for {w.ndim}-dimensional "
+                               f"weight {list(w.shape)}, but got {len(xs)}-dimensional input of "
+                               f"size {xs} instead")
+        raise RuntimeError(f"expected stride to be a single integer value or a list of "
+                           f"{max(w.ndim - 2, 0)} values to match the convolution dimensions, but "
+                           f"got stride={list(stride)}")
+    dilation = _tuple(dilation, nd, "dilation")
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError("non-positive dilation is not supported")
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    ksize = w.shape[2:]
+    if isinstance(padding, str):
+        if padding == "valid":
+            pads = (0,) * (2 * nd)
+        elif padding == "same":
+            if any(s != 1 for s in stride):
+                raise RuntimeError("padding='same' is not supported for strided convolutions")
+            pads = ()
+            for k, d in zip(ksize, dilation):
+                total = d * (k - 1)
+                pads += (total // 2, total - total // 2)
+        else:
+            raise RuntimeError(f"Invalid padding string: '{padding}'")
+    else:
+        p = _tuple(padding, nd, "padding")
+        if any(a < 0 for a in p):
+            raise RuntimeError("negative padding is not supported")
+        pads = tuple(a for a in p for _ in (0, 1))
+    unbatched = x.ndim == nd + 1
+    C = x.shape[0] if unbatched else x.shape[1]
+    if w.shape[0] % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} at "
+                           f"dimension 0, but got weight of size [{list(w.shape)}] instead")
+    if C != w.shape[1] * groups:
+        shape = [1] + list(x.shape) if unbatched else list(x.shape)
+        raise RuntimeError(f"Given groups={groups}, weight of size {list(w.shape)}, expected "
+                           f"input{shape} to have {w.shape[1] * groups} channels, but got {C} "
+                           f"channels instead")
+    if bias is not None and (bias._data.ndim != 1 or bias._data.shape[0] != w.shape[0]):
+        raise RuntimeError(f"Given weight of size {list(w.shape)}, expected bias to be "
+                           f"1-dimensional with {w.shape[0]} elements, but got bias of size "
+                           f"{list(bias._data.shape)} instead")
+    if x.dtype != w.dtype:
+        raise RuntimeError(f"expected scalar type {_SCALAR_NAMES.get(w.dtype.name, w.dtype.name)} "
+                           f"but found {_SCALAR_NAMES.get(x.dtype.name, x.dtype.name)}")
+    if bias is not None and bias._data.dtype != x.dtype:
+        raise RuntimeError(f"Input type ({_DT_NAMES.get(x.dtype.name)}) and bias type "
+                           f"({_DT_NAMES.get(bias._data.dtype.name)}) should be the same")
+    spatial = x.shape[-nd:]
+    padded = tuple(s + pads[2 * i] + pads[2 * i + 1] for i, s in enumerate(spatial))
+    eff = tuple(d * (k - 1) + 1 for k, d in zip(ksize, dilation))
+    if any(p < e for p, e in zip(padded, eff)):
+        raise RuntimeError(f"Calculated padded input size per channel: "
+                           f"({' x '.join(map(str, padded))}). Kernel size: "
+                           f"({' x '.join(map(str, eff))}). Kernel size can't be greater than "
+                           f"actual input size")
+    if unbatched:
+        input = input.unsqueeze(0)
+    out = ConvolutionBackward0.apply(input, weight, bias, stride, pads, dilation, groups)
+    return out.squeeze(0) if unbatched else out
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    return convolution(input, weight, bias, stride, padding, dilation, groups, 1)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    return convolution(input, weight, bias, stride, padding, dilation, groups, 2)
