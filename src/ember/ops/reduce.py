@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import collections
+import warnings
 
 import numpy as np
 
@@ -34,7 +35,7 @@ class SumBackward0(Op):
             x = x.astype(_dtype.to_dtype(dtype).np)
         elif x.dtype.kind in "bui":
             x = x.astype(np.int64)
-        return np.asarray(x.sum())
+        return np.asarray(x.sum(dtype=x.dtype))  # (NumPy would widen int32 sums)
 
     @staticmethod
     def backward(ctx, g):
@@ -61,7 +62,7 @@ class SumBackward1(Op):
             x = x.astype(_dtype.to_dtype(dtype).np)
         elif x.dtype.kind in "bui":
             x = x.astype(np.int64)
-        return np.asarray(x.sum(axis=axes, keepdims=keepdim))
+        return np.asarray(x.sum(axis=axes, keepdims=keepdim, dtype=x.dtype))
 
     @staticmethod
     def backward(ctx, g):
@@ -76,6 +77,8 @@ class MeanBackward0(Op):
         ctx.shape = a._data.shape
         ctx.n = a._data.size
         x = _float_input(a, dtype, "mean")
+        if x.size == 0:
+            return np.full((), np.nan, x.dtype)
         return np.asarray(x.mean(dtype=x.dtype))
 
     @staticmethod
@@ -92,6 +95,10 @@ class MeanBackward1(Op):
         ctx.axes, ctx.keepdim = axes, keepdim
         ctx.n = int(np.prod([a._data.shape[i] for i in axes])) if axes else 1
         x = _float_input(a, dtype, "mean")
+        if x.size == 0:  # mean over nothing: nan, silently as torch
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                return np.asarray(x.mean(axis=axes, keepdims=keepdim, dtype=x.dtype))
         return np.asarray(x.mean(axis=axes, keepdims=keepdim, dtype=x.dtype))
 
     @staticmethod
@@ -140,6 +147,10 @@ class ProdBackward0(Op):
         if ax is None:
             others = others.reshape(a._data.shape)
         return gk * others, None, None
+
+
+class ProdBackward1(ProdBackward0):
+    """out = prod(a, dim, keepdim);  da = g * (product of the other elements of the slice)"""
 
 
 def _prod_others(x: Tensor, d: int) -> Tensor:
@@ -199,21 +210,36 @@ class VarBackward0(Op):
         x = _float_input(a, None, "var")
         n = int(np.prod([x.shape[i] for i in axes])) if axes else 1
         ctx.n = n
-        return np.asarray(np.var(x, axis=axes, ddof=correction, keepdims=keepdim)
-                          if n - correction > 0 else
-                          np.full(_reduced_shape(x.shape, axes, keepdim), np.nan, x.dtype))
+        if n - correction <= 0:
+            _warn_dof("var")
+            return _no_dof(x, axes, keepdim, False)
+        return np.asarray(np.var(x, axis=axes, ddof=correction, keepdims=keepdim))
 
     @staticmethod
     def backward(ctx, g):
         a, = ctx.saved_tensors
         mean = a.mean(ctx.axes, keepdim=True)
         gk = _expand_back(g, a._data.shape, ctx.axes, ctx.keepdim)
-        return gk * (a - mean) * (2.0 / (ctx.n - ctx.correction)), None, None, None
+        d = ctx.n - ctx.correction
+        if d <= 0:  # no degrees of freedom: nan gradients, as torch
+            return gk * float("nan"), None, None, None
+        return gk * (a - mean) * (2.0 / d), None, None, None
 
 
-def _reduced_shape(shape, axes, keepdim):
-    return tuple(1 if i in axes else d for i, d in enumerate(shape)) if keepdim else \
-        tuple(d for i, d in enumerate(shape) if i not in axes)
+def _warn_dof(name):
+    warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than "
+                  "the reduction factor (input numel divided by output numel).", UserWarning,
+                  stacklevel=2)
+
+
+def _no_dof(x, axes, keepdim, sqrt):
+    """var/std with n <= correction: torch divides the squared deviations by 0 (inf, or nan
+    where they are all 0)."""
+    with np.errstate(all="ignore"):
+        dev = x - x.mean(axis=axes, keepdims=True, dtype=x.dtype) if x.size else x
+        ss = np.sum(dev * dev, axis=axes, keepdims=keepdim, dtype=x.dtype)
+        r = np.asarray(ss / x.dtype.type(0))
+        return np.sqrt(r) if sqrt else r
 
 
 class StdBackward0(Op):
@@ -227,16 +253,20 @@ class StdBackward0(Op):
         x = _float_input(a, None, "std")
         n = int(np.prod([x.shape[i] for i in axes])) if axes else 1
         ctx.n = n
-        return np.asarray(np.std(x, axis=axes, ddof=correction, keepdims=keepdim)
-                          if n - correction > 0 else
-                          np.full(_reduced_shape(x.shape, axes, keepdim), np.nan, x.dtype))
+        if n - correction <= 0:
+            _warn_dof("std")
+            return _no_dof(x, axes, keepdim, True)
+        return np.asarray(np.std(x, axis=axes, ddof=correction, keepdims=keepdim))
 
     @staticmethod
     def backward(ctx, g):
         a, out = ctx.saved_tensors
         mean = a.mean(ctx.axes, keepdim=True)
         gk = _expand_back(g / out, a._data.shape, ctx.axes, ctx.keepdim)
-        return gk * (a - mean) * (1.0 / (ctx.n - ctx.correction)), None, None, None
+        d = ctx.n - ctx.correction
+        if d <= 0:
+            return gk * float("nan"), None, None, None
+        return gk * (a - mean) * (1.0 / d), None, None, None
 
 
 class _ExtremumAll(Op):
@@ -247,8 +277,10 @@ class _ExtremumAll(Op):
     @staticmethod
     def forward(ctx, a):
         if a._data.size == 0:
-            raise RuntimeError("max(): Expected reduction dim to be specified for input.numel() == "
-                               "0. Specify the reduction dim with the 'dim' argument.")
+            name = "max" if type(ctx)._np is np.max else "min"
+            raise RuntimeError(f"{name}(): Expected reduction dim to be specified for "
+                               "input.numel() == 0. Specify the reduction dim with the 'dim' "
+                               "argument.")
         ctx.save_for_backward(a)
         return np.asarray(type(ctx)._np(a._data))
 
@@ -348,7 +380,8 @@ class LogsumexpBackward0(Op):
             x = x.astype(_dtype._default.dtype.np)
         m = np.max(x, axis=axes, keepdims=True) if x.size else np.zeros((1,) * x.ndim, x.dtype)
         m = np.where(np.isfinite(m), m, 0).astype(x.dtype)
-        s = np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True)) + m
+        with np.errstate(divide="ignore"):  # a slice of -inf only: -inf, as torch
+            s = np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True)) + m
         return s if keepdim else np.squeeze(s, axis=axes)
 
     @staticmethod
@@ -374,7 +407,9 @@ def _named(name):
 
 
 def sum(input, dim=None, keepdim=False, *, dtype=None):
-    if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
+    if isinstance(dim, (tuple, list)) and len(dim) == 0:  # dim=[]: every dim, SumBackward1
+        return SumBackward1.apply(input, tuple(range(input._data.ndim)), keepdim, dtype)
+    if dim is None:
         if keepdim and input._data.ndim:
             return SumBackward1.apply(input, tuple(range(input._data.ndim)), True, dtype)
         return SumBackward0.apply(input, dtype) if dtype is not None else SumBackward0.apply(input)
@@ -382,7 +417,9 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):
 
 
 def mean(input, dim=None, keepdim=False, *, dtype=None):
-    if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
+    if isinstance(dim, (tuple, list)) and len(dim) == 0:  # dim=[]: every dim, MeanBackward1
+        return MeanBackward1.apply(input, tuple(range(input._data.ndim)), keepdim, dtype)
+    if dim is None:
         if keepdim and input._data.ndim:
             return MeanBackward1.apply(input, tuple(range(input._data.ndim)), True, dtype)
         return MeanBackward0.apply(input, dtype) if dtype is not None else \
@@ -395,7 +432,8 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
         input = input.to(dtype)
     if dim is None:
         return ProdBackward0.apply(input)
-    return ProdBackward0.apply(input, wrap_dim(dim, input._data.ndim), keepdim)
+    d = wrap_dim(dim, input._data.ndim)
+    return ProdBackward1.apply(input, d if input._data.ndim else None, keepdim)
 
 
 def cumsum(input, dim, *, dtype=None):
@@ -457,49 +495,72 @@ max = _extremum(MaxBackward1, MaxBackward0, _pair_max, "max")
 min = _extremum(MinBackward1, MinBackward0, _pair_min, "min")
 
 
+def _amax_dims(name, input, dim):
+    x = input._data
+    axes = dims_tuple(dim if dim != () else None, x.ndim)
+    for d in axes:
+        _check_nonempty(name, x, d)
+    return axes
+
+
 def amax(input, dim=(), keepdim=False):
-    return AmaxBackward0.apply(input, dims_tuple(dim if dim != () else None, input._data.ndim),
-                               keepdim)
+    return AmaxBackward0.apply(input, _amax_dims("amax", input, dim), keepdim)
 
 
 def amin(input, dim=(), keepdim=False):
-    return AminBackward0.apply(input, dims_tuple(dim if dim != () else None, input._data.ndim),
-                               keepdim)
+    return AminBackward0.apply(input, _amax_dims("amin", input, dim), keepdim)
 
 
-def _arg(np_fn):
+def _check_nonempty(name, x, dim=None):
+    """torch's errors for reducing an empty tensor (over everything, or over an empty dim)."""
+    if dim is None:
+        if x.size == 0:
+            raise IndexError(f"{name}(): Expected reduction dim to be specified for "
+                             "input.numel() == 0.")
+    elif x.ndim and x.shape[dim] == 0:
+        raise IndexError(f"{name}(): Expected reduction dim {dim} to have non-zero size.")
+
+
+def _arg(np_fn, name):
     def f(input, dim=None, keepdim=False):
         x = input._data
         if dim is None:
+            _check_nonempty(name, x)
             r = np.asarray(np_fn(x.reshape(-1)), np.int64)
             return _new(r.reshape((1,) * x.ndim) if keepdim else r)
         d = wrap_dim(dim, x.ndim)
         if x.ndim == 0:
             return _new(np.zeros((), np.int64))
+        _check_nonempty(name, x, d)
         return _new(np.asarray(np_fn(x, axis=d, keepdims=keepdim), np.int64))
+    f.__name__ = name
     return f
 
 
-argmax = _arg(np.argmax)
-argmin = _arg(np.argmin)
+argmax = _arg(np.argmax, "argmax")
+argmin = _arg(np.argmin, "argmin")
 
 
 def logsumexp(input, dim, keepdim=False):
     return LogsumexpBackward0.apply(input, dims_tuple(dim, input._data.ndim), keepdim)
 
 
-def all(input, dim=None, keepdim=False):
+def _logical_reduce(np_fn, input, dim, keepdim):
     x = input._data
     if dim is None:
-        return _new(np.asarray(np.all(x)))
-    return _new(np.all(x, axis=dims_tuple(dim, x.ndim), keepdims=keepdim))
+        r = np.asarray(np_fn(x))
+    else:
+        r = np.asarray(np_fn(x, axis=dims_tuple(dim, x.ndim), keepdims=keepdim))
+    # torch returns bool, except for uint8 input, which stays uint8
+    return _new(r.astype(np.uint8) if x.dtype == np.uint8 else r)
+
+
+def all(input, dim=None, keepdim=False):
+    return _logical_reduce(np.all, input, dim, keepdim)
 
 
 def any(input, dim=None, keepdim=False):
-    x = input._data
-    if dim is None:
-        return _new(np.asarray(np.any(x)))
-    return _new(np.any(x, axis=dims_tuple(dim, x.ndim), keepdims=keepdim))
+    return _logical_reduce(np.any, input, dim, keepdim)
 
 
 def count_nonzero(input, dim=None):

@@ -21,10 +21,14 @@ def dims_tuple(dim, ndim: int):
     if dim is None:
         return tuple(range(ndim))
     if isinstance(dim, (int, np.integer)):
-        return (_wrap_dim(int(dim), ndim),)
+        d = _wrap_dim(int(dim), ndim)
+        return (d,) if ndim else ()  # a 0-dim tensor accepts dim 0 / -1 and reduces nothing
     out = tuple(sorted(_wrap_dim(int(d), ndim) for d in dim))
-    if len(set(out)) != len(out):
-        raise RuntimeError(f"dim {out[0]} appears multiple times in the list of dims")
+    for a, b in zip(out, out[1:]):
+        if a == b:
+            raise RuntimeError(f"dim {a} appears multiple times in the list of dims")
+    if not ndim:
+        return ()
     return out if out else tuple(range(ndim))
 
 
