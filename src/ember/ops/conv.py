@@ -175,7 +175,6 @@ class ConvolutionBackward0(Op):
         if need[0]:
             dx = _input_grad(g, wa.reshape(geo.O, geo.C // geo.G, geo.kh, geo.kw), geo)
             gx = _new(dx[:, :, 0, :] if ctx.one_d else dx)
-        ctx.cols = None
         return gx, gw, gb, None, None, None, None
 
 
