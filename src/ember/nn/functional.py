@@ -21,6 +21,13 @@ from ..ops.creation import tensor as _tensor
 from ..ops.util import check_broadcast as _check_broadcast
 from ..ops.util import result_dtype as _result_dtype
 from ..random import gen as _gen
+# convolution, pooling, normalization and embedding live beside their ops
+from ..ops.conv import conv1d, conv2d  # noqa: E402,F401
+from ..ops.embedding import embedding  # noqa: F401
+from ..ops.normalization import batch_norm, layer_norm  # noqa: F401
+from ..ops.pooling import (adaptive_avg_pool1d, adaptive_avg_pool2d,  # noqa: F401
+                           adaptive_max_pool1d, adaptive_max_pool2d, avg_pool1d, avg_pool2d,
+                           max_pool1d, max_pool2d)
 
 _Tensor_new = Tensor._new
 
@@ -33,6 +40,9 @@ __all__ = [
     "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "kl_div", "cosine_similarity", "pairwise_distance",
 ]
+__all__ += ["conv1d", "conv2d", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
+            "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d",
+            "adaptive_max_pool2d", "batch_norm", "layer_norm", "embedding"]
 
 _DTYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
                 "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
@@ -480,6 +490,13 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
                                                    0.0 if value is None else value)
     if mode not in _NP_MODES:
         raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    if k not in (1, 2, 3) or nd not in (k + 1, k + 2):
+        raise NotImplementedError(
+            f"Padding size {len(pad)} is not supported for {nd}D input tensor.\n"
+            "Supported combinations for non-constant padding:\n"
+            "  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
+            "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
+            "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)")
     if mode == "reflect":
         for d in range(nd - k, nd):
             lo, hi = widths[d]
@@ -512,8 +529,6 @@ def _check_class_target(input: Tensor, target: Tensor, weight: Tensor | None) ->
     if x.ndim != 1 and x.shape[0] != (t.shape[0] if t.ndim else 1):
         raise ValueError(f"Expected input batch_size ({x.shape[0]}) to match target batch_size "
                          f"({t.shape[0] if t.ndim else 1}).")
-    if t.dtype not in (np.int64, np.uint8):
-        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {_tname(target)}")
     if x.ndim <= 2:
         if t.ndim > 1:
             raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
@@ -523,6 +538,8 @@ def _check_class_target(input: Tensor, target: Tensor, weight: Tensor | None) ->
         want = (x.shape[0],) + x.shape[2:]
         if t.shape != want:
             raise RuntimeError(f"Expected target size {list(want)}, got {list(t.shape)}")
+    if t.dtype not in (np.int64, np.uint8):
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {_tname(target)}")
     c = x.shape[1] if x.ndim > 1 else x.shape[0]
     if weight is not None and (weight._data.ndim != 1 or weight._data.shape[0] != c):
         raise RuntimeError(f"weight tensor should be defined either for all {c} classes or no "
