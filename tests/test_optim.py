@@ -471,3 +471,44 @@ def test_step_speed_numpy_calls():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         opt.step()
+
+
+def test_nn_module_parameters(torch):
+    """Optimizers take Module.parameters() / named_parameters() and train as torch's do."""
+    if not hasattr(ember, "nn") or not hasattr(ember.nn, "Linear"):
+        pytest.skip("ember.nn.Linear is not available")
+    torch.manual_seed(0)
+    t_model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
+    e_model = ember.nn.Sequential(ember.nn.Linear(4, 8), ember.nn.ReLU(), ember.nn.Linear(8, 2))
+    e_model.load_state_dict({k: ember.tensor(v.detach().numpy().copy())
+                             for k, v in t_model.state_dict().items()})
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((16, 4)).astype(np.float32)
+    y = rng.standard_normal((16, 2)).astype(np.float32)
+    e_opt = eoptim.AdamW(e_model.named_parameters(), lr=0.05)
+    t_opt = torch.optim.AdamW(t_model.named_parameters(), lr=0.05)
+    for _ in range(10):
+        for model, opt, mod in ((e_model, e_opt, ember), (t_model, t_opt, torch)):
+            opt.zero_grad()
+            loss = ((model(mod.tensor(x)) - mod.tensor(y)) ** 2).mean()
+            loss.backward()
+            opt.step()
+    for (ek, ev), (tk, tv) in zip(e_model.state_dict().items(), t_model.state_dict().items()):
+        assert ek == tk
+        assert_close(ev, tv, rtol=1e-4, atol=1e-5)
+    _compare_state_dicts(e_opt.state_dict(), t_opt.state_dict())
+
+
+def test_load_legacy_float_step():
+    p = ember.ones(2, requires_grad=True)
+    opt = eoptim.Adam([p], lr=0.1)
+    p.grad = ember.ones(2)
+    opt.step()
+    sd = copy.deepcopy(opt.state_dict())
+    sd["state"][0]["step"] = 1   # as old checkpoints stored it
+    other = eoptim.Adam([p], lr=0.1)
+    other.load_state_dict(sd)
+    step = other.state[p]["step"]
+    assert isinstance(step, ember.Tensor) and step.dtype == ember.float32 and float(step) == 1.0
+    other.step()
+    assert float(other.state[p]["step"]) == 2.0

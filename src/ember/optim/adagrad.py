@@ -43,6 +43,9 @@ class Adagrad(Optimizer):
             for p in group["params"]:
                 self._init_state(p, self.state[p], group)
 
+    def share_memory(self) -> None:
+        """torch shares the accumulators across processes; NumPy arrays need nothing."""
+
     def _setstate_group(self, group):
         for key, value in (("foreach", None), ("maximize", False), ("differentiable", False),
                            ("fused", None)):

@@ -185,6 +185,13 @@ class Optimizer:
         self.defaults.setdefault("differentiable", False)
         for group in self.param_groups:
             self._setstate_group(group)
+        for p_state in self.state.values():
+            # checkpoints from before torch 1.12 kept 'step' as a Python number
+            if isinstance(p_state, dict) and "step" in p_state \
+                    and not isinstance(p_state["step"], Tensor):
+                step = _step_tensor()
+                step._data[...] = float(p_state["step"])
+                p_state["step"] = step
 
     def _setstate_group(self, group: dict[str, Any]) -> None:
         """Fill options missing from a group loaded from an older checkpoint."""
