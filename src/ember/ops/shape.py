@@ -86,17 +86,36 @@ def _view_dtype(input, dt):
     return _new(input._data.view(dt.np))
 
 
+class ReshapeAliasBackward0(Op):
+    """out = a non-contiguous a viewed as `shape` (reshape, when strides allow a view);
+    da = g reshaped back"""
+    _view = True
+
+    @staticmethod
+    def forward(ctx, a, shape):
+        ctx.shape = a._data.shape
+        out = a._data.view()
+        out.shape = shape
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.reshape(ctx.shape), None
+
+
 def reshape(input, *shape):
-    shape = _infer_shape(_shape_arg(shape), input._data.size)
+    """torch's three cases: contiguous -> view; strided but viewable -> alias with new strides;
+    otherwise a contiguous clone, viewed (CloneBackward0 then UnsafeViewBackward0)."""
     x = input._data
-    if shape == x.shape:
+    shape = _infer_shape(_shape_arg(shape), x.size)
+    if x.flags.c_contiguous:
         return ViewBackward0.apply(input, shape)
     v = x.view()
     try:
         v.shape = shape
     except AttributeError:
-        return UnsafeViewBackward0.apply(input, shape)
-    return ViewBackward0.apply(input, shape)
+        return UnsafeViewBackward0.apply(CloneBackward0.apply(input), shape)
+    return ReshapeAliasBackward0.apply(input, shape)
 
 
 def flatten(input, start_dim=0, end_dim=-1):
@@ -123,7 +142,7 @@ def unflatten(input, dim, sizes):
     if int(np.prod(inner)) != x.shape[d]:
         raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size "
                            f"of dim {dim} ({x.shape[d]}) in the input tensor")
-    return reshape(input, x.shape[:d] + inner + x.shape[d + 1:])
+    return ViewBackward0.apply(input, x.shape[:d] + inner + x.shape[d + 1:])
 
 
 class SqueezeBackward0(Op):
@@ -145,16 +164,24 @@ class SqueezeBackward0(Op):
 
 
 class SqueezeBackward1(SqueezeBackward0):
-    pass
+    """squeeze(dim)"""
+
+
+class SqueezeBackward2(SqueezeBackward0):
+    """squeeze(dims)"""
+
+
+class SqueezeBackward4(SqueezeBackward0):
+    """torch's node for the in-place squeeze_(dim) (matmul of a 1-D by a 2-D tensor uses it)"""
 
 
 def squeeze(input, dim=None):
     if dim is None:
         return SqueezeBackward0.apply(input)
     nd = input._data.ndim
-    dims = tuple(wrap_dim(d, nd) for d in dim) if isinstance(dim, (tuple, list)) else \
-        (wrap_dim(dim, nd),)
-    return SqueezeBackward1.apply(input, dims)
+    if isinstance(dim, (tuple, list)):
+        return SqueezeBackward2.apply(input, tuple(wrap_dim(d, nd) for d in dim))
+    return SqueezeBackward1.apply(input, (wrap_dim(dim, nd),))
 
 
 class UnsqueezeBackward0(Op):
@@ -245,13 +272,24 @@ def permute(input, *dims):
 
 
 def movedim(input, source, destination):
-    return _new_view_perm(input, np.moveaxis(np.arange(input._data.ndim), source, destination))
-
-
-def _new_view_perm(input, order):
-    order = [int(i) for i in order]
-    inv = [order.index(i) for i in range(len(order))]
-    return permute(input, inv)
+    """The dims `source` moved to positions `destination`, the others kept in order (a permute)."""
+    nd = input._data.ndim
+    src = (source,) if isinstance(source, int) else tuple(source)
+    dst = (destination,) if isinstance(destination, int) else tuple(destination)
+    if len(src) != len(dst):
+        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({list(src)} "
+                           f"dims) should contain the same number of dims as destination "
+                           f"({list(dst)} dims)")
+    src = [wrap_dim(d, nd) for d in src]
+    dst = [wrap_dim(d, nd) for d in dst]
+    for name, ds in (("source", src), ("destination", dst)):
+        if len(set(ds)) != len(ds):
+            raise RuntimeError(f"movedim: repeated dim in `{name}` ({ds})")
+    order = [None] * nd
+    for sd, dd in zip(src, dst):
+        order[dd] = sd
+    rest = iter(i for i in range(nd) if i not in src)
+    return permute(input, [o if o is not None else next(rest) for o in order])
 
 
 class ExpandBackward0(Op):
@@ -264,9 +302,11 @@ class ExpandBackward0(Op):
         ctx.shape = x.shape
         nd = len(shape)
         if nd < x.ndim:
-            raise RuntimeError(f"expand(torch.FloatTensor{{{list(x.shape)}}}, size={list(shape)}): "
-                               "the number of sizes provided ({}) must be greater or equal to the "
-                               "number of dimensions in the tensor ({})".format(nd, x.ndim))
+            from .._tensor_methods import _TYPE_STRINGS
+            raise RuntimeError(f"expand({_TYPE_STRINGS[x.dtype.name]}{{{list(x.shape)}}}, "
+                               f"size={list(shape)}): the number of sizes provided ({nd}) must be "
+                               f"greater or equal to the number of dimensions in the tensor "
+                               f"({x.ndim})")
         full = list(shape)
         lead = nd - x.ndim
         for i in range(nd):
@@ -373,7 +413,7 @@ class CatBackward0(Op):
 def cat(tensors, dim=0, *, out=None):
     tensors = list(tensors)
     if not tensors:
-        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
     for i, t in enumerate(tensors):
         if not isinstance(t, Tensor):
             raise TypeError(f"expected Tensor as element {i} in argument 0, but got "
@@ -505,6 +545,7 @@ def split(tensor, split_size_or_sections, dim=0):
         if sum(sizes) != n:
             raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} (input "
                                f"tensor's size at dimension {d}), but got split_sizes={sizes}")
+        return SplitWithSizesBackward0.apply(tensor, d, tuple(sizes))
     return SplitBackward0.apply(tensor, d, tuple(sizes))
 
 
@@ -529,12 +570,17 @@ class SplitBackward0(Op):
         return cat(list(gs), ctx.dim), None, None
 
 
+class SplitWithSizesBackward0(SplitBackward0):
+    """split with a list of sizes"""
+
+
 def chunk(input, chunks, dim=0):
     if chunks <= 0:
         raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
     n = input._data.shape[wrap_dim(dim, input._data.ndim)]
-    size = -(-n // chunks) if n else 0
-    return split(input, size if size else 1, dim) if n else split(input, [0], dim)
+    if not n:  # torch: `chunks` empty pieces
+        return split(input, [0] * chunks, dim)
+    return split(input, -(-n // chunks), dim)
 
 
 class UnbindBackward0(Op):
