@@ -5,7 +5,7 @@ import numpy as np
 
 from . import _dtype
 from ._tensor import Tensor
-from .ops import creation, elementwise as ew, indexing, inplace, linalg, reduce, shape
+from .ops import creation, elementwise as ew, index_put, indexing, inplace, linalg, reduce, shape
 from .random import gen
 
 _new = Tensor._new
@@ -218,153 +218,26 @@ Tensor.type = _type
 Tensor.type_as = lambda self, other: shape.to_dtype(self, other.dtype)
 
 
-# ---- in-place ops ------------------------------------------------------------------------------
-def _inplace_binary(fn, ufunc):
-    def op(self, other, *, alpha=1):
-        if alpha == 1 and ufunc is not None and inplace.fast_ufunc_inplace(self, ufunc, other):
-            return self
-        if alpha != 1:
-            return inplace.apply_inplace(self, lambda s, o: fn(s, o, alpha=alpha), other)
-        return inplace.apply_inplace(self, fn, other)
-    return op
-
-
-Tensor.add_ = _inplace_binary(ew.add, np.add)
-Tensor.sub_ = _inplace_binary(ew.sub, np.subtract)
-
-
-def _inplace_plain(fn, ufunc=None):
-    def op(self, *args, **kwargs):
-        if ufunc is not None and len(args) == 1 and not kwargs and \
-                inplace.fast_ufunc_inplace(self, ufunc, args[0]):
-            return self
-        return inplace.apply_inplace(self, lambda s, *a: fn(s, *a, **kwargs), *args)
-    return op
-
-
-Tensor.mul_ = _inplace_plain(ew.mul, np.multiply)
-Tensor.div_ = _inplace_plain(ew.div)
-Tensor.pow_ = _inplace_plain(ew.pow)
+# ---- in-place ops and index assignment (ops/inplace.py, ops/index_put.py) -------------------
+Tensor.add_ = inplace.inplace_binary(ew.add, np.add)
+Tensor.sub_ = inplace.inplace_binary(ew.sub, np.subtract)
+Tensor.mul_ = inplace.inplace_plain(ew.mul, np.multiply)
+Tensor.div_ = inplace.inplace_plain(ew.div)
+Tensor.pow_ = inplace.inplace_plain(ew.pow)
 for _n in ("neg", "exp", "log", "log1p", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid",
            "reciprocal", "abs", "relu", "sign", "clamp", "clamp_min", "clamp_max", "floor",
            "ceil", "round", "trunc", "square"):
-    setattr(Tensor, _n + "_", _inplace_plain(getattr(Tensor, _n)))
+    setattr(Tensor, _n + "_", inplace.inplace_plain(getattr(Tensor, _n)))
 Tensor.clip_ = Tensor.clamp_
-
-
-def _zero_(self):
-    inplace.check_inplace(self)
-    self._data[...] = 0
-    self._vc[0] += 1
-    if self.grad_fn is not None:
-        self.grad_fn = None
-        self._rg = False
-    return self
-
-
-def _fill_(self, value):
-    if isinstance(value, Tensor):
-        if value._rg or self.grad_fn is not None:
-            return inplace.apply_inplace(self, lambda s, v: v.expand(s._data.shape).clone().to(
-                s.dtype) + s * 0.0, value)
-        value = value.item()
-    inplace.check_inplace(self)
-    self._data[...] = value
-    self._vc[0] += 1
-    if self.grad_fn is not None:
-        self.grad_fn = None
-        self._rg = False
-    return self
-
-
-def _copy_(self, src, non_blocking=False):
-    if not isinstance(src, Tensor):
-        raise TypeError(f"copy_(): argument 'other' must be Tensor, not {type(src).__name__}")
-    if _records_copy(self, src):
-        return inplace.apply_inplace(
-            self, lambda s, v: (s * 0.0 + v.to(s.dtype)) if s._rg else v.to(s.dtype).expand(
-                s._data.shape).clone(), src)
-    inplace.check_inplace(self)
-    inplace._write(self, src._data)
-    return self
-
-
-def _records_copy(self, src):
-    from .autograd.grad_mode import state
-    return state.enabled and (src._rg or self._rg)
-
-
-Tensor.zero_ = _zero_
-Tensor.fill_ = _fill_
-Tensor.copy_ = _copy_
-
-
-def _uniform_(self, a=0.0, b=1.0, *, generator=None):
-    inplace.check_inplace(self)
-    self._data[...] = gen(generator).uniform(self._data.shape, a, b, self._data.dtype)
-    self._vc[0] += 1
-    return self
-
-
-def _normal_(self, mean=0.0, std=1.0, *, generator=None):
-    inplace.check_inplace(self)
-    self._data[...] = gen(generator).normal(self._data.shape, mean, std, self._data.dtype)
-    self._vc[0] += 1
-    return self
-
-
-def _random_(self, low=0, high=None, *, generator=None):
-    inplace.check_inplace(self)
-    if high is None:
-        low, high = 0, low if low else 2 ** 24
-    self._data[...] = gen(generator).integers(low, high, self._data.shape, self._data.dtype)
-    self._vc[0] += 1
-    return self
-
-
-def _bernoulli_(self, p=0.5, *, generator=None):
-    inplace.check_inplace(self)
-    self._data[...] = gen(generator).bernoulli(self._data.shape, p, self._data.dtype)
-    self._vc[0] += 1
-    return self
-
-
-Tensor.uniform_ = _uniform_
-Tensor.normal_ = _normal_
-Tensor.random_ = _random_
-Tensor.bernoulli_ = _bernoulli_
+Tensor.zero_ = inplace.zero_
+Tensor.fill_ = inplace.fill_
+Tensor.copy_ = inplace.copy_
+Tensor.uniform_ = inplace.uniform_
+Tensor.normal_ = inplace.normal_
+Tensor.random_ = inplace.random_
+Tensor.bernoulli_ = inplace.bernoulli_
 Tensor.bernoulli = lambda self, p=None, *, generator=None: creation.bernoulli(self, p,
                                                                                generator=generator)
-
-
-def _setitem(self, idx, value):
-    index, advanced, _ = indexing._convert_index(idx, self._data.shape)
-    if isinstance(value, Tensor) and value._rg or (self._rg and _grad_enabled()):
-        inplace.apply_inplace(self, _index_put_fn(index, advanced), value if isinstance(
-            value, Tensor) else creation.tensor(value, dtype=self.dtype))
-        return
-    inplace.check_inplace(self)
-    v = value._data if isinstance(value, Tensor) else value
-    try:
-        self._data[index] = v
-    except ValueError:
-        vs = np.shape(v)
-        ts = np.shape(self._data[index])
-        raise RuntimeError(f"shape mismatch: value tensor of shape {list(vs)} cannot be broadcast "
-                           f"to indexing result of shape {list(ts)}") from None
-    self._vc[0] += 1
-
-
-def _grad_enabled():
-    from .autograd.grad_mode import state
-    return state.enabled
-
-
-def _index_put_fn(index, advanced):
-    def f(s, v):
-        from .ops.index_put import index_put
-        return index_put(s, index, advanced, v)
-    return f
-
-
-Tensor.__setitem__ = _setitem
+Tensor.__setitem__ = index_put.setitem
+Tensor.index_put_ = index_put.index_put_
+Tensor.index_put = index_put.index_put

@@ -51,8 +51,12 @@ def _make_root_grads(outputs, grad_outputs, create_graph, aliased):
 
 
 def _edge_of(t: Tensor, i: int, what="tensors"):
-    if t.grad_fn is not None:
-        return t.grad_fn, t._output_nr
+    fn = t.grad_fn
+    if fn is not None:
+        if t._base is not None and fn._vv is not None:
+            from ..ops.view_inplace import refresh_view
+            fn = refresh_view(t)
+        return fn, t._output_nr
     if t._rg:
         return t._get_accumulator(), 0
     raise RuntimeError(f"element {i} of {what} does not require grad and does not have a grad_fn")

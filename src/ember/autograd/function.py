@@ -89,15 +89,15 @@ class _Saved:
                      "bool": "Bool"}.get(dt, dt)
             src = ""
             if self.is_output:
-                src = f", which is output {self.output_nr} of {type(node).__name__},"
+                src = f", which is output {self.output_nr} of {_op_name(node)},"
             elif t.grad_fn is not None:
-                src = f", which is output {t._output_nr} of {type(t.grad_fn).__name__},"
+                src = f", which is output {t._output_nr} of {_op_name(t.grad_fn)},"
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified by an "
                 f"inplace operation: [torch.{tname}Tensor [{shape.replace('x', ', ')}]]{src} is "
                 f"at version {self.vc[0]}; expected version {self.version} instead. Hint: enable "
                 "anomaly detection to find the operation that failed to compute its gradient, "
-                "with torch.autograd.set_detect_anomaly(True).")
+                "with torch.autograd.set_detect_anomaly(True, check_nan=False).")
         if not self.is_output:
             return self.tensor
         t = Tensor._new(self.data, self.rg)
@@ -116,6 +116,13 @@ class _Meta:
         self.shape, self.dtype = shape, dtype
 
 
+def _op_name(node) -> str:
+    """torch's name of the op behind a node in messages: `ExpBackward0` -> `Exp`."""
+    name = type(node).__name__
+    k = name.rfind("Backward")
+    return name[:k] if k > 0 and name[k + 8:].isdigit() else name
+
+
 class Node:
     """A node of the backward graph. Attributes set by `Function.apply` when it records:
     next_functions, _in_meta (shape per tensor input), _tensor_pos, _n_out."""
@@ -132,6 +139,7 @@ class Node:
     next_functions = ()
     _n_out = 1
     _out_meta = None
+    _vv = None             # view nodes: the version of the base they were made at
     _tensor_pos = None     # positions of the tensor args when some args are not tensors
     _n_args = 0
     metadata = None
@@ -366,6 +374,7 @@ def _wrap_outputs(cls, ctx, args, out, record):
         w = wrapped[0]
         w._vc = base._vc
         w._base = base._base if base._base is not None else base
+        ctx._vv = base._vc[0]  # the version this view's node reads (see ops/view_inplace.py)
     if record:
         non_diff = ctx._non_diff
         next_fns = []
@@ -376,6 +385,9 @@ def _wrap_outputs(cls, ctx, args, out, record):
                 pos.append(i)
                 fn = a.grad_fn
                 if fn is not None:
+                    if a._base is not None and fn._vv is not None and fn._vv != a._vc[0]:
+                        from ..ops.view_inplace import refresh_view
+                        fn = refresh_view(a)  # its base was written since this node was made
                     next_fns.append((fn, a._output_nr))
                 elif a._rg:
                     next_fns.append((a._get_accumulator(), 0))

@@ -60,6 +60,8 @@ def _apply_recording(cls, ctx, args):
             nig.append(rg)
             fn = a.grad_fn
             if fn is not None:
+                if a._base is not None and fn._vv is not None and fn._vv != a._vc[0]:
+                    fn = _refresh_view(a)  # its base was written since this view's node was made
                 next_fns.append((fn, a._output_nr))
             elif rg:
                 acc = a._accumulator
@@ -99,6 +101,7 @@ def _apply_recording(cls, ctx, args):
         base = args[0]
         t._vc = base._vc
         t._base = base._base if base._base is not None else base
+        ctx._vv = base._vc[0]  # the version this view's node reads (see ops/view_inplace.py)
     else:
         t._vc = [0]
         t._base = None
@@ -109,3 +112,8 @@ def _apply_recording(cls, ctx, args):
         else:
             saved.append(_Saved(t, True))
     return t
+
+
+def _refresh_view(t):
+    from .view_inplace import refresh_view
+    return refresh_view(t)

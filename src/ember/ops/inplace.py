@@ -1,94 +1,192 @@
-"""In-place ops (`add_`, `mul_`, `zero_`, `copy_`, `x[i] = v`, ...) with torch's rules.
+"""In-place ops (`add_`, `mul_`, `zero_`, `fill_`, `copy_`, `uniform_`, ...) with torch's rules.
 
-Without recording, the NumPy array is written in place. When autograd records (grad mode on and
-a tensor involved requires grad) the op is computed out of place from a copy of the old value
-and the tensor takes over the result's node, as torch "rebases" history. Every write bumps the
-version counter, so a node that saved the old value raises on backward.
+Without recording, the result is written straight into the tensor's array. When autograd records
+(grad mode on and a tensor involved requires grad) the op runs out of place on an alias of the
+old value, the result is written into the tensor and the tensor takes over the result's node, as
+torch "rebases" history. The alias is copied only when the op saved it for backward. A node that
+saved its own output is pointed at the tensor, so a later in-place write is detected by the
+version counter, which every write bumps. Writes through a view of a tracked tensor go to
+`view_inplace.rebase_view` (torch's CopySlices).
 """
 from __future__ import annotations
+
+import sys
 
 import numpy as np
 
 from .._tensor import Tensor
 from ..autograd.grad_mode import state as _grad_state
+from .base import Op
 
 _new = Tensor._new
+_refcount = sys.getrefcount
 
 _LEAF_MSG = "a leaf Variable that requires grad is being used in an in-place operation."
+_VIEW_LEAF_MSG = "a view of a leaf Variable that requires grad is being used in an in-place operation."
+_NO_GRAD_VIEW_MSG = (
+    "A view was created in no_grad mode and is being modified inplace with grad mode enabled. "
+    "Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify your "
+    "code by moving both the view and the inplace either both inside the no_grad block (if you "
+    "don't want the inplace to be tracked) or both outside (if you want the inplace to be "
+    "tracked).")
+_MULTI_VIEW_MSG = (
+    "Output {} of {} is a view and is being modified inplace. This view is the output of a "
+    "function that returns multiple views. Such functions do not allow the output views to be "
+    "modified inplace. You should replace the inplace operation by an out-of-place one.")
+_OVERLAP_MSG = ("unsupported operation: more than one element of the written-to tensor refers to a "
+                "single memory location. Please clone() the tensor before performing the "
+                "operation.")
+
+# torch's scalar type names, as its messages print them
+TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+              "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
 
 
+def node_short_name(node) -> str:
+    """`MulBackward0` -> `Mul`, as torch names a node in its in-place messages."""
+    name = type(node).__name__
+    k = name.rfind("Backward")
+    return name[:k] if k > 0 else name
+
+
+# ---- checks ---------------------------------------------------------------------------------
 def check_inplace(self: Tensor) -> None:
-    if _grad_state.enabled and self._rg and self.grad_fn is None:
-        raise RuntimeError(_LEAF_MSG)
-
-
-def _records(self: Tensor, others) -> bool:
+    """torch's refusals of in-place writes under grad mode: leaves that require grad, views of
+    them, views made in no_grad mode of tracked tensors, outputs of multi-view functions."""
     if not _grad_state.enabled:
-        return False
-    if self._rg:
+        return
+    if self._rg and self.grad_fn is None:
+        raise RuntimeError(_LEAF_MSG)
+    base = self._base
+    if base is not None and base._rg:
+        fn = self.grad_fn
+        if base.grad_fn is None:
+            raise RuntimeError(_VIEW_LEAF_MSG if self._rg else _NO_GRAD_VIEW_MSG)
+        if fn is None:
+            raise RuntimeError(_NO_GRAD_VIEW_MSG)
+        if fn._n_out > 1:
+            raise RuntimeError(_MULTI_VIEW_MSG.format(self._output_nr, node_short_name(fn)))
+
+
+def can_cast(src: np.dtype, dst: np.dtype) -> bool:
+    """torch's canCast: no float -> integral and no non-bool -> bool."""
+    if src == dst:
         return True
-    return any(isinstance(o, Tensor) and o._rg for o in others)
+    if src.kind == "f" and dst.kind in "iub":
+        return False
+    if dst.kind == "b" and src.kind != "b":
+        return False
+    return True
 
 
-def apply_inplace(self: Tensor, fn, *others) -> Tensor:
-    """Run out-of-place `fn(self, *others)` and write its result into self."""
-    check_inplace(self)
-    if _records(self, others):
-        if self._base is not None and (self._base._rg or self._base.grad_fn is not None):
-            from .view_inplace import rebase_view
-            return rebase_view(self, fn, others)
-        old = _new(self._data.copy(), self._rg)
-        old.grad_fn, old._output_nr = self.grad_fn, self._output_nr
-        if old.grad_fn is None and self._rg:
-            old._accumulator = self._get_accumulator()
-        r = fn(old, *others)
-        _write(self, r._data)
-        self.grad_fn = r.grad_fn
-        self._output_nr = r._output_nr
-        self._rg = r._rg
-        return self
-    prev = _grad_state.enabled
-    _grad_state.enabled = False
-    try:
-        r = fn(self, *others)
-    finally:
-        _grad_state.enabled = prev
-    _write(self, r._data)
-    return self
+def check_cast(src: np.dtype, dst: np.dtype) -> None:
+    if not can_cast(src, dst):
+        raise RuntimeError(f"result type {TYPE_NAMES.get(src.name, src.name)} can't be cast to "
+                           f"the desired output type {TYPE_NAMES.get(dst.name, dst.name)}")
 
 
-def _write(self: Tensor, values: np.ndarray) -> None:
-    dst = self._data
-    if values.dtype != dst.dtype and not np.can_cast(values.dtype, dst.dtype, "same_kind"):
-        names = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
-                 "bool": "Bool", "uint8": "Byte", "float16": "Half", "int16": "Short",
-                 "int8": "Char"}
-        raise RuntimeError(f"result type {names[values.dtype.name]} can't be cast to the desired "
-                           f"output type {names[dst.dtype.name]}")
-    if values.shape != dst.shape and not _bc_into(values.shape, dst.shape):
-        _raise_shape(values.shape, dst.shape)
-    if not dst.flags.writeable:
-        raise RuntimeError("unsupported operation: more than one element of the written-to tensor "
-                           "refers to a single memory location. Please clone() the tensor before "
-                           "performing the operation.")
-    np.copyto(dst, values, casting="unsafe")
-    self._vc[0] += 1
+def _bc_into(src, dst) -> bool:
+    if len(src) > len(dst):
+        return False
+    for s, d in zip(reversed(src), reversed(dst)):
+        if s != d and s != 1:
+            return False
+    return True
 
 
 def _raise_shape(got, want):
     try:
         bshape = list(np.broadcast_shapes(got, want))
     except ValueError:
-        raise RuntimeError(f"The size of tensor a ({want[-1] if want else 1}) must match the size "
-                           f"of tensor b ({got[-1] if got else 1}) at non-singleton dimension "
-                           f"{len(want) - 1}") from None
+        for i in range(1, min(len(got), len(want)) + 1):
+            a, b = want[-i], got[-i]
+            if a != b and a != 1 and b != 1:
+                raise RuntimeError(f"The size of tensor a ({a}) must match the size of tensor b "
+                                   f"({b}) at non-singleton dimension "
+                                   f"{max(len(want), len(got)) - i}") from None
+        raise
     raise RuntimeError(f"output with shape {list(want)} doesn't match the broadcast shape {bshape}")
+
+
+def check_writable(dst: np.ndarray) -> None:
+    if not dst.flags.writeable or (dst.size > 1 and 0 in dst.strides and
+                                   any(s == 0 and n > 1 for s, n in zip(dst.strides, dst.shape))):
+        raise RuntimeError(_OVERLAP_MSG)
+
+
+def write(self: Tensor, values: np.ndarray) -> None:
+    """Copy `values` (broadcast, cast by torch's rules) into self's array; bump the version."""
+    dst = self._data
+    if values.dtype != dst.dtype:
+        check_cast(values.dtype, dst.dtype)
+    if values.shape != dst.shape and not _bc_into(values.shape, dst.shape):
+        _raise_shape(values.shape, dst.shape)
+    check_writable(dst)
+    np.copyto(dst, values, casting="unsafe")
+    self._vc[0] += 1
+
+
+# kept for callers of the first draft
+_write = write
+
+
+def _records(self: Tensor, others) -> bool:
+    if self._rg:
+        return True
+    for o in others:
+        if isinstance(o, Tensor) and o._rg:
+            return True
+    base = self._base
+    return base is not None and base._rg
+
+
+def apply_inplace(self: Tensor, fn, *others) -> Tensor:
+    """Run out-of-place `fn(self, *others)` and write its result into self (see module doc)."""
+    if _grad_state.enabled and _records(self, others):
+        check_inplace(self)
+        if self._base is not None:
+            from .view_inplace import rebase_view
+            return rebase_view(self, fn, others)
+        return record_inplace(self, fn, others)
+    _grad_state.enabled, prev = False, _grad_state.enabled
+    try:
+        r = fn(self, *others)
+    finally:
+        _grad_state.enabled = prev
+    write(self, r._data)
+    return self
+
+
+def record_inplace(self: Tensor, fn, others) -> Tensor:
+    """The recorded in-place op on a tensor that is not a view (or whose view is untracked)."""
+    old = _new(self._data, self._rg)
+    old.grad_fn, old._output_nr = self.grad_fn, self._output_nr
+    r = fn(old, *others)
+    if _refcount(old) > 2:  # the op saved the old value for backward: keep a copy of it
+        old._data = old._data.copy()
+    write(self, r._data)
+    adopt(self, r)
+    return self
+
+
+def adopt(self: Tensor, r: Tensor) -> None:
+    """Give self the history of `r` (just written into it); the node's saved output becomes
+    self, so a later write to self fails its backward as in torch."""
+    node = r.grad_fn
+    self.grad_fn = node
+    self._output_nr = r._output_nr
+    self._rg = r._rg
+    if node is not None and node._saved:
+        for s in node._saved:
+            if s is not None and s.is_output:
+                s.data, s.vc, s.version = self._data, self._vc, self._vc[0]
 
 
 def fast_ufunc_inplace(self: Tensor, ufunc, other) -> bool:
     """Write `ufunc(self, other)` straight into self's array when nothing is recorded and the
     result dtype is self's; returns False when the general path is needed."""
-    if _grad_state.enabled and (self._rg or (isinstance(other, Tensor) and other._rg)):
+    if _grad_state.enabled and (self._rg or (isinstance(other, Tensor) and other._rg) or
+                                (self._base is not None and self._base._rg)):
         return False
     dst = self._data
     if not dst.flags.writeable:
@@ -102,20 +200,222 @@ def fast_ufunc_inplace(self: Tensor, ufunc, other) -> bool:
             return False
         o = other
     elif isinstance(other, (int, bool)):
-        if dst.dtype.kind == "b":
+        if dst.dtype.kind in "bu":
             return False
         o = other
     else:
         return False
+    check_writable(dst)
     ufunc(dst, o, out=dst)
     self._vc[0] += 1
     return True
 
 
-def _bc_into(src, dst):
-    if len(src) > len(dst):
-        return False
-    for s, d in zip(reversed(src), reversed(dst)):
-        if s != d and s != 1:
-            return False
-    return True
+# ---- nodes of the in-place-only ops -------------------------------------------------------
+class ZeroBackward0(Op):
+    """out = zeros like a;  da = 0"""
+
+    @staticmethod
+    def forward(ctx, a):
+        return np.zeros_like(a._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * 0.0
+
+
+class FillBackward2(Op):
+    """out = a filled with a number;  da = 0"""
+
+    @staticmethod
+    def forward(ctx, a, value):
+        return np.full_like(a._data, value)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * 0.0, None
+
+
+class FillBackward3(Op):
+    """out = a filled with a 0-dim tensor v;  da = 0, dv = sum(g)"""
+
+    @staticmethod
+    def forward(ctx, a, v):
+        return np.full_like(a._data, v._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * 0.0, g.sum()
+
+
+class CopyBackwards(Op):
+    """out = src broadcast and cast to a's shape and dtype;  da = 0, dsrc = g (summed, cast)"""
+
+    @staticmethod
+    def forward(ctx, a, src):
+        x, s = a._data, src._data
+        if s.shape != x.shape and not _bc_into(s.shape, x.shape):
+            _raise_shape(s.shape, x.shape)
+        out = np.empty_like(x)
+        np.copyto(out, s, casting="unsafe")
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * 0.0, g
+
+    def name(self):
+        return "ember::autograd::CopyBackwards"
+
+
+class _RandomFill(Op):
+    """out = random values (drawn before the call);  da = 0"""
+
+    @staticmethod
+    def forward(ctx, a, values):
+        return values
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * 0.0, None
+
+
+class UniformBackward0(_RandomFill):
+    pass
+
+
+class NormalBackward0(_RandomFill):
+    pass
+
+
+class RandomBackward1(_RandomFill):
+    pass
+
+
+class BernoulliBackward2(_RandomFill):
+    pass
+
+
+# ---- the Tensor methods ---------------------------------------------------------------------
+def zero_(self: Tensor) -> Tensor:
+    if _grad_state.enabled and _records(self, ()):
+        return apply_inplace(self, ZeroBackward0.apply)
+    check_writable(self._data)
+    self._data[...] = 0
+    self._vc[0] += 1
+    return self
+
+
+def fill_(self: Tensor, value) -> Tensor:
+    if isinstance(value, Tensor):
+        if value._data.ndim:
+            raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
+                               f"{value._data.ndim} dimensions.")
+        if _grad_state.enabled and _records(self, (value,)):
+            return apply_inplace(self, FillBackward3.apply, value)
+        value = value._data
+    elif isinstance(value, complex):
+        raise RuntimeError("value cannot be converted to type float without overflow")
+    if _grad_state.enabled and _records(self, ()):
+        return apply_inplace(self, lambda s: FillBackward2.apply(s, value))
+    check_writable(self._data)
+    self._data[...] = value
+    self._vc[0] += 1
+    return self
+
+
+def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
+    if not isinstance(src, Tensor):
+        raise TypeError(f"copy_(): argument 'other' (position 1) must be Tensor, not "
+                        f"{type(src).__name__}")
+    if _grad_state.enabled and _records(self, (src,)):
+        return apply_inplace(self, CopyBackwards.apply, src)
+    x, s = self._data, src._data
+    if s.shape != x.shape and not _bc_into(s.shape, x.shape):
+        _raise_shape(s.shape, x.shape)
+    check_writable(x)
+    np.copyto(x, s, casting="unsafe")
+    self._vc[0] += 1
+    return self
+
+
+def _random_fill(self: Tensor, node, values: np.ndarray) -> Tensor:
+    if _grad_state.enabled and _records(self, ()):
+        return apply_inplace(self, lambda s: node.apply(s, values))
+    check_writable(self._data)
+    self._data[...] = values
+    self._vc[0] += 1
+    return self
+
+
+def _float_only(self: Tensor, kernel: str) -> None:
+    dt = self._data.dtype
+    if dt.kind != "f":
+        raise NotImplementedError(f'"{kernel}" not implemented for '
+                                  f"'{TYPE_NAMES.get(dt.name, dt.name)}'")
+
+
+def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, *, generator=None) -> Tensor:
+    from ..random import gen
+    _float_only(self, "check_uniform_bounds")
+    if a > b:
+        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a} > "
+                           f"to={b}")
+    check_inplace(self)
+    x = self._data
+    return _random_fill(self, UniformBackward0, gen(generator).uniform(x.shape, a, b, x.dtype))
+
+
+def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
+    from ..random import gen
+    _float_only(self, "normal_kernel_cpu")
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+    check_inplace(self)
+    x = self._data
+    return _random_fill(self, NormalBackward0, gen(generator).normal(
+        x.shape, mean, std, x.dtype, contiguous=x.flags.c_contiguous))
+
+
+def random_(self: Tensor, low: int = 0, high=None, *, generator=None) -> Tensor:
+    from ..random import gen
+    check_inplace(self)
+    x = self._data
+    if high is None:
+        if not low:  # the dtype's whole non-negative range
+            return _random_fill(self, RandomBackward1, gen(generator).random_bits(x.shape, x.dtype))
+        low, high = 0, low
+    return _random_fill(self, RandomBackward1,
+                        gen(generator).integers(low, high, x.shape, x.dtype))
+
+
+def bernoulli_(self: Tensor, p=0.5, *, generator=None) -> Tensor:
+    from ..random import gen
+    check_inplace(self)
+    x = self._data
+    if isinstance(p, Tensor):
+        p = p._data
+    return _random_fill(self, BernoulliBackward2, gen(generator).bernoulli(x.shape, p, x.dtype))
+
+
+def inplace_binary(fn, ufunc):
+    """`add_`-style method: a NumPy ufunc into self when nothing records, else apply_inplace."""
+    def op(self, other, *, alpha=1):
+        if alpha == 1:
+            if ufunc is not None and fast_ufunc_inplace(self, ufunc, other):
+                return self
+            return apply_inplace(self, fn, other)
+        return apply_inplace(self, lambda s, o: fn(s, o, alpha=alpha), other)
+    return op
+
+
+def inplace_plain(fn, ufunc=None):
+    """`mul_`/`exp_`-style method from the out-of-place function `fn`."""
+    def op(self, *args, **kwargs):
+        if ufunc is not None and len(args) == 1 and not kwargs and \
+                fast_ufunc_inplace(self, ufunc, args[0]):
+            return self
+        if kwargs:
+            return apply_inplace(self, lambda s, *a: fn(s, *a, **kwargs), *args)
+        return apply_inplace(self, fn, *args)
+    return op
