@@ -161,3 +161,63 @@ def test_storages_are_aligned(tmp_path):
             if "/data/" in info.filename:
                 start = info.header_offset + 30 + len(info.filename) + len(info.extra)
                 assert start % 64 == 0
+
+
+def test_scheduler_state_with_counter_roundtrips(torch, tmp_path):
+    # MultiStepLR keeps its milestones in a collections.Counter, as torch does
+    p = ember.nn.Parameter(ember.ones(1))
+    opt = ember.optim.SGD([p], lr=0.1)
+    sched = ember.optim.lr_scheduler.MultiStepLR(opt, milestones=[2, 4], gamma=0.5)
+    path = tmp_path / "sched.pth"
+    ember.save(sched.state_dict(), path)
+    back = ember.load(path)
+    assert back["milestones"] == collections.Counter([2, 4])
+    assert torch.load(path, weights_only=True)["milestones"] == collections.Counter([2, 4])
+
+
+def test_seed_mlp_state_dict_interop(torch, tmp_path):
+    nn = ember.nn
+    model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(),
+                          nn.Linear(64, 10))
+    path = tmp_path / "mlp.pth"
+    ember.save(model.state_dict(), path)
+    tmodel = torch.nn.Sequential(torch.nn.Linear(784, 128), torch.nn.ReLU(),
+                                 torch.nn.Linear(128, 64), torch.nn.ReLU(),
+                                 torch.nn.Linear(64, 10))
+    tmodel.load_state_dict(torch.load(path, weights_only=True))
+    x = np.random.default_rng(0).standard_normal((5, 784)).astype(np.float32)
+    np.testing.assert_allclose(tmodel(torch.from_numpy(x)).detach().numpy(),
+                               model(ember.from_numpy(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+    torch.save(tmodel.state_dict(), path)
+    model2 = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(),
+                           nn.Linear(64, 10))
+    model2.load_state_dict(ember.load(path))
+    np.testing.assert_allclose(model2(ember.from_numpy(x)).detach().numpy(),
+                               tmodel(torch.from_numpy(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_optimizer_state_dict_interop(torch, tmp_path):
+    p = ember.nn.Parameter(ember.ones(3))
+    opt = ember.optim.Adam([p], lr=0.1)
+    p.grad = ember.tensor([0.1, -0.2, 0.3])
+    opt.step()
+    path = tmp_path / "adam.pth"
+    ember.save(opt.state_dict(), path)
+    tp = torch.nn.Parameter(torch.ones(3))
+    topt = torch.optim.Adam([tp], lr=0.1)
+    topt.load_state_dict(torch.load(path, weights_only=True))
+    assert float(topt.state_dict()["state"][0]["step"]) == 1.0
+    opt2 = ember.optim.Adam([ember.nn.Parameter(ember.ones(3))], lr=0.1)
+    opt2.load_state_dict(ember.load(path))
+    np.testing.assert_allclose(opt2.state_dict()["state"][0]["exp_avg"].numpy(),
+                               opt.state_dict()["state"][0]["exp_avg"].numpy())
+
+
+def test_parameter_roundtrip(torch, tmp_path):
+    path = tmp_path / "p.pth"
+    ember.save(ember.nn.Parameter(ember.ones(2)), path)
+    t = torch.load(path, weights_only=True)
+    assert isinstance(t, torch.nn.Parameter) and t.requires_grad
+    torch.save(torch.nn.Parameter(torch.zeros(2)), path)
+    e = ember.load(path)
+    assert isinstance(e, ember.nn.Parameter) and e.requires_grad

@@ -252,6 +252,7 @@ def _make_dtype(name):
 def _allowed_globals():
     from ._device import device
     g = {("collections", "OrderedDict"): collections.OrderedDict,
+         ("collections", "Counter"): collections.Counter,
          ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor_v2,
          ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
          ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter_with_state,
