@@ -258,8 +258,13 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
 
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False, out=None,
              layout=None, pin_memory=False) -> Tensor:
+    n = int(n)
+    if n < 0:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
     dt = _np_dtype(dtype, _dtype.int64)
-    return _finish(gen(generator).permutation(int(n)).astype(dt), requires_grad, device)
+    if np.dtype(dt) == np.float16 and n > 2049:
+        raise RuntimeError("n cannot be greater than 2049 for Half type.")
+    return _finish(gen(generator).permutation(n).astype(dt, copy=False), requires_grad, device)
 
 
 def rand_like(input, *, dtype=None, generator=None, device=None, requires_grad=False) -> Tensor:
@@ -278,33 +283,86 @@ def randint_like(input, low=0, high=None, *, dtype=None, generator=None, device=
 
 
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, out=None) -> Tensor:
+    """Normal samples; with tensor mean/std: standard normals of the broadcast shape * std + mean
+    (torch's order of draws and roundings)."""
     g = gen(generator)
-    if isinstance(mean, Tensor) or isinstance(std, Tensor):
-        m = mean._data if isinstance(mean, Tensor) else mean
-        s = std._data if isinstance(std, Tensor) else std
-        shape = np.broadcast_shapes(np.shape(m), np.shape(s))
-        ref = mean if isinstance(mean, Tensor) else std
-        z = g.normal(shape, 0.0, 1.0, ref._data.dtype)
-        return _new((z * s + m).astype(ref._data.dtype))
-    return _new(g.normal(_size((size,)), mean, std, _np_dtype(dtype)))
+    m_t, s_t = isinstance(mean, Tensor), isinstance(std, Tensor)
+    if not (m_t or s_t):
+        if std < 0:
+            raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+        return _new(g.normal(_size((size,)), mean, std, _np_dtype(dtype)))
+    if s_t and (std._data < 0).any():
+        raise RuntimeError("normal expects all elements of std >= 0.0")
+    if m_t and not s_t:
+        if std < 0:
+            raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+        m = mean._data
+        return _new(g.normal(m.shape, 0.0, std, m.dtype) + m)
+    m = mean._data if m_t else mean
+    sd = std._data
+    dt = _dtype.promote_types(mean.dtype, std.dtype).np if m_t else sd.dtype
+    shape = np.broadcast_shapes(np.shape(m), sd.shape)
+    z = g.normal(shape, 0.0, 1.0, dt)
+    z *= sd
+    z += m
+    return _new(z)
 
 
 def bernoulli(input, p=None, *, generator=None) -> Tensor:
+    """0/1 draws: `u < input` with a uniform of input's float type, or a float64 uniform `< p`."""
     g = gen(generator)
-    probs = input._data if p is None else np.full(input._data.shape, p)
-    u = g.uniform(input._data.shape, 0.0, 1.0, np.float64)
-    return _new((u < probs).astype(input._data.dtype))
+    a = input._data
+    if p is not None:
+        return _new(g.bernoulli(a.shape, p, a.dtype))
+    if ((a < 0) | (a > 1)).any() or np.isnan(a).any():
+        raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
+    return _new(g.bernoulli_tensor(np.ascontiguousarray(a), a.dtype))
 
 
 def multinomial(input, num_samples, replacement=False, *, generator=None) -> Tensor:
+    """Category indices drawn from the rows of `input` (unnormalised probabilities).
+
+    As torch: one sample, or no replacement, takes the top `num_samples` of input / E with
+    E ~ Exponential(1) drawn over the whole input; with replacement each sample bisects the
+    row's normalised cumulative sum with a float64 uniform, row by row.
+    Shape: (C,) -> (num_samples,), (N, C) -> (N, num_samples).
+    """
     g = gen(generator)
-    p = input._data.astype(np.float64)
-    rows = p.reshape(-1, p.shape[-1])
-    out = np.empty((rows.shape[0], num_samples), np.int64)
-    for i, r in enumerate(rows):
-        r = r / r.sum()
-        out[i] = g._rng.choice(len(r), size=num_samples, replace=replacement, p=r)
-    return _new(out.reshape(p.shape[:-1] + (num_samples,)))
+    a = input._data
+    if a.ndim not in (1, 2):
+        raise RuntimeError("prob_dist must be 1 or 2 dim")
+    if a.dtype.kind != "f":
+        raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: "
+                           f"{_TYPE_NAMES.get(a.dtype.name, a.dtype.name)}")
+    n_cat = a.shape[-1]
+    if num_samples <= 0:
+        raise RuntimeError("cannot sample n_sample <= 0 samples")
+    if not replacement and num_samples > n_cat:
+        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
+                           "replacement")
+    rows = np.ascontiguousarray(a).reshape(-1, n_cat)
+    if not np.isfinite(rows).all() or (rows < 0).any():
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    if (rows.sum(axis=1) <= 0).any():
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    if not replacement or num_samples == 1:
+        if not replacement and ((rows > 0).sum(axis=1) < num_samples).any():
+            raise RuntimeError("invalid multinomial distribution (with replacement=False, not "
+                               "enough non-negative category to sample)")
+        q = rows / g.exponential(rows.shape, 1.0, rows.dtype)
+        if num_samples == 1:
+            idx = q.argmax(axis=1)[:, None]
+        else:
+            idx = np.argsort(-q, axis=1, kind="stable")[:, :num_samples]
+    else:
+        idx = np.empty((rows.shape[0], num_samples), np.int64)
+        for i, row in enumerate(rows):
+            cum = np.cumsum(row)  # sequential sums in the input's dtype, as torch
+            cum /= cum[-1]
+            cum[-1] = 1
+            idx[i] = np.searchsorted(cum.astype(np.float64), g.uniform((num_samples,), 0.0, 1.0,
+                                                                       np.float64))
+    return _new(idx.astype(np.int64, copy=False).reshape(a.shape[:-1] + (num_samples,)))
 
 
 def _legacy_tensor(*args, dtype=None, device=None):
