@@ -92,8 +92,10 @@ def parse_index(idx, x: np.ndarray) -> _Parsed:
     specified = 0
     for i in idx:
         # normalise every index to one of: int, slice, None, ..., bool, ("arr", array)
-        if i is None or i is Ellipsis or isinstance(i, slice):
+        if i is None or i is Ellipsis:
             pass
+        elif isinstance(i, slice):
+            specified += 1  # a slice consumes a dim (x[..., 1:2, 2:3] leaves ndim - 2 to `...`)
         elif isinstance(i, bool):
             pass
         elif isinstance(i, int):
