@@ -61,7 +61,7 @@ def test_seed000_training_the_network(lesson_env):
     assert numbers(g_text) == numbers(half_text)
     assert "Before backward pass: \n None" in out
     after = out.split("After backward pass: \n", 1)[1]
-    assert after.startswith("tensor([[") and "...," in after.split("Updated")[0]
+    assert after.startswith(" tensor([[") and "...," in after.split("Updated")[0]
     assert "Updated weights of first layer -  Parameter containing:\ntensor([[" in out
     losses = [float(v) for v in re.findall(r"^Training loss: (\S+)$", out, re.M)]
     assert len(losses) == 5
