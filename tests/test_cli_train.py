@@ -37,7 +37,7 @@ def test_default_recipe_one_epoch(one_epoch_run, torch):
     assert list(rows[0]) == ["epoch", "train_loss", "test_loss", "test_accuracy", "seconds"]
     assert len(rows) == 1 and rows[0]["epoch"] == "1"
     assert float(rows[0]["test_accuracy"]) > 0.85  # SGD 0.01 after one epoch: ~0.89
-    assert float(rows[0]["train_loss"]) < 1.0
+    assert float(rows[0]["train_loss"]) < 1.5  # epoch average from ~2.3 down (torch: ~1.0)
     assert "test accuracy" in r.stdout
     # the saved model is a state_dict torch reads, with the seed MLP's keys and shapes
     sd = torch.load(out / "model.pth", weights_only=True)
