@@ -6,6 +6,7 @@ import numpy as np
 from . import _dtype
 from ._tensor import Tensor
 from .ops import creation, elementwise as ew, index_put, indexing, inplace, linalg, reduce, shape
+from .ops import masked, scatter_gather, sorting
 from .random import gen
 
 _new = Tensor._new
@@ -133,7 +134,16 @@ _METHODS = {
     "narrow": shape.narrow, "flip": shape.flip, "roll": shape.roll, "clone": shape.clone,
     "contiguous": shape.contiguous,
     # indexing
-    "nonzero": indexing.nonzero,
+    "nonzero": indexing.nonzero, "argwhere": indexing.argwhere,
+    "gather": scatter_gather.gather, "scatter": scatter_gather.scatter,
+    "scatter_": scatter_gather.scatter_, "scatter_add": scatter_gather.scatter_add,
+    "scatter_add_": scatter_gather.scatter_add_, "index_select": scatter_gather.index_select,
+    "index_add": scatter_gather.index_add, "index_add_": scatter_gather.index_add_,
+    "index_fill": scatter_gather.index_fill, "index_fill_": scatter_gather.index_fill_,
+    "take_along_dim": scatter_gather.take_along_dim, "masked_fill": masked.masked_fill,
+    "masked_fill_": masked.masked_fill_, "masked_select": masked.masked_select,
+    "sort": sorting.sort, "argsort": sorting.argsort, "msort": sorting.msort,
+    "topk": sorting.topk,
 }
 for _name, _fn in _METHODS.items():
     setattr(Tensor, _name, _fn)

@@ -1,0 +1,557 @@
+"""Gather/scatter along a dim and their relatives: gather, scatter(_), scatter_add(_),
+index_select, index_add(_), index_fill(_), take_along_dim.
+
+Along `dim`, `index` names positions; along every other dim d an index may be shorter than the
+tensor (it then covers `index.size(d)` leading entries), as in torch.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .._tensor import Tensor
+from ..autograd.grad_mode import state as _grad_state
+from . import inplace
+from .base import Op
+from .inplace import TYPE_NAMES
+from .util import wrap_dim
+
+_new = Tensor._new
+
+
+# ---- checks and index helpers ---------------------------------------------------------------
+def _index_array(index, fn: str, what: str = "Expected dtype int32/int64 for index") -> np.ndarray:
+    if not isinstance(index, Tensor):
+        raise TypeError(f"{fn}(): argument 'index' must be Tensor, not {type(index).__name__}")
+    a = index._data
+    if a.dtype not in (np.int64, np.int32):
+        raise RuntimeError(f"{fn}(): {what}")
+    return a
+
+
+def _check_bounds(idx: np.ndarray, n: int, dim: int) -> None:
+    if idx.size and (idx.max() >= n or idx.min() < 0):
+        bad = (idx >= n) | (idx < 0)
+        v = int(idx.ravel()[np.argmax(bad.ravel())])
+        raise RuntimeError(f"index {v} is out of bounds for dimension {dim} with size {n}")
+
+
+def _region(shape, ishape, dim):
+    """The leading block of a tensor of `shape` that an index of `ishape` covers (all of `dim`)."""
+    return tuple(slice(None) if d == dim else slice(0, ishape[d]) for d in range(len(shape)))
+
+
+def _full_index(idx: np.ndarray, dim: int):
+    """A NumPy advanced index addressing, for each element of idx, the position it names along
+    dim and its own position along every other dim."""
+    grids = list(np.indices(idx.shape, sparse=True))
+    grids[dim] = idx
+    return tuple(grids)
+
+
+def _check_gather(x: np.ndarray, idx: np.ndarray, dim: int) -> None:
+    if idx.ndim != max(x.ndim, 1) and not (x.ndim == 0 and idx.ndim <= 1):
+        raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
+    for d in range(idx.ndim):
+        if d != dim and x.ndim and idx.shape[d] > x.shape[d]:
+            raise RuntimeError(f"Size does not match at dimension {d} expected index "
+                               f"{list(idx.shape)} to be no larger than self {list(x.shape)} "
+                               f"apart from dimension {dim}")
+
+
+def _check_scatter(x: np.ndarray, idx: np.ndarray, src, dim: int) -> None:
+    if idx.ndim != max(x.ndim, 1) and not (x.ndim == 0 and idx.ndim <= 1):
+        raise RuntimeError("Index tensor must have the same number of dimensions as self tensor")
+    s = src._data if isinstance(src, Tensor) else None
+    if s is not None and s.ndim != idx.ndim and not (s.ndim == 0 and idx.ndim <= 1):
+        raise RuntimeError("Index tensor must have the same number of dimensions as src tensor")
+    for d in range(idx.ndim):
+        too_big = (d != dim and x.ndim and idx.shape[d] > x.shape[d]) or \
+            (s is not None and s.ndim and idx.shape[d] > s.shape[d])
+        if too_big:
+            msg = (f"Expected index {list(idx.shape)} to be no larger than self {list(x.shape)} "
+                   f"apart from dimension {dim}")
+            if s is not None:
+                msg += f" and to be no larger size than src {list(s.shape)}"
+            raise RuntimeError(msg)
+
+
+def _scatter_np(out: np.ndarray, dim: int, idx: np.ndarray, values, reduce=None) -> None:
+    """out[..., idx[i], ...] (op)= values[i] for every position i of idx (in place)."""
+    if idx.size == 0:
+        return
+    v = values
+    if isinstance(v, np.ndarray) and v.shape != idx.shape:
+        v = v[tuple(slice(0, n) for n in idx.shape)] if v.ndim else v
+    if out.ndim == 0:
+        out2 = out.reshape(1)
+        fi = (idx.reshape(-1),)
+        v = np.broadcast_to(v, idx.shape).reshape(-1)
+    else:
+        out2, fi = out, _full_index(idx, dim)
+        v = np.broadcast_to(v, idx.shape)
+    if reduce is None:
+        out2[fi] = v
+    elif reduce == "add":
+        np.add.at(out2, fi, v)
+    else:
+        np.multiply.at(out2, fi, v)
+
+
+def _gather_np(x: np.ndarray, dim: int, idx: np.ndarray) -> np.ndarray:
+    if x.ndim == 0:
+        return np.broadcast_to(x, idx.shape).copy()
+    return x[_full_index(idx, dim)]
+
+
+# ---- gather -----------------------------------------------------------------------------------
+class GatherBackward0(Op):
+    """out[i] = a[..., index[i], ...] along dim;  da = zeros with g added at index"""
+
+    @staticmethod
+    def forward(ctx, a, dim, index):
+        x = a._data
+        ctx.shape, ctx.dim, ctx.index = x.shape, dim, index
+        return _gather_np(x, dim, index)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _ScatterAddZeros.apply(g, ctx.shape, ctx.dim, ctx.index), None, None
+
+
+class _ScatterAddZeros(Op):
+    """out = zeros(shape).scatter_add(dim, index, g);  dg = out_grad.gather(dim, index)"""
+
+    @staticmethod
+    def forward(ctx, g, shape, dim, index):
+        ctx.dim, ctx.index = dim, index
+        out = np.zeros(shape, g._data.dtype)
+        _scatter_np(out, dim, index, g._data, "add")
+        return out
+
+    @staticmethod
+    def backward(ctx, gg):
+        return GatherBackward0.apply(gg, ctx.dim, ctx.index), None, None, None
+
+
+def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False, out=None):
+    """out[i][j] = input[index[i][j]][j] (dim 0), input[i][index[i][j]] (dim 1), ...
+
+    Shape: out has index's shape."""
+    idx = _index_array(index, "gather")
+    x = input._data
+    d = wrap_dim(dim, x.ndim)
+    _check_gather(x, idx, d)
+    _check_bounds(idx, x.shape[d] if x.ndim else 1, d)
+    return GatherBackward0.apply(input, d, idx)
+
+
+def take_along_dim(input: Tensor, indices: Tensor, dim=None, *, out=None) -> Tensor:
+    """Values of input at `indices` along dim (broadcasting the other dims); with dim=None over
+    the flattened input. Negative indices count from the end."""
+    idx = indices._data
+    if idx.dtype.kind not in "iu":
+        raise RuntimeError(f"torch.take_along_dim(): dtype of indices should be Long but got "
+                           f"{TYPE_NAMES.get(idx.dtype.name, idx.dtype.name)}")
+    if dim is None:
+        flat = input.reshape(-1)
+        n = flat._data.shape[0]
+        i = idx.reshape(-1).astype(np.int64)
+        _check_wrapped(i, n, 0)
+        return GatherBackward0.apply(flat, 0, np.where(i < 0, i + n, i))
+    x = input._data
+    if x.ndim != idx.ndim:
+        raise RuntimeError(f"torch.take_along_dim(): input and indices should have the same "
+                           f"number of dimensions, but got {x.ndim} dimensions for input, and "
+                           f"{idx.ndim} dimensions for indices")
+    d = wrap_dim(dim, x.ndim)
+    ishape, xshape = list(idx.shape), list(x.shape)
+    ishape[d] = xshape[d] = 1
+    bshape = list(np.broadcast_shapes(tuple(ishape), tuple(xshape)))
+    xs, is_ = list(bshape), list(bshape)
+    xs[d], is_[d] = x.shape[d], idx.shape[d]
+    if tuple(xs) != x.shape:
+        input = input.expand(tuple(xs))
+    i = np.broadcast_to(idx, tuple(is_)).astype(np.int64)
+    n = x.shape[d]
+    _check_wrapped(i, n, d)
+    return GatherBackward0.apply(input, d, np.where(i < 0, i + n, i))
+
+
+def _check_wrapped(i, n, dim):
+    if i.size and (i.max() >= n or i.min() < -n):
+        bad = (i >= n) | (i < -n)
+        v = int(i.ravel()[np.argmax(bad.ravel())])
+        raise RuntimeError(f"index {v} is out of bounds for dimension {dim} with size {n}")
+
+
+# ---- scatter ----------------------------------------------------------------------------------
+class ScatterBackward0(Op):
+    """out = a with out[..., index[i], ...] = src[i];  da = g with zeros at index,
+    dsrc = g.gather(dim, index) (zeros where src is not read)"""
+
+    @staticmethod
+    def forward(ctx, a, dim, index, src):
+        ctx.dim, ctx.index, ctx.src_shape = dim, index, src._data.shape
+        out = a._data.copy()
+        _scatter_np(out, dim, index, src._data)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        ga = gs = None
+        if ctx.needs_input_grad[0]:
+            ga = ScatterBackward1.apply(g, ctx.dim, ctx.index, 0.0)
+        if ctx.needs_input_grad[3]:
+            gs = _pad_to(GatherBackward0.apply(g, ctx.dim, ctx.index), ctx.src_shape)
+        return ga, None, None, gs
+
+
+def _pad_to(t: Tensor, shape) -> Tensor:
+    """t (the leading block of `shape`) padded with zeros to `shape`."""
+    if t._data.shape == tuple(shape) or len(shape) == 0:
+        return t
+    from .shape import ConstantPadNdBackward0
+    return ConstantPadNdBackward0.apply(t, tuple((0, s - n) for s, n in zip(shape, t._data.shape)))
+
+
+class ScatterBackward1(Op):
+    """out = a with out[..., index[i], ...] = value;  da = g with zeros at index"""
+
+    @staticmethod
+    def forward(ctx, a, dim, index, value):
+        ctx.dim, ctx.index = dim, index
+        out = a._data.copy()
+        _scatter_np(out, dim, index, value)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        return ScatterBackward1.apply(g, ctx.dim, ctx.index, 0.0), None, None, None
+
+
+class ScatterAddBackward0(Op):
+    """out = a with out[..., index[i], ...] += src[i];  da = g, dsrc = g.gather(dim, index)"""
+
+    @staticmethod
+    def forward(ctx, a, dim, index, src):
+        ctx.dim, ctx.index, ctx.src_shape = dim, index, src._data.shape
+        out = a._data.copy()
+        _scatter_np(out, dim, index, src._data, "add")
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        gs = None
+        if ctx.needs_input_grad[3]:
+            gs = _pad_to(GatherBackward0.apply(g, ctx.dim, ctx.index), ctx.src_shape)
+        return g, None, None, gs
+
+
+class _ScatterReduceNotImplemented(Op):
+    """scatter with reduce='add'/'multiply': torch records no derivative for it."""
+
+    @staticmethod
+    def forward(ctx, a, dim, index, src, reduce):
+        out = a._data.copy()
+        _scatter_np(out, dim, index, src._data if isinstance(src, Tensor) else src, reduce)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        raise RuntimeError("derivative for aten::scatter is not implemented")
+
+    def name(self):
+        return "ember::autograd::NotImplemented"
+
+
+_ScatterReduceNotImplemented.__name__ = "NotImplemented"
+_ScatterReduceNotImplemented.__qualname__ = "NotImplemented"
+
+
+def _scatter_args(input, dim, index, src, value, fn):
+    if src is None:
+        src = value
+    if src is None:
+        raise TypeError(f"{fn}() missing required argument 'src' or 'value'")
+    idx = _index_array(index, fn.rstrip("_") if fn != "scatter_add_" else "scatter_add")
+    x = input._data
+    d = wrap_dim(dim, x.ndim)
+    if isinstance(src, Tensor) and src._data.dtype != x.dtype:
+        raise RuntimeError(f"{fn.rstrip('_')}(): Expected self.dtype to be equal to src.dtype")
+    _check_scatter(x, idx, src, d)
+    _check_bounds(idx, x.shape[d] if x.ndim else 1, d)
+    return d, idx, src
+
+
+def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None, reduce=None,
+            out=None) -> Tensor:
+    """out = input with src (a tensor or a number) written at index along dim:
+    out[index[i][j]][j] = src[i][j] (dim 0). reduce='add'/'multiply' combines instead."""
+    d, idx, src = _scatter_args(input, dim, index, src, value, "scatter")
+    if reduce is not None:
+        if reduce not in ("add", "multiply"):
+            raise RuntimeError("reduce argument must be either add or multiply.")
+        return _ScatterReduceNotImplemented.apply(input, d, idx, src, reduce)
+    if isinstance(src, Tensor):
+        return ScatterBackward0.apply(input, d, idx, src)
+    return ScatterBackward1.apply(input, d, idx, _scalar(src))
+
+
+def scatter_(self: Tensor, dim: int, index: Tensor, src=None, *, value=None,
+             reduce=None) -> Tensor:
+    """In-place `scatter`."""
+    d, idx, src = _scatter_args(self, dim, index, src, value, "scatter_")
+    if reduce is not None and reduce not in ("add", "multiply"):
+        raise RuntimeError("reduce argument must be either add or multiply.")
+    if _grad_state.enabled and inplace._records(self, (src,)):
+        if reduce is not None:
+            return inplace.apply_inplace(
+                self, lambda s, v: _ScatterReduceNotImplemented.apply(s, d, idx, v, reduce), src)
+        if isinstance(src, Tensor):
+            return inplace.apply_inplace(
+                self, lambda s, v: ScatterBackward0.apply(s, d, idx, v), src)
+        v = _scalar(src)
+        return inplace.apply_inplace(self, lambda s: ScatterBackward1.apply(s, d, idx, v))
+    inplace.check_writable(self._data)
+    _scatter_np(self._data, d, idx, src._data if isinstance(src, Tensor) else _scalar(src), reduce)
+    self._vc[0] += 1
+    return self
+
+
+def _scalar(v):
+    if isinstance(v, Tensor):
+        return v._data
+    if isinstance(v, (np.number, np.bool_)):
+        return v.item()
+    return v
+
+
+def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+    """out = input with src[i] added at index along dim (repeated indices accumulate)."""
+    d, idx, src = _scatter_args(input, dim, index, src, None, "scatter_add")
+    return ScatterAddBackward0.apply(input, d, idx, src)
+
+
+def scatter_add_(self: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+    """In-place `scatter_add`."""
+    d, idx, src = _scatter_args(self, dim, index, src, None, "scatter_add_")
+    if _grad_state.enabled and inplace._records(self, (src,)):
+        return inplace.apply_inplace(
+            self, lambda s, v: ScatterAddBackward0.apply(s, d, idx, v), src)
+    inplace.check_writable(self._data)
+    _scatter_np(self._data, d, idx, src._data, "add")
+    self._vc[0] += 1
+    return self
+
+
+# ---- index_select / index_add / index_fill ----------------------------------------------------
+def _vector_index(index, fn: str, dim_msg: bool = False) -> np.ndarray:
+    if not isinstance(index, Tensor):
+        raise TypeError(f"{fn}(): argument 'index' must be Tensor, not {type(index).__name__}")
+    a = index._data
+    if a.ndim > 1:
+        if dim_msg:
+            raise IndexError(f"{fn}(): Index is supposed to be a vector, but got dim: {a.ndim} "
+                             f"with type: {TYPE_NAMES.get(a.dtype.name, a.dtype.name)} and size: "
+                             f"{list(a.shape)}")
+        raise IndexError(f"{fn}(): Index is supposed to be a vector")
+    return a.reshape(-1)
+
+
+class IndexSelectBackward0(Op):
+    """out = a's slices at index along dim;  da = zeros with g's slices added at index"""
+
+    @staticmethod
+    def forward(ctx, a, dim, index):
+        x = a._data
+        ctx.shape, ctx.dim, ctx.index = x.shape, dim, index
+        return np.take(x, index, axis=dim) if x.ndim else x.reshape(1)[index].reshape(())
+
+    @staticmethod
+    def backward(ctx, g):
+        return _IndexAddZeros.apply(g, ctx.shape, ctx.dim, ctx.index), None, None
+
+
+class _IndexAddZeros(Op):
+    """out = zeros(shape).index_add(dim, index, g);  dg = out_grad.index_select(dim, index)"""
+
+    @staticmethod
+    def forward(ctx, g, shape, dim, index):
+        ctx.dim, ctx.index = dim, index
+        out = np.zeros(shape, g._data.dtype)
+        _index_add_np(out, dim, index, g._data)
+        return out
+
+    @staticmethod
+    def backward(ctx, gg):
+        return IndexSelectBackward0.apply(gg, ctx.dim, ctx.index), None, None, None
+
+
+def _index_add_np(out, dim, index, src, alpha=1):
+    if out.ndim == 0:
+        np.add.at(out.reshape(1), index, np.reshape(src, -1) * alpha if alpha != 1 else
+                  np.reshape(src, -1))
+        return
+    moved = np.moveaxis(out, dim, 0)
+    s = np.moveaxis(src, dim, 0)
+    np.add.at(moved, index, s * alpha if alpha != 1 else s)
+
+
+def index_select(input: Tensor, dim: int, index: Tensor, *, out=None) -> Tensor:
+    """The slices of input at `index` (a vector) along dim.  Shape: input's, with index.numel()
+    at dim."""
+    idx = _vector_index(index, "index_select")
+    if idx.dtype not in (np.int64, np.int32):
+        raise RuntimeError("index_select(): Expected dtype int32 or int64 for index")
+    x = input._data
+    d = wrap_dim(dim, x.ndim)
+    n = x.shape[d] if x.ndim else 1
+    if idx.size and (idx.max() >= n or idx.min() < 0):
+        bad = int(idx[np.argmax((idx >= n) | (idx < 0))])
+        raise RuntimeError(f"INDICES element is out of DATA bounds, id={bad} axis_dim={n}")
+    return IndexSelectBackward0.apply(input, d, idx)
+
+
+class IndexAddBackward0(Op):
+    """out = a with alpha*source's slices added at index along dim;  da = g,
+    dsource = alpha * g.index_select(dim, index)"""
+
+    @staticmethod
+    def forward(ctx, a, dim, index, source, alpha=1):
+        ctx.dim, ctx.index, ctx.alpha = dim, index, alpha
+        out = a._data.copy()
+        _index_add_np(out, dim, index, source._data, alpha)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        gs = None
+        if ctx.needs_input_grad[3]:
+            gs = IndexSelectBackward0.apply(g, ctx.dim, ctx.index)
+            if ctx.alpha != 1:
+                gs = gs * ctx.alpha
+        return g, None, None, gs, None
+
+
+def _index_add_args(self, dim, index, source, fn="index_add_"):
+    idx = _vector_index(index, fn, dim_msg=True)
+    if idx.dtype not in (np.int64, np.int32):
+        raise RuntimeError(f"{fn}(): Expected dtype int32/int64 for index but got: "
+                           f"{TYPE_NAMES.get(idx.dtype.name, idx.dtype.name)}")
+    x, s = self._data, source._data
+    if x.dtype != s.dtype:
+        raise RuntimeError(f"{fn}(): self ({TYPE_NAMES[x.dtype.name]}) and source "
+                           f"({TYPE_NAMES[s.dtype.name]}) must have the same scalar type")
+    d = wrap_dim(dim, x.ndim)
+    ns = s.shape[d] if s.ndim else 1
+    if idx.size != ns:
+        raise RuntimeError(f"{fn}(): Number of indices ({idx.size}) should be equal to "
+                           f"source.size(dim): ({ns}), for dim: {d}")
+    if s.ndim and x.ndim and (s.ndim != x.ndim or any(
+            a != b for k, (a, b) in enumerate(zip(x.shape, s.shape)) if k != d)):
+        raise RuntimeError(f"source tensor shape must match self tensor shape, excluding the "
+                           f"specified dimension. Got self.shape = {list(x.shape)} source.shape = "
+                           f"{list(s.shape)}")
+    _check_bounds(idx, x.shape[d] if x.ndim else 1, d)
+    return d, idx
+
+
+def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1,
+              out=None) -> Tensor:
+    """out = input with alpha * source's slices added at `index` along dim (repeats add up)."""
+    d, idx = _index_add_args(input, dim, index, source, "index_add")
+    return IndexAddBackward0.apply(input, d, idx, source, alpha)
+
+
+def index_add_(self: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
+    """In-place `index_add`."""
+    d, idx = _index_add_args(self, dim, index, source)
+    if _grad_state.enabled and inplace._records(self, (source,)):
+        return inplace.apply_inplace(
+            self, lambda s, v: IndexAddBackward0.apply(s, d, idx, v, alpha), source)
+    inplace.check_writable(self._data)
+    _index_add_np(self._data, d, idx, source._data, alpha)
+    self._vc[0] += 1
+    return self
+
+
+class IndexFillBackward0(Op):
+    """out = a with its slices at index along dim set to a number;  da = g with those zeroed"""
+
+    @staticmethod
+    def forward(ctx, a, dim, index, value):
+        ctx.dim, ctx.index = dim, index
+        out = a._data.copy()
+        if out.ndim:
+            np.moveaxis(out, dim, 0)[index] = value
+        elif index.size:
+            out[...] = value
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        return IndexFillBackward0.apply(g, ctx.dim, ctx.index, 0.0), None, None, None
+
+
+class IndexFillBackward1(Op):
+    """out = a with its slices at index along dim set to a 0-dim tensor v;  da = g with those
+    zeroed, dv = sum of g over them"""
+
+    @staticmethod
+    def forward(ctx, a, dim, index, v):
+        ctx.dim, ctx.index = dim, index
+        return IndexFillBackward0.forward(ctx, a, dim, index, v._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        ga = IndexFillBackward0.apply(g, ctx.dim, ctx.index, 0.0)
+        gv = IndexSelectBackward0.apply(g, ctx.dim, np.unique(ctx.index)).sum() \
+            if ctx.needs_input_grad[3] else None
+        return ga, None, None, gv
+
+
+def _index_fill_args(self, dim, index, value, fn):
+    idx = _vector_index(index, fn)
+    if idx.dtype != np.int64:
+        raise RuntimeError(f"{fn}(): Expected dtype int64 for index.")
+    x = self._data
+    d = wrap_dim(dim, x.ndim)
+    n = x.shape[d] if x.ndim else 1
+    if idx.size and (idx.max() >= n or idx.min() < -n):
+        bad = int(idx[np.argmax((idx >= n) | (idx < -n))])
+        raise IndexError(f"index {bad} is out of bounds for dimension {d} with size {n}")
+    idx = np.where(idx < 0, idx + n, idx)
+    if isinstance(value, Tensor) and value._data.ndim:
+        raise RuntimeError(f"index_fill_ only supports a 0-dimensional value tensor, but got "
+                           f"tensor with {value._data.ndim} dimension(s).")
+    return d, idx
+
+
+def index_fill(input: Tensor, dim: int, index: Tensor, value) -> Tensor:
+    """out = input with its slices at `index` along dim set to value (number or 0-dim tensor)."""
+    d, idx = _index_fill_args(input, dim, index, value, "index_fill")
+    if isinstance(value, Tensor):
+        return IndexFillBackward1.apply(input, d, idx, value)
+    return IndexFillBackward0.apply(input, d, idx, _scalar(value))
+
+
+def index_fill_(self: Tensor, dim: int, index: Tensor, value) -> Tensor:
+    """In-place `index_fill`."""
+    d, idx = _index_fill_args(self, dim, index, value, "index_fill_")
+    others = (value,) if isinstance(value, Tensor) else ()
+    if _grad_state.enabled and inplace._records(self, others):
+        if isinstance(value, Tensor):
+            return inplace.apply_inplace(
+                self, lambda s, v: IndexFillBackward1.apply(s, d, idx, v), value)
+        v = _scalar(value)
+        return inplace.apply_inplace(self, lambda s: IndexFillBackward0.apply(s, d, idx, v))
+    inplace.check_writable(self._data)
+    v = value._data if isinstance(value, Tensor) else _scalar(value)
+    x = self._data
+    if x.ndim:
+        np.moveaxis(x, d, 0)[idx] = v
+    elif idx.size:
+        x[...] = v
+    self._vc[0] += 1
+    return self
+

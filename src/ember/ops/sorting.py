@@ -1,0 +1,109 @@
+"""Sorting along a dim: sort, argsort, msort, topk. NaN sorts above every number, as in torch;
+equal values keep their order (a stable sort; torch guarantees that only with stable=True)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .._tensor import Tensor
+from .base import Op
+from .indexing import scatter_into_zeros
+from .reduce import _named
+from .util import wrap_dim
+
+_new = Tensor._new
+
+
+def _argsort(x: np.ndarray, axis: int, descending: bool) -> np.ndarray:
+    """Stable argsort; descending keeps equal values in their original order too."""
+    if not descending:
+        return np.argsort(x, axis=axis, kind="stable")
+    n = x.shape[axis]
+    idx = np.argsort(np.flip(x, axis), axis=axis, kind="stable")
+    return (n - 1) - np.flip(idx, axis)
+
+
+class SortBackward0(Op):
+    """(values, indices) = sort(a, dim);  da = zeros with g put back at indices"""
+
+    @staticmethod
+    def forward(ctx, a, dim, descending):
+        x = a._data
+        if x.ndim == 0:
+            idx = np.zeros((), np.int64)
+            vals = x.copy()
+        else:
+            idx = _argsort(x, dim, descending)
+            vals = np.take_along_axis(x, idx, axis=dim)
+        ctx.shape, ctx.dim, ctx.idx = x.shape, dim, idx
+        out_idx = _new(idx.astype(np.int64, copy=False))
+        ctx.mark_non_differentiable(out_idx)
+        return _new(vals), out_idx
+
+    @staticmethod
+    def backward(ctx, g, gi=None):
+        if not ctx.shape:
+            return g, None, None
+        return scatter_into_zeros(ctx.shape, ctx.dim, _new(ctx.idx), g), None, None
+
+
+class TopkBackward0(SortBackward0):
+    """(values, indices) = the k largest (smallest) of a along dim;  da = zeros with g put at
+    indices"""
+
+    @staticmethod
+    def forward(ctx, a, k, dim, largest, sorted_):
+        x = a._data
+        if x.ndim == 0:
+            idx = np.zeros((), np.int64)
+            vals = x.copy()
+        else:
+            idx = _argsort(x, dim, largest)
+            idx = np.take(idx, np.arange(k), axis=dim)
+            vals = np.take_along_axis(x, idx, axis=dim)
+        ctx.shape, ctx.dim, ctx.idx = x.shape, dim, idx
+        out_idx = _new(idx.astype(np.int64, copy=False))
+        ctx.mark_non_differentiable(out_idx)
+        return _new(vals), out_idx
+
+    @staticmethod
+    def backward(ctx, g, gi=None):
+        return SortBackward0.backward(ctx, g)[0], None, None, None, None
+
+
+def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False, *,
+         out=None):
+    """(values, indices) sorted along dim (ascending unless descending=True).
+    Shape: both as input."""
+    if isinstance(dim, bool):  # sort(input, stable, dim=..., descending=...) is not this
+        raise TypeError("sort(): argument 'dim' must be int, not bool")
+    d = wrap_dim(dim, input._data.ndim)
+    v, i = SortBackward0.apply(input, d, bool(descending))
+    return _named("sort")(v, i)
+
+
+def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):
+    """The indices that sort input along dim.  Shape: as input (int64)."""
+    x = input._data
+    d = wrap_dim(dim, x.ndim)
+    if x.ndim == 0:
+        return _new(np.zeros((), np.int64))
+    return _new(_argsort(x, d, bool(descending)).astype(np.int64, copy=False))
+
+
+def msort(input: Tensor) -> Tensor:
+    """Values sorted along dim 0."""
+    return sort(input, 0).values
+
+
+def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True, *,
+         out=None):
+    """(values, indices) of the k largest (largest=False: smallest) elements along dim, in
+    sorted order.  Shape: input's with k at dim."""
+    x = input._data
+    d = wrap_dim(dim, x.ndim)
+    n = x.shape[d] if x.ndim else 1
+    k = int(k)
+    if not 0 <= k <= n:
+        raise RuntimeError("selected index k out of range")
+    v, i = TopkBackward0.apply(input, k, d, bool(largest), bool(sorted))
+    return _named("topk")(v, i)
