@@ -344,7 +344,7 @@ class Tensor:
         new = object.__new__(type(self))
         new._set_from(self._data.copy(), self._rg)
         if self._grad is not None:
-            new.grad_ = self._grad.__deepcopy__(memo)
+            new._grad = self._grad.__deepcopy__(memo)
         if hasattr(self, "__dict__"):
             import copy
             new.__dict__.update(copy.deepcopy(self.__dict__, memo))
