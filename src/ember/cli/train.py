@@ -153,10 +153,10 @@ def train(args) -> dict:
 def _train_epoch(model, loader, criterion, opt, flatten, epoch, args) -> float:
     from tqdm import tqdm
     model.train()
-    running, seen = 0.0, 0
-    bar = tqdm(total=len(loader.dataset), desc=f"epoch {epoch}", unit="img",
+    running = 0.0
+    # tqdm's rate is the samples/s figure; the postfix shows the running loss
+    bar = tqdm(total=len(loader.dataset), desc=f"epoch {epoch}", unit="samples",
                disable=args.no_progress, leave=False, dynamic_ncols=True)
-    t0 = time.perf_counter()
     for i, (images, labels) in enumerate(loader, 1):
         if flatten:
             images = images.view(images.shape[0], -1)
@@ -165,11 +165,9 @@ def _train_epoch(model, loader, criterion, opt, flatten, epoch, args) -> float:
         loss.backward()
         opt.step()
         running += loss.item()
-        seen += labels.shape[0]
         bar.update(labels.shape[0])
         if i % 20 == 0:
-            bar.set_postfix(loss=f"{running / i:.4f}",
-                            samples_per_s=f"{seen / (time.perf_counter() - t0):.0f}")
+            bar.set_postfix(loss=f"{running / i:.4f}")
     bar.close()
     return running / max(1, len(loader))
 
