@@ -298,6 +298,10 @@ class Generator:
     # ---- seeding and state ------------------------------------------------------------------
     def manual_seed(self, seed) -> "Generator":
         """Seed with `seed` (any int in [-2**63, 2**64); negative values wrap modulo 2**64)."""
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            name = type(seed).__name__ if type(seed).__module__ == "builtins" else \
+                f"{type(seed).__module__}.{type(seed).__name__}"
+            raise RuntimeError(f"manual_seed expected a long, but got {name}")
         seed = int(seed)
         if not -2 ** 63 <= seed < 2 ** 64:
             raise ValueError("Overflow when unpacking long long")
@@ -506,8 +510,8 @@ default_generator = Generator()
 
 
 def manual_seed(seed) -> Generator:
-    """Seed the default generator (torch.manual_seed); returns it."""
-    return default_generator.manual_seed(seed)
+    """Seed the default generator (torch.manual_seed; the seed goes through int()); returns it."""
+    return default_generator.manual_seed(int(seed))
 
 
 def seed() -> int:

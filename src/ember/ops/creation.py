@@ -289,13 +289,13 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, out=None
     m_t, s_t = isinstance(mean, Tensor), isinstance(std, Tensor)
     if not (m_t or s_t):
         if std < 0:
-            raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+            raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
         return _new(g.normal(_size((size,)), mean, std, _np_dtype(dtype)))
     if s_t and (std._data < 0).any():
         raise RuntimeError("normal expects all elements of std >= 0.0")
     if m_t and not s_t:
         if std < 0:
-            raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+            raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
         m = mean._data
         return _new(g.normal(m.shape, 0.0, std, m.dtype) + m)
     m = mean._data if m_t else mean
