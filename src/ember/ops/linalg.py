@@ -10,13 +10,32 @@ from .util import promote
 _new = Tensor._new
 
 
-def _check_dtypes(a, b, what="mat1 and mat2"):
-    if a._data.dtype != b._data.dtype:
-        names = {"float32": "float", "float64": "double", "int64": "long int", "float16": "c10::Half",
-                 "int32": "int", "uint8": "unsigned char", "bool": "bool"}
-        raise RuntimeError(f"expected {what.replace(' and ', ' and ')} to have the same dtype, but "
-                           f"got: {names.get(a._data.dtype.name, a._data.dtype.name)} != "
-                           f"{names.get(b._data.dtype.name, b._data.dtype.name)}")
+_C_NAMES = {"float32": "float", "float64": "double", "int64": "long int", "float16": "c10::Half",
+            "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
+            "bool": "bool"}
+_T_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+            "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+
+
+def _check_dtypes(a, b, kind="mm"):
+    """torch's dtype-mismatch message of each product (they differ from op to op)."""
+    da, db = a._data.dtype, b._data.dtype
+    if da == db:
+        return
+    if kind == "mm":
+        msg = (f"expected m1 and m2 to have the same dtype, but got: {_C_NAMES[da.name]} != "
+               f"{_C_NAMES[db.name]}")
+    elif kind == "bmm":
+        msg = f"expected scalar type {_T_NAMES[da.name]} but found {_T_NAMES[db.name]}"
+    elif kind == "mv":
+        from .util import result_dtype
+        out = result_dtype(a, b).np
+        msg = (f"addmv input tensors must have the same dtype, but got {_T_NAMES[out.name]}, "
+               f"{_T_NAMES[da.name]}, and {_T_NAMES[db.name]}")
+    else:
+        msg = (f"dot : expected both vectors to have same dtype, but found {_T_NAMES[da.name]} "
+               f"and {_T_NAMES[db.name]}")
+    raise RuntimeError(msg)
 
 
 class MmBackward0(Op):
@@ -49,31 +68,43 @@ def mm(input, mat2):
 
 
 class AddmmBackward0(Op):
-    """out = bias + a @ b;  dbias = g (summed by the engine), da = g @ b.T, db = a.T @ g"""
+    """out = beta * bias + alpha * (a @ b);  dbias = beta g (summed by the engine),
+    da = alpha g @ b.T, db = alpha a.T @ g.  Shape: bias broadcastable to (n, m), a (n, k),
+    b (k, m) -> (n, m)"""
 
     @staticmethod
-    def forward(ctx, bias, a, b):
+    def forward(ctx, bias, a, b, beta=1, alpha=1):
         ctx.save_for_backward(a if ctx.needs_input_grad[2] else None,
                               b if ctx.needs_input_grad[1] else None)
+        ctx.beta, ctx.alpha = beta, alpha
         out = np.matmul(a._data, b._data)
-        out += bias._data
+        if alpha != 1:
+            out *= alpha
+        if beta == 0:  # torch ignores the bias (nan and inf included) when beta is 0
+            return out
+        out += bias._data if beta == 1 else bias._data * beta
         return out
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
-        return (g if ctx.needs_input_grad[0] else None,
-                g.mm(b.t()) if ctx.needs_input_grad[1] else None,
-                a.t().mm(g) if ctx.needs_input_grad[2] else None)
+        ga = g if ctx.alpha == 1 else g * ctx.alpha
+        return ((g if ctx.beta == 1 else g * ctx.beta) if ctx.needs_input_grad[0] else None,
+                ga.mm(b.t()) if ctx.needs_input_grad[1] else None,
+                a.t().mm(ga) if ctx.needs_input_grad[2] else None, None, None)
 
 
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
-    if beta != 1 or alpha != 1:
-        return input * beta + mm(mat1, mat2) * alpha
     a, b = mat1._data, mat2._data
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
-        return input + mm(mat1, mat2)  # mm raises torch's message
+        return mm(mat1, mat2)  # raises torch's message
     _check_dtypes(mat1, mat2)
+    out_shape = (a.shape[0], b.shape[1])
+    from .util import is_expandable_to
+    if not is_expandable_to(input._data.shape, out_shape):
+        input.expand(out_shape)  # raises torch's expand message
+    if beta != 1 or alpha != 1:
+        return AddmmBackward0.apply(input, mat1, mat2, beta, alpha)
     return AddmmBackward0.apply(input, mat1, mat2)
 
 
@@ -101,7 +132,7 @@ def bmm(input, mat2):
     if a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
                            f"[{a.shape[0]}, {a.shape[2]}] but got: [{b.shape[0]}, {b.shape[1]}].")
-    _check_dtypes(input, mat2, "batch1 and batch2")
+    _check_dtypes(input, mat2, "bmm")
     return BmmBackward0.apply(input, mat2)
 
 
@@ -123,11 +154,11 @@ class MvBackward0(Op):
 def mv(input, vec):
     a, v = input._data, vec._data
     if a.ndim != 2 or v.ndim != 1:
-        raise RuntimeError(f"vector + matrix @ vector expected, got {a.ndim}, {v.ndim}, {v.ndim}")
+        raise RuntimeError(f"vector + matrix @ vector expected, got 1, {a.ndim}, {v.ndim}")
     if a.shape[1] != v.shape[0]:
         raise RuntimeError(f"size mismatch, got input ({a.shape[0]}), mat ({a.shape[0]}x"
                            f"{a.shape[1]}), vec ({v.shape[0]})")
-    _check_dtypes(input, vec, "self and vec")
+    _check_dtypes(input, vec, "mv")
     return MvBackward0.apply(input, vec)
 
 
@@ -153,14 +184,28 @@ def dot(input, other):
         raise RuntimeError(f"inconsistent tensor size, expected tensor [{a.shape[0]}] and src "
                            f"[{b.shape[0]}] to have the same number of elements, but got "
                            f"{a.shape[0]} and {b.shape[0]} elements respectively")
-    _check_dtypes(input, other, "self and other")
+    _check_dtypes(input, other, "dot")
     return DotBackward0.apply(input, other)
 
 
-inner = dot
+def inner(input, other):
+    """Contraction over the last dims: out[i.., j..] = sum_k input[i.., k] * other[j.., k]."""
+    a, b = input._data, other._data
+    if a.ndim == 0 or b.ndim == 0:
+        return input * other
+    if a.shape[-1] != b.shape[-1]:
+        raise RuntimeError(f"inner() the last dimension must match on both input tensors but got "
+                           f"shapes {list(a.shape)} and {list(b.shape)}")
+    k = a.shape[-1]
+    out = mm(input.reshape(-1, k), other.reshape(-1, k).t())
+    return out.reshape(a.shape[:-1] + b.shape[:-1])
 
 
 def outer(input, vec2):
+    """out[i, j] = input[i] * vec2[j] (a broadcast multiply, as torch records it: MulBackward0)"""
+    for name, t in (("self", input), ("vec2", vec2)):
+        if t._data.ndim != 1:
+            raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {t._data.ndim}-D")
     return input.unsqueeze(1) * vec2.unsqueeze(0)
 
 
@@ -168,7 +213,10 @@ ger = outer
 
 
 class UnsafeViewBackward0(Op):
-    """out = a @ b with broadcast batch dims;  da = g @ b^T, db = a^T @ g (summed to shape)"""
+    """out = a @ b with at least one operand beyond 2-D (batch dims broadcast; a 1-D operand is
+    a row or a column, as in torch.matmul). torch decomposes this into view/mm/bmm nodes under
+    a top-level UnsafeViewBackward0; ember computes it as one node of that name.
+    da = g @ b^T, db = a^T @ g, summed over broadcast batch dims by the engine."""
 
     @staticmethod
     def forward(ctx, a, b):
@@ -178,12 +226,52 @@ class UnsafeViewBackward0(Op):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
+        # restore the dims a 1-D operand dropped, so every product below is matrix @ matrix
+        g2 = g.unsqueeze(-2) if a.ndim == 1 else g
+        if b.ndim == 1:
+            g2 = g2.unsqueeze(-1)
         ga = gb = None
         if ctx.needs_input_grad[0]:
-            ga = g.matmul(b.transpose(-1, -2)) if b.ndim > 1 else g.unsqueeze(-1) * b
+            bt = b.unsqueeze(0) if b.ndim == 1 else b.transpose(-1, -2)
+            ga = g2.matmul(bt)
+            if a.ndim == 1:
+                ga = ga.squeeze(-2)
         if ctx.needs_input_grad[1]:
-            gb = a.transpose(-1, -2).matmul(g) if a.ndim > 1 else a.unsqueeze(-1) * g.unsqueeze(-2)
+            at = a.unsqueeze(-1) if a.ndim == 1 else a.transpose(-1, -2)
+            gb = at.matmul(g2)
+            if b.ndim == 1:
+                gb = gb.squeeze(-1)
         return ga, gb
+
+
+# torch folds a 2-D first operand against a batched second one by transposing (b^T @ a^T)^T when
+# the 2-D operand requires grad; the result's node is then the final contiguous() copy, or the
+# transpose itself when that is already contiguous. Same computation, torch's names:
+_FoldedCloneBackward0 = type("CloneBackward0", (UnsafeViewBackward0,), {
+    "__doc__": "matmul of a 2-D tensor requiring grad by a batched one (torch's fold)",
+    "__module__": __name__})
+_FoldedTransposeBackward0 = type("TransposeBackward0", (UnsafeViewBackward0,), {
+    "__doc__": "as _FoldedCloneBackward0, when the transposed result needs no copy",
+    "__module__": __name__})
+
+
+def _batched_mismatch(a, b):
+    """torch's messages for matmul operands whose batch or inner dims disagree."""
+    from .util import check_broadcast
+    ka = a.shape[-1]
+    if b.ndim <= 2:  # a is folded to 2-D: mm / mv messages
+        rows = int(np.prod(a.shape[:-1]))
+        if b.ndim == 1:
+            raise RuntimeError(f"size mismatch, got input ({rows}), mat ({rows}x{ka}), vec "
+                               f"({b.shape[0]})")
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{ka} and "
+                           f"{b.shape[0]}x{b.shape[1]})")
+    batch_a = a.shape[:-2] if a.ndim > 2 else ()
+    check_broadcast(np.broadcast_to(np.empty(()), batch_a),
+                    np.broadcast_to(np.empty(()), b.shape[:-2]))
+    nb = int(np.prod(np.broadcast_shapes(batch_a, b.shape[:-2])))
+    raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                       f"[{nb}, {ka}] but got: [{nb}, {b.shape[-2]}].")
 
 
 def matmul(input, other):
@@ -198,17 +286,18 @@ def matmul(input, other):
     if a.ndim == 2 and b.ndim == 1:
         return mv(input, other)
     if a.ndim == 1 and b.ndim == 2:
-        return mm(input.unsqueeze(0), other).squeeze(0)
-    ka = a.shape[-1]
+        from .shape import SqueezeBackward4
+        return SqueezeBackward4.apply(mm(input.unsqueeze(0), other), (0,))
     kb = b.shape[-2] if b.ndim > 1 else b.shape[0]
-    if ka != kb:
-        sa = "x".join(str(d) for d in (a.shape if a.ndim <= 2 else (int(np.prod(a.shape[:-1])),
-                                                                    a.shape[-1])))
-        sb = "x".join(str(d) for d in b.shape[-2:])
-        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({sa} and {sb})")
-    _check_dtypes(input, other)
-    if b.ndim == 1:
-        return UnsafeViewBackward0.apply(input, other.unsqueeze(-1)).squeeze(-1)
-    if a.ndim == 1:
-        return UnsafeViewBackward0.apply(input.unsqueeze(0), other).squeeze(-2)
+    if a.shape[-1] != kb:
+        _batched_mismatch(a, b)
+    try:
+        np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    except ValueError:
+        _batched_mismatch(a, b)
+    _check_dtypes(input, other, "mm" if b.ndim <= 2 else "bmm")
+    if a.ndim == 2 and b.ndim >= 3 and input._rg:
+        if a.shape[0] == 1 or b.shape[-1] == 1:
+            return _FoldedTransposeBackward0.apply(input, other)
+        return _FoldedCloneBackward0.apply(input, other)
     return UnsafeViewBackward0.apply(input, other)
