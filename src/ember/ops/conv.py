@@ -17,8 +17,8 @@ from .base import Op
 
 _new = Tensor._new
 
-# columns above this many elements are recomputed in backward instead of kept from forward
-_KEEP_COLS_MAX = 1 << 24
+# elements of one chunk of im2col columns (sized to stay in a core's L2 cache)
+_CHUNK = 1 << 18
 
 
 class _Geometry:
@@ -51,26 +51,43 @@ def _pad(x: np.ndarray, geo: _Geometry) -> np.ndarray:
     return xp
 
 
-def _im2col(x: np.ndarray, geo: _Geometry) -> np.ndarray:
-    """Columns (N, G, C/G*kh*kw, L) of the input (one copy through a window view)."""
+def _windows(x: np.ndarray, geo: _Geometry) -> np.ndarray:
+    """Strided view (N, G, C/G, kh, kw, *L) of the padded input: element (n, c, i, j, p) is the
+    input under kernel offset (i, j) for output position p (no copy)."""
     xp = _pad(x, geo)
-    N, C, kh, kw = geo.N, geo.C, geo.kh, geo.kw
+    N, C, G, kh, kw = geo.N, geo.C, geo.G, geo.kh, geo.kw
+    sN, sC, sH, sW = xp.strides
     if geo.wide:
-        sN, sC, sH, sW = xp.strides
         v = as_strided(xp, (N, C, kh, kw, geo.L), (sN, sC, geo.dh * sH, geo.dw * sW, sW))
     else:
-        sN, sC, sH, sW = xp.strides
         v = as_strided(xp, (N, C, kh, kw, geo.Ho, geo.Wo),
                        (sN, sC, geo.dh * sH, geo.dw * sW, geo.sh * sH, geo.sw * sW))
-    return v.reshape(N, geo.G, C // geo.G * kh * kw, geo.L)
+    return v.reshape((N, G, C // G) + v.shape[2:])
 
 
-def _out_view(flat: np.ndarray, geo: _Geometry) -> np.ndarray:
-    """(N, O, Ho, Wo) view of GEMM results laid out (N, O, L)."""
-    if not geo.wide:
-        return flat.reshape(geo.N, geo.O, geo.Ho, geo.Wo)
+def _column_chunks(v: np.ndarray, geo: _Geometry, ones: bool):
+    """Yield (n0, n1, cols) with cols (n1-n0, G, C/G*kh*kw [+1], L): the im2col matrix of a
+    few samples at a time, copied into one reused buffer small enough to stay in cache while
+    its GEMM runs. With `ones`, each group's last row is ones, so the bias rides along in the
+    GEMM (forward) and its gradient comes out of the weight-gradient GEMM (backward)."""
+    N, G = geo.N, geo.G
+    kg = v.shape[2] * geo.kh * geo.kw
+    rows = G * (kg + ones) * geo.L
+    nc = max(1, min(N, _CHUNK // max(rows, 1)))
+    buf = np.empty((nc, G, kg + ones, geo.L), v.dtype)
+    if ones:
+        buf[:, :, kg] = 1
+    for n0 in range(0, N, nc):
+        m = min(nc, N - n0)
+        cols = buf[:m]
+        np.copyto(cols[:, :, :kg].reshape((m,) + v.shape[1:]), v[n0:n0 + m])
+        yield n0, n0 + m, cols
+
+
+def _out_view(flat: np.ndarray, geo: _Geometry, n: int) -> np.ndarray:
+    """(n, O, Ho, Wo) view of wide GEMM results laid out (n, O, L)."""
     sN, sO, s = flat.strides
-    return as_strided(flat, (geo.N, geo.O, geo.Ho, geo.Wo), (sN, sO, geo.Wp * s, s))
+    return as_strided(flat, (n, geo.O, geo.Ho, geo.Wo), (sN, sO, geo.Wp * s, s))
 
 
 def _grad_cols(g: np.ndarray, geo: _Geometry) -> np.ndarray:
@@ -87,7 +104,9 @@ def _grad_cols(g: np.ndarray, geo: _Geometry) -> np.ndarray:
 
 def _input_grad(g: np.ndarray, w: np.ndarray, geo: _Geometry) -> np.ndarray:
     """dx = col2im(W^T @ g), computed batch-last: with N the innermost axis every kernel offset's
-    slice-add in col2im moves one long contiguous run per channel instead of one per row."""
+    slice-add in col2im moves one long contiguous run per channel instead of one per image row.
+
+    Shape: g (N, O, Ho, Wo), w (O, C/G, kh, kw) -> dx (N, C, H, W)."""
     N, C, O, G = geo.N, geo.C, geo.O, geo.G
     kh, kw, L = geo.kh, geo.kw, geo.L
     if geo.wide:
@@ -135,22 +154,25 @@ class ConvolutionBackward0(Op):
             stride, dilation = (1,) + tuple(stride), (1,) + tuple(dilation)
             padding = (0, 0) + tuple(padding)
         geo = _Geometry(xa.shape, wa.shape, stride, padding, dilation, groups)
-        cols = _im2col(xa, geo)
-        w2 = wa.reshape(groups, geo.O // groups, -1)
-        flat = np.matmul(w2, cols).reshape(geo.N, geo.O, geo.L)
-        if bias is None and not geo.wide:
-            out = flat.reshape(geo.N, geo.O, geo.Ho, geo.Wo)
-        else:
-            # a plain copy then a contiguous add beats one broadcasting add over the strided view
-            out = np.empty((geo.N, geo.O, geo.Ho, geo.Wo), flat.dtype)
-            np.copyto(out, _out_view(flat, geo))
-            if bias is not None:
-                out += bias._data.reshape(-1, 1, 1)
+        G, og, O, L = groups, geo.O // groups, geo.O, geo.L
+        has_bias = bias is not None
+        w2 = wa.reshape(G, og, -1)
+        if has_bias:
+            w2 = np.concatenate([w2, bias._data.reshape(G, og, 1)], axis=2)
+        out = np.empty((geo.N, O, geo.Ho, geo.Wo), np.result_type(xa, wa))
+        flat = None
+        for n0, n1, cols in _column_chunks(_windows(xa, geo), geo, has_bias):
+            m = n1 - n0
+            if geo.wide:  # GEMM into a scratch chunk, then drop the gap columns
+                if flat is None:
+                    flat = np.empty((cols.shape[0], G, og, L), out.dtype)
+                np.matmul(w2, cols, out=flat[:m])
+                np.copyto(out[n0:n1], _out_view(flat[:m].reshape(m, O, L), geo, m))
+            else:
+                np.matmul(w2, cols, out=out[n0:n1].reshape(m, G, og, L))
         need = ctx.needs_input_grad
-        if need[0] or need[1] or (bias is not None and need[2]):
-            ctx.geo = geo
-            ctx.one_d = one_d
-            ctx.cols = cols if need[1] and cols.size <= _KEEP_COLS_MAX else None
+        if need[0] or need[1] or (has_bias and need[2]):
+            ctx.geo, ctx.one_d, ctx.has_bias = geo, one_d, has_bias
             ctx.save_for_backward(x, weight)
         return out[:, :, 0, :] if one_d else out
 
@@ -163,15 +185,23 @@ class ConvolutionBackward0(Op):
         if ctx.one_d:
             g = g[:, :, None, :]
         gx = gw = gb = None
-        if need[2]:
-            gb = _new(g.sum(axis=(0, 2, 3)))
         wa = weight._data
-        if need[1]:
-            cols = ctx.cols
-            if cols is None:
-                cols = _im2col(x._data[:, :, None, :] if ctx.one_d else x._data, geo)
-            dw = np.matmul(_grad_cols(g, geo), cols.transpose(0, 1, 3, 2)).sum(axis=0)
-            gw = _new(dw.reshape(wa.shape))
+        if need[1] or (ctx.has_bias and need[2]):
+            xa = x._data[:, :, None, :] if ctx.one_d else x._data
+            gc = _grad_cols(g, geo)
+            dwt = None
+            # per sample cols @ g^T, summed: (G, Kg [+1], O/G), the bias row giving db
+            for n0, n1, cols in _column_chunks(_windows(xa, geo), geo, ctx.has_bias):
+                part = np.matmul(cols, gc[n0:n1].transpose(0, 1, 3, 2)).sum(axis=0)
+                if dwt is None:
+                    dwt = part
+                else:
+                    dwt += part
+            kg = dwt.shape[1] - ctx.has_bias
+            if need[1]:
+                gw = _new(np.ascontiguousarray(dwt[:, :kg].transpose(0, 2, 1)).reshape(wa.shape))
+            if ctx.has_bias and need[2]:
+                gb = _new(dwt[:, kg].reshape(-1))
         if need[0]:
             dx = _input_grad(g, wa.reshape(geo.O, geo.C // geo.G, geo.kh, geo.kw), geo)
             gx = _new(dx[:, :, 0, :] if ctx.one_d else dx)

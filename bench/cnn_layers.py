@@ -1,0 +1,99 @@
+"""Forward+backward time of the seed CNN (and of its conv/pool layers) on ember vs torch, one
+thread, interleaved in one process so that machine load hits both alike. Prints ms and ratios.
+
+    OPENBLAS_NUM_THREADS=1 python bench/cnn_layers.py [--repeats 7] [--steps 20]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+
+def build(fw):
+    nn, F = fw.nn, fw.nn.functional
+
+    class Network(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(in_channels=1, out_channels=6, kernel_size=5)
+            self.conv2 = nn.Conv2d(in_channels=6, out_channels=12, kernel_size=5)
+            self.fc1 = nn.Linear(in_features=12 * 4 * 4, out_features=120)
+            self.fc2 = nn.Linear(in_features=120, out_features=60)
+            self.out = nn.Linear(in_features=60, out_features=10)
+
+        def forward(self, t):
+            t = F.max_pool2d(F.relu(self.conv1(t)), kernel_size=2, stride=2)
+            t = F.max_pool2d(F.relu(self.conv2(t)), kernel_size=2, stride=2)
+            t = F.relu(self.fc1(t.reshape(-1, 12 * 4 * 4)))
+            t = F.relu(self.fc2(t))
+            return self.out(t)
+
+    return Network()
+
+
+def cases(fw, x_np, y_np):
+    """name -> zero-argument callable running one forward+backward on framework fw."""
+    F = fw.nn.functional
+    net = build(fw)
+    opt = fw.optim.Adam(net.parameters(), lr=0.01)
+    x = fw.tensor(x_np)
+    y = fw.tensor(y_np)
+    rng = np.random.default_rng(1)
+    a1 = fw.tensor(rng.random((100, 6, 24, 24), dtype=np.float32), requires_grad=True)
+    a2 = fw.tensor(rng.random((100, 6, 12, 12), dtype=np.float32), requires_grad=True)
+    c1, c2 = net.conv1, net.conv2
+
+    def step():
+        loss = F.cross_entropy(net(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    def fwd_bwd():
+        F.cross_entropy(net(x), y).backward()
+
+    return {
+        "train step (fw+bw+adam)": step,
+        "forward+backward": fwd_bwd,
+        "conv1 fw+bw (w,b)": lambda: c1(x).sum().backward(),
+        "conv2 fw+bw (x,w,b)": lambda: c2(a2).sum().backward(),
+        "maxpool 24->12 fw+bw": lambda: F.max_pool2d(a1, kernel_size=2, stride=2).sum().backward(),
+    }
+
+
+def timeit(fn, steps: int) -> float:
+    fn()
+    t = time.perf_counter()
+    for _ in range(steps):
+        fn()
+    return (time.perf_counter() - t) / steps * 1e3
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--steps", type=int, default=20)
+    args = ap.parse_args()
+    import torch
+    import ember
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(0)
+    x = rng.random((100, 1, 28, 28), dtype=np.float32)
+    y = rng.integers(0, 10, 100)
+    ct, ce = cases(torch, x, y), cases(ember, x, y)
+    print(f"{'case':28s} {'torch ms':>9s} {'ember ms':>9s} {'ratio':>6s}")
+    for name in ct:
+        bt = be = float("inf")
+        for _ in range(args.repeats):  # alternate, keep the best of each
+            bt = min(bt, timeit(ct[name], args.steps))
+            be = min(be, timeit(ce[name], args.steps))
+        print(f"{name:28s} {bt:9.3f} {be:9.3f} {be / bt:6.2f}")
+
+
+if __name__ == "__main__":
+    main()
