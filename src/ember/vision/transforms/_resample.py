@@ -61,10 +61,10 @@ def _weights(in_size: int, out_size: int, mode: str, antialias: bool, dt) -> np.
         w[rows, src] = 1.0
         return w
     scale = float(in_size) / out_size
-    if antialias and scale > 1.0:
+    if antialias:  # torch's antialiased kernels (used for up- and downscaling alike)
         interp_size, filt = _aa_filter(mode)
-        support = interp_size * 0.5 * scale
-        invscale = 1.0 / scale
+        support = interp_size * 0.5 * scale if scale >= 1.0 else interp_size * 0.5
+        invscale = 1.0 / scale if scale >= 1.0 else 1.0
         for i in range(out_size):
             center = scale * (i + 0.5)
             xmin = max(int(center - support + 0.5), 0)

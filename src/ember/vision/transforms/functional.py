@@ -278,14 +278,26 @@ def _normalize_params(dtype, mean, std):
     return m, s
 
 
+def _check_inplace_broadcast(out_shape, other_shape) -> None:
+    """torch's errors for `out.sub_(other)` when other does not broadcast to out's shape."""
+    n = max(len(out_shape), len(other_shape))
+    a = (1,) * (n - len(out_shape)) + tuple(out_shape)
+    b = (1,) * (n - len(other_shape)) + tuple(other_shape)
+    for dim in range(n - 1, -1, -1):
+        if a[dim] != b[dim] and a[dim] != 1 and b[dim] != 1:
+            raise RuntimeError(f"The size of tensor a ({a[dim]}) must match the size of tensor b "
+                               f"({b[dim]}) at non-singleton dimension {dim}")
+    full = tuple(max(x, y) for x, y in zip(a, b))
+    if full != tuple(out_shape):
+        raise RuntimeError(f"output with shape {list(out_shape)} doesn't match the broadcast "
+                           f"shape {list(full)}")
+
+
 def _normalize_array(a: np.ndarray, mean, std) -> None:
     """(a - mean) / std in place, mean/std per channel (dim -3), in a's float dtype."""
     m, s = _normalize_params(a.dtype, mean, std)
     for v in (m, s):
-        b = np.broadcast_shapes(a.shape, v.shape)
-        if b != a.shape:
-            raise RuntimeError(f"output with shape {list(a.shape)} doesn't match the broadcast "
-                               f"shape {list(b)}")
+        _check_inplace_broadcast(a.shape, v.shape)
     np.subtract(a, m, out=a)
     np.divide(a, s, out=a)
 
@@ -657,7 +669,7 @@ def rgb_to_grayscale(img, num_output_channels: int = 1):
     a = img.detach()._data
     if c == 3:
         # torch computes in the default float dtype for integer images, then casts back
-        ft = a.dtype if np.issubdtype(a.dtype, np.floating) else np.float32
+        ft = a.dtype.type if np.issubdtype(a.dtype, np.floating) else np.float32
         r, g, b = (a[..., i, :, :].astype(ft, copy=False) for i in range(3))
         l_img = (ft(0.2989) * r + ft(0.587) * g + ft(0.114) * b).astype(a.dtype)[..., None, :, :]
     else:
