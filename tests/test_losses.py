@@ -128,11 +128,16 @@ def test_cross_entropy_float64_and_uint8_targets(torch):
          np.array([0, 2, 1, 1, 0], np.uint8))
 
 
-def test_cross_entropy_all_ignored_and_empty_are_nan(torch):
-    x = ember.randn(4, 5, requires_grad=True)
-    assert np.isnan(EF.cross_entropy(x, ember.full((4,), -100)).item())
-    assert np.isnan(EF.cross_entropy(ember.randn(0, 5), ember.zeros(0, dtype=ember.long)).item())
-    assert np.isnan(EF.nll_loss(x, ember.full((4,), -100)).item())
+@pytest.mark.parametrize("fn", ["cross_entropy", "nll_loss"])
+def test_all_ignored_and_empty_are_nan_with_zero_grad(torch, fn):
+    t = np.full(4, -100)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no numpy warnings on the way
+        le, lt = _run(torch, lambda nn, F, xx, tt: getattr(F, fn)(xx, tt), _arr(4, 5), t)
+    assert np.isnan(le.item()) and np.isnan(lt.item())
+    assert le.grad_fn is not None and repr(le).startswith("tensor(nan")
+    e = getattr(EF, fn)(ember.randn(0, 5, requires_grad=True), ember.zeros(0, dtype=ember.long))
+    assert np.isnan(e.item())
 
 
 CE_ERRORS = [

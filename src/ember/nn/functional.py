@@ -580,8 +580,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     Shape: input (N, C) or (C,) or (N, C, d1, ...); target (N,) or () or (N, d1, ...)."""
     reduction = _reduction(size_average, reduce, reduction)
     _check_class_target(input, target, weight)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return _class_loss("nll", input, target, weight, reduction, ignore_index)
+    return _class_loss("nll", input, target, weight, reduction, ignore_index)
 
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
@@ -607,8 +606,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     if label_smoothing > 0.0:
         return _cross_entropy_smoothed(input, target, weight, reduction, ignore_index,
                                        label_smoothing)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return _class_loss("ce", input, target, weight, reduction, ignore_index)
+    return _class_loss("ce", input, target, weight, reduction, ignore_index)
 
 
 def _class_dim(input: Tensor) -> int:

@@ -332,12 +332,64 @@ def _grad_scale(g: Tensor, reduction: str, n: int) -> np.ndarray:
     return gd
 
 
-def _check_targets(t: np.ndarray, n_classes: int, ignore_index: int) -> None:
-    bad = (t < 0) | (t >= n_classes)
-    if ignore_index is not None:
-        bad &= t != ignore_index
-    if bad.any():
-        raise IndexError(f"Target {int(t[bad].flat[0])} is out of bounds.")
+_OFFSETS: dict = {}
+
+
+def _row_offsets(n: int, c: int) -> np.ndarray:
+    """arange(n) * c, cached: row i's element j of an (n, c) array is at flat index i*c + j."""
+    off = _OFFSETS.get((n, c))
+    if off is None:
+        if len(_OFFSETS) > 64:
+            _OFFSETS.clear()
+        off = _OFFSETS[(n, c)] = np.arange(n, dtype=np.int64) * c
+    return off
+
+
+def _class_targets(t: np.ndarray, n: int, c: int, ignore_index: int, weight, dtype):
+    """Validate class-index targets (IndexError as torch) and return the flat indices of the
+    target entries in an (n, c) array and each row's weight (None when every row weighs 1;
+    ignored rows weigh 0)."""
+    if t.dtype != np.int64:
+        t = t.astype(np.int64)
+    valid = None
+    # viewed as unsigned, negative targets are huge: one reduction checks both bounds
+    if n and (t.view(np.uint64).max() >= c or 0 <= ignore_index < c):
+        ignored = t == ignore_index
+        bad = ~ignored & ((t < 0) | (t >= c))
+        if bad.any():
+            raise IndexError(f"Target {int(t[bad][0])} is out of bounds.")
+        if ignored.any():
+            valid = ~ignored
+            t = np.where(valid, t, 0)
+    idx = _row_offsets(n, c) + t
+    if weight is not None:
+        w = weight._data[t].astype(dtype, copy=False)
+        return idx, (w * valid if valid is not None else w)
+    return idx, (valid.astype(dtype) if valid is not None else None)
+
+
+def _mean_denominator(n: int, w, dtype):
+    return dtype.type(n) if w is None else w.sum(dtype=dtype)
+
+
+def _mean(loss: np.ndarray, denom) -> np.ndarray:
+    """sum(loss) / denom as a 0-d array; nan without a warning when nothing counts (as torch)."""
+    total = loss.sum(dtype=loss.dtype)
+    if denom == 0:
+        return np.asarray(np.nan, loss.dtype)
+    return np.asarray(total / denom, loss.dtype)
+
+
+def _row_scale(g: np.ndarray, reduction: str, denom, w):
+    """d loss_total / d loss_i: a scalar (0-d array) or one value per row."""
+    if reduction == "none":
+        return g if w is None else g * w
+    if reduction == "mean":
+        # nothing counted (every target ignored): torch's gradient is zero, not nan
+        k = g / denom if denom != 0 else g * 0
+    else:
+        k = g
+    return k if w is None else w * k
 
 
 class NllLossBackward0(Op):
@@ -347,35 +399,25 @@ class NllLossBackward0(Op):
     @staticmethod
     def forward(ctx, x, target, weight, reduction, ignore_index):
         a = x._data
-        t = target._data
-        if t.dtype != np.int64:
-            t = t.astype(np.int64)
         n, c = a.shape
-        _check_targets(t, c, ignore_index)
-        valid = t != ignore_index
-        safe = np.where(valid, t, 0)
-        w = (weight._data[safe] if weight is not None else np.ones(n, a.dtype)) * valid
-        w = w.astype(a.dtype, copy=False)
-        loss = -a[np.arange(n), safe] * w
-        ctx.n, ctx.c, ctx.safe, ctx.w, ctx.reduction = n, c, safe, w, reduction
+        idx, w = _class_targets(target._data, n, c, ignore_index, weight, a.dtype)
+        loss = -a.take(idx)
+        if w is not None:
+            loss *= w
+        ctx.shape, ctx.idx, ctx.w, ctx.reduction = a.shape, idx, w, reduction
         if reduction == "mean":
-            denom = w.sum(dtype=a.dtype)
-            ctx.denom = denom
-            return np.asarray(loss.sum(dtype=a.dtype) / denom, a.dtype)
+            denom = ctx.denom = _mean_denominator(n, w, a.dtype)
+            return _mean(loss, denom)
+        ctx.denom = None
         return _reduce_np(loss, reduction)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, g):
         gd = g._data
-        n, c = ctx.n, ctx.c
-        gx = np.zeros((n, c), gd.dtype)
-        scale = -ctx.w
-        if ctx.reduction == "mean":
-            scale = scale * (gd / ctx.denom)
-        else:
-            scale = scale * gd
-        gx[np.arange(n), ctx.safe] = scale
+        gx = np.zeros(ctx.shape, gd.dtype)
+        # 0 - x rather than -x: ignored rows get +0 like torch's, not -0
+        gx.ravel()[ctx.idx] = 0 - _row_scale(gd, ctx.reduction, ctx.denom, ctx.w)
         return _new(gx), None, None, None, None
 
 
@@ -386,63 +428,47 @@ class NllLoss2DBackward0(NllLossBackward0):
 class CrossEntropyLossBackward0(Op):
     """Fused cross entropy with class-index targets: log-softmax and NLL in one pass.
 
-    loss_i = w[t_i] * (log sum_c exp(x_ic - m_i) - (x_{i,t_i} - m_i)), m_i = max_c x_ic;
+    loss_i = w[t_i] * (log sum_c exp(x_ic - m) - (x_{i,t_i} - m));
     dx = w[t_i] * (softmax(x)_i - onehot(t_i)) * g / denominator.  Shape: x (N, C), t (N,).
-    Its node prints as torch's `NllLossBackward0`."""
+    The shift m is the global max, or each row's max when a row would underflow (so logits
+    of any magnitude stay finite). Its node prints as torch's `NllLossBackward0`."""
 
     @staticmethod
     def forward(ctx, x, target, weight, reduction, ignore_index):
         a = x._data
-        t = target._data
-        if t.dtype != np.int64:
-            t = t.astype(np.int64)
         n, c = a.shape
-        _check_targets(t, c, ignore_index)
-        z = _shifted(a, 1)
-        e = np.exp(z)
-        s = e.sum(axis=1)
-        rows = np.arange(n)
-        valid, safe = None, t
-        if (t == ignore_index).any():
-            valid = t != ignore_index
-            safe = np.where(valid, t, 0)
-        loss = np.log(s)
-        loss -= z[rows, safe]
-        if weight is not None:
-            w = weight._data[safe].astype(a.dtype, copy=False)
-            if valid is not None:
-                w = w * valid
-        elif valid is not None:
-            w = valid.astype(a.dtype)
+        idx, w = _class_targets(target._data, n, c, ignore_index, weight, a.dtype)
+        if a.size:
+            # one shift for the whole batch is exact math and cheaper than a per-row max;
+            # rows far below the global max would underflow, so those batches shift per row
+            z = a - a.max()
+            e = np.exp(z)
+            s = e.sum(axis=1)
+            if s.min() < 1e-20:
+                z = a - a.max(axis=1, keepdims=True)
+                e = np.exp(z)
+                s = e.sum(axis=1)
+            loss = np.log(s)
+            loss -= z.take(idx)
         else:
-            w = None
+            e = a
+            s = loss = np.zeros(n, a.dtype)
         if w is not None:
             loss *= w
         if ctx.needs_input_grad[0]:
-            ctx.e, ctx.s, ctx.safe, ctx.w, ctx.reduction = e, s, safe, w, reduction
+            ctx.e, ctx.s, ctx.idx, ctx.w, ctx.reduction = e, s, idx, w, reduction
         if reduction == "mean":
-            denom = a.dtype.type(n) if w is None else w.sum(dtype=a.dtype)
-            ctx.denom = denom
-            return np.asarray(loss.sum(dtype=a.dtype) / denom, a.dtype)
+            denom = ctx.denom = _mean_denominator(n, w, a.dtype)
+            return _mean(loss, denom)
+        ctx.denom = None
         return _reduce_np(loss, reduction)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, g):
-        gd = g._data
-        p = ctx.e / ctx.s[:, None]
-        n = p.shape[0]
-        p[np.arange(n), ctx.safe] -= 1.0
-        w = ctx.w
-        if ctx.reduction == "none":
-            scale = gd if w is None else gd * w
-            p *= scale[:, None]
-        else:
-            k = gd / ctx.denom if ctx.reduction == "mean" else gd
-            if w is None:
-                p *= k
-            else:
-                p *= (w * k)[:, None]
+        k = _row_scale(g._data, ctx.reduction, ctx.denom, ctx.w)
+        p = ctx.e * (k / ctx.s)[:, None]
+        p.ravel()[ctx.idx] -= k
         return _new(p), None, None, None, None
 
 
