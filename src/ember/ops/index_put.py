@@ -13,7 +13,7 @@ from .._tensor import Tensor
 from ..autograd.grad_mode import state as _grad_state
 from . import inplace
 from .base import Op
-from .indexing import _INDEX_NODES, IndexBackward0, _advanced, parse_index
+from .indexing import _INDEX_NODES, IndexBackward0, _advanced, noop_slice, parse_index
 from .inplace import TYPE_NAMES
 
 _new = Tensor._new
@@ -153,9 +153,10 @@ def _value(self: Tensor, value):
     if isinstance(value, (np.number, np.bool_)) and not isinstance(value, np.complexfloating):
         return value.item()
     if isinstance(value, (complex, np.complexfloating)):
-        raise RuntimeError(f"value cannot be converted to type "
-                           f"{'float' if self._data.dtype.kind == 'f' else 'int64_t'} without "
-                           f"overflow")
+        from .masked import _C_NAMES
+        ctype = {"int64": "int64_t", "int32": "int32_t", "int16": "int16_t", "int8": "int8_t",
+                 "uint8": "uint8_t"}.get(self._data.dtype.name) or _C_NAMES[self._data.dtype.name]
+        raise RuntimeError(f"value cannot be converted to type {ctype} without overflow")
     tname = type(value).__name__
     if type(value).__module__ == "numpy":
         tname = "numpy." + tname
@@ -171,8 +172,7 @@ def _trivial(basic, shape) -> bool:
             continue
         if b is None or type(b) is int:
             return False
-        n = shape[d]
-        if b.indices(n) != (0, n, 1):
+        if not noop_slice(b, shape[d]):
             return False
         d += 1
     return True
@@ -209,10 +209,12 @@ def setitem(self: Tensor, idx, value) -> None:
     target = self if _trivial(p.basic, x.shape) else _INDEX_NODES[
         "AliasBackward0"].apply(self, p.basic, None)
     if p.adv is None:
-        if isinstance(v, Tensor):
+        if isinstance(v, Tensor) and v._data.ndim == 0:
+            inplace.fill_(target, v)  # torch fills with a 0-dim value (FillBackward3)
+        elif isinstance(v, Tensor):
             a = _strip_ones(v._data, target._data.ndim)
             if not inplace._bc_into(a.shape, target._data.shape):
-                _raise_expand(v._data.shape, target._data.shape)
+                _raise_expand(v._data, target._data.shape)
             inplace.copy_(target, v if a is v._data else v.reshape(a.shape))
         else:
             inplace.fill_(target, _new(np.array(v, dtype=x.dtype)))
@@ -234,15 +236,17 @@ def _single_mask(idx) -> bool:
 def _copy_checked(view: np.ndarray, src: np.ndarray) -> None:
     a = _strip_ones(src, view.ndim)
     if not inplace._bc_into(a.shape, view.shape):
-        _raise_expand(src.shape, view.shape)
+        _raise_expand(src, view.shape)
     inplace.check_writable(view)
     np.copyto(view, a, casting="unsafe")
 
 
-def _raise_expand(src_shape, dst_shape):
-    src_shape, dst_shape = list(src_shape), list(dst_shape)
+def _raise_expand(src: np.ndarray, dst_shape):
+    """torch's error for a value that does not expand to the written view's shape."""
+    src_shape, dst_shape = list(src.shape), list(dst_shape)
     if len(src_shape) > len(dst_shape):
-        raise RuntimeError(f"expand(torch.FloatTensor{{{src_shape}}}, size={dst_shape}): the "
+        raise RuntimeError(f"expand(torch.{_TYPE_STRINGS[src.dtype.name]}{{{src_shape}}}, "
+                           f"size={dst_shape}): the "
                            f"number of sizes provided ({len(dst_shape)}) must be greater or equal "
                            f"to the number of dimensions in the tensor ({len(src_shape)})")
     lead = len(dst_shape) - len(src_shape)

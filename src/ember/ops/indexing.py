@@ -51,8 +51,8 @@ def _as_index_array(obj):
         return a.astype(np.int64)
     if a.dtype == np.bool_:
         return a
-    if a.dtype.kind in "iu":
-        return a.astype(np.int64, copy=False)
+    if a.dtype.kind in "iu" or (a.dtype.kind == "f" and not isinstance(obj, np.ndarray)):
+        return a.astype(np.int64)  # torch makes a list of floats a long tensor (truncating)
     raise IndexError(_BAD_DTYPE)
 
 
@@ -68,6 +68,11 @@ def _int_of(i):
                         "method") from None
 
 
+def noop_slice(s: slice, n: int) -> bool:
+    """torch's test for a slice it skips: start 0 (not wrapped), stop past the end, step 1."""
+    return s.start in (None, 0) and s.step in (None, 1) and (s.stop is None or s.stop >= n)
+
+
 class _Parsed:
     """A parsed index: `basic` (a NumPy basic index, always ending in `...` so the result is a
     view), `adv` (a tuple of int arrays / slices for the view, or None) and the torch node name."""
@@ -80,11 +85,12 @@ class _Parsed:
 def parse_index(idx, x: np.ndarray) -> _Parsed:
     """Check `idx` against array `x` with torch's errors and split it into basic and advanced
     parts (see the module docstring)."""
-    single = not isinstance(idx, tuple)
-    if single:
-        if isinstance(idx, list) and _seq_as_tuple(idx):
+    single = False
+    if not isinstance(idx, tuple):
+        if isinstance(idx, (list, np.ndarray)) and _seq_as_tuple(idx):
             idx = tuple(idx)
         else:
+            single = True
             idx = (idx,)
     shape = x.shape
     ndim = len(shape)
@@ -110,6 +116,8 @@ def parse_index(idx, x: np.ndarray) -> _Parsed:
             else:
                 if a.dtype == np.uint8:  # byte tensors are masks (deprecated in torch)
                     a = a.astype(np.bool_)
+                elif a.dtype != np.bool_ and a.dtype not in (np.int64, np.int32):
+                    raise IndexError(_BAD_DTYPE)
                 i = ("arr", a)
                 specified += a.ndim if a.dtype == np.bool_ else 1
         elif isinstance(i, (list, range, np.ndarray)):
@@ -126,6 +134,14 @@ def parse_index(idx, x: np.ndarray) -> _Parsed:
             name = "numpy.bool" if isinstance(i, np.bool_) else type(i).__name__
             raise IndexError(_BAD_INDEX.format(name))
         items.append(i)
+    if ndim == 0:
+        for i in idx:
+            if isinstance(i, (int, np.integer)) and not isinstance(i, bool):
+                raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python "
+                                 "or `tensor.item<T>()` in C++ to convert a 0-dim tensor to a "
+                                 "number")
+            if isinstance(i, slice):
+                raise IndexError("slice() cannot be applied to a 0-dim tensor.")
     if specified > ndim:
         raise IndexError(f"too many indices for tensor of dimension {ndim}")
 
@@ -168,7 +184,7 @@ def parse_index(idx, x: np.ndarray) -> _Parsed:
             s = slice(start, stop, step)
             basic.append(s)
             n = shape[src] if src < ndim else 0
-            if single or s.indices(n) != (0, n, 1):
+            if single or not noop_slice(s, n):
                 last = "SliceBackward0"  # torch skips no-op slices inside a tuple index
             src += 1
             res += 1
