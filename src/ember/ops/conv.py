@@ -287,8 +287,8 @@ def convolution(input, weight, bias, stride, padding, dilation, groups, nd: int)
                            f"1-dimensional with {w.shape[0]} elements, but got bias of size "
                            f"{list(bias._data.shape)} instead")
     if x.dtype != w.dtype:
-        raise RuntimeError(f"expected scalar type {_SCALAR_NAMES.get(w.dtype.name, w.dtype.name)} "
-                           f"but found {_SCALAR_NAMES.get(x.dtype.name, x.dtype.name)}")
+        raise RuntimeError(f"expected scalar type {_SCALAR_NAMES.get(x.dtype.name, x.dtype.name)} "
+                           f"but found {_SCALAR_NAMES.get(w.dtype.name, w.dtype.name)}")
     if bias is not None and bias._data.dtype != x.dtype:
         raise RuntimeError(f"Input type ({_DT_NAMES.get(x.dtype.name)}) and bias type "
                            f"({_DT_NAMES.get(bias._data.dtype.name)}) should be the same")
