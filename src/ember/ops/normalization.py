@@ -166,8 +166,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     elif running_mean is None or running_var is None:
         raise RuntimeError(f"running_{'mean' if running_mean is None else 'var'} must be defined "
                            f"in evaluation mode")
-    for name, t in (("weight", weight), ("bias", bias), ("running_mean", running_mean),
-                    ("running_var", running_var)):
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
         if t is not None and t._data.size != C:
             raise RuntimeError(f"{name} should contain {C} elements not {t._data.size}")
     return NativeBatchNormBackward0.apply(input, weight, bias, (running_mean, running_var),
