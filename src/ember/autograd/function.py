@@ -91,7 +91,11 @@ class _Saved:
             if self.is_output:
                 src = f", which is output {self.output_nr} of {_op_name(node)},"
             elif t.grad_fn is not None:
-                src = f", which is output {t._output_nr} of {_op_name(t.grad_fn)},"
+                fn = t.grad_fn
+                if t._base is not None and fn._vv is not None:  # a view: its regenerated node
+                    from ..ops.view_inplace import refresh_view
+                    fn = refresh_view(t)
+                src = f", which is output {t._output_nr} of {_op_name(fn)},"
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified by an "
                 f"inplace operation: [torch.{tname}Tensor [{shape.replace('x', ', ')}]]{src} is "

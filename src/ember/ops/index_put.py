@@ -208,6 +208,14 @@ def setitem(self: Tensor, idx, value) -> None:
         return
     target = self if _trivial(p.basic, x.shape) else _INDEX_NODES[
         "AliasBackward0"].apply(self, p.basic, None)
+    _assign(self, target, p, v, idx)
+    if target is not self and self._base is not None:
+        from .view_inplace import refresh_view
+        refresh_view(self)  # self is a view of the base just rebased: show its new history
+
+
+def _assign(self: Tensor, target: Tensor, p, v, idx) -> None:
+    x = self._data
     if p.adv is None:
         if isinstance(v, Tensor) and v._data.ndim == 0:
             inplace.fill_(target, v)  # torch fills with a 0-dim value (FillBackward3)

@@ -37,6 +37,8 @@ _OVERLAP_MSG = ("unsupported operation: more than one element of the written-to 
                 "single memory location. Please clone() the tensor before performing the "
                 "operation.")
 
+_MULTI_VIEW_NODES = frozenset(("SplitBackward0", "SplitWithSizesBackward0", "UnbindBackward0"))
+
 # torch's scalar type names, as its messages print them
 TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
               "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
@@ -64,7 +66,7 @@ def check_inplace(self: Tensor) -> None:
             raise RuntimeError(_VIEW_LEAF_MSG if self._rg else _NO_GRAD_VIEW_MSG)
         if fn is None:
             raise RuntimeError(_NO_GRAD_VIEW_MSG)
-        if fn._n_out > 1:
+        if fn._n_out > 1 or type(fn).__name__ in _MULTI_VIEW_NODES:
             raise RuntimeError(_MULTI_VIEW_MSG.format(self._output_nr, node_short_name(fn)))
 
 
@@ -189,7 +191,7 @@ def fast_ufunc_inplace(self: Tensor, ufunc, other) -> bool:
                                 (self._base is not None and self._base._rg)):
         return False
     dst = self._data
-    if not dst.flags.writeable:
+    if not dst.flags.writeable or dst.dtype.kind == "b":
         return False
     if isinstance(other, Tensor):
         o = other._data
@@ -199,8 +201,8 @@ def fast_ufunc_inplace(self: Tensor, ufunc, other) -> bool:
         if dst.dtype.kind != "f":
             return False
         o = other
-    elif isinstance(other, (int, bool)):
-        if dst.dtype.kind in "bu":
+    elif isinstance(other, int) and not isinstance(other, bool):
+        if dst.dtype.kind == "u":
             return False
         o = other
     else:
@@ -297,11 +299,23 @@ class BernoulliBackward2(_RandomFill):
 
 
 # ---- the Tensor methods ---------------------------------------------------------------------
+def _fill_target(x: np.ndarray) -> np.ndarray:
+    """A writable alias of x for fill_/zero_, which torch allows on expanded tensors too."""
+    if x.flags.writeable:
+        return x
+    root = x
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    if not (root.flags.writeable and root.flags.c_contiguous):
+        raise RuntimeError(_OVERLAP_MSG)
+    off = x.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+    return np.ndarray(x.shape, x.dtype, buffer=root, offset=off, strides=x.strides)
+
+
 def zero_(self: Tensor) -> Tensor:
     if _grad_state.enabled and _records(self, ()):
         return apply_inplace(self, ZeroBackward0.apply)
-    check_writable(self._data)
-    self._data[...] = 0
+    _fill_target(self._data)[...] = 0
     self._vc[0] += 1
     return self
 
@@ -318,8 +332,7 @@ def fill_(self: Tensor, value) -> Tensor:
         raise RuntimeError("value cannot be converted to type float without overflow")
     if _grad_state.enabled and _records(self, ()):
         return apply_inplace(self, lambda s: FillBackward2.apply(s, value))
-    check_writable(self._data)
-    self._data[...] = value
+    _fill_target(self._data)[...] = value
     self._vc[0] += 1
     return self
 
@@ -356,46 +369,62 @@ def _float_only(self: Tensor, kernel: str) -> None:
 
 
 def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, *, generator=None) -> Tensor:
-    from ..random import gen
+    from ..random import gen, in_memory_order
     _float_only(self, "check_uniform_bounds")
     if a > b:
-        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a} > "
-                           f"to={b}")
+        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a:g} > "
+                           f"to={b:g}")
     check_inplace(self)
-    x = self._data
-    return _random_fill(self, UniformBackward0, gen(generator).uniform(x.shape, a, b, x.dtype))
+    x, g = self._data, gen(generator)
+    return _random_fill(self, UniformBackward0,
+                        in_memory_order(x, lambda shape: g.uniform(shape, a, b, x.dtype)))
 
 
 def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
-    from ..random import gen
+    from ..random import gen, in_memory_order
     _float_only(self, "normal_kernel_cpu")
     if std < 0:
-        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
     check_inplace(self)
-    x = self._data
-    return _random_fill(self, NormalBackward0, gen(generator).normal(
-        x.shape, mean, std, x.dtype, contiguous=x.flags.c_contiguous))
+    x, g = self._data, gen(generator)
+    return _random_fill(self, NormalBackward0, in_memory_order(x, lambda shape: g.normal(
+        shape, mean, std, x.dtype, contiguous=x.flags.c_contiguous)))
 
 
-def random_(self: Tensor, low: int = 0, high=None, *, generator=None) -> Tensor:
-    from ..random import gen
+def random_(self: Tensor, *args, generator=None, **kwargs) -> Tensor:
+    """random_() (the dtype's non-negative range), random_(to) or random_(from, to)."""
+    from ..random import gen, in_memory_order
     check_inplace(self)
-    x = self._data
-    if high is None:
-        if not low:  # the dtype's whole non-negative range
-            return _random_fill(self, RandomBackward1, gen(generator).random_bits(x.shape, x.dtype))
-        low, high = 0, low
+    x, g = self._data, gen(generator)
+    if not args and not kwargs:
+        return _random_fill(self, RandomBackward1,
+                            in_memory_order(x, lambda shape: g.random_bits(shape, x.dtype)))
+    if len(args) == 1 and not kwargs:
+        low, high = 0, args[0]
+    else:
+        bounds = dict(zip(("from", "to"), args), **kwargs)
+        low, high = bounds.get("from", 0), bounds.get("to")
+        if high is None:  # random_(from, None): up to the dtype's largest value
+            high = int(np.iinfo(x.dtype).max) + 1 if x.dtype.kind in "iu" else \
+                2 ** (np.finfo(x.dtype).nmant + 1) + 1
+    if low >= high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= "
+                           f"to={high}")
     return _random_fill(self, RandomBackward1,
-                        gen(generator).integers(low, high, x.shape, x.dtype))
+                        in_memory_order(x, lambda shape: g.integers(low, high, shape, x.dtype)))
 
 
 def bernoulli_(self: Tensor, p=0.5, *, generator=None) -> Tensor:
-    from ..random import gen
+    from ..random import gen, in_memory_order
     check_inplace(self)
-    x = self._data
-    if isinstance(p, Tensor):
-        p = p._data
-    return _random_fill(self, BernoulliBackward2, gen(generator).bernoulli(x.shape, p, x.dtype))
+    x, g = self._data, gen(generator)
+    if isinstance(p, Tensor):  # one uniform per element, of p's float type
+        return _random_fill(self, BernoulliBackward2, in_memory_order(
+            x, lambda shape, pa: g.bernoulli_tensor(np.ascontiguousarray(pa), x.dtype), p._data))
+    if not 0 <= p <= 1:
+        raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p:g}")
+    return _random_fill(self, BernoulliBackward2,
+                        in_memory_order(x, lambda shape: g.bernoulli(shape, p, x.dtype)))
 
 
 def inplace_binary(fn, ufunc):
