@@ -159,7 +159,21 @@ def _reshape_as(self, other):
 
 Tensor.view_as = _view_as
 Tensor.reshape_as = _reshape_as
-Tensor.T = property(lambda self: shape.permute(self, tuple(range(self._data.ndim - 1, -1, -1))))
+def _T(self):
+    nd = self._data.ndim
+    if nd != 2:
+        import warnings
+        warnings.warn("Tensor.T is deprecated on 0-D tensors. This function is the identity in "
+                      "these cases." if nd == 0 else
+                      "The use of `x.T` on tensors of dimension other than 2 to reverse their "
+                      "shape is deprecated and it will throw an error in a future release. "
+                      "Consider `x.mT` to transpose batches of matrices or "
+                      "`x.permute(*torch.arange(x.ndim - 1, -1, -1))` to reverse the dimensions "
+                      "of a tensor.", UserWarning, stacklevel=2)
+    return shape.permute(self, tuple(range(nd - 1, -1, -1)))
+
+
+Tensor.T = property(_T)
 Tensor.mT = property(lambda self: shape.transpose(self, -2, -1))
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import builtins
 import math
+import warnings
 
 import numpy as np
 
@@ -38,6 +39,8 @@ def _infer(data):
         return np.stack(parts) if parts else np.zeros((0,), np.float32)
     a = np.asarray(data)
     if a.dtype == object:
+        if all(isinstance(v, int) for v in a.ravel()):  # beyond int64
+            raise ValueError("Overflow when unpacking long long")
         raise TypeError(f"Could not infer dtype of {type(data).__name__}")
     if a.dtype.kind == "f" and not isinstance(data, np.generic):
         if a.dtype != np.float16:
@@ -55,6 +58,10 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
     """A new tensor copying `data` (nested lists, numbers, arrays, tensors)."""
     check_device(device)
     if isinstance(data, Tensor):
+        warnings.warn("To copy construct from a tensor, it is recommended to use "
+                      "sourceTensor.detach().clone() or "
+                      "sourceTensor.detach().clone().requires_grad_(True), rather than "
+                      "ember.tensor(sourceTensor).", UserWarning, stacklevel=2)
         a = data._data.copy()
     else:
         a = _infer(data)
@@ -66,13 +73,17 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
         a = a.astype(_dtype.to_dtype(dtype).np, copy=False)
     else:
         if a.dtype.kind == "f" and isinstance(data, (list, tuple, float)) and \
-                a.dtype != _dtype._default.dtype.np:
+                not isinstance(data, np.generic) and a.dtype != _dtype._default.dtype.np:
             a = a.astype(_dtype._default.dtype.np)
     if not a.flags.c_contiguous:  # (np.ascontiguousarray would turn a 0-d array 1-d)
         a = np.ascontiguousarray(a)
+    _dtype.from_numpy_dtype(a.dtype)  # TypeError for dtypes ember lacks (uint16, complex...)
     t = _new(a)
     if requires_grad:
-        t.requires_grad_(True)
+        if a.dtype.kind != "f":
+            raise RuntimeError("Only Tensors of floating point and complex dtype can require "
+                               "gradients")
+        t._rg = True
     return t
 
 
@@ -100,7 +111,7 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return _new(array)
 
 
-def _size(size):
+def _size(size, name="empty"):
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
     out = []
@@ -108,8 +119,8 @@ def _size(size):
         if isinstance(s, Tensor):
             s = int(s)
         if not isinstance(s, (int, np.integer)):
-            raise TypeError(f"empty(): argument 'size' must be tuple of ints, but found element of "
-                            f"type {type(s).__name__}")
+            raise TypeError(f"{name}(): argument 'size' (position 1) must be tuple of ints, not "
+                            f"{type(s).__name__}")
         if s < 0:
             raise RuntimeError(f"Trying to create tensor with negative dimension {s}: "
                                f"{list(size)}")
@@ -127,12 +138,16 @@ def _finish(a, requires_grad, device=None):
 
 def zeros(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None,
           pin_memory=False) -> Tensor:
-    return _finish(np.zeros(_size(size), _np_dtype(dtype)), requires_grad, device)
+    try:
+        shape = _size(size, "zeros")
+    except RuntimeError:  # torch words zeros' negative sizes differently from the others
+        raise RuntimeError("zeros: Dimension size must be non-negative.") from None
+    return _finish(np.zeros(shape, _np_dtype(dtype)), requires_grad, device)
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None,
          pin_memory=False) -> Tensor:
-    return _finish(np.ones(_size(size), _np_dtype(dtype)), requires_grad, device)
+    return _finish(np.ones(_size(size, "ones"), _np_dtype(dtype)), requires_grad, device)
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None,
@@ -142,10 +157,15 @@ def empty(*size, dtype=None, device=None, requires_grad=False, out=None, layout=
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=None,
          layout=None, pin_memory=False) -> Tensor:
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    if not isinstance(fill_value, (int, float, bool, np.number, np.bool_)):
+        raise TypeError(f"full(): argument 'fill_value' (position 2) must be Number, not "
+                        f"{type(fill_value).__name__}")
     if dtype is None:
-        dtype = _dtype.scalar_dtype(fill_value.item() if isinstance(fill_value, Tensor)
-                                    else fill_value)
-    return _finish(np.full(_size((size,)), fill_value, _np_dtype(dtype)), requires_grad, device)
+        dtype = _dtype.scalar_dtype(fill_value)
+    return _finish(np.full(_size((size,), "full"), fill_value, _np_dtype(dtype)), requires_grad,
+                   device)
 
 
 def _like(input, dtype):
@@ -182,7 +202,7 @@ def arange(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=
     if step == 0:
         raise RuntimeError("step must be nonzero")
     if (end - start) * step < 0 and end != start:
-        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     if dtype is None:
         dtype = _dtype.get_default_dtype() if any(isinstance(v, float) for v in vals) else \
             _dtype.int64
@@ -216,7 +236,11 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, out=None,
         layout=None) -> Tensor:
-    return _finish(np.eye(n, n if m is None else m, dtype=_np_dtype(dtype)), requires_grad, device)
+    m = n if m is None else m
+    for name, v in (("n", n), ("m", m)):
+        if v < 0:
+            raise RuntimeError(f"{name} must be greater or equal to 0, got {v}")
+    return _finish(np.eye(n, m, dtype=_np_dtype(dtype)), requires_grad, device)
 
 
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None,
