@@ -244,6 +244,12 @@ def test_regression_loss_broadcast_warns_and_promotes(torch):
         assert_close(le, lt)
     yi = np.arange(20).reshape(4, 5)
     _run(torch, lambda nn, F, xx, yy: F.mse_loss(xx, yy), x, yi)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for fn in ("mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"):
+            for reduction in REDUCTIONS:  # the input is broadcast up to the target's shape
+                _run(torch, lambda nn, F, xx, yy: getattr(F, fn)(xx, yy, reduction=reduction),
+                     _arr(4, 1), _arr(4, 5, seed=3) * 2, grad_others=True)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)

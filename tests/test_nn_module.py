@@ -456,3 +456,12 @@ def test_parameters_to_vector_roundtrip(torch):
     assert m.bias.tolist() == [6.0, 7.0] and isinstance(m.bias, enn.Parameter)
     with pytest.raises(TypeError, match="expected torch.Tensor"):
         enn.utils.vector_to_parameters([1.0], m.parameters())
+
+
+def test_load_state_dict_assign(torch):
+    m = enn.Linear(3, 2)
+    src = {"weight": ember.ones(2, 3), "bias": ember.zeros(2)}
+    m.load_state_dict(src, assign=True)
+    assert isinstance(m.weight, enn.Parameter) and m.weight.requires_grad
+    src["weight"].numpy()[0, 0] = 5.0  # the module now holds the checkpoint's storage
+    assert m.weight[0, 0].item() == 5.0

@@ -491,13 +491,14 @@ class MseLossBackward0(Op):
         ctx.save_for_backward(x, y)
         ctx.reduction = reduction
         d = x._data - y._data
+        ctx.n = d.size  # the broadcast size: mean divides by it
         np.multiply(d, d, out=d)
         return _reduce_np(d, reduction)
 
     @staticmethod
     def backward(ctx, g):
         x, y = ctx.saved_tensors
-        n = x._data.size
+        n = ctx.n
         if not _grad_state.enabled:
             d = x._data - y._data
             d *= _grad_scale(g, ctx.reduction, n) * 2
@@ -517,6 +518,7 @@ class SmoothL1LossBackward0(Op):
         ctx.save_for_backward(x, y)
         ctx.reduction, ctx.beta = reduction, beta
         d = x._data - y._data
+        ctx.n = d.size
         ad = np.abs(d)
         t = d.dtype.type
         loss = np.where(ad < beta, t(0.5) * d * d / t(beta) if beta > 0 else 0, ad - t(0.5 * beta))
@@ -525,7 +527,7 @@ class SmoothL1LossBackward0(Op):
     @staticmethod
     def backward(ctx, g):
         x, y = ctx.saved_tensors
-        n = x._data.size
+        n = ctx.n
         d = x - y
         small = (d.abs() < ctx.beta).to(d.dtype)
         slope = d * (small / ctx.beta if ctx.beta > 0 else small * 0.0) + d.sign() * (1.0 - small)
@@ -543,6 +545,7 @@ class HuberLossBackward0(Op):
         ctx.save_for_backward(x, y)
         ctx.reduction, ctx.delta = reduction, delta
         d = x._data - y._data
+        ctx.n = d.size
         ad = np.abs(d)
         t = d.dtype.type
         loss = np.where(ad < delta, t(0.5) * d * d, t(delta) * (ad - t(0.5 * delta)))
@@ -551,7 +554,7 @@ class HuberLossBackward0(Op):
     @staticmethod
     def backward(ctx, g):
         x, y = ctx.saved_tensors
-        n = x._data.size
+        n = ctx.n
         d = x - y
         small = (d.abs() < ctx.delta).to(d.dtype)
         slope = d * small + d.sign() * (1.0 - small) * ctx.delta

@@ -592,6 +592,17 @@ class Module:
                                   f"{param.shape}.")
                 continue
             try:
+                if local_metadata.get("assign_to_params_buffers", False):
+                    # assign=True: the module takes the checkpoint's tensors themselves
+                    if name in self._parameters:
+                        if not isinstance(src, Parameter):
+                            src = Parameter(src, requires_grad=param.requires_grad)
+                        else:
+                            src.requires_grad_(param.requires_grad)
+                        self._parameters[name] = src
+                    else:
+                        self._buffers[name] = src
+                    continue
                 with no_grad():
                     param.copy_(src)
             except Exception as ex:  # noqa: BLE001  (reported the way torch reports it)
