@@ -12,7 +12,6 @@ import warnings
 
 import numpy as np
 
-from .. import _dtype
 from .._tensor import Tensor
 from ..ops import elementwise as _ew
 from ..ops import nn_ops as _nn

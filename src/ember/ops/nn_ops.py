@@ -19,8 +19,6 @@ from .base import Op
 
 _new = Tensor._new
 
-REDUCTIONS = ("none", "mean", "sum")
-
 
 # ---- linear ---------------------------------------------------------------------------------
 class AddmmBackward0(Op):

@@ -12,7 +12,6 @@ from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
 from typing import Any, Callable, Iterator
 
-import numpy as np
 
 from ... import _dtype
 from ..._device import check_device, device as _device_cls
