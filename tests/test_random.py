@@ -276,6 +276,67 @@ def test_fisher_yates_matches_sequential_swaps():
             assert np.array_equal(er._fisher_yates(z.astype(np.int64)), p)
 
 
+def test_box_muller_fused_steps_round_once():
+    """The float32 kernel rounds its fma steps twice (float64, then float32) without the halfway
+    check; that is exact for every input it can see (all 2**24 uniforms were checked once). Here:
+    a strided sample of those inputs through both the checked and the unchecked fma."""
+    u = np.arange(0, 2 ** 24, 61, dtype=np.int64).astype(np.float32) * np.float32(2.0 ** -24)
+    u = u[:len(u) // 16 * 16]
+    fast = er._box_muller16_f32(u)
+    saved = er._fma32_box
+    er._fma32_box = er._fma32
+    try:
+        exact = er._box_muller16_f32(u)
+    finally:
+        er._fma32_box = saved
+    assert np.array_equal(fast, exact)
+
+
+def _rn32(q):
+    """The float32 nearest to the Fraction q (ties to even)."""
+    from fractions import Fraction
+    r = np.float32(float(q))
+    cands = [np.nextafter(r, np.float32(-np.inf)), r, np.nextafter(r, np.float32(np.inf))]
+    return min(cands, key=lambda v: (abs(Fraction(float(v)) - q),
+                                     int(np.array(v).view(np.uint32)) & 1))
+
+
+def test_fma_emulation_random():
+    import math
+    from fractions import Fraction
+    rng = np.random.default_rng(5)
+    a, b, c = (rng.standard_normal(3000) for _ in range(3))
+    c[:1000] *= 1e-12  # tiny addends: the product's low bits decide the rounding
+    exact = [math.fsum([*_two_prod(x, y), z]) for x, y, z in zip(a, b, c)]  # correctly rounded
+    assert np.array_equal(er._fma64(a, b, c), exact)
+    a, b, c = (x.astype(np.float32) for x in (a, b, c))
+    ref = [_rn32(Fraction(float(x)) * Fraction(float(y)) + Fraction(float(z)))
+           for x, y, z in zip(a, b, c)]
+    assert np.array_equal(er._fma32(a, b, c), ref)
+
+
+@pytest.mark.parametrize("k", [1, 3, 100])
+def test_fma_emulation_at_halfway_points(k):
+    """a * b + c just below a halfway point that the first rounding would land on exactly."""
+    c = np.array([1 + 2.0 ** -23], np.float32)
+    a = np.array([1 + k * 2.0 ** -23], np.float32)
+    b = np.array([(1 - k * 2.0 ** -23) * 2.0 ** -24], np.float32)
+    naive = (a.astype(np.float64) * b + c).astype(np.float32)
+    assert naive[0] == np.float32(1 + 2.0 ** -22)  # rounding twice goes wrong here
+    assert er._fma32(a, b, c)[0] == np.float32(1 + 2.0 ** -23)
+    c, a, b = 1 + 2.0 ** -52, 1 + k * 2.0 ** -52, (1 - k * 2.0 ** -52) * 2.0 ** -53
+    assert a * b + c == 1 + 2.0 ** -51
+    assert er._fma64(np.array([a]), b, c)[0] == 1 + 2.0 ** -52
+
+
+def _two_prod(x, y):
+    """x * y as an exact sum of two floats (Dekker)."""
+    p = x * y
+    xh, xl = er._split(np.float64(x))
+    yh, yl = er._split(np.float64(y))
+    return p, ((xh * yh - p) + xh * yl + xl * yh) + xl * yl
+
+
 # ---- bernoulli, dropout, multinomial, exponential ---------------------------------------------
 @pytest.mark.parametrize("p", [0.0, 0.1, 0.5, 0.8, 1.0])
 def test_bernoulli_scalar_p(torch, p):
@@ -417,6 +478,17 @@ def test_reproducible_programs():
                                ember.randint(0, 9, (4,)).numpy().astype(np.float32),
                                ember.randperm(7).numpy().astype(np.float32)])
     assert np.array_equal(program(), program())
+
+
+def test_generator_pickles_with_its_state():
+    import copy
+    import pickle
+    g = ember.Generator().manual_seed(3)
+    ember.randn(1, generator=g)  # a cached normal travels too
+    h, k = pickle.loads(pickle.dumps(g)), copy.deepcopy(g)
+    a = ember.randn(3, generator=g).numpy()
+    assert np.array_equal(ember.randn(3, generator=h).numpy(), a)
+    assert np.array_equal(ember.randn(3, generator=k).numpy(), a)
 
 
 def test_fork_rng():

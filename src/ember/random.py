@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 import os
 from contextlib import contextmanager
+from functools import lru_cache
 
 import numpy as np
 
@@ -42,9 +43,13 @@ _DEFAULT_SEED = 67280421310721  # torch's default_generator seed
 _STATE_SIZE = 5056  # bytes in torch's CPU generator state (ember reads and writes that layout)
 _M32 = 0xFFFFFFFF
 _F32 = np.float32
+# Elements per pass in the float32 pipelines: float64 temporaries stay under 128 KiB, so they
+# stay in cache and come from the heap rather than fresh (page-faulting) mmap'd memory.
+_CHUNK = 8192
 
 
 # ---- seeding ---------------------------------------------------------------------------------
+@lru_cache(maxsize=16)
 def _mt_key(seed: int) -> np.ndarray:
     """mt19937's initial 624-word state for a 32-bit seed (Knuth's multiplier recurrence)."""
     key = [seed & _M32]
@@ -72,19 +77,34 @@ def _round_to_odd(s, err):
 
 
 def _fma32(a, b, c):
-    """float32 fma(a, b, c) = round(a * b + c) with one rounding (a: float32 array).
+    """float32 fma(a, b, c) = round(a * b + c) with one rounding.
 
-    The product is exact in float64; the float64 sum is re-rounded to odd only where it landed on
-    a float32 halfway point, the one case where rounding twice could differ from rounding once.
+    a: float32 array; b, c: float32 values, as scalars or as float32 or float64 arrays (a float64
+    array holding float32 values saves a conversion when it is used many times). The product is
+    exact in float64; the float64 sum is re-rounded to odd only where it landed on a float32
+    halfway point, the one case where rounding twice could differ from rounding once.
     """
-    p = a.astype(np.float64)
-    p *= b
-    s = p + c
+    s = a.astype(np.float64)
+    s *= b
+    s += c
     mid = (s.view(np.uint64) & np.uint64(0x1FFFFFFF)) == np.uint64(0x10000000)
     if mid.any():
         idx = np.nonzero(mid)
-        cc = np.broadcast_to(np.asarray(c, np.float64), s.shape)[idx]
-        s[idx] = _round_to_odd(s[idx], _sum_err(p[idx], cc, s[idx]))
+        aa, bb, cc = (np.broadcast_to(np.asarray(v, np.float64), s.shape)[idx] for v in (a, b, c))
+        s[idx] = _round_to_odd(s[idx], _sum_err(aa * bb, cc, s[idx]))
+    return s.astype(np.float32)
+
+
+def _fma32_box(a, b, c):
+    """float32 fma for the Box-Muller kernel: the float64 sum rounded to float32 unchecked.
+
+    Rounding twice can differ from the fused single rounding only at float32 halfway points;
+    running the kernel over all 2**24 possible uniforms (every input it can ever see) shows no
+    such difference at any of its fma steps, so the check of `_fma32` is skipped here.
+    """
+    s = a.astype(np.float64)
+    s *= b
+    s += c
     return s.astype(np.float32)
 
 
@@ -154,10 +174,11 @@ def _log_ps(x):
     x = m - _F32(1)
     x += m * small
     z = x * x
+    x64 = x.astype(np.float64)
     y = np.full_like(x, _LOG_P[0])
     for p in _LOG_P[1:]:
-        y = _fma32(y, x, p)
-    y = _fma32(y * x, z, e * _LOG_Q1)
+        y = _fma32_box(y, x64, p)
+    y = _fma32_box(y * x, z.astype(np.float64), e * _LOG_Q1)
     y -= z * _F32(0.5)
     x += y
     x += e * _LOG_Q2  # exact product: one rounding, as in the fused form
@@ -172,13 +193,15 @@ def _sincos_ps(t):
     y = j.astype(np.float32)
     x = t + y * _DP1  # exact products (short constants): one rounding each, as fused
     x += y * _DP2
-    x = _fma32(y, _DP3, x)
+    x = _fma32_box(y, _DP3, x)
     z = x * x
-    yc = _fma32(_fma32(np.full_like(z, _COS_P[0]), z, _COS_P[1]), z, _COS_P[2])
-    yc = _fma32(yc * z, z, -(z * _F32(0.5)))
+    z64 = z.astype(np.float64)
+    yc = _fma32_box(_fma32_box(np.full_like(z, _COS_P[0]), z64, _COS_P[1]), z64, _COS_P[2])
+    yc = _fma32_box(yc * z, z64, -(z * _F32(0.5)))
     yc += _F32(1)
-    ys = _fma32(_fma32(np.full_like(z, _SIN_P[0]), z, _SIN_P[1]), z, _SIN_P[2])
-    ys = _fma32(x, ys * z, x)
+    ys = _fma32_box(_fma32_box(np.full_like(z, _SIN_P[0]), z64, _SIN_P[1]), z64, _SIN_P[2])
+    x64 = x.astype(np.float64)
+    ys = _fma32_box(ys * z, x64, x64)
     # octant bookkeeping on the bit patterns: which polynomial gives sin, and the two signs
     pick = ((j & 2) >> 1) - 1  # all ones where the sine polynomial gives sin
     ys, yc = ys.view(np.int32), yc.view(np.int32)
@@ -193,12 +216,10 @@ def _box_muller16_f32(u):
     """Normals from float32 uniforms in blocks of 16 (torch's vectorised float32 kernel)."""
     u = u.reshape(-1, 16)
     out = np.empty(u.shape, np.float32)
-    for i in range(0, len(u), 2048):  # chunks small enough for the temporaries to stay in cache
-        b = u[i:i + 2048]
-        radius = np.sqrt(_F32(-2) * _log_ps(_F32(1) - b[:, :8]))
-        s, c = _sincos_ps(_TWO_PI32 * b[:, 8:])
-        np.multiply(radius, c, out=out[i:i + 2048, :8])
-        np.multiply(radius, s, out=out[i:i + 2048, 8:])
+    radius = np.sqrt(_F32(-2) * _log_ps(_F32(1) - u[:, :8]))
+    s, c = _sincos_ps(_TWO_PI32 * u[:, 8:])
+    np.multiply(radius, c, out=out[:, :8])
+    np.multiply(radius, s, out=out[:, 8:])
     return out.reshape(-1)
 
 
@@ -225,13 +246,10 @@ def _fisher_yates(z):
     there. Those "what was left" links form a forest resolved by pointer jumping.
     """
     n = len(z) + 1
-    steps = np.arange(n - 1)
-    target = steps + z
     ev = np.nonzero(z)[0]  # steps that move something (target > step)
-    tg = target[ev]
-    order = np.argsort(tg * n + ev)  # events grouped by target, in step order
-    ev, tg = ev[order], tg[order]
-    newest = np.ones(len(ev), bool)
+    # events grouped by target slot, in step order within a group
+    tg, ev = np.divmod(np.sort((ev + z[ev]) * n + ev), n)
+    newest = np.ones(len(ev), bool)  # the last step aiming at its slot
     newest[:-1] = tg[1:] != tg[:-1]
     # held[m]: the value slot m holds when step m runs (the value step `parent` moved there)
     parent = np.arange(n)
@@ -243,10 +261,10 @@ def _fisher_yates(z):
             break
         held = nxt
     perm = held.copy()  # slots that no step took from keep what they held
-    oldest = np.ones(len(ev), bool)
-    oldest[1:] = tg[1:] != tg[:-1]
+    oldest = np.ones(len(ev), bool)  # the first step aiming at its slot
+    oldest[1:] = newest[:-1]
     got = np.empty(len(ev), np.int64)
-    got[oldest] = tg[oldest]  # first step aiming at a slot takes its original value
+    got[oldest] = tg[oldest]  # the first step aiming at a slot takes its original value
     later = np.nonzero(~oldest)[0]
     got[later] = held[ev[later - 1]]  # later ones take what the previous step left there
     perm[ev] = got
@@ -376,7 +394,7 @@ class Generator:
 
     def _u24(self, n: int) -> np.ndarray:
         """n float32 uniforms in [0, 1) from 24 bits of one word each."""
-        return (self._w32(n) & np.uint64(0xFFFFFF)).astype(np.float32) * _F32(2.0 ** -24)
+        return (self._w32(n).view(np.int64) & 0xFFFFFF).astype(np.float32) * _F32(2.0 ** -24)
 
     def _u53(self, n: int) -> np.ndarray:
         """n float64 uniforms in [0, 1) from 53 bits of one 64-bit word each."""
@@ -391,10 +409,16 @@ class Generator:
             u = self._u53(n)
             if low != 0.0 or high != 1.0:
                 u = _affine64(u, float(high) - float(low), float(low))
+        elif low == 0.0 and high == 1.0:
+            u = self._u24(n).astype(np_dtype, copy=False)
         else:
-            u = self._u24(n)
-            if low != 0.0 or high != 1.0:
-                u = _fma32(u, _F32(high) - _F32(low), _F32(low))
+            u = np.empty(n, np.float32)
+            # fma(k * 2**-24, high - low, low): k * ((high - low) * 2**-24) is exact in float64
+            scale = float(_F32(high) - _F32(low)) * 2.0 ** -24
+            low32 = _F32(low)
+            for i in range(0, n, _CHUNK):
+                k = self._w32(min(_CHUNK, n - i)).view(np.int64) & 0xFFFFFF
+                u[i:i + len(k)] = _fma32(k.astype(np.float32), scale, low32)
             u = u.astype(np_dtype, copy=False)
         top = u == np_dtype.type(high)  # a value rounded up to `high` becomes `low`: [low, high)
         if top.any():
@@ -422,11 +446,14 @@ class Generator:
                 out[n - 16:] = _box_muller16_f64(self._u53(16))
             return _affine64(out, float(std), float(mean)).reshape(shape)
         out = np.empty(n, np.float32)
-        # float16 goes block by block through a float32 buffer: no uniforms for a partial block
-        out[:full] = _box_muller16_f32(self._u24(full if np_dtype == np.float16 else n)[:full])
+        for i in range(0, full, 2 * _CHUNK):
+            k = min(2 * _CHUNK, full - i)
+            out[i:i + k] = _affine32(_box_muller16_f32(self._u24(k)), std, mean)
         if full < n:
-            out[n - 16:] = _box_muller16_f32(self._u24(16))
-        return _affine32(out, std, mean).reshape(shape).astype(np_dtype, copy=False)
+            if np_dtype != np.float16:  # float16 goes block by block: no words for a partial one
+                self._w32(n - full)
+            out[n - 16:] = _affine32(_box_muller16_f32(self._u24(16)), std, mean)
+        return out.reshape(shape).astype(np_dtype, copy=False)
 
     def _normal_scalar(self, n: int) -> np.ndarray:
         """n standard normals (float64) from the Box-Muller pairs of torch's scalar path."""
