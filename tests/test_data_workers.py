@@ -213,3 +213,52 @@ def test_iterable_dataset_with_workers(torch):
     t = batches(TD.DataLoader(TStream(), batch_size=3, num_workers=2, drop_last=True))
     e = batches(ED.DataLoader(Stream(), batch_size=3, num_workers=2, drop_last=True))
     assert e == t
+
+
+CTRL_C_SCRIPT = r"""
+import os, sys, time
+import ember.utils.data as ED
+
+class Hang(ED.Dataset):
+    def __getitem__(self, i):
+        time.sleep(60)
+        return i
+    def __len__(self):
+        return 4
+
+it = iter(ED.DataLoader(Hang(), num_workers=2))
+print(" ".join(str(w.pid) for w in it._workers), flush=True)
+next(it)
+"""
+
+
+def test_ctrl_c_ends_the_program_and_its_workers(tmp_path):
+    import subprocess
+    import sys
+    script = tmp_path / "hang.py"
+    script.write_text(CTRL_C_SCRIPT)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    pids = [int(p) for p in proc.stdout.readline().split()]
+    assert len(pids) == 2
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+    assert "KeyboardInterrupt" in err
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(_alive(p) for p in pids):
+        time.sleep(0.05)
+    assert not any(_alive(p) for p in pids)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False

@@ -24,6 +24,7 @@ from ... import _dtype
 from ..._tensor import Tensor
 from ...utils.data._collate import PrecollatedBatch
 from ..transforms import functional as F
+from ...nn.modules.module import Module
 from ..transforms.transforms import Compose, ConvertImageDtype, Normalize, PILToTensor, ToTensor
 from . import utils
 from .vision import VisionDataset
@@ -239,7 +240,7 @@ class MNIST(VisionDataset):
         """(images, labels) arrays as default_collate would stack them from the per-sample path,
         or None when the batch path does not apply (or would fail: the per-sample path then
         raises torchvision's error)."""
-        plan = _batch_plan(self)
+        plan = _cached_plan(self)
         if plan is None:
             return None
         data, targets = self.data, self.targets
@@ -315,6 +316,38 @@ def _plain_module(t) -> bool:
     d = t.__dict__
     return "forward" not in d and not (d.get("_forward_pre_hooks") or d.get("_forward_hooks")
                                        or d.get("_backward_hooks"))
+
+
+def _frozen(v):
+    """A hashable stand-in for a transform parameter (by value for sequences of numbers)."""
+    if isinstance(v, (list, tuple)):
+        return tuple(_frozen(x) for x in v)
+    if isinstance(v, (int, float, str)) or v is None:
+        return v
+    return ("id", id(v))
+
+
+def _signature(ds):
+    """What the batch plan depends on: the transforms and their parameters."""
+    if type(ds).__getitem__ is not MNIST.__getitem__ or ds.target_transform is not None \
+            or ds.transform is None:
+        return None
+    return tuple((t, _frozen(getattr(t, "mean", None)), _frozen(getattr(t, "std", None)),
+                  getattr(t, "dtype", None), _plain_module(t) if isinstance(t, Module) else None)
+                 for t in _flatten(ds.transform, []))
+
+
+def _cached_plan(ds):
+    """_batch_plan(ds), rebuilt only when the transforms (or their parameters) change."""
+    sig = _signature(ds)
+    if sig is None:
+        return None
+    cached = ds.__dict__.get("_plan_cache")
+    if cached is not None and cached[0] == sig:
+        return cached[1]
+    plan = _batch_plan(ds)
+    ds.__dict__["_plan_cache"] = (sig, plan)
+    return plan
 
 
 def _batch_plan(ds):

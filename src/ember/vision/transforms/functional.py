@@ -262,8 +262,20 @@ def convert_image_dtype(image: Tensor, dtype=None) -> Tensor:
     return image if out is image._data else Tensor._new(out)
 
 
+_NORM_CACHE: dict = {}  # (dtype, mean, std) -> checked arrays, for the per-sample path
+
+
 def _normalize_params(dtype, mean, std):
     """mean and std as arrays of `dtype` shaped to broadcast over (..., C, H, W)."""
+    key = hit = None
+    if not isinstance(mean, Tensor) and not isinstance(std, Tensor):  # tensors may change
+        try:
+            key = (np.dtype(dtype), tuple(mean), tuple(std))
+            hit = _NORM_CACHE.get(key)
+        except TypeError:  # numbers, nested lists
+            key = None
+    if hit is not None:
+        return hit
     dt = np.dtype(dtype).type
     m = np.asarray(mean._data if isinstance(mean, Tensor) else mean, dtype=dt)
     s = np.asarray(std._data if isinstance(std, Tensor) else std, dtype=dt)
@@ -275,11 +287,17 @@ def _normalize_params(dtype, mean, std):
         m = m.reshape(-1, 1, 1)
     if s.ndim == 1:
         s = s.reshape(-1, 1, 1)
+    if key is not None and len(_NORM_CACHE) < 64:
+        m.flags.writeable = s.flags.writeable = False
+        _NORM_CACHE[key] = (m, s)
     return m, s
 
 
 def _check_inplace_broadcast(out_shape, other_shape) -> None:
     """torch's errors for `out.sub_(other)` when other does not broadcast to out's shape."""
+    if len(other_shape) == 3 and len(out_shape) >= 3 and other_shape[1:] == (1, 1) and \
+            other_shape[0] in (1, out_shape[-3]):
+        return  # the usual per-channel (C, 1, 1) case
     n = max(len(out_shape), len(other_shape))
     a = (1,) * (n - len(out_shape)) + tuple(out_shape)
     b = (1,) * (n - len(other_shape)) + tuple(other_shape)
@@ -296,8 +314,8 @@ def _check_inplace_broadcast(out_shape, other_shape) -> None:
 def _normalize_array(a: np.ndarray, mean, std) -> None:
     """(a - mean) / std in place, mean/std per channel (dim -3), in a's float dtype."""
     m, s = _normalize_params(a.dtype, mean, std)
-    for v in (m, s):
-        _check_inplace_broadcast(a.shape, v.shape)
+    _check_inplace_broadcast(a.shape, m.shape)
+    _check_inplace_broadcast(a.shape, s.shape)
     np.subtract(a, m, out=a)
     np.divide(a, s, out=a)
 
