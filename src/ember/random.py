@@ -13,12 +13,12 @@ How the kernels use the 32-bit words w (a "64-bit word" is two words, the first 
   uniform float64     (w64 & (2**53 - 1)) * 2**-53, then fma(u, to - from, from) in float64;
                       a value that rounds to `to` (in the tensor's dtype) becomes `from`
   normal, n >= 16 and contiguous: uniforms in blocks of 16; within a block x[j], x[j + 8] (j < 8)
-                      become r cos t, r sin t with r = sqrt(-2 log(1 - x[j])), t = 2 pi x[j + 8].
-                      float32 evaluates log and sincos with the Cephes polynomials of torch's AVX2
-                      kernel (reproduced op for op, fused multiply-adds included); float64 uses
-                      the C library. n uniforms are drawn; if n % 16, 16 more redraw the last
-                      16 values. Then
-                      fma(n, std, mean).
+                      become r cos t, r sin t with r = sqrt(-2 log(1 - x[j])), t = 2 pi x[j + 8],
+                      then fma(value, std, mean). float32 evaluates log and sincos with the
+                      Cephes polynomials of torch's AVX2 kernel (reproduced op for op, fused
+                      multiply-adds included); float64 uses the C library. n uniforms are drawn;
+                      if n % 16, 16 more redraw the last 16 values (float16 skips the words of
+                      the partial block)
   normal otherwise    pairs of float64 uniforms (u1, u2): r = sqrt(-2 log1p(-u2)), t = 2 pi u1;
                       r cos t is returned and r sin t kept in the generator for the next draw
   random_(from, to)   range < 2**28: w % range + from, else w64 % range + from
