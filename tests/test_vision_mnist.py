@@ -391,3 +391,13 @@ def test_a_third_of_the_test_split_matches_torchvision(torch, torchvision, tv_ro
                                                    batch_size=len(idx))))
     ex, ey = next(iter(ED.DataLoader(ED.Subset(em, idx), batch_size=len(idx))))
     assert np.array_equal(ex.numpy(), tx.numpy()) and np.array_equal(ey.numpy(), ty.numpy())
+
+
+def test_pickles_after_the_batch_path_ran(tmp_path):
+    import pickle
+    make_split(tmp_path / "Tiny" / "raw")
+    ds = Tiny(str(tmp_path), transform=NORM)
+    a = ED.default_collate(ds.__getitems__([0, 3]))
+    clone = pickle.loads(pickle.dumps(ds))  # what spawn-started workers receive
+    b = ED.default_collate(clone.__getitems__([0, 3]))
+    assert np.array_equal(a[0].numpy(), b[0].numpy()) and a[1].tolist() == b[1].tolist()

@@ -260,6 +260,11 @@ class MNIST(VisionDataset):
             return None
         return x, labels
 
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_plan_cache", None)  # holds closures; rebuilt on first use
+        return state
+
     @property
     def train_labels(self):
         warnings.warn("train_labels has been renamed targets")
