@@ -47,7 +47,7 @@ def _fill(x: np.ndarray, m: np.ndarray, v) -> np.ndarray:
     try:
         shape = np.broadcast_shapes(x.shape, m.shape)
     except ValueError:
-        check_broadcast(x, m)
+        check_broadcast(m, x)  # torch names the mask "a" here
         raise
     out = np.array(np.broadcast_to(x, shape))
     with np.errstate(invalid="ignore"):

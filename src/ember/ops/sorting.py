@@ -46,6 +46,10 @@ class SortBackward0(Op):
         return scatter_into_zeros(ctx.shape, ctx.dim, _new(ctx.idx), g), None, None
 
 
+class SortBackward1(SortBackward0):
+    """sort with an explicit `stable` argument (torch's sort.stable overload)"""
+
+
 class TopkBackward0(SortBackward0):
     """(values, indices) = the k largest (smallest) of a along dim;  da = zeros with g put at
     indices"""
@@ -70,14 +74,14 @@ class TopkBackward0(SortBackward0):
         return SortBackward0.backward(ctx, g)[0], None, None, None, None
 
 
-def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False, *,
-         out=None):
+def sort(input: Tensor, dim: int = -1, descending: bool = False, stable=None, *, out=None):
     """(values, indices) sorted along dim (ascending unless descending=True).
     Shape: both as input."""
     if isinstance(dim, bool):  # sort(input, stable, dim=..., descending=...) is not this
         raise TypeError("sort(): argument 'dim' must be int, not bool")
     d = wrap_dim(dim, input._data.ndim)
-    v, i = SortBackward0.apply(input, d, bool(descending))
+    node = SortBackward0 if stable is None else SortBackward1
+    v, i = node.apply(input, d, bool(descending))
     return _named("sort")(v, i)
 
 
