@@ -160,9 +160,11 @@ def test_to_pil_image_and_grayscale_functions(torchvision):
         a = TF.to_pil_image(torch.from_numpy(arr.copy()))
         b = EF.to_pil_image(ember.from_numpy(arr.copy()))
         assert a.mode == b.mode and np.array_equal(np.array(a), np.array(b))
-    a = TF.to_pil_image(RGB)
-    b = EF.to_pil_image(RGB)
-    assert a.mode == b.mode and np.array_equal(np.array(a), np.array(b))
+    for arr, mode in [(RGB, None), (RGB, "HSV"), (GRAY.astype(np.int16) * 100, None),
+                      (GRAY.astype(np.int32), None), (F32[0, 0], "F")]:
+        a = TF.to_pil_image(arr, mode)
+        b = EF.to_pil_image(arr, mode)
+        assert a.mode == b.mode and np.array_equal(np.array(a), np.array(b))
     for n in (1, 3):
         a = TF.to_grayscale(pil(RGB), n)
         b = EF.to_grayscale(pil(RGB), n)

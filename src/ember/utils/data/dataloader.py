@@ -279,8 +279,6 @@ class _BaseDataLoaderIter:
         raise NotImplementedError
 
     def __next__(self):
-        if self._sampler_iter is None:
-            self._reset(None)  # pragma: no cover  (torch compatibility)
         data = self._next_data()
         self._num_yielded += 1
         if self._dataset_kind == _ITERABLE and self._IterableDataset_len_called is not None \
@@ -295,7 +293,7 @@ class _BaseDataLoaderIter:
         return len(self._index_sampler)
 
     def __getstate__(self):
-        raise NotImplementedError("{} cannot be pickled", self.__class__.__name__)
+        raise NotImplementedError(f"{self.__class__.__name__} cannot be pickled")
 
 
 class _SingleProcessDataLoaderIter(_BaseDataLoaderIter):

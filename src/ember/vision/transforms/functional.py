@@ -79,17 +79,14 @@ def _is_pil_image(img) -> bool:
 
 
 def _image_from_array(a: np.ndarray, mode: str | None = None):
-    """PIL.Image.fromarray without its deprecated `mode` argument when the mode is implied."""
+    """An image of `mode` over the array's bytes (Image.fromarray's behaviour before Pillow 11.3
+    deprecated its `mode` argument: the bytes are read in that mode, not converted)."""
     Image = _pil()
-    if mode is None:
-        return Image.fromarray(a)
-    implied = {("L", np.uint8, 2), ("RGB", np.uint8, 3), ("RGBA", np.uint8, 3), ("LA", np.uint8, 3),
-               ("F", np.float32, 2), ("I", np.int32, 2)}
-    if (mode, a.dtype.type, a.ndim) in implied and (a.ndim == 2 or a.shape[2] == len(mode)):
-        return Image.fromarray(a)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return Image.fromarray(a, mode=mode)
+    img = Image.fromarray(a)
+    if mode is None or img.mode == mode:
+        return img
+    size = (a.shape[1], a.shape[0])
+    return Image.frombuffer(mode, size, np.ascontiguousarray(a).tobytes(), "raw", mode, 0, 1)
 
 
 def _assert_tensor_image(img) -> None:
