@@ -341,7 +341,12 @@ class Function(metaclass=_FunctionMeta):
         prev = _grad_state.enabled
         _grad_state.enabled = False
         try:
-            out = cls.forward(ctx, *args, **kwargs)
+            if cls.setup_context is not Function.setup_context:
+                # torch's newer style: forward(*args) without ctx, then setup_context
+                out = cls.forward(*args, **kwargs)
+                cls.setup_context(ctx, args, out)
+            else:
+                out = cls.forward(ctx, *args, **kwargs)
         finally:
             _grad_state.enabled = prev
         return _wrap_outputs(cls, ctx, args, out, record)
