@@ -24,7 +24,6 @@ from ... import _dtype
 from ..._tensor import Tensor
 from ...utils.data._collate import PrecollatedBatch
 from ..transforms import functional as F
-from ...nn.modules.module import Module
 from ..transforms.transforms import Compose, ConvertImageDtype, Normalize, PILToTensor, ToTensor
 from . import utils
 from .vision import VisionDataset
@@ -240,30 +239,25 @@ class MNIST(VisionDataset):
         """(images, labels) arrays as default_collate would stack them from the per-sample path,
         or None when the batch path does not apply (or would fail: the per-sample path then
         raises torchvision's error)."""
-        plan = _cached_plan(self)
-        if plan is None:
+        if type(self).__getitem__ is not MNIST.__getitem__ or self.target_transform is not None:
             return None
+        ts = _batch_transforms(self.transform)
         data, targets = self.data, self.targets
-        if not (isinstance(data, Tensor) and data._data.dtype == np.uint8 and data.ndim == 3
-                and isinstance(targets, Tensor) and targets.ndim == 1
-                and np.issubdtype(targets._data.dtype, np.integer)):
+        if ts is None or not (isinstance(data, Tensor) and isinstance(targets, Tensor)):
+            return None
+        data, targets = data._data, targets._data
+        if data.dtype != np.uint8 or data.ndim != 3 or targets.ndim != 1 or \
+                targets.dtype.kind not in "iu":
             return None
         try:
             idx = np.asarray(indices, dtype=np.int64)
             if idx.ndim != 1:
                 return None
-            x = data._data[idx][:, None]  # (B, 1, H, W): the channel dim of ToTensor
-            for t in plan:
-                x = t(x)
-            labels = targets._data[idx].astype(np.int64)
+            x = _apply(ts, data[idx][:, None])  # (B, 1, H, W): the channel dim of ToTensor
+            labels = targets[idx].astype(np.int64)
         except Exception:
             return None
         return x, labels
-
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        state.pop("_plan_cache", None)  # holds closures; rebuilt on first use
-        return state
 
     @property
     def train_labels(self):
@@ -323,87 +317,45 @@ def _plain_module(t) -> bool:
                                        or d.get("_backward_hooks"))
 
 
-def _frozen(v):
-    """A hashable stand-in for a transform parameter (by value for sequences of numbers)."""
-    if isinstance(v, (list, tuple)):
-        return tuple(_frozen(x) for x in v)
-    if isinstance(v, (int, float, str)) or v is None:
-        return v
-    return ("id", id(v))
+_FIRST = (ToTensor, PILToTensor)
+_ELEMENTWISE = (Normalize, ConvertImageDtype)
 
 
-def _signature(ds):
-    """What the batch plan depends on: the transforms and their parameters."""
-    if type(ds).__getitem__ is not MNIST.__getitem__ or ds.target_transform is not None \
-            or ds.transform is None:
+def _batch_transforms(transform):
+    """The transforms of `transform` when the batch path can run them, else None: ToTensor or
+    PILToTensor, then any Normalize / ConvertImageDtype (exact classes, called plainly)."""
+    if transform is None:
         return None
-    return tuple((t, _frozen(getattr(t, "mean", None)), _frozen(getattr(t, "std", None)),
-                  getattr(t, "dtype", None), _plain_module(t) if isinstance(t, Module) else None)
-                 for t in _flatten(ds.transform, []))
-
-
-def _cached_plan(ds):
-    """_batch_plan(ds), rebuilt only when the transforms (or their parameters) change."""
-    sig = _signature(ds)
-    if sig is None:
-        return None
-    cached = ds.__dict__.get("_plan_cache")
-    if cached is not None and cached[0] == sig:
-        return cached[1]
-    plan = _batch_plan(ds)
-    ds.__dict__["_plan_cache"] = (sig, plan)
-    return plan
-
-
-def _batch_plan(ds):
-    """Array functions equivalent to ds.transform on a (B, 1, H, W) uint8 batch, or None."""
-    if type(ds).__getitem__ is not MNIST.__getitem__ or ds.target_transform is not None \
-            or ds.transform is None:
-        return None
-    ts = _flatten(ds.transform, [])
-    first = type(ts[0]) if ts else None
-    if first is ToTensor:
-        plan = [F._scale_to_float]
-    elif first is PILToTensor:
-        plan = [np.ascontiguousarray]
-    else:
+    ts = _flatten(transform, [])
+    if not ts or type(ts[0]) not in _FIRST:
         return None
     for t in ts[1:]:
-        kind = type(t)
-        if kind is Normalize and _plain_module(t) and np.ndim(t.mean) <= 1 \
-                and np.ndim(t.std) <= 1:
-            plan.append(_normalize_step(t.mean, t.std))
-        elif kind is ConvertImageDtype and _plain_module(t):
-            plan.append(_convert_step(t.dtype))
-        else:
+        if type(t) not in _ELEMENTWISE or not _plain_module(t):
             return None
-    return plan
+    return ts
 
 
-def _normalize_step(mean, std):
-    cache = {}  # x dtype -> validated (mean, std) arrays shaped for broadcasting
+def _apply(ts, x: np.ndarray) -> np.ndarray:
+    """Run the transforms on a fresh (B, C, H, W) uint8 batch with the per-sample arithmetic.
 
-    def step(x):
-        if x.dtype.kind != "f":
-            raise TypeError  # per-sample Normalize rejects integer images
-        ms = cache.get(x.dtype)
-        if ms is None:
-            probe = np.zeros((1,) + x.shape[1:], x.dtype)
-            F._normalize_array(probe, mean, std)  # raises where the per-sample path would
-            ms = cache[x.dtype] = F._normalize_params(x.dtype, mean, std)
-        m, s = ms
-        if m.ndim == 3 and m.shape[0] not in (1, x.shape[1]) or \
-                s.ndim == 3 and s.shape[0] not in (1, x.shape[1]):
-            raise RuntimeError  # the per-sample path raises the message
-        np.subtract(x, m, out=x)  # x is always a fresh array here
-        np.divide(x, s, out=x)
-        return x
-    return step
-
-
-def _convert_step(dtype):
-    dt = _dtype.to_dtype(dtype)
-
-    def step(x):
-        return F._convert_dtype_array(x, np.dtype(dt.np), (_dtype._FROM_NP[x.dtype], dt))
-    return step
+    Parameters are read at each call (a changed Normalize.mean takes effect at once). Shape
+    checks are made against one sample's shape, so whatever the per-sample path rejects is
+    rejected here too (the caller then falls back to it).
+    """
+    if type(ts[0]) is ToTensor:
+        x = F._scale_to_float(x)
+    for t in ts[1:]:
+        if type(t) is Normalize:
+            if x.dtype.kind != "f":
+                raise TypeError("Normalize needs a float image")
+            m, s = F._normalize_params(x.dtype, t.mean, t.std)
+            if m.ndim > 3 or s.ndim > 3:
+                raise ValueError("mean/std of more than 3 dims")
+            F._check_inplace_broadcast(x.shape[1:], m.shape)
+            F._check_inplace_broadcast(x.shape[1:], s.shape)
+            np.subtract(x, m, out=x)  # x is fresh: in place is safe whatever t.inplace says
+            np.divide(x, s, out=x)
+        else:
+            dt = _dtype.to_dtype(t.dtype)
+            x = F._convert_dtype_array(x, np.dtype(dt.np), (_dtype._FROM_NP[x.dtype], dt))
+    return x
