@@ -401,3 +401,19 @@ def test_pickles_after_the_batch_path_ran(tmp_path):
     clone = pickle.loads(pickle.dumps(ds))  # what spawn-started workers receive
     b = ED.default_collate(clone.__getitems__([0, 3]))
     assert np.array_equal(a[0].numpy(), b[0].numpy()) and a[1].tolist() == b[1].tolist()
+
+
+def test_batch_path_reads_transform_parameters_each_time(mnist_test):
+    norm = transforms.Normalize((0.5,), (0.5,))
+    ds = datasets.MNIST(mnist_test.root, train=False,
+                        transform=transforms.Compose([transforms.ToTensor(), norm]))
+    a = ED.default_collate(ds.__getitems__([0, 1]))[0]
+    norm.mean = (0.1307,)
+    norm.std = [0.3081]
+    b = ED.default_collate(ds.__getitems__([0, 1]))[0]
+    per_sample = ds[1][0]
+    assert not np.array_equal(a.numpy(), b.numpy())
+    assert np.array_equal(b[1].numpy(), per_sample.numpy())
+    norm.mean = [[[[0.5]]]]  # 4-d: the per-sample in-place subtraction rejects it
+    with pytest.raises(RuntimeError, match=r"output with shape \[1, 28, 28\] doesn't match"):
+        ds.__getitems__([0, 1])
