@@ -455,7 +455,10 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
             q.close()
 
     def __del__(self):
-        self._shutdown_workers()
+        try:
+            self._shutdown_workers()
+        except Exception:  # at interpreter exit modules may be half torn down
+            pass
 
 
 def _describe_exit(code) -> str:
