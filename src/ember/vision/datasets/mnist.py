@@ -31,13 +31,15 @@ from .vision import VisionDataset
 __all__ = ["MNIST", "FashionMNIST", "read_image_file", "read_label_file"]
 
 
-def _read_idx(path, ndim: int, kind: str) -> np.ndarray:
-    """A uint8 IDX file (gzip or not) as an array of its declared shape, validated."""
+def _read_idx(path, ndim: int, kind: str) -> tuple[np.ndarray, bytes]:
+    """A uint8 IDX file (gzip or not): (array of its declared shape, validated; its content)."""
     buf = utils.read_maybe_gzip(path)
     return _parse_idx(buf, path, ndim, kind), buf
 
 
 def _parse_idx(buf: bytes, path, ndim: int, kind: str) -> np.ndarray:
+    """The data of IDX content `buf` (magic 0x0000080<ndim>, big-endian int32 dims, uint8 data),
+    or a RuntimeError naming `path` and what is wrong."""
     if len(buf) < 4 + 4 * ndim:
         raise RuntimeError(f"{path}: too short to be an IDX {kind} file ({len(buf)} bytes); the "
                            "file is truncated or corrupt")
