@@ -163,7 +163,6 @@ def worker_loop(kind, dataset, index_queue, result_queue, auto_collation, collat
         init_error = ExceptionWrapper(where=where)
 
     iteration_end = False
-    current_epoch = 0
     while True:
         try:
             task = index_queue.get(timeout=_STATUS_CHECK_INTERVAL)
@@ -177,7 +176,6 @@ def worker_loop(kind, dataset, index_queue, result_queue, auto_collation, collat
             return
         if isinstance(task, _Resume):
             iteration_end = False
-            current_epoch = task.epoch
             if init_error is None:
                 try:
                     fetcher = _create_fetcher(kind, dataset, auto_collation, collate_fn,
@@ -186,8 +184,6 @@ def worker_loop(kind, dataset, index_queue, result_queue, auto_collation, collat
                     init_error = ExceptionWrapper(where=where)
             continue
         epoch, task_id, index = task
-        if epoch < current_epoch:
-            continue  # left over from an epoch the main process abandoned
         if init_error is not None:
             data = init_error
         elif iteration_end:
