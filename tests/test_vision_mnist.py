@@ -295,9 +295,9 @@ def test_batch_path_falls_back_on_per_sample_errors(mnist_test):
     with pytest.raises(TypeError, match="Input tensor should be a float tensor. Got "
                                         "ember.uint8."):
         next(iter(ED.DataLoader(bad, batch_size=4)))
+    rgb_norm = transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
     three = datasets.MNIST(mnist_test.root, train=False,
-                           transform=transforms.Compose([transforms.ToTensor(), transforms.Normalize(
-                               (0.5, 0.5, 0.5), (0.5, 0.5, 0.5))]))
+                           transform=transforms.Compose([transforms.ToTensor(), rgb_norm]))
     with pytest.raises(RuntimeError, match=r"output with shape \[1, 28, 28\] doesn't match the "
                                            r"broadcast shape \[3, 28, 28\]"):
         next(iter(ED.DataLoader(three, batch_size=4)))
