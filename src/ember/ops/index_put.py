@@ -14,7 +14,7 @@ from ..autograd.grad_mode import state as _grad_state
 from . import inplace
 from .base import Op
 from .indexing import _INDEX_NODES, IndexBackward0, _advanced, noop_slice, parse_index
-from .inplace import TYPE_NAMES
+from .inplace import TYPE_NAMES, CopyBackwards, FillBackward3
 
 _new = Tensor._new
 _TYPE_STRINGS = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
@@ -206,35 +206,53 @@ def setitem(self: Tensor, idx, value) -> None:
             view[p.adv] = a
         self._vc[0] += 1
         return
-    target = self if _trivial(p.basic, x.shape) else _INDEX_NODES[
-        "AliasBackward0"].apply(self, p.basic, None)
-    _assign(self, target, p, v, idx)
-    if target is not self and self._base is not None:
-        from .view_inplace import refresh_view
-        refresh_view(self)  # self is a view of the base just rebased: show its new history
+    if _trivial(p.basic, x.shape):
+        target = self
+        inplace.check_inplace(self)
+    else:  # a view of self (no node needed: only its storage and version counter are used)
+        if self._rg and self.grad_fn is None:
+            raise RuntimeError(inplace._VIEW_LEAF_MSG)
+        inplace.check_inplace(self)
+        target = _new(x[p.basic])
+        target._vc = self._vc
+        target._base = self._base if self._base is not None else self
+    fn, others, reads = _assignment(target, p, v, idx)
+    from .view_inplace import refresh_view, rebase_view
+    if target is not self:
+        rebase_view(target, fn, others, reads_self=reads, regen=False)
+        if self._base is not None:
+            refresh_view(self)  # self is a view of the base just rebased: show its new history
+    elif self._base is not None:
+        rebase_view(self, fn, others, reads_self=reads)
+    else:
+        inplace.record_inplace(self, fn, others)
 
 
-def _assign(self: Tensor, target: Tensor, p, v, idx) -> None:
-    x = self._data
+def _assignment(target: Tensor, p, v, idx):
+    """(fn, others, reads_self) of the recorded write `target[p.adv] = v` (all of target
+    without an advanced part): fill_, copy_ or index_put_ as torch picks them."""
+    x = target._data
     if p.adv is None:
-        if isinstance(v, Tensor) and v._data.ndim == 0:
-            inplace.fill_(target, v)  # torch fills with a 0-dim value (FillBackward3)
-        elif isinstance(v, Tensor):
-            a = _strip_ones(v._data, target._data.ndim)
-            if not inplace._bc_into(a.shape, target._data.shape):
-                _raise_expand(v._data, target._data.shape)
-            inplace.copy_(target, v if a is v._data else v.reshape(a.shape))
-        else:
-            inplace.fill_(target, _new(np.array(v, dtype=x.dtype)))
-        return
+        if not isinstance(v, Tensor):
+            return FillBackward3.apply, (_new(np.array(v, dtype=x.dtype)),), False
+        if v._data.ndim == 0:
+            return FillBackward3.apply, (v,), False  # torch fills with a 0-dim value
+        a = _strip_ones(v._data, x.ndim)
+        if not inplace._bc_into(a.shape, x.shape):
+            _raise_expand(v._data, x.shape)
+        return CopyBackwards.apply, (v if a is v._data else v.reshape(a.shape),), False
     if isinstance(v, Tensor):
         if v._data.dtype != x.dtype:
             if not (v._data.ndim == 0 and _single_mask(idx)):
                 _check_dtype(x.dtype, v._data.dtype)
-            v = v.to(self.dtype)
+            v = v.to(_new(x).dtype)
     else:
         v = _new(np.array(v, dtype=x.dtype))
-    _index_put_inplace(target, p.adv, v, False)
+    vs = _check_values(_result_shape(x.shape, p.adv), v._data)
+    if vs is not v._data:
+        v = v.reshape(vs.shape)
+    adv = p.adv
+    return (lambda s, t: IndexPutBackward0.apply(s, t, adv, False)), (v,), True
 
 
 def _single_mask(idx) -> bool:

@@ -226,7 +226,8 @@ def _advanced(adv_pos, vshape):
             arrays.append(a)
             dims.append(r)
     try:
-        bshape = np.broadcast_shapes(*(a.shape for a in arrays))
+        bshape = arrays[0].shape if len(arrays) == 1 else \
+            np.broadcast_shapes(*(a.shape for a in arrays))
     except ValueError:
         shapes = ", ".join(str(list(a.shape)) for a in arrays)
         raise IndexError(f"shape mismatch: indexing tensors could not be broadcast together with "
@@ -322,8 +323,35 @@ def getitem(self: Tensor, idx):
         return SelectBackward0.apply(self, (idx, Ellipsis), None)
     if t is slice and x.ndim and (idx.step is None or type(idx.step) is int and idx.step > 0):
         return SliceBackward0.apply(self, (idx, Ellipsis), None)
+    if t is tuple and 0 < len(idx) <= x.ndim:
+        r = _basic_tuple(self, idx)
+        if r is not None:
+            return r
     p = parse_index(idx, x)
     return _INDEX_NODES[p.name].apply(self, p.basic, p.adv)
+
+
+def _basic_tuple(self: Tensor, idx):
+    """The fast path of a tuple of ints and slices (`x[:, 0]`, `x[i, j]`); None when the
+    general parser is needed."""
+    shape = self._data.shape
+    last = None
+    for d, i in enumerate(idx):
+        t = type(i)
+        if t is int:
+            n = shape[d]
+            if not -n <= i < n:
+                raise IndexError(f"index {i} is out of bounds for dimension {d} with size {n}")
+            last = SelectBackward0
+        elif t is slice:
+            step = i.step
+            if step is not None and (type(step) is not int or step <= 0):
+                return None
+            if not noop_slice(i, shape[d]):
+                last = SliceBackward0
+        else:
+            return None
+    return (last or AliasBackward0).apply(self, idx + _ELL, None)
 
 
 # ---- zero-filled scatter (the backward of max/min along a dim) -------------------------------

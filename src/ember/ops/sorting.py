@@ -1,5 +1,6 @@
-"""Sorting along a dim: sort, argsort, msort, topk. NaN sorts above every number, as in torch;
-equal values keep their order (a stable sort; torch guarantees that only with stable=True)."""
+"""Sorting along a dim: sort, argsort, msort, topk. NaN sorts above every number, as in torch.
+With stable=True equal values keep their order; otherwise (as in torch) their order is
+unspecified and the faster sort is used."""
 from __future__ import annotations
 
 import numpy as np
@@ -13,26 +14,46 @@ from .util import wrap_dim
 _new = Tensor._new
 
 
-def _argsort(x: np.ndarray, axis: int, descending: bool) -> np.ndarray:
-    """Stable argsort; descending keeps equal values in their original order too."""
+def _argsort(x: np.ndarray, axis: int, descending: bool, stable: bool = True) -> np.ndarray:
+    """argsort along axis, NaN last (first when descending); a stable one keeps equal values in
+    their original order in both directions."""
+    kind = "stable" if stable else None
     if not descending:
-        return np.argsort(x, axis=axis, kind="stable")
+        return np.argsort(x, axis=axis, kind=kind)
     n = x.shape[axis]
-    idx = np.argsort(np.flip(x, axis), axis=axis, kind="stable")
+    idx = np.argsort(np.flip(x, axis), axis=axis, kind=kind)
     return (n - 1) - np.flip(idx, axis)
+
+
+def _topk_indices(x: np.ndarray, k: int, axis: int, largest: bool) -> np.ndarray:
+    """Indices of the k largest (smallest) along axis, sorted by value (ties by position)."""
+    n = x.shape[axis]
+    if k == 1 and (largest or x.dtype.kind != "f" or not np.isnan(x).any()):
+        return (np.argmax if largest else np.argmin)(x, axis=axis, keepdims=True)
+    if 0 < k < n:
+        part = np.argpartition(x, n - k if largest else k - 1, axis=axis)
+        part = np.take(part, np.arange(n - k, n) if largest else np.arange(k), axis=axis)
+        part.sort(axis=axis)
+    elif k == n:
+        part = np.broadcast_to(np.arange(n).reshape([-1 if d == axis else 1
+                                                     for d in range(x.ndim)]), x.shape)
+    else:
+        return np.zeros(x.shape[:axis] + (0,) + x.shape[axis + 1:], np.int64)
+    order = _argsort(np.take_along_axis(x, part, axis=axis), axis, largest)
+    return np.take_along_axis(part, order, axis=axis)
 
 
 class SortBackward0(Op):
     """(values, indices) = sort(a, dim);  da = zeros with g put back at indices"""
 
     @staticmethod
-    def forward(ctx, a, dim, descending):
+    def forward(ctx, a, dim, descending, stable=False):
         x = a._data
         if x.ndim == 0:
             idx = np.zeros((), np.int64)
             vals = x.copy()
         else:
-            idx = _argsort(x, dim, descending)
+            idx = _argsort(x, dim, descending, stable)
             vals = np.take_along_axis(x, idx, axis=dim)
         ctx.shape, ctx.dim, ctx.idx = x.shape, dim, idx
         out_idx = _new(idx.astype(np.int64, copy=False))
@@ -42,8 +63,8 @@ class SortBackward0(Op):
     @staticmethod
     def backward(ctx, g, gi=None):
         if not ctx.shape:
-            return g, None, None
-        return scatter_into_zeros(ctx.shape, ctx.dim, _new(ctx.idx), g), None, None
+            return g, None, None, None
+        return scatter_into_zeros(ctx.shape, ctx.dim, _new(ctx.idx), g), None, None, None
 
 
 class SortBackward1(SortBackward0):
@@ -61,8 +82,7 @@ class TopkBackward0(SortBackward0):
             idx = np.zeros((), np.int64)
             vals = x.copy()
         else:
-            idx = _argsort(x, dim, largest)
-            idx = np.take(idx, np.arange(k), axis=dim)
+            idx = _topk_indices(x, k, dim, largest)
             vals = np.take_along_axis(x, idx, axis=dim)
         ctx.shape, ctx.dim, ctx.idx = x.shape, dim, idx
         out_idx = _new(idx.astype(np.int64, copy=False))
@@ -81,7 +101,7 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable=None, *,
         raise TypeError("sort(): argument 'dim' must be int, not bool")
     d = wrap_dim(dim, input._data.ndim)
     node = SortBackward0 if stable is None else SortBackward1
-    v, i = node.apply(input, d, bool(descending))
+    v, i = node.apply(input, d, bool(descending), bool(stable))
     return _named("sort")(v, i)
 
 
@@ -91,7 +111,7 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool
     d = wrap_dim(dim, x.ndim)
     if x.ndim == 0:
         return _new(np.zeros((), np.int64))
-    return _new(_argsort(x, d, bool(descending)).astype(np.int64, copy=False))
+    return _new(_argsort(x, d, bool(descending), bool(stable)).astype(np.int64, copy=False))
 
 
 def msort(input: Tensor) -> Tensor:

@@ -85,7 +85,7 @@ class _PutFlatZeros(Op):
     def forward(ctx, g, shape, pos):
         ctx.pos = pos
         out = np.zeros(int(np.prod(shape)), g._data.dtype)
-        np.add.at(out, pos.ravel(), np.broadcast_to(g._data, pos.shape).ravel())
+        out[pos] = g._data  # the positions of a writable view never repeat
         return out.reshape(shape)
 
     @staticmethod
@@ -136,21 +136,24 @@ def _history_alias(t: Tensor) -> Tensor:
     return a
 
 
-def rebase_view(view: Tensor, fn, others) -> Tensor:
-    """Apply in-place `fn` to `view` and rebase its base's history (see the module doc)."""
+def rebase_view(view: Tensor, fn, others, reads_self: bool = True, regen: bool = True) -> Tensor:
+    """Apply in-place `fn` to `view` and rebase its base's history (see the module doc).
+    reads_self=False: fn's result does not depend on the old values (fill_, copy_), so they
+    get no history. regen=False: the view is a temporary whose own node is never read."""
     base = view._base
     pos = flat_positions(view._data, base._data)
     if pos is None:  # not inside its base any more: an ordinary in-place op
         from .inplace import record_inplace
         return record_inplace(view, fn, others)
     old_base = _history_alias(base)
-    ov = _TakeFlat.apply(old_base, pos)
+    ov = _TakeFlat.apply(old_base, pos) if reads_self else _new(view._data)
     r = fn(ov, *others)
     write(view, r._data)
     new = CopySlices.apply(old_base, r, pos, base._data)
     base.grad_fn, base._output_nr, base._rg = new.grad_fn, 0, new._rg
     adopt(view, r)  # re-points a saved output of r's node at the view
-    _set_view_history(view, base, pos)
+    if regen:
+        _set_view_history(view, base, pos)
     return view
 
 
