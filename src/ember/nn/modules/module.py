@@ -154,7 +154,7 @@ class Module:
             result = self._finish_backward_hooks(result)
         return result
 
-    _call_impl = _call_with_hooks
+    _call_impl = _wrapped_call_impl = __call__
 
     # ---- attribute routing ------------------------------------------------------------------
     def __getattr__(self, name: str):
@@ -725,9 +725,6 @@ class Module:
         outs = list(outs)
         for i, o in zip(idx, new):
             outs[i] = o
-        if state["n_in"] == 0:
-            # no input needs grad: torch calls the hook with grad_input all None
-            state["call_on_output"] = True
         return outs[0] if single else tuple(outs)
 
     # ---- printing -----------------------------------------------------------------------------
