@@ -65,6 +65,8 @@ CASES = {
     "take_along_dim_flat": lambda L, x: L.take_along_dim(x.contiguous(),
                                                          _t(L, np.array([0, 11, 5, 5]))),
     "take_along_dim_bc": lambda L, x: L.take_along_dim(x, _t(L, np.array([[0, 3]])), dim=1),
+    "take": lambda L, x: L.take(x, _t(L, np.array([[0, -1], [5, 5]]))),
+    "take_method": lambda L, x: x.take(_t(L, np.array([11, 3, 3, 3]))),
     "masked_fill": lambda L, x: x.masked_fill(x > 0, 0.5),
     "masked_fill_bc": lambda L, x: x.masked_fill(_t(L, np.array([True, False, True, False])),
                                                  -1.0),
@@ -118,7 +120,8 @@ def test_double_backward(torch, name):
 
 
 @pytest.mark.parametrize("name", ["gather1", "scatter_unique", "scatter_add", "index_add",
-                                  "index_fill_t", "masked_fill_t", "masked_select", "topk"])
+                                  "index_fill_t", "masked_fill_t", "masked_select", "topk",
+                                  "take"])
 def test_gradcheck(name):
     def f(x):
         out = CASES[name](ember, x)
@@ -207,6 +210,9 @@ ERRORS = [
     lambda L: _t(L, A[0]).masked_fill_(_t(L, A) > 0, 0.0),
     lambda L: _t(L, A).masked_fill(_t(L, np.ones(3, bool)), 0.0),
     lambda L: _t(L, A).masked_select(_t(L, np.zeros((3, 4)))),
+    lambda L: L.take(_t(L, A), _t(L, np.array([12]))),
+    lambda L: L.take(_t(L, A), _t(L, np.array([-13]))),
+    lambda L: L.take(_t(L, A), L.tensor([1], dtype=L.int32)),
     lambda L: _t(L, A).topk(5),
     lambda L: _t(L, A).topk(-1),
     lambda L: _t(L, A).sort(dim=2),

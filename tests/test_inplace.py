@@ -489,3 +489,17 @@ def test_retain_and_version_counter_through_setitem():
     assert v._version == 1 and v.tolist()[0] == 5.0
     (v * ember.arange(4.0)).sum().backward()
     assert x.grad.tolist() == [[0.0, 1.0], [2.0, 3.0]]
+
+
+def test_retain_grad_follows_inplace(torch):
+    res = []
+    for lib in (torch, ember):
+        x = lib.ones(3, requires_grad=True)
+        y = x * 2
+        y.retain_grad()
+        y.mul_(3)
+        (y * lib.tensor([1.0, 2.0, 3.0])).sum().backward()
+        res.append((y.grad, x.grad, y.retains_grad))
+    assert_close(res[1][0], res[0][0])
+    assert_close(res[1][1], res[0][1])
+    assert res[1][2] and res[0][2]

@@ -143,7 +143,7 @@ _METHODS = {
     "take_along_dim": scatter_gather.take_along_dim, "masked_fill": masked.masked_fill,
     "masked_fill_": masked.masked_fill_, "masked_select": masked.masked_select,
     "sort": sorting.sort, "argsort": sorting.argsort, "msort": sorting.msort,
-    "topk": sorting.topk,
+    "topk": sorting.topk, "take": scatter_gather.take,
 }
 for _name, _fn in _METHODS.items():
     setattr(Tensor, _name, _fn)

@@ -175,6 +175,12 @@ def adopt(self: Tensor, r: Tensor) -> None:
     """Give self the history of `r` (just written into it); the node's saved output becomes
     self, so a later write to self fails its backward as in torch."""
     node = r.grad_fn
+    if self._retains_grad and self.grad_fn is not None:  # .grad follows the new value
+        if self.grad_fn._retained:
+            self.grad_fn._retained.pop(self._output_nr, None)
+        if node is not None:
+            self._output_nr = r._output_nr
+            node._add_retain(self)
     self.grad_fn = node
     self._output_nr = r._output_nr
     self._rg = r._rg

@@ -555,3 +555,48 @@ def index_fill_(self: Tensor, dim: int, index: Tensor, value) -> Tensor:
     self._vc[0] += 1
     return self
 
+
+
+# ---- take ---------------------------------------------------------------------------------------
+class TakeBackward0(Op):
+    """out = a.flatten()[index] (negative indices count from the end);
+    da = zeros with g added at index (repeats accumulate)"""
+
+    @staticmethod
+    def forward(ctx, a, index):
+        x = a._data
+        ctx.shape, ctx.index = x.shape, index
+        return np.take(x, index)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _PutAddZeros.apply(g, ctx.shape, ctx.index), None
+
+
+class _PutAddZeros(Op):
+    """out = zeros(shape) with g added at the flat positions index;  dg = out_grad.take(index)"""
+
+    @staticmethod
+    def forward(ctx, g, shape, index):
+        ctx.index = index
+        out = np.zeros(int(np.prod(shape)), g._data.dtype)
+        np.add.at(out, index.ravel(), g._data.ravel())
+        return out.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, gg):
+        return TakeBackward0.apply(gg, ctx.index), None, None
+
+
+def take(input: Tensor, index: Tensor) -> Tensor:
+    """input treated as 1-D, read at `index`.  Shape: index's."""
+    idx = index._data
+    if idx.dtype != np.int64:
+        raise RuntimeError(f"take(): Expected a long tensor for index, but got "
+                           f"{TYPE_NAMES.get(idx.dtype.name, idx.dtype.name)}")
+    n = input._data.size
+    if idx.size and (idx.max() >= n or idx.min() < -n):
+        bad = int(idx.ravel()[np.argmax(((idx >= n) | (idx < -n)).ravel())])
+        raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} "
+                         f"elements.")
+    return TakeBackward0.apply(input, np.where(idx < 0, idx + n, idx))
