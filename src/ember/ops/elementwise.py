@@ -753,11 +753,20 @@ def clamp_max(input, max):
     return ClampMaxBackward0.apply(input, scalar_value(max))
 
 
+def _check_tensors(name, input, other):
+    for pos, (arg, v) in enumerate((("input", input), ("other", other))):
+        if not isinstance(v, Tensor):
+            raise TypeError(f"{name}(): argument '{arg}' (position {pos + 1}) must be Tensor, "
+                            f"not {type(v).__name__}")
+
+
 def maximum(input, other):
+    _check_tensors("maximum", input, other)
     return MaximumBackward0.apply(input, other)
 
 
 def minimum(input, other):
+    _check_tensors("minimum", input, other)
     return MinimumBackward0.apply(input, other)
 
 

@@ -244,9 +244,10 @@ class UnsafeViewBackward0(Op):
         return ga, gb
 
 
-# torch folds a 2-D first operand against a batched second one by transposing (b^T @ a^T)^T when
-# the 2-D operand requires grad; the result's node is then the final contiguous() copy, or the
-# transpose itself when that is already contiguous. Same computation, torch's names:
+# torch folds a 2-D first operand (or a 3-D one with a batch of 1 against a 3-D batch) into the
+# batched second one by transposing, (b^T @ a^T)^T, when the first operand requires grad; the
+# result's node is then the final contiguous() copy, or the transpose itself when that is
+# already contiguous. Same computation, torch's names:
 _FoldedCloneBackward0 = type("CloneBackward0", (UnsafeViewBackward0,), {
     "__doc__": "matmul of a 2-D tensor requiring grad by a batched one (torch's fold)",
     "__module__": __name__})
@@ -296,8 +297,9 @@ def matmul(input, other):
     except ValueError:
         _batched_mismatch(a, b)
     _check_dtypes(input, other, "mm" if b.ndim <= 2 else "bmm")
-    if a.ndim == 2 and b.ndim >= 3 and input._rg:
-        if a.shape[0] == 1 or b.shape[-1] == 1:
+    if input._rg and (a.ndim == 2 and b.ndim >= 3 or
+                      a.ndim == 3 == b.ndim and a.shape[0] == 1 and b.shape[0] != 1):
+        if a.shape[-2] == 1 or b.shape[-1] == 1:
             return _FoldedTransposeBackward0.apply(input, other)
         return _FoldedCloneBackward0.apply(input, other)
     return UnsafeViewBackward0.apply(input, other)
