@@ -208,7 +208,8 @@ ACTIVATIONS = [
 
 NAMED_NODES = {"relu", "leaky_relu", "elu", "gelu", "gelu_tanh", "silu", "sigmoid", "tanh",
                "softmax0", "softmax1", "softmax_last", "log_softmax", "log_softmax0", "softplus",
-               "softplus_b", "hardtanh", "hardtanh2", "relu6", "selu", "normalize"}
+               "softplus_b", "hardtanh", "hardtanh2", "relu6", "selu", "normalize", "celu",
+               "mish", "hardswish", "hardsigmoid", "logsigmoid", "threshold", "softmin"}
 
 
 @pytest.mark.parametrize("name,fn", ACTIVATIONS, ids=[a[0] for a in ACTIVATIONS])
@@ -239,6 +240,20 @@ def test_activation_double_backward(torch, name, fn):
     assert_close(xe.grad, xt.grad, rtol=1e-6, atol=1e-9)
 
 
+@pytest.mark.parametrize("fname", ["hardswish", "hardsigmoid", "hardtanh", "relu6",
+                                   "leaky_relu", "elu", "threshold"])
+def test_activation_gradients_at_kinks(torch, fname):
+    a = np.array([-4.0, -3.0, -1.0, -0.5, 0.0, 0.5, 1.0, 3.0, 4.0, 6.0], np.float32)
+    xe, xt = _grad_pair(torch, a)
+    args = (0.5, -1.0) if fname == "threshold" else ()
+    ye = getattr(EF, fname)(xe, *args)
+    yt = getattr(torch.nn.functional, fname)(xt, *args)
+    assert_close(ye, yt)
+    ye.sum().backward()
+    yt.sum().backward()
+    assert_close(xe.grad, xt.grad)
+
+
 def test_gelu_float64_exact(torch):
     a = np.linspace(-6, 6, 101)
     xe, xt = _grad_pair(torch, a)
@@ -251,7 +266,9 @@ def test_gelu_float64_exact(torch):
 
 @pytest.mark.parametrize("fname,kwargs", [("relu", {}), ("leaky_relu", {"negative_slope": 0.2}),
                                           ("elu", {}), ("hardtanh", {}), ("relu6", {}),
-                                          ("silu", {}), ("selu", {}), ("celu", {})])
+                                          ("silu", {}), ("selu", {}), ("celu", {}),
+                                          ("threshold", {"threshold": 0.5, "value": -2.0}),
+                                          ("mish", {}), ("hardswish", {}), ("hardsigmoid", {})])
 def test_inplace_activations(torch, fname, kwargs):
     a = _arr(4, 5, seed=7) * 3
     xe, xt = _grad_pair(torch, a)
@@ -259,6 +276,7 @@ def test_inplace_activations(torch, fname, kwargs):
     re = getattr(EF, fname)(he, inplace=True, **kwargs)
     rt = getattr(torch.nn.functional, fname)(ht, inplace=True, **kwargs)
     assert re is he and rt is ht
+    assert _grad_name(re) == _grad_name(rt)
     assert_close(he, ht)
     _backward_both(torch, re, rt)
     assert_close(xe.grad, xt.grad, rtol=1e-5, atol=1e-6)
@@ -266,6 +284,8 @@ def test_inplace_activations(torch, fname, kwargs):
 
 @pytest.mark.parametrize("cls,args", [("ReLU", ()), ("LeakyReLU", (0.3,)), ("ELU", (0.4,)),
                                       ("GELU", ("tanh",)), ("SiLU", ()), ("Sigmoid", ()),
+                                      ("Hardswish", ()), ("Hardsigmoid", ()), ("LogSigmoid", ()),
+                                      ("Threshold", (0.2, -1.0)), ("CELU", (0.7,)),
                                       ("Tanh", ()), ("Softmax", (1,)), ("LogSoftmax", (1,)),
                                       ("Softplus", (1.5, 5)), ("Hardtanh", (-0.5, 0.5)),
                                       ("ReLU6", ()), ("Identity", ()), ("Flatten", ()),

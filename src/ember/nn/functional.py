@@ -16,7 +16,6 @@ from .._tensor import Tensor
 from ..ops import elementwise as _ew
 from ..ops import nn_ops as _nn
 from ..ops import shape as _shape
-from ..ops.creation import tensor as _tensor
 from ..ops.util import check_broadcast as _check_broadcast
 from ..ops.util import result_dtype as _result_dtype
 from ..random import gen as _gen
@@ -132,7 +131,7 @@ def relu6(input: Tensor, inplace: bool = False) -> Tensor:
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """input if input > 0 else negative_slope * input."""
     if inplace:
-        return _inplace(input, lambda x: _nn.LeakyReluBackward0.apply(x, negative_slope))
+        return _inplace(input, lambda x: _nn.LeakyReluBackward1.apply(x, negative_slope))
     return _nn.LeakyReluBackward0.apply(input, negative_slope)
 
 
@@ -143,7 +142,7 @@ def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """input if input > 0 else alpha * (exp(input) - 1)."""
     if inplace:
-        return _inplace(input, lambda x: _nn.EluBackward0.apply(x, alpha))
+        return _inplace(input, lambda x: _nn.EluBackward1.apply(x, alpha))
     return _nn.EluBackward0.apply(input, alpha)
 
 
@@ -157,14 +156,16 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 def selu(input: Tensor, inplace: bool = False) -> Tensor:
     """scale * elu(input, alpha) with the self-normalising constants."""
-    f = lambda x: _nn.EluBackward0.apply(x, _SELU_ALPHA, _SELU_SCALE)  # noqa: E731
-    return _inplace(input, f) if inplace else f(input)
+    if inplace:
+        return _inplace(input, lambda x: _nn.EluBackward1.apply(x, _SELU_ALPHA, _SELU_SCALE))
+    return _nn.EluBackward0.apply(input, _SELU_ALPHA, _SELU_SCALE)
 
 
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """max(0, x) + min(0, alpha * (exp(x / alpha) - 1))."""
-    f = lambda x: _nn.EluBackward0.apply(x, alpha, 1.0, 1.0 / alpha)  # noqa: E731
-    return _inplace(input, f) if inplace else f(input)
+    if inplace:
+        return _inplace(input, lambda x: _nn.CeluBackward1.apply(x, alpha, 1.0, 1.0 / alpha))
+    return _nn.CeluBackward0.apply(input, alpha, 1.0, 1.0 / alpha)
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
@@ -183,8 +184,8 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
     """input * tanh(softplus(input))."""
-    f = lambda x: x * softplus(x).tanh()  # noqa: E731
-    return _inplace(input, f) if inplace else f(input)
+    return _inplace(input, _nn.MishBackward0.apply) if inplace else \
+        _nn.MishBackward0.apply(input)
 
 
 def sigmoid(input: Tensor) -> Tensor:
@@ -197,19 +198,19 @@ def tanh(input: Tensor) -> Tensor:
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     """relu6(x + 3) / 6."""
-    f = lambda x: hardtanh(x + 3.0, 0.0, 6.0) / 6.0  # noqa: E731
-    return _inplace(input, f) if inplace else f(input)
+    return _inplace(input, _nn.HardsigmoidBackward0.apply) if inplace else \
+        _nn.HardsigmoidBackward0.apply(input)
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     """x * relu6(x + 3) / 6."""
-    f = lambda x: x * hardtanh(x + 3.0, 0.0, 6.0) / 6.0  # noqa: E731
-    return _inplace(input, f) if inplace else f(input)
+    return _inplace(input, _nn.HardswishBackward0.apply) if inplace else \
+        _nn.HardswishBackward0.apply(input)
 
 
 def logsigmoid(input: Tensor) -> Tensor:
-    """log(sigmoid(x)) = -softplus(-x)."""
-    return -softplus(-input)
+    """log(sigmoid(x)), computed without overflow."""
+    return _nn.LogSigmoidBackward0.apply(input)
 
 
 def softsign(input: Tensor) -> Tensor:
@@ -227,10 +228,9 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
 
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
     """input where input > threshold, else value."""
-    def f(x):
-        keep = _Tensor_new((x._data > threshold))
-        return _ew.where(keep, x, _tensor(value, dtype=x.dtype))
-    return _inplace(input, f) if inplace else f(input)
+    if inplace:
+        return _inplace(input, lambda x: _nn.ThresholdBackward1.apply(x, threshold, value))
+    return _nn.ThresholdBackward0.apply(input, threshold, value)
 
 
 def glu(input: Tensor, dim: int = -1) -> Tensor:

@@ -285,6 +285,117 @@ class HardtanhBackward0(Op):
         return g * _new(mask.astype(a.dtype)), None, None
 
 
+class LeakyReluBackward1(LeakyReluBackward0):
+    """leaky_relu in place (torch names the node of the in-place variant ...Backward1)."""
+
+
+class EluBackward1(EluBackward0):
+    """elu / selu in place."""
+
+
+class CeluBackward0(EluBackward0):
+    """celu: elu with input_scale 1/alpha."""
+
+
+class CeluBackward1(EluBackward0):
+    """celu in place."""
+
+
+def _mask(cond: np.ndarray, dtype) -> Tensor:
+    return _new(cond.astype(dtype))
+
+
+class ThresholdBackward0(Op):
+    """out = x where x > threshold else value;  dx = g where x > threshold else 0"""
+
+    @staticmethod
+    def forward(ctx, x, threshold, value):
+        ctx.save_for_backward(x)
+        ctx.threshold = threshold
+        a = x._data
+        return np.where(a > threshold, a, a.dtype.type(value))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g * _mask(x._data > ctx.threshold, g._data.dtype), None, None
+
+
+class ThresholdBackward1(ThresholdBackward0):
+    """threshold in place."""
+
+
+class LogSigmoidBackward0(Op):
+    """out = log(sigmoid(x)) = -(max(-x, 0) + log1p(exp(-|x|)));  dx = g * sigmoid(-x)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        a = x._data
+        _float_check(a, "log_sigmoid_forward")
+        return -(np.maximum(-a, 0) + np.log1p(np.exp(-np.abs(a))))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g * (-x).sigmoid()
+
+
+class HardsigmoidBackward0(Op):
+    """out = clamp(x / 6 + 1/2, 0, 1);  dx = g / 6 where -3 < x < 3 else 0"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        a = x._data
+        _float_check(a, "hardsigmoid_cpu")
+        t = a.dtype.type
+        return np.clip(a / t(6) + t(0.5), 0, 1).astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        a = x._data
+        return g * _mask((a > -3) & (a < 3), a.dtype) * (1.0 / 6.0)
+
+
+class HardswishBackward0(Op):
+    """out = x * clamp(x + 3, 0, 6) / 6;  dx = g * (0 if x <= -3, x/3 + 1/2 if x < 3, 1 else)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        a = x._data
+        _float_check(a, "hardswish_cpu")
+        t = a.dtype.type
+        return (a * np.clip(a + t(3), 0, 6) / t(6)).astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        a = x._data
+        mid = _mask((a > -3) & (a < 3), a.dtype)
+        return g * (mid * (x / 3.0 + 0.5) + _mask(a >= 3, a.dtype))
+
+
+class MishBackward0(Op):
+    """out = x * tanh(softplus(x));  dx = g * (t + x * sigmoid(x) * (1 - t^2)), t = tanh(sp)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        a = x._data
+        _float_check(a, "mish_cpu")
+        sp = np.maximum(a, 0) + np.log1p(np.exp(-np.abs(a)))
+        return (a * np.tanh(sp)).astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        t = SoftplusBackward0.apply(x, 1.0, 20.0).tanh()
+        return g * (t + x * x.sigmoid() * (1.0 - t * t))
+
+
 class BackwardHookFunctionBackward(Op):
     """Identity on a module's inputs or outputs; its backward calls the module's full backward
     hooks (`register_full_backward_hook`) with grad_input and grad_output."""
