@@ -273,6 +273,27 @@ def test_full_backward_hook(torch):
     np.testing.assert_allclose(ge, gt)
 
 
+def test_forgotten_super_init_errors_like_torch(torch):
+    def build(nn):
+        class NoInit(nn.Module):
+            def __init__(self):
+                self.x = 1
+
+            def forward(self, x):
+                return x
+        return NoInit()
+    ee, te = same_error(torch, lambda: build(enn)(1), lambda: build(torch.nn)(1))
+    assert isinstance(ee, AttributeError)
+
+    def assign(nn):
+        class NoInit(nn.Module):
+            def __init__(self):
+                self.fc = nn.Linear(2, 2)
+        return NoInit()
+    ee, te = same_error(torch, lambda: assign(enn), lambda: assign(torch.nn))
+    assert str(ee) == str(te)
+
+
 def test_call_uses_forward_and_extra_repr(torch):
     class Custom(enn.Module):
         def __init__(self):

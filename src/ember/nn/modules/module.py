@@ -118,8 +118,12 @@ class Module:
     # ---- calling ----------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
         d = self.__dict__
-        if not (d["_forward_pre_hooks"] or d["_forward_hooks"] or _global_forward_pre_hooks or
-                _global_forward_hooks or d["_backward_hooks"]):
+        try:
+            hooked = d["_forward_pre_hooks"] or d["_forward_hooks"] or d["_backward_hooks"]
+        except KeyError:  # a subclass that never called Module.__init__()
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute "
+                                 "'_forward_pre_hooks'") from None
+        if not (hooked or _global_forward_pre_hooks or _global_forward_hooks):
             return self.forward(*args, **kwargs)
         return self._call_with_hooks(args, kwargs)
 
