@@ -316,3 +316,22 @@ def test_loss_module_reprs_buffers_and_state_dict(torch):
     assert (me.ignore_index, me.label_smoothing) == (mt.ignore_index, mt.label_smoothing)
     me = enn.BCEWithLogitsLoss(pos_weight=ember.ones(2))
     assert list(me.state_dict()) == ["pos_weight"]
+
+
+@pytest.mark.parametrize("spread", [0.0, 10.0, 15.0, 18.0, 40.0, 90.0])
+def test_cross_entropy_accuracy_with_rows_far_apart(torch, spread):
+    """Rows whose logits sit at very different levels (confident and unsure predictions in
+    one batch) keep torch's accuracy, value and gradient."""
+    x = _arr(32, 10, seed=11)
+    x[::2] += spread  # every other row far above the rest
+    x[1::3, 0] += spread / 2
+    t = _labels(32, 10)
+    for reduction in REDUCTIONS:
+        _run(torch, lambda nn, F, xx, tt: F.cross_entropy(xx, tt, reduction=reduction), x, t,
+             rtol=2e-6, atol=2e-7)
+
+
+@pytest.mark.parametrize("n,c", [(300, 7), (1000, 10), (40, 200)])
+def test_cross_entropy_large_batches(torch, n, c):
+    _run(torch, lambda nn, F, xx, tt: F.cross_entropy(xx, tt), _arr(n, c, scale=3),
+         _labels(n, c), rtol=1e-5, atol=1e-7)

@@ -424,3 +424,15 @@ def test_pad(torch, pad, mode):
         assert _grad_name(ye) == _grad_name(yt)
     _backward_both(torch, ye, yt)
     assert_close(xe.grad, xt.grad)
+
+
+@pytest.mark.parametrize("shape,dim", [((300, 10), 1), ((300, 10), -1), ((20, 30, 7), 2),
+                                       ((20, 30, 7), 1), ((300, 40), 1), ((7, 300), 0)])
+@pytest.mark.parametrize("fn", ["softmax", "log_softmax"])
+def test_softmax_many_short_rows(torch, shape, dim, fn):
+    xe, xt = _grad_pair(torch, _arr(*shape, seed=12) * 3)
+    ye = getattr(EF, fn)(xe, dim)
+    yt = getattr(torch.nn.functional, fn)(xt, dim)
+    assert_close(ye, yt)
+    _backward_both(torch, ye, yt)
+    assert_close(xe.grad, xt.grad, rtol=1e-5, atol=1e-6)

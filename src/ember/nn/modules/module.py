@@ -318,7 +318,7 @@ class Module:
 
     register_module = add_module
 
-    def _get_by_path(self, target: str, kind: str):
+    def _get_by_path(self, target: str):
         module_path, _, name = target.rpartition(".")
         mod = self.get_submodule(module_path)
         if not hasattr(mod, name):
@@ -339,14 +339,14 @@ class Module:
         return mod
 
     def get_parameter(self, target: str) -> Parameter:
-        mod, name = self._get_by_path(target, "parameter")
+        mod, name = self._get_by_path(target)
         p = getattr(mod, name)
         if not isinstance(p, Parameter):
             raise AttributeError("`" + name + "` is not an nn.Parameter")
         return p
 
     def get_buffer(self, target: str) -> Tensor:
-        mod, name = self._get_by_path(target, "buffer")
+        mod, name = self._get_by_path(target)
         if name not in mod._buffers:
             raise AttributeError("`" + name + "` is not a buffer")
         return getattr(mod, name)
