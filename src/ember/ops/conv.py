@@ -18,7 +18,7 @@ from .base import Op
 _new = Tensor._new
 
 # elements of one chunk of im2col columns (sized to stay in a core's L2 cache)
-_CHUNK = 1 << 18
+_CHUNK = 1 << 20
 
 
 class _Geometry:
@@ -102,36 +102,69 @@ def _grad_cols(g: np.ndarray, geo: _Geometry) -> np.ndarray:
     return gw.reshape(N, geo.G, O // geo.G, geo.L)
 
 
-def _input_grad(g: np.ndarray, w: np.ndarray, geo: _Geometry) -> np.ndarray:
-    """dx = col2im(W^T @ g), computed batch-last: with N the innermost axis every kernel offset's
-    slice-add in col2im moves one long contiguous run per channel instead of one per image row.
+# ---- batch-last backward ---------------------------------------------------------------------
+# With N the innermost axis, the part of the (padded, flattened) image that kernel offset (i, j)
+# sees is ONE contiguous run per channel: x_t[:, s:s + L*N] with s = (i*dh*Wp + j*dw)*N. So the
+# gradients need no column matrix at all: each offset is one small GEMM straight on a view.
 
-    Shape: g (N, O, Ho, Wo), w (O, C/G, kh, kw) -> dx (N, C, H, W)."""
-    N, C, O, G = geo.N, geo.C, geo.O, geo.G
-    kh, kw, L = geo.kh, geo.kw, geo.L
+def _batch_last_grad(g: np.ndarray, geo: _Geometry) -> np.ndarray:
+    """The output gradient as (G, O/G, L*N), batch-last, zeros in the wide gaps."""
+    N, O, G = geo.N, geo.O, geo.G
     if geo.wide:
         gt = np.zeros((O, geo.Ho, geo.Wp, N), g.dtype)
         gt[:, :, :geo.Wo, :] = g.transpose(1, 2, 3, 0)
-        gt = gt.reshape(G, O // G, -1)[:, :, :L * N]
-    else:
-        gt = np.ascontiguousarray(g.transpose(1, 2, 3, 0)).reshape(G, O // G, -1)
-    w2t = w.reshape(G, O // G, -1).transpose(0, 2, 1)
-    dcols = np.matmul(w2t, gt).reshape(C, kh, kw, L, N)
+        return gt.reshape(G, O // G, -1)[:, :, :geo.L * N]
+    return np.ascontiguousarray(g.transpose(1, 2, 3, 0)).reshape(G, O // G, -1)
+
+
+def _offsets(geo: _Geometry):
+    for i in range(geo.kh):
+        for j in range(geo.kw):
+            yield i, j
+
+
+def _weight_grad_batch_last(gt: np.ndarray, x: np.ndarray, geo: _Geometry) -> np.ndarray:
+    """dW[:, :, i, j] = g_t @ x_t[offset (i, j)]^T for each kernel offset (wide geometry only).
+
+    Shape: gt (G, O/G, L*N), x (N, C, H, W) -> dW (O, C/G, kh, kw)."""
+    N, C, G = geo.N, geo.C, geo.G
+    xp = _pad(x, geo)
+    xt = np.ascontiguousarray(xp.transpose(1, 2, 3, 0)).reshape(G, C // G, -1)
+    LN = geo.L * N
+    dw = np.empty((geo.kh, geo.kw, G, geo.O // G, C // G), gt.dtype)
+    for i, j in _offsets(geo):
+        s = (i * geo.dh * geo.Wp + j * geo.dw) * N
+        np.matmul(gt, xt[:, :, s:s + LN].transpose(0, 2, 1), out=dw[i, j])
+    return dw.reshape(geo.kh, geo.kw, geo.O, C // G).transpose(2, 3, 0, 1)
+
+
+def _input_grad(gt: np.ndarray, w: np.ndarray, geo: _Geometry) -> np.ndarray:
+    """dx = sum over kernel offsets of W[:, :, i, j]^T @ g_t, added at each offset's place in the
+    batch-last padded image (one small GEMM and one long slice-add per offset; no col2im).
+
+    Shape: gt (G, O/G, L*N), w (O, C/G, kh, kw) -> dx (N, C, H, W)."""
+    N, C, O, G = geo.N, geo.C, geo.O, geo.G
+    cg, LN = C // G, gt.shape[2]
+    # (kh, kw, G, C/G, O/G): the transposed weight of each offset, contiguous
+    wt = np.ascontiguousarray(w.reshape(G, O // G, cg, geo.kh, geo.kw).transpose(3, 4, 0, 2, 1))
+    tmp = np.empty((G, cg, LN), gt.dtype)
     if geo.wide:
-        dxt = np.zeros((C, geo.Hp * geo.Wp, N), dcols.dtype)
-        for i in range(kh):
-            for j in range(kw):
-                o = i * geo.dh * geo.Wp + j * geo.dw
-                dxt[:, o:o + L] += dcols[:, i, j]
+        dxt = np.zeros((G, cg, geo.Hp * geo.Wp * N), gt.dtype)
+        for i, j in _offsets(geo):
+            s = (i * geo.dh * geo.Wp + j * geo.dw) * N
+            np.matmul(wt[i, j], gt, out=tmp)
+            dst = dxt[:, :, s:s + LN]
+            np.add(dst, tmp, out=dst)
     else:
-        dxt = np.zeros((C, geo.Hp, geo.Wp, N), dcols.dtype)
-        dcols = dcols.reshape(C, kh, kw, geo.Ho, geo.Wo, N)
+        dxt = np.zeros((G, cg, geo.Hp, geo.Wp, N), gt.dtype)
         eh = geo.sh * (geo.Ho - 1) + 1
         ew = geo.sw * (geo.Wo - 1) + 1
-        for i in range(kh):
-            for j in range(kw):
-                r, c = i * geo.dh, j * geo.dw
-                dxt[:, r:r + eh:geo.sh, c:c + ew:geo.sw] += dcols[:, i, j]
+        tv = tmp.reshape(G, cg, geo.Ho, geo.Wo, N)
+        for i, j in _offsets(geo):
+            r, c = i * geo.dh, j * geo.dw
+            np.matmul(wt[i, j], gt, out=tmp)
+            dst = dxt[:, :, r:r + eh:geo.sh, c:c + ew:geo.sw]
+            np.add(dst, tv, out=dst)
     dxt = dxt.reshape(C, geo.Hp, geo.Wp, N)[:, geo.pt:geo.pt + geo.H, geo.pl:geo.pl + geo.W]
     return np.ascontiguousarray(dxt.transpose(3, 0, 1, 2))
 
@@ -186,8 +219,16 @@ class ConvolutionBackward0(Op):
             g = g[:, :, None, :]
         gx = gw = gb = None
         wa = weight._data
-        if need[1] or (ctx.has_bias and need[2]):
-            xa = x._data[:, :, None, :] if ctx.one_d else x._data
+        need_w, need_b = need[1], ctx.has_bias and need[2]
+        xa = x._data[:, :, None, :] if ctx.one_d else x._data
+        # few input channels make the per-offset weight GEMMs too thin: use columns then
+        batch_last_w = need_w and geo.wide and geo.C // geo.G >= 4
+        gt = _batch_last_grad(g, geo) if need[0] or batch_last_w else None
+        if batch_last_w:
+            gw = _new(_weight_grad_batch_last(gt, xa, geo).reshape(wa.shape))
+            if need_b:
+                gb = _new(g.sum(axis=(0, 2, 3)))
+        elif need_w or need_b:
             gc = _grad_cols(g, geo)
             dwt = None
             # per sample cols @ g^T, summed: (G, Kg [+1], O/G), the bias row giving db
@@ -198,12 +239,12 @@ class ConvolutionBackward0(Op):
                 else:
                     dwt += part
             kg = dwt.shape[1] - ctx.has_bias
-            if need[1]:
+            if need_w:
                 gw = _new(np.ascontiguousarray(dwt[:, :kg].transpose(0, 2, 1)).reshape(wa.shape))
-            if ctx.has_bias and need[2]:
+            if need_b:
                 gb = _new(dwt[:, kg].reshape(-1))
         if need[0]:
-            dx = _input_grad(g, wa.reshape(geo.O, geo.C // geo.G, geo.kh, geo.kw), geo)
+            dx = _input_grad(gt, wa.reshape(geo.O, geo.C // geo.G, geo.kh, geo.kw), geo)
             gx = _new(dx[:, :, 0, :] if ctx.one_d else dx)
         return gx, gw, gb, None, None, None, None
 
