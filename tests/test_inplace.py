@@ -503,3 +503,63 @@ def test_retain_grad_follows_inplace(torch):
     assert_close(res[1][0], res[0][0])
     assert_close(res[1][1], res[0][1])
     assert res[1][2] and res[0][2]
+
+
+SHAPE_OPS = {
+    "unsqueeze_": lambda L, y: y.unsqueeze_(1), "unsqueeze_neg": lambda L, y: y.unsqueeze_(-1),
+    "squeeze_": lambda L, y: y.unsqueeze_(0).squeeze_(), "squeeze_dim": lambda L, y:
+    y.unsqueeze_(2).squeeze_(2), "squeeze_dims": lambda L, y: y.unsqueeze_(0).squeeze_((0, 1)),
+    "t_": lambda L, y: y.t_(), "transpose_": lambda L, y: y.transpose_(0, 1),
+    "swapaxes_": lambda L, y: y.swapaxes_(1, 0), "swapdims_": lambda L, y: y.swapdims_(-1, 0),
+}
+
+
+@pytest.mark.parametrize("name", list(SHAPE_OPS))
+@pytest.mark.parametrize("layout", ["plain", "view"])
+def test_inplace_shape_changes(torch, name, layout):
+    _both(torch, lambda L, y, w: SHAPE_OPS[name](L, y), layout)
+    res = []
+    for lib in (torch, ember):  # untracked: a new shape over the same storage, version bumped
+        x = lib.tensor(X.copy())
+        d = x.detach()
+        r = SHAPE_OPS[name](lib, x)
+        res.append((r is x, tuple(x.shape), x._version, d._version, x.tolist(),
+                    x.is_contiguous()))
+        x.zero_()
+        assert d.abs().sum().item() == 0.0  # still the same storage
+    assert res[0] == res[1]
+
+
+def test_inplace_shape_change_on_leaf_raises(torch):
+    msgs = []
+    for lib in (torch, ember):
+        w = lib.zeros(3, requires_grad=True)
+        with pytest.raises(RuntimeError) as e:
+            w.unsqueeze_(0)
+        msgs.append(str(e.value))
+    assert msgs[0] == msgs[1]
+
+
+VARIANTS = ["eq_", "ne_", "lt_", "le_", "gt_", "ge_", "logical_not_", "negative_", "absolute_",
+            "cumsum_", "multiply_", "subtract_", "divide_", "remainder_", "log2_",
+            "true_divide_", "floor_divide_", "logical_and_"]
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+def test_inplace_variants(torch, name):
+    arg = {"cumsum_": (1,), "logical_not_": (), "negative_": (), "absolute_": (),
+           "log2_": ()}.get(name)
+    for dtype in ("float32", "int64"):
+        res = []
+        for lib in (torch, ember):
+            x = lib.tensor((X * 3).astype(dtype) if dtype == "int64" else X.astype(dtype))
+            a = arg if arg is not None else (lib.tensor(np.full(4, 2).astype(dtype)),)
+            try:
+                r = getattr(x, name)(*a)
+                res.append((r is x, str(x.dtype).split(".")[-1], x._version))
+                res.append(x)
+            except Exception as e:  # noqa: BLE001
+                res.append((type(e), str(e)))
+        assert res[0] == res[len(res) // 2], (dtype, res)
+        if len(res) == 4:
+            assert_close(res[3], res[1])

@@ -265,3 +265,4 @@ Tensor.bernoulli = lambda self, p=None, *, generator=None: creation.bernoulli(se
 Tensor.__setitem__ = index_put.setitem
 Tensor.index_put_ = index_put.index_put_
 Tensor.index_put = index_put.index_put
+inplace.bind_methods(Tensor)

@@ -454,3 +454,135 @@ def inplace_plain(fn, ufunc=None):
             return apply_inplace(self, lambda s, *a: fn(s, *a, **kwargs), *args)
         return apply_inplace(self, fn, *args)
     return op
+
+
+# ---- in-place shape changes (unsqueeze_, squeeze_, t_, transpose_) -------------------------------
+class UnsqueezeBackward1(Op):
+    """self.unsqueeze_(dim);  da = g.squeeze(dim)"""
+
+    @staticmethod
+    def forward(ctx, a, dim):
+        ctx.dim = dim
+        return np.expand_dims(a._data, dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.squeeze(ctx.dim), None
+
+
+class SqueezeBackward3(Op):
+    """self.squeeze_() (SqueezeBackward4: one dim, SqueezeBackward5: dims);  da = g reshaped"""
+
+    @staticmethod
+    def forward(ctx, a, dims=None):
+        x = a._data
+        ctx.shape = x.shape
+        if dims is None:
+            return np.squeeze(x)
+        return np.squeeze(x, axis=tuple(d for d in dims if x.shape[d] == 1))
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.reshape(ctx.shape), None
+
+
+class SqueezeBackward4(SqueezeBackward3):
+    pass
+
+
+class SqueezeBackward5(SqueezeBackward3):
+    pass
+
+
+class TransposeBackward1(Op):
+    """self.transpose_(d0, d1);  da = g.transpose(d0, d1)"""
+
+    @staticmethod
+    def forward(ctx, a, d0, d1):
+        ctx.d0, ctx.d1 = d0, d1
+        return np.swapaxes(a._data, d0, d1)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.transpose(ctx.d0, ctx.d1), None, None
+
+
+class TBackward1(TransposeBackward1):
+    """self.t_();  da = g.t()"""
+
+
+def _reshape_inplace(self: Tensor, node, *args) -> Tensor:
+    """Give self a new shape over the same storage, recording `node` when self is tracked."""
+    check_inplace(self)
+    if _grad_state.enabled and self._rg:
+        old = _new(self._data, True)
+        old.grad_fn, old._output_nr = self.grad_fn, self._output_nr
+        r = node.apply(old, *args)
+        self._data = r._data
+        self.grad_fn, self._output_nr = r.grad_fn, 0
+        self._vc[0] += 1
+        if self._base is not None:
+            r.grad_fn._vv = self._vc[0]
+        return self
+    self._data = node.forward(node(), self, *args)
+    self._vc[0] += 1
+    return self
+
+
+def unsqueeze_(self: Tensor, dim: int) -> Tensor:
+    from .util import wrap_dim
+    return _reshape_inplace(self, UnsqueezeBackward1, wrap_dim(dim, self._data.ndim + 1))
+
+
+def squeeze_(self: Tensor, dim=None) -> Tensor:
+    from .util import wrap_dim
+    nd = self._data.ndim
+    if dim is None:
+        return _reshape_inplace(self, SqueezeBackward3, None)
+    if isinstance(dim, (tuple, list)):
+        return _reshape_inplace(self, SqueezeBackward5, tuple(wrap_dim(d, nd) for d in dim))
+    return _reshape_inplace(self, SqueezeBackward4, (wrap_dim(dim, nd),))
+
+
+def transpose_(self: Tensor, dim0: int, dim1: int) -> Tensor:
+    from .util import wrap_dim
+    nd = self._data.ndim
+    return _reshape_inplace(self, TransposeBackward1, wrap_dim(dim0, nd), wrap_dim(dim1, nd))
+
+
+def t_(self: Tensor) -> Tensor:
+    nd = self._data.ndim
+    if nd > 2:
+        raise RuntimeError(f"t_() expects a tensor with <= 2 dimensions, but self is {nd}D")
+    return _reshape_inplace(self, TBackward1, 0, nd - 1 if nd else 0)
+
+
+# in-place variants of out-of-place methods, bound where ember has the out-of-place one
+INPLACE_VARIANTS = (
+    "absolute_", "acos_", "acosh_", "addbmm_", "addcdiv_", "addcmul_", "addmm_", "addmv_",
+    "addr_", "baddbmm_", "arccos_", "arccosh_", "arcsin_",
+    "arcsinh_", "arctan_", "arctan2_", "arctanh_", "asin_", "asinh_", "atan_", "atan2_", "atanh_",
+    "bitwise_and_", "bitwise_not_", "bitwise_or_", "bitwise_xor_", "copysign_", "cosh_",
+    "cumprod_", "cumsum_", "deg2rad_", "digamma_", "divide_", "eq_", "erf_", "erfc_", "erfinv_",
+    "exp2_", "expm1_", "fix_", "float_power_", "floor_divide_", "fmod_", "frac_", "ge_",
+    "greater_", "greater_equal_", "gt_", "hypot_", "le_", "lerp_", "less_", "less_equal_",
+    "lgamma_", "log10_", "log2_", "logical_and_", "logical_not_", "logical_or_", "logical_xor_",
+    "logit_", "lt_", "multiply_", "nan_to_num_", "ne_", "negative_", "not_equal_", "rad2deg_",
+    "remainder_", "sgn_", "sinc_", "sinh_", "subtract_", "tan_", "tril_", "triu_",
+    "true_divide_", "xlogy_", "hardtanh_", "leaky_relu_", "elu_", "selu_", "celu_", "silu_",
+    "mish_", "hardsigmoid_", "hardswish_", "softplus_", "gelu_", "threshold_", "relu6_")
+
+
+def bind_methods(tensor_cls) -> None:
+    """Bind the in-place shape changes and every in-place variant whose out-of-place method
+    exists on the Tensor class."""
+    tensor_cls.unsqueeze_ = unsqueeze_
+    tensor_cls.squeeze_ = squeeze_
+    tensor_cls.transpose_ = transpose_
+    tensor_cls.swapaxes_ = transpose_
+    tensor_cls.swapdims_ = transpose_
+    tensor_cls.t_ = t_
+    for name in INPLACE_VARIANTS:
+        base = getattr(tensor_cls, name[:-1], None)
+        if base is not None and name not in tensor_cls.__dict__:
+            setattr(tensor_cls, name, inplace_plain(base))
