@@ -44,10 +44,18 @@ class AddmmBackward0(Op):
             gd = g._data
             return (_new(gd.sum(0)) if nig[0] else None,
                     _new(np.matmul(gd, w._data)) if nig[1] else None,
-                    _new(np.matmul(gd.T, x._data)) if nig[2] else None)
+                    _new(_weight_grad(gd, x._data)) if nig[2] else None)
         return (g.sum(0) if nig[0] else None,
                 g.mm(w) if nig[1] else None,
                 g.t().mm(x) if nig[2] else None)
+
+
+def _weight_grad(g: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """g.T @ x. With one sample the GEMM has K=1, where BLAS is several times slower than an
+    outer product."""
+    if g.shape[0] == 1:
+        return np.multiply.outer(g[0], x[0])
+    return np.matmul(g.T, x)
 
 
 # ---- softmax family -------------------------------------------------------------------------
