@@ -563,3 +563,100 @@ def test_inplace_variants(torch, name):
         assert res[0] == res[len(res) // 2], (dtype, res)
         if len(res) == 4:
             assert_close(res[3], res[1])
+
+
+# ---- hypothesis: random in-place ops through random views ----------------------------------
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@st.composite
+def _view_index(draw, shape):
+    parts = []
+    for n in shape[:draw(st.integers(0, len(shape)))]:
+        kind = draw(st.sampled_from(["int", "slice", "full", "none"]))
+        if kind == "int":
+            parts.append(draw(st.integers(-n, n - 1)))
+        elif kind == "slice":
+            start = draw(st.integers(0, n - 1))
+            parts.append(slice(start, None, draw(st.sampled_from([1, 2]))))
+        elif kind == "full":
+            parts.append(slice(None))
+        else:
+            parts.append(None)
+    return tuple(parts)
+
+
+_VIEW_OPS = ["mul_", "add_w", "zero_", "fill_", "copy_w", "exp_", "clamp_", "relu_", "setitem",
+             "div_w", "sigmoid_"]
+
+
+@st.composite
+def view_cases(draw):
+    shape = tuple(draw(st.integers(1, 4)) for _ in range(draw(st.integers(1, 3))))
+    idx1 = draw(_view_index(shape))
+    idx2 = draw(st.one_of(st.none(), st.just(0), st.just(slice(None, None, 2))))
+    ops = draw(st.lists(st.sampled_from(_VIEW_OPS), min_size=1, max_size=3))
+    return shape, idx1, idx2, ops, draw(st.booleans()), draw(st.booleans())
+
+
+def _apply_view_op(L, v, op, w):
+    wv = w.expand(tuple(v.shape)) if v.dim() else w.sum()
+    if op == "mul_":
+        v.mul_(2.0)
+    elif op == "add_w":
+        v.add_(wv)
+    elif op == "zero_":
+        v.zero_()
+    elif op == "fill_":
+        v.fill_(1.5)
+    elif op == "copy_w":
+        v.copy_(wv * 3)
+    elif op == "exp_":
+        v.exp_()
+    elif op == "clamp_":
+        v.clamp_(-0.5, 0.5)
+    elif op == "relu_":
+        v.relu_()
+    elif op == "div_w":
+        v.div_(wv.abs() + 1)
+    elif op == "sigmoid_":
+        v.sigmoid_() if v.dim() else v.tanh_()  # (ember's sigmoid of a 0-dim tensor: see report)
+    elif v.dim():
+        v[0] = wv[0] * 2
+    else:
+        v[...] = wv * 2
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
+@given(case=view_cases())
+def test_random_inplace_through_views(torch, case):
+    shape, idx1, idx2, ops, transposed, use_view = case
+    arr = np.linspace(-2, 2, int(np.prod(shape))).reshape(shape)
+    res = []
+    for lib in (torch, ember):
+        x = lib.tensor(arr, requires_grad=True)
+        w = lib.tensor(0.7, dtype=lib.float64, requires_grad=True)
+        # a non-C-contiguous base when transposed
+        y = (x.transpose(0, -1) * 1).transpose(0, -1) if transposed else x * 1
+        v = y[idx1]
+        if idx2 is not None and v.dim():
+            v = v[idx2]
+        try:
+            for op in ops:
+                _apply_view_op(lib, v, op, w)
+            out = (y * lib.tensor(np.cos(arr))).sum()
+            if use_view:
+                out = out + (v * v).sum()
+            out.backward()
+            res.append((y, v, x.grad, w.grad, type(y.grad_fn).__name__))
+        except RuntimeError as e:
+            res.append(str(e))
+    t, e = res
+    if isinstance(t, str):
+        assert e == t
+        return
+    assert not isinstance(e, str), e
+    for a, b in zip(e[:4], t[:4]):
+        assert_close(a, b)
+    assert e[4] == t[4]
