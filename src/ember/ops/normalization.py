@@ -16,8 +16,19 @@ from .base import Op
 _new = Tensor._new
 
 
-def _channel_shape(x: np.ndarray):
-    return (1, x.shape[1]) + (1,) * (x.ndim - 2)
+def _per_channel_sum(a: np.ndarray) -> np.ndarray:
+    """Sum of a (N, C, L) array over N and L, with the inner reduction as a BLAS product with a
+    ones vector (several times faster than NumPy's reduction over axes (0, 2))."""
+    if a.shape[2] == 1:
+        return a[:, :, 0].sum(axis=0)
+    return (a @ np.ones(a.shape[2], a.dtype)).sum(axis=0)
+
+
+def _per_channel_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """sum over N and L of a * b, per channel, without an (N, C, L) temporary."""
+    if a.shape[2] == 1:
+        return np.einsum("nc,nc->c", a[:, :, 0], b[:, :, 0])
+    return np.einsum("ncl,ncl->c", a, b)
 
 
 class NativeBatchNormBackward0(Op):
@@ -31,18 +42,16 @@ class NativeBatchNormBackward0(Op):
     @staticmethod
     def forward(ctx, x, weight, bias, running, training, momentum, eps):
         xa = x._data
-        axes = (0,) + tuple(range(2, xa.ndim))
-        cshape = _channel_shape(xa)
+        N, C = xa.shape[:2]
+        x3 = xa.reshape(N, C, -1)
+        m = x3.shape[0] * x3.shape[2]  # values per channel
         running_mean, running_var = running
         if training:
-            mean = xa.mean(axis=axes)
-            xc = xa - mean.reshape(cshape)
-            sq = np.multiply(xc, xc, out=np.empty_like(xc))
-            var = sq.mean(axis=axes)
-            del sq
+            mean = _per_channel_sum(x3) / m
+            xc = x3 - mean[:, None]
+            var = _per_channel_dot(xc, xc) / m
             invstd = 1.0 / np.sqrt(var + eps)
             if running_mean is not None:
-                m = xa.size // xa.shape[1]
                 rm, rv = running_mean._data, running_var._data
                 rm *= 1 - momentum
                 rm += (momentum * mean).astype(rm.dtype, copy=False)
@@ -53,43 +62,41 @@ class NativeBatchNormBackward0(Op):
         else:
             mean = running_mean._data.astype(xa.dtype, copy=False)
             invstd = (1.0 / np.sqrt(running_var._data + eps)).astype(xa.dtype, copy=False)
-            xc = xa - mean.reshape(cshape)
+            xc = x3 - mean[:, None]
         scale = invstd if weight is None else invstd * weight._data
-        out = np.multiply(xc, scale.reshape(cshape), out=xc)
+        save = any(ctx.needs_input_grad)
+        # keep x - mean for backward (a new output array instead of scaling it in place)
+        out = np.multiply(xc, scale[:, None], out=None if save else xc)
         if bias is not None:
-            out += bias._data.reshape(cshape)
-        if any(ctx.needs_input_grad):
-            ctx.mean, ctx.invstd, ctx.training = mean, invstd, training
+            out += bias._data[:, None]
+        if save:
+            ctx.xc, ctx.invstd, ctx.training, ctx.m = xc, invstd, training, m
             ctx.save_for_backward(x, weight)
-        return out
+        return out.reshape(xa.shape)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad):
         x, weight = ctx.saved_tensors
         need = ctx.needs_input_grad
-        g, xa = grad._data, x._data
-        axes = (0,) + tuple(range(2, xa.ndim))
-        cshape = _channel_shape(xa)
-        invstd = ctx.invstd
-        xhat = xa - ctx.mean.reshape(cshape)
-        xhat *= invstd.reshape(cshape)
-        sum_g = g.sum(axis=axes)
-        sum_gx = np.multiply(g, xhat).sum(axis=axes) if (need[1] or ctx.training) else None
+        xc, invstd, m = ctx.xc, ctx.invstd, ctx.m
+        shape = x._data.shape
+        g = grad._data.reshape(xc.shape)
+        sum_g = _per_channel_sum(g)
+        # sum(g * x_hat) per channel
+        sum_gxhat = _per_channel_dot(g, xc) * invstd if (need[1] or ctx.training) else None
         gx = gw = gb = None
         if need[0]:
-            scale = invstd if weight is None else invstd * weight._data
+            a = invstd if weight is None else invstd * weight._data
+            gx = g * a[:, None]
             if ctx.training:
-                m = xa.size // xa.shape[1]
-                xhat *= (sum_gx / m).reshape(cshape)
-                gx = g - (sum_g / m).reshape(cshape)
-                gx -= xhat
-                gx *= scale.reshape(cshape)
-            else:
-                gx = g * scale.reshape(cshape)
-            gx = _new(gx)
+                # dx = a * (g - mean(g) - x_hat * mean(g * x_hat)) = a*g + b*(x - mean) + c
+                b = -a * invstd * sum_gxhat / m
+                gx += xc * b[:, None]
+                gx -= (a * sum_g / m)[:, None]
+            gx = _new(gx.reshape(shape))
         if need[1]:
-            gw = _new(sum_gx)
+            gw = _new(sum_gxhat)
         if need[2]:
             gb = _new(sum_g)
         return gx, gw, gb, None, None, None, None
@@ -107,11 +114,13 @@ class NativeLayerNormBackward0(Op):
         xa = x._data
         d = int(np.prod(normalized_shape))
         x2 = xa.reshape(-1, d)
-        mean = x2.mean(axis=1, keepdims=True)
-        xc = x2 - mean
-        var = np.multiply(xc, xc).mean(axis=1, keepdims=True)
+        ones = np.ones(d, xa.dtype)
+        # row reductions as BLAS matrix-vector products: far faster than NumPy's axis=1 sums
+        mean = (x2 @ ones) / d
+        xc = x2 - mean[:, None]
+        var = np.einsum("ij,ij->i", xc, xc) / d
         rstd = 1.0 / np.sqrt(var + eps)
-        xhat = np.multiply(xc, rstd, out=xc)
+        xhat = np.multiply(xc, rstd[:, None], out=xc)
         if weight is not None:
             out = np.multiply(xhat, weight._data.reshape(-1))
             if bias is not None:
@@ -132,21 +141,23 @@ class NativeLayerNormBackward0(Op):
         x, weight = ctx.saved_tensors
         need = ctx.needs_input_grad
         xhat, rstd = ctx.xhat, ctx.rstd
-        d = xhat.shape[1]
-        g = grad._data.reshape(-1, d)
+        rows, d = xhat.shape
+        g = grad._data.reshape(rows, d)
         gx = gw = gb = None
         if need[0]:
-            gh = g * weight._data.reshape(-1) if weight is not None else g
-            a = gh.mean(axis=1, keepdims=True)
-            b = np.multiply(gh, xhat).mean(axis=1, keepdims=True)
-            gx = gh - a
-            gx -= xhat * b
-            gx *= rstd
-            gx = _new(gx.reshape(ctx.shape))
+            # dx = rstd * (g' - mean(g') - x_hat * mean(g' * x_hat)),  g' = g * weight
+            gh = g * weight._data.reshape(-1) if weight is not None else g.copy()
+            a = (gh @ np.ones(d, gh.dtype)) / d
+            b = np.einsum("ij,ij->i", gh, xhat) / d
+            gh -= a[:, None]
+            gh -= xhat * b[:, None]
+            gh *= rstd[:, None]
+            gx = _new(gh.reshape(ctx.shape))
+        ones_r = np.ones(rows, g.dtype) if weight is not None or need[3] else None
         if weight is not None and need[2]:
-            gw = _new(np.multiply(g, xhat).sum(axis=0).reshape(weight._data.shape))
+            gw = _new((ones_r @ np.multiply(g, xhat)).reshape(weight._data.shape))
         if need[3]:
-            gb = _new(g.sum(axis=0).reshape(ctx.shape[len(ctx.shape) - ctx.nd:]))
+            gb = _new((ones_r @ g).reshape(ctx.shape[len(ctx.shape) - ctx.nd:]))
         return gx, None, gw, gb, None
 
 
