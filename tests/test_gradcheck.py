@@ -205,6 +205,13 @@ OPS = {
     "maximum": (lambda a, b: ember.maximum(a, b), [lambda: t64(3, 4), lambda: t64(4)]),
     "minimum": (lambda a, b: ember.minimum(a, b), [lambda: t64(3, 4), lambda: t64(3, 1)]),
     "where": (lambda a, b: ember.where(a > 0, a, b), [lambda: t64(3, 4), lambda: t64(4)]),
+    "remainder": (lambda a, b: a % b, [lambda: t64(3, 4), lambda: pos(4)]),
+    "remainder_scalar": (lambda a: a % 0.7, [lambda: t64(3, 4)]),
+    "fmod": (lambda a, b: ember.fmod(a, b), [lambda: t64(3, 4), lambda: pos(4)]),
+    "floor_ceil_round_trunc": (lambda a: a.floor() + a.ceil() + a.round() + a.trunc() + a,
+                               [lambda: t64(3, 4)]),
+    "div_rounded": (lambda a, b: a.div(b, rounding_mode="floor") + a * b,
+                    [lambda: t64(3, 4), lambda: pos(4)]),
     # reductions
     "sum": (lambda a: a.sum(), [lambda: t64(3, 4)]),
     "sum_dims": (lambda a: a.sum((0, 2), keepdim=True), [lambda: t64(2, 3, 4)]),
@@ -226,6 +233,9 @@ OPS = {
     "cumsum": (lambda a: a.cumsum(1), [lambda: t64(3, 4)]),
     "cumprod": (lambda a: a.cumprod(0), [lambda: t64(3, 4)]),
     "norm": (lambda a: a.norm(), [lambda: t64(3, 4)]),
+    "norm_p": (lambda a: a.norm(3, dim=1), [lambda: t64(3, 4)]),
+    "norm_1": (lambda a: a.norm(1, dim=0, keepdim=True), [lambda: t64(3, 4)]),
+    "norm_inf": (lambda a: a.norm(float("inf"), dim=1), [lambda: t64(3, 4)]),
     # matrix products
     "matmul": (lambda a, b: a @ b, [lambda: t64(3, 4), lambda: t64(4, 2)]),
     "matmul_batched": (lambda a, b: a @ b, [lambda: t64(2, 3, 4), lambda: t64(4, 2)]),

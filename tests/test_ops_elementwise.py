@@ -328,3 +328,45 @@ def test_out_of_place_ops_do_not_modify_inputs(torch):
                lambda x: x * x, lambda x: -x, lambda x: x.abs(), lambda x: x.sigmoid()):
         fn(e)
         np.testing.assert_array_equal(e.numpy(), a)
+
+
+ROUNDING = {
+    "floor": lambda L, x, y: x.floor(), "ceil": lambda L, x, y: L.ceil(x),
+    "trunc": lambda L, x, y: x.trunc(), "round": lambda L, x, y: L.round(x),
+    "round_decimals": lambda L, x, y: x.round(decimals=1),
+    "remainder_scalar": lambda L, x, y: x % 0.7, "remainder_neg": lambda L, x, y: x % -0.7,
+    "remainder": lambda L, x, y: x.remainder(y), "fmod_scalar": lambda L, x, y: L.fmod(x, 0.7),
+    "fmod": lambda L, x, y: x.fmod(y), "div_floor": lambda L, x, y: x.div(y, rounding_mode="floor"),
+    "div_trunc": lambda L, x, y: L.div(x, y, rounding_mode="trunc"),
+    "div_floor_scalar": lambda L, x, y: x.div(0.3, rounding_mode="floor"),
+}
+
+
+@pytest.mark.parametrize("name", list(ROUNDING))
+def test_rounding_and_remainders(torch, name):
+    """Values (negative operands included), zero gradients of the step functions, and the
+    remainder/fmod gradients with respect to the divisor."""
+    a = np.array([[-2.5, -1.3, -0.5, 0.4], [0.5, 1.5, 2.5, 3.7]], np.float32)
+    b = np.array([0.6, -0.7, 1.1, -2.0], np.float32)
+    check_op(torch, ROUNDING[name], a, b)
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32"])
+def test_integer_rounding_division(torch, dtype):
+    a = np.array([-7, -3, 0, 3, 7]).astype(dtype)
+    b = np.array([2, -2, 3, -4, 5]).astype(dtype)
+    for fn in (lambda L, x, y: x // y, lambda L, x, y: x % y, lambda L, x, y: L.fmod(x, y),
+               lambda L, x, y: x.div(y, rounding_mode="trunc"), lambda L, x, y: x.floor(),
+               lambda L, x, y: x.div(y, rounding_mode="floor"), lambda L, x, y: -7 // y,
+               lambda L, x, y: x % 3):
+        check_op(torch, fn, a, b, names=False)
+
+
+def test_floor_divide_records_a_node_that_refuses_backward(torch):
+    for lib in (ember, torch):
+        x = lib.tensor([1.5, -2.5], requires_grad=True)
+        y = x // 0.7
+        assert y.requires_grad and type(y.grad_fn).__name__ == "NotImplemented"
+    ee, et = same_error(torch, lambda: (ember.tensor([1.5], requires_grad=True) // 2).backward(),
+                        lambda: (torch.tensor([1.5], requires_grad=True) // 2).backward())
+    assert str(ee) == str(et)

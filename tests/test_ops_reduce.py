@@ -230,3 +230,32 @@ def test_reduction_gradients_flow_to_broadcast_inputs(torch):
                lambda L, x, y: (x * y).max(0)[0], lambda L, x, y: (x + y).logsumexp(0),
                lambda L, x, y: (x * y).prod(1)):
         check_op(torch, fn, a, b)
+
+
+@pytest.mark.parametrize("p", [2, "fro", 1, 3, 0.5, float("inf"), -float("inf"), 0])
+@pytest.mark.parametrize("dim", [None, 1, (0, 1), -1])
+def test_norm(torch, p, dim):
+    x = randn(3, 4)
+    kw = {} if dim is None else {"dim": dim}
+    if p == "fro" and dim == 1:
+        kw["dim"] = (1,)
+    check_op(torch, lambda L, t: t.norm(p, **kw), x, rtol=1e-4, atol=1e-5)
+    check_op(torch, lambda L, t: L.norm(t, p=p, keepdim=True, **kw), x, rtol=1e-4, atol=1e-5)
+
+
+def test_norm_of_zeros_has_zero_gradient(torch):
+    check_op(torch, lambda L, t: t.norm(), np.zeros((2, 3), np.float32))
+    check_op(torch, lambda L, t: t.norm(dim=1), np.array([[0, 0], [3, 4]], np.float32))
+
+
+def test_numpy_spellings_of_dim_and_keepdim(torch):
+    x = randn(2, 3, 4)
+    for fn in (lambda L, t: t.sum(axis=0), lambda L, t: L.sum(t, axis=1, keepdim=True),
+               lambda L, t: t.mean(axis=(0, 2)), lambda L, t: t.max(axis=1)[0],
+               lambda L, t: t.std(axis=0), lambda L, t: L.amax(t, axis=-1),
+               lambda L, t: t.argmax(axis=1), lambda L, t: t.logsumexp(axis=2),
+               lambda L, t: (t > 0).all(axis=1), lambda L, t: t.cumsum(axis=0),
+               lambda L, t: L.sum(t, 0, keepdims=True), lambda L, t: L.cat([t, t], axis=1),
+               lambda L, t: L.stack([t, t], axis=0), lambda L, t: L.squeeze(t[:1], axis=0),
+               lambda L, t: t.unsqueeze(dim=0), lambda L, t: t.var(axis=1, keepdim=True)):
+        check_op(torch, fn, x)

@@ -229,3 +229,11 @@ def test_expand_error_message(torch):
 def test_expanded_gradient_sums_back(torch):
     check_op(torch, lambda L, x: (x.expand(3, 4) * L.arange(12.0).view(3, 4)).sum(0), randn(1, 4))
     check_op(torch, lambda L, x: x.expand(2, 3, 4).transpose(0, 2), randn(3, 1))
+
+
+@pytest.mark.parametrize("args", [(1, 0), (-2, 1), ((1, 2), (0, 1)), (3, None), (7, -1),
+                                  ((1, -1), (1, 0))], ids=str)
+def test_roll(torch, args):
+    shifts, dims = args
+    check_op(torch, lambda L, x: x.roll(shifts, dims), randn(3, 4))
+    check_op(torch, lambda L, x: L.roll(x.t(), shifts, dims), randn(4, 3))

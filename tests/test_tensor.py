@@ -316,3 +316,16 @@ def test_device_objects(torch):
     same_error(torch, lambda: ember.device("gpu"), lambda: torch.device("gpu"))
     with pytest.raises(RuntimeError, match="cuda"):
         ember.ones(2).to("cuda")
+
+
+def test_new_creation_methods(torch):
+    for fn in (lambda L, x: x.new_zeros(2, 3), lambda L, x: x.new_ones((2,)),
+               lambda L, x: x.new_full((2,), 3), lambda L, x: x.new_tensor([1, 2]),
+               lambda L, x: x.int().new_tensor([1.5, -2.7]),
+               lambda L, x: x.new_zeros(2, dtype=L.int64), lambda L, x: x.new_ones(1, 2) * 0):
+        both(torch, lambda L: fn(L, L.ones(2, dtype=L.float64)))
+    e = ember.ones(2).new_empty(3, 2)
+    assert tuple(e.shape) == (3, 2) and e.dtype is ember.float32
+    assert ember.ones(2).new_zeros(2, requires_grad=True).requires_grad
+    with pytest.warns(UserWarning, match="new_tensor"):
+        ember.ones(2).new_tensor(ember.ones(3))

@@ -99,7 +99,7 @@ _METHODS = {
     # elementwise
     "add": ew.add, "sub": ew.sub, "subtract": ew.sub, "mul": ew.mul, "multiply": ew.mul,
     "div": ew.div, "divide": ew.div, "true_divide": ew.div, "floor_divide": ew.floor_divide,
-    "remainder": ew.remainder, "fmod": ew.remainder, "pow": ew.pow, "neg": ew.neg,
+    "remainder": ew.remainder, "fmod": ew.fmod, "pow": ew.pow, "neg": ew.neg,
     "negative": ew.neg, "exp": ew.exp, "log": ew.log, "log1p": ew.log1p, "log2": ew.log2,
     "sqrt": ew.sqrt, "rsqrt": ew.rsqrt, "sin": ew.sin, "cos": ew.cos, "tanh": ew.tanh,
     "sigmoid": ew.sigmoid, "reciprocal": ew.reciprocal, "abs": ew.abs, "absolute": ew.abs,
@@ -157,6 +157,8 @@ def _reshape_as(self, other):
     return shape.reshape(self, other._data.shape)
 
 
+for _n in ("new_zeros", "new_ones", "new_empty", "new_full", "new_tensor"):
+    setattr(Tensor, _n, getattr(creation, _n))
 Tensor.view_as = _view_as
 Tensor.reshape_as = _reshape_as
 def _T(self):

@@ -172,6 +172,40 @@ def _like(input, dtype):
     return input._data.dtype if dtype is None else _dtype.to_dtype(dtype).np
 
 
+def _new_dtype(self, dtype):
+    return self.dtype if dtype is None else dtype
+
+
+def new_zeros(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Tensor.new_zeros: zeros of `size` with this tensor's dtype unless one is given."""
+    return zeros(*size, dtype=_new_dtype(self, dtype), device=device, requires_grad=requires_grad)
+
+
+def new_ones(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return ones(*size, dtype=_new_dtype(self, dtype), device=device, requires_grad=requires_grad)
+
+
+def new_empty(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return empty(*size, dtype=_new_dtype(self, dtype), device=device, requires_grad=requires_grad)
+
+
+def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return full(size, fill_value, dtype=_new_dtype(self, dtype), device=device,
+                requires_grad=requires_grad)
+
+
+def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Tensor.new_tensor: a copy of `data` with this tensor's dtype unless one is given."""
+    if isinstance(data, Tensor):
+        warnings.warn("To copy construct from a tensor, it is recommended to use "
+                      "sourceTensor.detach().clone() or "
+                      "sourceTensor.detach().clone().requires_grad_(True), rather than "
+                      "tensor.new_tensor(sourceTensor).", UserWarning, stacklevel=2)
+        data = data.detach().clone()
+    return tensor(data, dtype=_new_dtype(self, dtype), device=device,
+                  requires_grad=requires_grad)
+
+
 def zeros_like(input, *, dtype=None, device=None, requires_grad=False, layout=None,
                memory_format=None) -> Tensor:
     return _finish(np.zeros(input._data.shape, _like(input, dtype)), requires_grad, device)

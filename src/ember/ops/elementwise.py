@@ -146,42 +146,154 @@ class DivBackward0(Op):
     """out = a / b;  da = g / b, db = -g * a / b**2"""
 
     @staticmethod
-    def forward(ctx, a, b, rounding_mode=None):
+    def forward(ctx, a, b):
         ctx.save_for_backward(a if isinstance(b, Tensor) and ctx.needs_input_grad[1] else None,
                               b if isinstance(b, Tensor) else None)
         ctx.scalar = None if isinstance(b, Tensor) else b
         x, y = promote(a, b)
-        if rounding_mode is None:
-            if x.dtype.kind in "biu":  # integral operands: true division gives the default float
-                from .. import _dtype
-                dt = _dtype._default.dtype.np
-                x = x.astype(dt)
-                if isinstance(y, np.ndarray):
-                    y = y.astype(dt)
-            try:
-                if isinstance(y, np.ndarray):
-                    with np.errstate(divide="ignore", invalid="ignore"):  # x/0: inf, as torch
-                        return np.true_divide(x, y)
-                return np.true_divide(x, y)
-            except ValueError:
-                check_broadcast(x, y)
-                raise
-        if rounding_mode == "floor":
-            return np.floor_divide(x, y) if x.dtype.kind in "iu" else np.floor(np.true_divide(x, y))
-        if rounding_mode == "trunc":
-            q = np.true_divide(x, y)
-            return np.trunc(q).astype(x.dtype) if x.dtype.kind in "iu" else np.trunc(q)
-        raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
-                           f"found '{rounding_mode}'")
+        if x.dtype.kind in "biu":  # integral operands: true division gives the default float
+            from .. import _dtype
+            dt = _dtype._default.dtype.np
+            x = x.astype(dt)
+            if isinstance(y, np.ndarray):
+                y = y.astype(dt)
+        try:
+            if isinstance(y, np.ndarray):
+                with np.errstate(divide="ignore", invalid="ignore"):  # x/0: inf, as torch
+                    return np.true_divide(x, y)
+            return np.true_divide(x, y)
+        except ValueError:
+            check_broadcast(x, y)
+            raise
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         if b is None:
-            return g / ctx.scalar, None, None
+            return g / ctx.scalar, None
         ga = g / b if ctx.needs_input_grad[0] else None
         gb = -g * a / (b * b) if ctx.needs_input_grad[1] else None
-        return ga, gb, None
+        return ga, gb
+
+
+def _rounded_div(a, b, rounding_mode):
+    """a / b rounded down ('floor', Python's // on floats too) or toward zero ('trunc')."""
+    x, y = promote(a, b)
+    try:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if rounding_mode == "floor":
+                return np.floor_divide(x, y)
+            if rounding_mode == "trunc":
+                if x.dtype.kind in "biu":
+                    q = np.floor_divide(x, y)
+                    # floor and trunc differ where the exact quotient is negative and inexact
+                    fix = (np.remainder(x, y) != 0) & ((x < 0) != (y < 0))
+                    return (q + fix).astype(q.dtype, copy=False)
+                return np.trunc(np.true_divide(x, y))
+    except ValueError:
+        check_broadcast(x, y)
+        raise
+    raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
+                       f"found '{rounding_mode}'")
+
+
+class DivBackward2(Op):
+    """out = a / b rounded ('floor' or 'trunc');  da = db = 0 (a step function)"""
+
+    @staticmethod
+    def forward(ctx, a, b, rounding_mode):
+        return _rounded_div(a, b, rounding_mode)
+
+    @staticmethod
+    def backward(ctx, g):
+        z = g * 0.0
+        return z, (z if ctx.needs_input_grad[1] else None), None
+
+
+class _FloorDivide(Op):
+    """out = a // b;  backward raises: torch defines no derivative for floor_divide (and names
+    the node NotImplemented)"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return _rounded_div(a, b, "floor")
+
+    @staticmethod
+    def backward(ctx, g):
+        raise RuntimeError("derivative for aten::floor_divide is not implemented")
+
+
+_FloorDivide.__name__ = _FloorDivide.__qualname__ = "NotImplemented"
+
+
+class RemainderBackward0(Op):
+    """out = a - floor(a / s) * s (Python's %, s a number);  da = g"""
+
+    @staticmethod
+    def forward(ctx, a, s):
+        x, y = promote(a, s)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.remainder(x, y)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, None
+
+
+class RemainderBackward1(Op):
+    """out = a - floor(a / b) * b;  da = g, db = -g * floor(a / b)"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        x, y = promote(a, b)
+        try:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.remainder(x, y)
+        except ValueError:
+            check_broadcast(x, y)
+            raise
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        gb = -g * _new(_rounded_div(a, b, "floor")) if ctx.needs_input_grad[1] else None
+        return g, gb
+
+
+class FmodBackward0(Op):
+    """out = a - trunc(a / s) * s (C's fmod, s a number);  da = g"""
+
+    @staticmethod
+    def forward(ctx, a, s):
+        x, y = promote(a, s)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.fmod(x, y)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, None
+
+
+class FmodBackward1(Op):
+    """out = a - trunc(a / b) * b;  da = g, db = -g * trunc(a / b)"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        x, y = promote(a, b)
+        try:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.fmod(x, y)
+        except ValueError:
+            check_broadcast(x, y)
+            raise
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        gb = -g * _new(_rounded_div(a, b, "trunc")) if ctx.needs_input_grad[1] else None
+        return g, gb
 
 
 class NegBackward0(Op):
@@ -627,7 +739,7 @@ def div(input, other, *, rounding_mode=None, out=None):
         from .creation import tensor
         input = tensor(input)
     if rounding_mode is not None:
-        r = DivBackward0.apply(input, other, rounding_mode)
+        r = DivBackward2.apply(input, other, rounding_mode)
     else:
         r = DivBackward0.apply(input, other)
     return r if out is None else _write_out(out, r)
@@ -637,15 +749,25 @@ divide = true_divide = div
 
 
 def floor_divide(input, other):
-    return div(input, other, rounding_mode="floor")
+    if _num(input):
+        from .creation import tensor
+        input = tensor(input)
+    return _FloorDivide.apply(input, other)
 
 
 def remainder(input, other):
-    x, y = promote(input, other) if isinstance(input, Tensor) else promote(other, input)[::-1]
-    return _new(np.mod(x, y))
+    if _num(input):
+        from .creation import tensor
+        input = tensor(input)
+    if isinstance(other, Tensor):
+        return RemainderBackward1.apply(input, other)
+    return RemainderBackward0.apply(input, other)
 
 
-fmod = remainder
+def fmod(input, other):
+    if isinstance(other, Tensor):
+        return FmodBackward1.apply(input, other)
+    return FmodBackward0.apply(input, other)
 
 
 def neg(input):
@@ -870,20 +992,43 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     return _new(np.isclose(input._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
+def _step(name, np_fn, doc):
+    """A rounding op: piecewise constant, so its gradient is zero (torch records it anyway)."""
+
+    def forward(ctx, a, *args):
+        x = a._data
+        return x.copy() if x.dtype.kind in "biu" else np_fn(x, *args)
+
+    def backward(ctx, g):
+        return g * 0.0, None  # (the None, for round's decimals, is dropped when unused)
+
+    return type(name, (Op,), {"forward": staticmethod(forward), "backward": staticmethod(backward),
+                              "__doc__": doc, "__module__": __name__})
+
+
+FloorBackward0 = _step("FloorBackward0", np.floor, "out = floor(a);  da = 0")
+CeilBackward0 = _step("CeilBackward0", np.ceil, "out = ceil(a);  da = 0")
+TruncBackward0 = _step("TruncBackward0", np.trunc, "out = trunc(a);  da = 0")
+RoundBackward0 = _step("RoundBackward0", np.round, "out = round(a) (half to even);  da = 0")
+RoundBackward1 = _step("RoundBackward1", np.round, "out = round(a, decimals);  da = 0")
+
+
 def floor(input):
-    return _new(np.floor(input._data))
+    return FloorBackward0.apply(input)
 
 
 def ceil(input):
-    return _new(np.ceil(input._data))
+    return CeilBackward0.apply(input)
 
 
 def round(input, decimals=0):
-    return _new(np.round(input._data, decimals))
+    if decimals:
+        return RoundBackward1.apply(input, decimals)
+    return RoundBackward0.apply(input)
 
 
 def trunc(input):
-    return _new(np.trunc(input._data))
+    return TruncBackward0.apply(input)
 
 
 def square(input):

@@ -9,7 +9,7 @@ import numpy as np
 from .. import _dtype
 from .._tensor import Tensor
 from .base import Op
-from .util import dims_tuple, wrap_dim
+from .util import dim_aliases, dims_tuple, wrap_dim
 
 _new = Tensor._new
 
@@ -406,6 +406,7 @@ def _named(name):
     return nt
 
 
+@dim_aliases
 def sum(input, dim=None, keepdim=False, *, dtype=None):
     if isinstance(dim, (tuple, list)) and len(dim) == 0:  # dim=[]: every dim, SumBackward1
         return SumBackward1.apply(input, tuple(range(input._data.ndim)), keepdim, dtype)
@@ -416,6 +417,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):
     return SumBackward1.apply(input, dims_tuple(dim, input._data.ndim), keepdim, dtype)
 
 
+@dim_aliases
 def mean(input, dim=None, keepdim=False, *, dtype=None):
     if isinstance(dim, (tuple, list)) and len(dim) == 0:  # dim=[]: every dim, MeanBackward1
         return MeanBackward1.apply(input, tuple(range(input._data.ndim)), keepdim, dtype)
@@ -427,6 +429,7 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
     return MeanBackward1.apply(input, dims_tuple(dim, input._data.ndim), keepdim, dtype)
 
 
+@dim_aliases
 def prod(input, dim=None, keepdim=False, *, dtype=None):
     if dtype is not None:
         input = input.to(dtype)
@@ -436,10 +439,12 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
     return ProdBackward1.apply(input, d if input._data.ndim else None, keepdim)
 
 
+@dim_aliases
 def cumsum(input, dim, *, dtype=None):
     return CumsumBackward0.apply(input, wrap_dim(dim, input._data.ndim), dtype)
 
 
+@dim_aliases
 def cumprod(input, dim, *, dtype=None):
     if dtype is not None:
         input = input.to(dtype)
@@ -454,6 +459,7 @@ def _correction(unbiased, correction):
     return 1 if unbiased else 0
 
 
+@dim_aliases
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     if isinstance(dim, bool):  # var(input, unbiased)
         unbiased, dim = dim, None
@@ -461,6 +467,7 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
                               _correction(unbiased, correction), keepdim)
 
 
+@dim_aliases
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     if isinstance(dim, bool):
         unbiased, dim = dim, None
@@ -478,7 +485,7 @@ def _extremum(all_cls, dim_cls, pair_fn, name):
         v, i = dim_cls.apply(input, d, keepdim)
         return _named(name)(v, i)
     f.__name__ = name
-    return f
+    return dim_aliases(f)
 
 
 def _pair_max(a, b):
@@ -503,10 +510,12 @@ def _amax_dims(name, input, dim):
     return axes
 
 
+@dim_aliases
 def amax(input, dim=(), keepdim=False):
     return AmaxBackward0.apply(input, _amax_dims("amax", input, dim), keepdim)
 
 
+@dim_aliases
 def amin(input, dim=(), keepdim=False):
     return AminBackward0.apply(input, _amax_dims("amin", input, dim), keepdim)
 
@@ -534,13 +543,14 @@ def _arg(np_fn, name):
         _check_nonempty(name, x, d)
         return _new(np.asarray(np_fn(x, axis=d, keepdims=keepdim), np.int64))
     f.__name__ = name
-    return f
+    return dim_aliases(f)
 
 
 argmax = _arg(np.argmax, "argmax")
 argmin = _arg(np.argmin, "argmin")
 
 
+@dim_aliases
 def logsumexp(input, dim, keepdim=False):
     return LogsumexpBackward0.apply(input, dims_tuple(dim, input._data.ndim), keepdim)
 
@@ -555,25 +565,84 @@ def _logical_reduce(np_fn, input, dim, keepdim):
     return _new(r.astype(np.uint8) if x.dtype == np.uint8 else r)
 
 
+@dim_aliases
 def all(input, dim=None, keepdim=False):
     return _logical_reduce(np.all, input, dim, keepdim)
 
 
+@dim_aliases
 def any(input, dim=None, keepdim=False):
     return _logical_reduce(np.any, input, dim, keepdim)
 
 
+@dim_aliases
 def count_nonzero(input, dim=None):
     x = input._data
     return _new(np.asarray(np.count_nonzero(x, axis=None if dim is None else
                                             dims_tuple(dim, x.ndim)), np.int64))
 
 
+class LinalgVectorNormBackward0(Op):
+    """out = (sum over dims of |a|^p)^(1/p); p = 0 counts non-zeros, p = +-inf is max/min |a|.
+    da = g sign(a) |a|^(p-1) / out^(p-1): g a / out for p = 2, g sign(a) for p = 1, g sign(a)
+    spread over the extremal elements for p = +-inf, 0 where out = 0, none for p = 0."""
+    _save_output = True
+
+    @staticmethod
+    def forward(ctx, a, p, axes, keepdim):
+        x = a._data
+        if x.dtype.kind != "f":
+            raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor "
+                               f"as input. Got {_TN[_dtype._FROM_NP[x.dtype].name]}")
+        ctx.save_for_backward(a)
+        ctx.p, ctx.axes, ctx.keepdim = p, axes, keepdim
+        kw = {"axis": axes, "keepdims": keepdim}
+        if p == 2:
+            r = np.sqrt(np.sum(x * x, **kw))
+        elif p == 1:
+            r = np.sum(np.abs(x), **kw)
+        elif p == np.inf:
+            r = np.max(np.abs(x), **kw)
+        elif p == -np.inf:
+            r = np.min(np.abs(x), **kw)
+        elif p == 0:
+            r = np.sum(x != 0, **kw)
+        else:
+            with np.errstate(divide="ignore"):
+                r = np.sum(np.abs(x) ** p, **kw) ** (1.0 / p)
+        return np.asarray(r, dtype=x.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, out = ctx.saved_tensors
+        p = ctx.p
+        if p == 0:  # torch returns no gradient at all (the input's .grad stays None)
+            return None, None, None, None
+        gk = _expand_back(g, a._data.shape, ctx.axes, ctx.keepdim)
+        if p == 1:
+            return gk * a.sign(), None, None, None
+        o = _expand_back(out, a._data.shape, ctx.axes, ctx.keepdim)
+        zero = _new(o._data == 0)
+        if abs(p) == np.inf:
+            mask = _new((np.abs(a._data) == o._data).astype(a._data.dtype))
+            count = mask.sum(ctx.axes, keepdim=True)
+            return gk * a.sign() * mask / count, None, None, None
+        from .elementwise import where_
+        if p == 2:
+            return gk * where_(zero, 0.0, a / o), None, None, None
+        scale = a.sign() * a.abs() ** (p - 1) / o ** (p - 1)
+        return gk * where_(zero, 0.0, scale), None, None, None
+
+
+@dim_aliases
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
-    if p == "fro" or p == 2:
-        return (input * input).sum(dim, keepdim=keepdim).sqrt()
-    if p == 1:
-        return input.abs().sum(dim, keepdim=keepdim)
-    if p == float("inf"):
-        return input.abs().amax(dim if dim is not None else (), keepdim=keepdim)
-    return (input.abs() ** p).sum(dim, keepdim=keepdim) ** (1.0 / p)
+    """torch.norm for vector norms (p a number, or 'fro' = 2 over the given dims)."""
+    if isinstance(p, str):
+        if p != "fro":
+            raise NotImplementedError(f"ember.norm: p='{p}' (matrix norms) is not supported; "
+                                      "only vector norms and 'fro'")
+        p = 2
+    if dtype is not None:
+        input = input.to(dtype)
+    return LinalgVectorNormBackward0.apply(input, float(p), dims_tuple(dim, input._data.ndim),
+                                           keepdim)

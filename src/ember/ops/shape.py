@@ -9,7 +9,7 @@ from .. import _dtype
 from .._size import Size
 from .._tensor import Tensor
 from .base import Op
-from .util import wrap_dim
+from .util import dim_aliases, wrap_dim
 
 _new = Tensor._new
 
@@ -175,6 +175,7 @@ class SqueezeBackward4(SqueezeBackward0):
     """torch's node for the in-place squeeze_(dim) (matmul of a 1-D by a 2-D tensor uses it)"""
 
 
+@dim_aliases
 def squeeze(input, dim=None):
     if dim is None:
         return SqueezeBackward0.apply(input)
@@ -198,6 +199,7 @@ class UnsqueezeBackward0(Op):
         return g.squeeze(ctx.dim), None
 
 
+@dim_aliases
 def unsqueeze(input, dim):
     return UnsqueezeBackward0.apply(input, wrap_dim(dim, input._data.ndim + 1))
 
@@ -410,6 +412,7 @@ class CatBackward0(Op):
         return tuple(out)
 
 
+@dim_aliases
 def cat(tensors, dim=0, *, out=None):
     tensors = list(tensors)
     if not tensors:
@@ -459,6 +462,7 @@ class StackBackward0(Op):
         return (None,) + tuple(g.unbind(ctx.dim))
 
 
+@dim_aliases
 def stack(tensors, dim=0, *, out=None):
     tensors = list(tensors)
     if not tensors:
@@ -517,6 +521,7 @@ class ConstantPadNdBackward0(Op):
         return g[idx], None, None
 
 
+@dim_aliases
 def narrow(input, dim, start, length):
     x = input._data
     d = wrap_dim(dim, x.ndim)
@@ -530,6 +535,7 @@ def narrow(input, dim, start, length):
     return SliceBackward0.apply(input, d, start, length)
 
 
+@dim_aliases
 def split(tensor, split_size_or_sections, dim=0):
     x = tensor._data
     d = wrap_dim(dim, x.ndim)
@@ -574,6 +580,7 @@ class SplitWithSizesBackward0(SplitBackward0):
     """split with a list of sizes"""
 
 
+@dim_aliases
 def chunk(input, chunks, dim=0):
     if chunks <= 0:
         raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
@@ -597,6 +604,7 @@ class UnbindBackward0(Op):
         return stack(list(gs), ctx.dim), None
 
 
+@dim_aliases
 def unbind(input, dim=0):
     return UnbindBackward0.apply(input, wrap_dim(dim, input._data.ndim))
 
@@ -619,18 +627,31 @@ def flip(input, *dims):
     return FlipBackward0.apply(input, tuple(wrap_dim(d, input._data.ndim) for d in dims))
 
 
+class RollBackward0(Op):
+    """out = a shifted cyclically by `shifts` along `dims` (flattened when dims is None);
+    da = g shifted back"""
+
+    @staticmethod
+    def forward(ctx, a, shifts, dims):
+        ctx.shifts, ctx.dims = shifts, dims
+        return np.roll(a._data, shifts, dims)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.roll(tuple(-s for s in ctx.shifts), ctx.dims), None, None
+
+
 def roll(input, shifts, dims=None):
-    if dims is None:
-        return flatten(input).roll(shifts, 0).reshape(input._data.shape)
     shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
-    dims = (dims,) if isinstance(dims, int) else tuple(dims)
-    out = input
-    for s, d in zip(shifts, dims):
-        n = out._data.shape[d]
-        s %= n
-        if s:
-            out = cat([out.narrow(d, n - s, s), out.narrow(d, 0, n - s)], d)
-    return out
+    if dims is not None:
+        dims = (dims,) if isinstance(dims, int) else tuple(dims)
+        if len(dims) != len(shifts):
+            raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:"
+                               f"{len(dims)}")
+        dims = tuple(wrap_dim(d, input._data.ndim) for d in dims)
+    elif len(shifts) != 1:
+        raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:0")
+    return RollBackward0.apply(input, shifts, dims)
 
 
 class CloneBackward0(Op):

@@ -1,6 +1,7 @@
 """Helpers every op family shares: argument promotion, dim handling, `sum_to`."""
 from __future__ import annotations
 
+import functools
 import numbers
 
 import numpy as np
@@ -148,3 +149,16 @@ def check_broadcast(x: np.ndarray, y, op=None) -> None:
         if a != b and a != 1 and b != 1:
             raise RuntimeError(f"The size of tensor a ({a}) must match the size of tensor b ({b}) "
                                f"at non-singleton dimension {max(len(xs), len(ys)) - i}")
+
+
+def dim_aliases(fn):
+    """Accept NumPy's `axis` / `keepdims` spellings of `dim` / `keepdim`, as torch does."""
+    @functools.wraps(fn)
+    def f(*args, **kwargs):
+        if kwargs:
+            if "axis" in kwargs:
+                kwargs["dim"] = kwargs.pop("axis")
+            if "keepdims" in kwargs:
+                kwargs["keepdim"] = kwargs.pop("keepdims")
+        return fn(*args, **kwargs)
+    return f
