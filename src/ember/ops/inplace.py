@@ -128,9 +128,6 @@ def write(self: Tensor, values: np.ndarray) -> None:
     self._vc[0] += 1
 
 
-# kept for callers of the first draft
-_write = write
-
 
 def _records(self: Tensor, others) -> bool:
     if self._rg:
