@@ -242,8 +242,9 @@ def test_scatter_reduce_has_no_derivative(torch):
             y.sum().backward()
     check_op(torch, lambda L, t: t.scatter(1, L.tensor(IDX), 3.0, reduce="multiply"), A,
              grad=False)
-    check_op(torch, lambda L, t: t.scatter(0, L.tensor([[0, 0, 0, 0]]), L.ones(1, 4, dtype=L.float64),
-                                           reduce="add"), A, grad=False)
+    check_op(torch, lambda L, t: t.scatter(0, L.tensor([[0, 0, 0, 0]]),
+                                           L.ones(1, 4, dtype=L.float64), reduce="add"), A,
+             grad=False)
 
 
 def test_inplace_forms(torch):

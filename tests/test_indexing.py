@@ -405,7 +405,8 @@ def test_index_put_errors(torch):
         x = lib.zeros(3)
         with pytest.raises(TypeError):
             x.index_put_((lib.tensor([0]),), 5.0)
-        with pytest.raises(IndexError, match="index 5 is out of bounds for dimension 0 with size 3"):
+        with pytest.raises(IndexError,
+                           match="index 5 is out of bounds for dimension 0 with size 3"):
             x.index_put_((lib.tensor([5]),), lib.tensor(1.0))
         with pytest.raises(RuntimeError, match="Index put requires the source and destination"):
             x.index_put_((lib.tensor([0]),), lib.tensor(1))

@@ -380,7 +380,8 @@ class ScatterZerosBackward(Op):
 def nonzero(input: Tensor, *, as_tuple: bool = False):
     """Coordinates of the non-zero elements: an (n, ndim) int64 tensor, or one 1-D tensor per dim.
 
-    Shape: (n, input.ndim), or ndim tensors of shape (n,) with as_tuple (a 0-d input counts as 1-d)."""
+    Shape: (n, input.ndim), or ndim tensors of shape (n,) with as_tuple (a 0-d input counts
+    as 1-d)."""
     x = input._data
     if as_tuple:
         nz = np.nonzero(np.atleast_1d(x))

@@ -22,7 +22,8 @@ _new = Tensor._new
 _refcount = sys.getrefcount
 
 _LEAF_MSG = "a leaf Variable that requires grad is being used in an in-place operation."
-_VIEW_LEAF_MSG = "a view of a leaf Variable that requires grad is being used in an in-place operation."
+_VIEW_LEAF_MSG = ("a view of a leaf Variable that requires grad is being used in an in-place "
+                  "operation.")
 _NO_GRAD_VIEW_MSG = (
     "A view was created in no_grad mode and is being modified inplace with grad mode enabled. "
     "Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify your "
