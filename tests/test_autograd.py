@@ -636,3 +636,35 @@ def test_no_warnings_on_ordinary_backward(torch):
         loss = ((x @ x.t()).relu().sum(1) / 3).mean()
         loss.backward()
         assert x.grad is not None
+
+
+def test_manual_sgd_with_augmented_assignment_matches_torch(torch):
+    """The 'Learning PyTorch with examples' loop: 0-dim leaves, `-=` under no_grad keeps each
+    parameter the same leaf, grads reset to None."""
+    import math
+    res = []
+    for lib in (ember, torch):
+        x = lib.linspace(-math.pi, math.pi, 200)
+        y = lib.sin(x)
+        params = [lib.tensor(v, requires_grad=True) for v in (0.1, -0.2, 0.05, 0.01)]
+        a, b, c, d = params
+        for _ in range(50):
+            y_pred = a + b * x + c * x ** 2 + d * x ** 3
+            loss = (y_pred - y).pow(2).sum()
+            loss.backward()
+            with lib.no_grad():
+                for p in (a, b, c, d):
+                    p -= 1e-4 * p.grad
+                    p.grad = None
+        assert all(p is q and p.is_leaf and p.requires_grad for p, q in zip((a, b, c, d), params))
+        res.append([loss] + params)
+    for e, t in zip(*res):
+        assert_close(e, t, rtol=1e-4, atol=1e-6)
+    for lib in (ember, torch):
+        v = lib.ones(2)
+        w = v
+        w += 1
+        w *= 3
+        w /= 2
+        w **= 2
+        assert w is v and v.tolist() == [9.0, 9.0]

@@ -255,6 +255,12 @@ for _n in ("neg", "exp", "log", "log1p", "sqrt", "rsqrt", "sin", "cos", "tanh", 
            "ceil", "round", "trunc", "square"):
     setattr(Tensor, _n + "_", inplace.inplace_plain(getattr(Tensor, _n)))
 Tensor.clip_ = Tensor.clamp_
+# augmented assignment works in place, as in torch (`w -= lr * w.grad` keeps `w` the same leaf)
+Tensor.__iadd__ = lambda self, other: self.add_(other)
+Tensor.__isub__ = lambda self, other: self.sub_(other)
+Tensor.__imul__ = lambda self, other: self.mul_(other)
+Tensor.__itruediv__ = lambda self, other: self.div_(other)
+Tensor.__ipow__ = lambda self, other: self.pow_(other)
 Tensor.zero_ = inplace.zero_
 Tensor.fill_ = inplace.fill_
 Tensor.copy_ = inplace.copy_
