@@ -654,7 +654,7 @@ def test_manual_sgd_with_augmented_assignment_matches_torch(torch):
             loss.backward()
             with lib.no_grad():
                 for p in (a, b, c, d):
-                    p -= 1e-4 * p.grad
+                    p -= 1e-5 * p.grad
                     p.grad = None
         assert all(p is q and p.is_leaf and p.requires_grad for p, q in zip((a, b, c, d), params))
         res.append([loss] + params)
