@@ -83,7 +83,9 @@ OPS = {
     "sqrt_": lambda L, y, w: y.abs_().sqrt_(), "log_": lambda L, y, w: y.abs_().log_(),
     "sin_": lambda L, y, w: y.sin_(), "cos_": lambda L, y, w: y.cos_(),
     "square_": lambda L, y, w: y.square_(), "reciprocal_": lambda L, y, w: y.reciprocal_(),
-    "sign_": lambda L, y, w: y.sign_(),
+    "sign_": lambda L, y, w: y.sign_(), "floor_": lambda L, y, w: y.floor_(),
+    "round_": lambda L, y, w: y.round_(), "trunc_": lambda L, y, w: y.trunc_(),
+    "ceil_": lambda L, y, w: y.ceil_(),
     "masked_fill_": lambda L, y, w: y.masked_fill_(y > 0, 0.0),
     "masked_fill_t": lambda L, y, w: y.masked_fill_(w > 0, w[0, 1]),
     "scatter_": lambda L, y, w: y.scatter_(1, L.tensor([[0], [1], [2]]), w[:, :1]),
@@ -541,7 +543,7 @@ def test_inplace_shape_change_on_leaf_raises(torch):
 
 
 VARIANTS = ["eq_", "ne_", "lt_", "le_", "gt_", "ge_", "logical_not_", "negative_", "absolute_",
-            "cumsum_", "multiply_", "subtract_", "divide_", "remainder_", "log2_",
+            "cumsum_", "multiply_", "subtract_", "divide_", "remainder_", "fmod_", "log2_",
             "true_divide_", "floor_divide_", "logical_and_"]
 
 
