@@ -319,6 +319,11 @@ def test_bad_operand_types(torch):
     same_error(torch, lambda: -ember.tensor([True]), lambda: -torch.tensor([True]))
     same_error(torch, lambda: ember.tensor([2]) ** -1, lambda: torch.tensor([2]) ** -1)
     same_error(torch, lambda: ember.clamp(e), lambda: torch.clamp(t))
+    same_error(torch, lambda: e.clamp(min="a"), lambda: t.clamp(min="a"))
+    same_error(torch, lambda: ember.maximum(e, 1.0), lambda: torch.maximum(t, 1.0))
+    ee, et = same_error(torch, lambda: ember.where(e > 0, e, ember.ones(4)),
+                        lambda: torch.where(t > 0, t, torch.ones(4)))
+    assert str(ee) == str(et)
 
 
 def test_out_of_place_ops_do_not_modify_inputs(torch):

@@ -140,7 +140,14 @@ ERRORS = [
     lambda L: L.matmul(L.ones(2, 3, 3), L.ones(3, 2, dtype=L.float64)),
     lambda L: L.addmm(L.ones(4), L.ones(2, 3), L.ones(3, 3)),
     lambda L: L.addmm(L.ones(2, 3), L.ones(2, 3), L.ones(4, 3)),
+    lambda L: L.mm(L.ones(2, 2, dtype=L.bool), L.ones(2, 2, dtype=L.bool)),
 ]
+
+
+@pytest.mark.parametrize("fn", [lambda L: L.ones(2, 3) @ 2, lambda L: 2 @ L.ones(2, 3),
+                                lambda L: L.matmul(L.ones(3), 2.0)])
+def test_matmul_with_a_number_is_a_type_error(torch, fn):
+    same_error(torch, lambda: fn(ember), lambda: fn(torch))
 
 
 @pytest.mark.parametrize("fn", ERRORS)

@@ -65,6 +65,9 @@ def test_mean_rejects_integers_and_accepts_dtype(torch):
     assert str(ee) == str(et)
     same_error(torch, lambda: e.mean(0), lambda: t.mean(0))
     check_op(torch, lambda L, x: x.mean(dtype=L.float64), np.array([1, 2, 4]))
+    ee, et = same_error(torch, lambda: ember.ones(2).mean(dtype=ember.int64),
+                        lambda: torch.ones(2).mean(dtype=torch.int64))
+    assert str(ee) == str(et)
     check_op(torch, lambda L, x: x.mean(dtype=L.float32), np.array([1, 2, 4]))
 
 

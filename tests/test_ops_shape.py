@@ -193,9 +193,20 @@ def _raises_same(torch, fn, match_message=True):
     lambda L, x: x.repeat(2), lambda L, x: x.unsqueeze(0).t(),
     lambda L, x: x.narrow(1, 2, 2), lambda L, x: x.chunk(0), lambda L, x: L.cat([]),
     lambda L, x: L.stack([]), lambda L, x: L.cat([x.sum(), x.sum()]),
+    lambda L, x: x.repeat(-1, 1), lambda L, x: x.squeeze((0, 0)),
 ])
 def test_bad_shapes_raise_like_torch(torch, fn):
     _raises_same(torch, fn)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda L, x: x.view(2.5), lambda L, x: x.view(-1, 2.0), lambda L, x: x.reshape("a"),
+    lambda L, x: x.sum("a"), lambda L, x: L.stack([x, 3]), lambda L, x: L.cat([x, 3]),
+    lambda L, x: L.cat(x), lambda L, x: L.stack(x), lambda L, x: x.narrow(0, -5, 1),
+    lambda L, x: x.expand(2.0, 3), lambda L, x: x.permute(0, 1.0),
+])
+def test_bad_argument_types_raise_like_torch(torch, fn):
+    _raises_same(torch, fn, match_message=False)
 
 
 @pytest.mark.parametrize("fn", [

@@ -26,6 +26,8 @@ def _rpow(self, other):
 
 
 def _matmul_r(self, other):
+    if isinstance(other, (int, float, bool, np.number, np.bool_)):
+        return NotImplemented  # Python raises torch's TypeError for `2 @ t`
     return linalg.matmul(creation.as_tensor(other), self)
 
 

@@ -678,7 +678,12 @@ class WhereBackward0(Op):
             raise RuntimeError(f"where expected condition to be a boolean tensor, but got a "
                                f"tensor with dtype {Tensor._new(ctx.cond).dtype}")
         x, y = promote(a, b)
-        return np.where(ctx.cond, x, y)
+        try:
+            return np.where(ctx.cond, x, y)
+        except ValueError:
+            for p, q in ((x, y), (ctx.cond, x), (ctx.cond, y)):
+                check_broadcast(np.asarray(p), q)
+            raise
 
     @staticmethod
     def backward(ctx, g):
@@ -845,6 +850,10 @@ def sign(input):
 
 
 def clamp(input, min=None, max=None):
+    for name, v in (("min", min), ("max", max)):
+        if v is not None and not isinstance(v, (Tensor, int, float, np.number, np.bool_)):
+            raise TypeError(f"clamp() received an invalid combination of arguments - got "
+                            f"({name}={type(v).__name__}, )")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         if min is not None and not isinstance(min, Tensor):
             min = _bound_tensor(min, input)

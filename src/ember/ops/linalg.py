@@ -56,6 +56,8 @@ class MmBackward0(Op):
 
 def mm(input, mat2):
     a, b = input._data, mat2._data
+    if a.dtype == np.bool_ or b.dtype == np.bool_:
+        raise NotImplementedError("\"addmm_impl_cpu_\" not implemented for 'Bool'")
     if a.ndim != 2:
         raise RuntimeError(f"self must be a matrix")
     if b.ndim != 2:
@@ -276,6 +278,10 @@ def _batched_mismatch(a, b):
 
 
 def matmul(input, other):
+    for pos, (name, t) in enumerate((("input", input), ("other", other))):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"matmul(): argument '{name}' (position {pos + 1}) must be Tensor, "
+                            f"not {type(t).__name__}")
     a, b = input._data, other._data
     if a.ndim == 0 or b.ndim == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are "

@@ -109,7 +109,11 @@ class MeanBackward1(Op):
 def _float_input(a, dtype, name):
     x = a._data
     if dtype is not None:
-        return x.astype(_dtype.to_dtype(dtype).np)
+        dt = _dtype.to_dtype(dtype)
+        if not dt.is_floating_point:
+            raise RuntimeError(f"{name}(): could not infer output dtype. Optional dtype must be "
+                               f"either a floating point or complex dtype. Got: {_TN[dt.name]}")
+        return x.astype(dt.np)
     if x.dtype.kind != "f":
         dn = _dtype._FROM_NP[x.dtype]
         raise RuntimeError(f"{name}(): could not infer output dtype. Input dtype must be either a "

@@ -37,7 +37,15 @@ def _infer_shape(shape, numel):
 def _shape_arg(shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list, Size)):
         shape = shape[0]
-    return tuple(int(s) for s in shape)
+    out = []
+    for i, s in enumerate(shape):
+        if isinstance(s, Tensor) and s._data.ndim == 0 and s._data.dtype.kind in "iu":
+            s = s.item()
+        if not isinstance(s, (int, np.integer)) or isinstance(s, bool):
+            raise TypeError(f"argument 'size' must be tuple of ints, but found element of type "
+                            f"{type(s).__name__} at pos {i}")
+        out.append(int(s))
+    return tuple(out)
 
 
 class ViewBackward0(Op):
@@ -181,7 +189,11 @@ def squeeze(input, dim=None):
         return SqueezeBackward0.apply(input)
     nd = input._data.ndim
     if isinstance(dim, (tuple, list)):
-        return SqueezeBackward2.apply(input, tuple(wrap_dim(d, nd) for d in dim))
+        dims = tuple(wrap_dim(d, nd) for d in dim)
+        for i, d in enumerate(dims):
+            if d in dims[:i]:
+                raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+        return SqueezeBackward2.apply(input, dims)
     return SqueezeBackward1.apply(input, (wrap_dim(dim, nd),))
 
 
@@ -364,6 +376,11 @@ class RepeatBackward0(Op):
                                "of dimensions of tensor")
         ctx.shape = (1,) * (len(repeats) - x.ndim) + x.shape
         ctx.repeats = repeats
+        target = [r * d for r, d in zip(repeats, ctx.shape)]
+        for t in target:
+            if t < 0:
+                raise RuntimeError(f"Trying to create tensor with negative dimension {t}: "
+                                   f"{target}")
         return np.tile(x, repeats)
 
     @staticmethod
@@ -412,9 +429,21 @@ class CatBackward0(Op):
         return tuple(out)
 
 
+def _tensor_list(name, tensors):
+    if isinstance(tensors, Tensor):
+        raise TypeError(f"{name}(): argument 'tensors' (position 1) must be tuple of Tensors, "
+                        "not Tensor")
+    tensors = list(tensors)
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"expected Tensor as element {i} in argument 0, but got "
+                            f"{type(t).__name__}")
+    return tensors
+
+
 @dim_aliases
 def cat(tensors, dim=0, *, out=None):
-    tensors = list(tensors)
+    tensors = _tensor_list("cat", tensors)
     if not tensors:
         raise ValueError("torch.cat(): expected a non-empty list of Tensors")
     for i, t in enumerate(tensors):
@@ -464,7 +493,7 @@ class StackBackward0(Op):
 
 @dim_aliases
 def stack(tensors, dim=0, *, out=None):
-    tensors = list(tensors)
+    tensors = _tensor_list("stack", tensors)
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")
     s0 = tensors[0]._data.shape
@@ -527,8 +556,12 @@ def narrow(input, dim, start, length):
     d = wrap_dim(dim, x.ndim)
     if isinstance(start, Tensor):
         start = int(start)
+    n = x.shape[d]
+    if not -n <= start <= n:
+        raise IndexError(f"start out of range (expected to be in range of [{-n}, {n}], but got "
+                         f"{start})")
     if start < 0:
-        start += x.shape[d]
+        start += n
     if not 0 <= start <= x.shape[d] or start + length > x.shape[d] or length < 0:
         raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size "
                            f"({x.shape[d]}).")

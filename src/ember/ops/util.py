@@ -24,6 +24,8 @@ def dims_tuple(dim, ndim: int):
     if isinstance(dim, (int, np.integer)):
         d = _wrap_dim(int(dim), ndim)
         return (d,) if ndim else ()  # a 0-dim tensor accepts dim 0 / -1 and reduces nothing
+    if isinstance(dim, str) or not all(isinstance(d, (int, np.integer)) for d in dim):
+        raise TypeError(f"argument 'dim' must be an int or a tuple of ints, not {dim!r}")
     out = tuple(sorted(_wrap_dim(int(d), ndim) for d in dim))
     for a, b in zip(out, out[1:]):
         if a == b:
