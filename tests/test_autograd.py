@@ -274,6 +274,7 @@ def test_autograd_grad_errors(torch):
                                                                                          tx))
 
 
+@pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True")
 def test_create_graph_second_derivative(torch):
     a = randn(4)
     res = []

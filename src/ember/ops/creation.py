@@ -201,7 +201,7 @@ def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False) -> T
                       "sourceTensor.detach().clone() or "
                       "sourceTensor.detach().clone().requires_grad_(True), rather than "
                       "tensor.new_tensor(sourceTensor).", UserWarning, stacklevel=2)
-        data = data.detach().clone()
+        data = data._data  # (copied below)
     return tensor(data, dtype=_new_dtype(self, dtype), device=device,
                   requires_grad=requires_grad)
 
