@@ -8,6 +8,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from . import _malloc
+_malloc.tune()  # reuse freed array memory instead of page-faulting fresh pages every step
 from . import _dtype
 from ._dtype import (bool_ as bool, dtype, double, float, float16, float32, float64, get_default_dtype,
                      half, int, int8, int16, int32, int64, long, set_default_dtype, short, uint8,
