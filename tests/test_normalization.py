@@ -198,3 +198,12 @@ def test_gradcheck_layer_norm():
     b = ember.tensor(RNG.standard_normal((2, 4)), requires_grad=True)
     assert gradcheck(lambda x, w, b: F.layer_norm(x, (2, 4), w, b), (x, w, b))
     assert gradcheck(lambda x: F.layer_norm(x, (4,)), (x,))
+
+
+def test_batchnorm3d_and_torch_module_paths(torch):
+    tm, em = torch.nn.BatchNorm3d(2), nn.BatchNorm3d(2)
+    assert repr(em) == repr(tm)
+    _step(torch, em, tm, RNG.standard_normal((3, 2, 2, 3, 2)).astype(np.float32))
+    _buffers_equal(em, tm)
+    assert isinstance(em, nn.modules.batchnorm._BatchNorm)
+    assert isinstance(nn.LayerNorm(2), nn.modules.normalization.LayerNorm)
