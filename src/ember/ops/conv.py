@@ -1,10 +1,14 @@
-"""Convolution (1-d and 2-d) as one GEMM over a strided window view of the padded input.
+"""Convolution (1-d and 2-d) as GEMMs over strided window views of the padded input.
 
-Layout: the input (N, C, H, W) is viewed as columns (N, C*kh*kw, L) without a Python loop over
-pixels; the output is W (O, C*kh*kw) @ columns. For stride 1 the columns are "wide": each kernel
-offset (i, j) is ONE contiguous run of the flattened padded image starting at i*dh*Wp + j*dw,
-so the im2col copy and the col2im adds move long runs; the W-Wo extra columns per row are
-dropped from the output (forward) or are zero in the gradient (backward).
+Forward: im2col columns (N, C*kh*kw, L) come from a window view of the input (no Python loop
+over pixels) a few samples at a time, into one cache-sized buffer, and each chunk is one batched
+GEMM W (O, C*kh*kw [+bias]) @ columns. For stride 1 the columns are "wide": kernel offset (i, j)
+is ONE contiguous run of the flattened padded image starting at i*dh*Wp + j*dw, so the copy moves
+long runs; the Wp-Wo extra columns per row are dropped from the output.
+
+Backward works batch-last (N innermost): there each kernel offset's part of the image is one
+contiguous run per channel, so dx and (with enough channels) dW are kh*kw small GEMMs straight
+on views plus slice-adds, with no column matrix and no col2im.
 """
 from __future__ import annotations
 
@@ -17,8 +21,8 @@ from .base import Op
 
 _new = Tensor._new
 
-# elements of one chunk of im2col columns (sized to stay in a core's L2 cache)
-_CHUNK = 1 << 20
+# elements in one chunk of im2col columns: 1 MiB of float32, which stays in a core's L2 cache
+_CHUNK = 1 << 18
 
 
 class _Geometry:
@@ -82,6 +86,10 @@ def _column_chunks(v: np.ndarray, geo: _Geometry, ones: bool):
         cols = buf[:m]
         np.copyto(cols[:, :, :kg].reshape((m,) + v.shape[1:]), v[n0:n0 + m])
         yield n0, n0 + m, cols
+
+
+def _column_rows(geo: _Geometry, ones: bool) -> int:
+    return geo.C // geo.G * geo.kh * geo.kw + ones
 
 
 def _out_view(flat: np.ndarray, geo: _Geometry, n: int) -> np.ndarray:
@@ -170,9 +178,10 @@ def _input_grad(gt: np.ndarray, w: np.ndarray, geo: _Geometry) -> np.ndarray:
 
 
 class ConvolutionBackward0(Op):
-    """out[n, o] = sum_{c,i,j} w[o, c, i, j] * xpad[n, c, s*p + d*(i, j)] + b[o]  (as one GEMM)
+    """out[n, o] = sum_{c,i,j} w[o, c, i, j] * xpad[n, c, s*p + d*(i, j)] + b[o]  (im2col GEMMs)
 
-    dW = sum_n g[n] @ cols[n]^T;  db = sum g;  dx = col2im(W^T @ g).
+    dW[:, :, i, j] = sum_n,p g[n, :, p] xpad[n, :, s*p + d*(i, j)];  db = sum g;
+    dx = sum over offsets (i, j) of W[:, :, i, j]^T g placed at the offset.
 
     Shape: x (N, C, *spatial), weight (O, C/groups, *kernel), bias (O,) or None, with 1 or 2
     spatial dims; `padding` is (top, bottom, left, right) for 2-d, (left, right) for 1-d.
@@ -238,6 +247,8 @@ class ConvolutionBackward0(Op):
                     dwt = part
                 else:
                     dwt += part
+            if dwt is None:  # an empty batch
+                dwt = np.zeros((geo.G, _column_rows(geo, ctx.has_bias), geo.O // geo.G), g.dtype)
             kg = dwt.shape[1] - ctx.has_bias
             if need_w:
                 gw = _new(np.ascontiguousarray(dwt[:, :kg].transpose(0, 2, 1)).reshape(wa.shape))
