@@ -223,3 +223,10 @@ def test_constructor_errors_match_torch(torch, kwargs):
     ee, et = same_error(torch, lambda: nn.Conv2d(**kwargs), lambda: torch.nn.Conv2d(**kwargs))
     # torch formats a set of names into some of these messages: compare up to the set's order
     assert sorted(str(ee)) == sorted(str(et))
+
+
+def test_empty_batch(torch):
+    for cin in (1, 6):
+        tm, em = torch.nn.Conv2d(cin, 4, 3), nn.Conv2d(cin, 4, 3)
+        _copy_weights(em, tm)
+        _run_module(torch, em, tm, np.zeros((0, cin, 8, 8), np.float32))

@@ -222,3 +222,9 @@ def test_gradcheck(fn):
     # distinct values, so max pooling is differentiable at the test point
     x = RNG.permutation(2 * 3 * 6 * 5).reshape(2, 3, 6, 5) / 7.0
     assert gradcheck(fn, (ember.tensor(x, requires_grad=True),))
+
+
+def test_empty_batch(torch):
+    x = np.zeros((0, 3, 6, 6), np.float32)
+    _compare(torch, lambda t: F.max_pool2d(t, 2), lambda t: torch.nn.functional.max_pool2d(t, 2), x)
+    _compare(torch, lambda t: F.avg_pool2d(t, 2), lambda t: torch.nn.functional.avg_pool2d(t, 2), x)
