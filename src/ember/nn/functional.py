@@ -41,9 +41,6 @@ __all__ = [
     "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "avg_pool1d",
     "avg_pool2d", "max_pool1d", "max_pool2d",
 ]
-__all__ += ["conv1d", "conv2d", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
-            "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d",
-            "adaptive_max_pool2d", "batch_norm", "layer_norm", "embedding"]
 
 _DTYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
                 "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
