@@ -38,19 +38,17 @@ def _run_module(torch, e_mod, t_mod, x, grad_input=True):
     return oe, ot
 
 
-CONV2D_GRID = list(itertools.product(
+CONV2D_GRID = [c for c in itertools.product(
     [1, 2, (2, 1)],              # stride
     [0, 1, (2, 1), "same", "valid"],  # padding
     [1, 2],                      # dilation
     [1, 2],                      # groups
     [True, False],               # bias
-))
+) if not (c[1] == "same" and c[0] != 1)]  # torch rejects 'same' with strides (tested below)
 
 
 @pytest.mark.parametrize("stride,padding,dilation,groups,bias", CONV2D_GRID)
 def test_conv2d_grid_matches_torch(torch, stride, padding, dilation, groups, bias):
-    if padding == "same" and stride != 1:
-        pytest.skip("torch rejects padding='same' with stride")
     tm = torch.nn.Conv2d(4, 6, (3, 2), stride, padding, dilation, groups, bias)
     em = nn.Conv2d(4, 6, (3, 2), stride, padding, dilation, groups, bias)
     _copy_weights(em, tm)
