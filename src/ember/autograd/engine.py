@@ -227,12 +227,11 @@ def _execute(roots, grads, retain_graph, create_graph, aliased, capture, accumul
                 if child is not None:
                     g = outs[i]
                     if g is not None:
-                        m = meta[i]  # the input's array: its shape and dtype
+                        shape, dt = meta[i]  # the input's shape and dtype
                         gd = g._data
-                        if gd.shape != m.shape:
-                            g = _reduce_to(node, i, g, m.shape)
+                        if gd.shape != shape:
+                            g = _reduce_to(node, i, g, shape)
                             gd = g._data
-                        dt = m.dtype
                         if gd.dtype != dt:
                             g = g.to(_dtype_of(dt)) if create_graph else Tensor._new(gd.astype(dt))
                         buf = buffers.get(child)

@@ -112,14 +112,6 @@ class _Saved:
         return t
 
 
-class _Meta:
-    """Shape and dtype of a node's input after its array was released."""
-    __slots__ = ("shape", "dtype")
-
-    def __init__(self, shape, dtype):
-        self.shape, self.dtype = shape, dtype
-
-
 def _op_name(node) -> str:
     """torch's name of the op behind a node in messages: `ExpBackward0` -> `Exp`."""
     name = type(node).__name__
@@ -129,7 +121,7 @@ def _op_name(node) -> str:
 
 class Node:
     """A node of the backward graph. Attributes set by `Function.apply` when it records:
-    next_functions, _in_meta (shape per tensor input), _tensor_pos, _n_out."""
+    next_functions, _in_meta ((shape, dtype) per tensor input), _tensor_pos, _n_out."""
 
     _saved = None
     _freed = False
@@ -161,6 +153,24 @@ class Node:
                 raise RuntimeError(_FREED)
             return ()
         return tuple(None if s is None else s.unpack(self) for s in saved)
+
+    def _saved_arrays(self):
+        """The saved tensors' arrays, version-checked, without building Tensors: for built-in
+        backward formulas that compute in NumPy when no graph of the backward is recorded."""
+        saved = self._saved
+        if saved is None:
+            if self._freed:
+                raise RuntimeError(_FREED)
+            return ()
+        out = []
+        for s in saved:
+            if s is None:
+                out.append(None)
+            elif s.vc[0] != s.version:
+                s.unpack(self)  # raises torch's in-place modification error
+            else:
+                out.append(s.data if s.is_output else s.tensor._data)
+        return out
 
     def mark_non_differentiable(self, *tensors) -> None:
         self._non_diff = set(id(t) for t in tensors)
@@ -205,10 +215,6 @@ class Node:
         if self._saved is not None:
             self._saved = None
             self._freed = True
-        meta = self.__dict__.get("_in_meta")
-        if meta:
-            # keep only the inputs' shapes and dtypes, not their arrays, once backward is done
-            self._in_meta = [m if type(m) is _Meta else _Meta(m.shape, m.dtype) for m in meta]
 
     def _run_backward(self, grads):
         """Call the op's backward with one gradient per output; returns one per tensor input."""
@@ -227,7 +233,9 @@ class Node:
         pos = self._tensor_pos
         n_args = self._n_args if pos is not None else len(self.next_functions)
         if len(out) != n_args:
-            if len(out) > n_args and all(g is None for g in out[n_args:]):
+            if len(out) > n_args and (self._fwd is type(self) or
+                                      all(g is None for g in out[n_args:])):
+                # built-in ops return None for their trailing optional arguments
                 out = out[:n_args]
             else:
                 raise RuntimeError(f"function {type(self).__name__} returned an incorrect number "
@@ -402,7 +410,7 @@ def _wrap_outputs(cls, ctx, args, out, record):
                     next_fns.append((a._get_accumulator(), 0))
                 else:
                     next_fns.append((None, 0))
-                meta.append(a._data)
+                meta.append((a._data.shape, a._data.dtype))
         ctx.next_functions = tuple(next_fns)
         ctx._in_meta = meta
         ctx._tensor_pos = tuple(pos)

@@ -68,7 +68,7 @@ def _apply_recording(cls, ctx, args):
                 next_fns.append((acc if acc is not None else a._get_accumulator(), 0))
             else:
                 next_fns.append(_NO_EDGE)
-            meta.append(a._data)
+            meta.append((a._data.shape, a._data.dtype))  # what the engine checks grads against
         else:
             nig.append(False)
     ctx.needs_input_grad = nig

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._tensor import Tensor
+from ..autograd.grad_mode import state as _grad_state
 from .base import Op
 from .util import check_broadcast, promote, scalar_value
 
@@ -89,6 +90,10 @@ class SubBackward0(Op):
 
     @staticmethod
     def backward(ctx, g):
+        if not ctx.needs_input_grad[1]:
+            return g, None, None
+        if not _grad_state.enabled:
+            return g, _new(np.negative(g._data) if ctx.alpha == 1 else g._data * -ctx.alpha), None
         return g, (-g if ctx.alpha == 1 else g * (-ctx.alpha)), None
 
 
@@ -136,9 +141,15 @@ class MulBackward0(Op):
 
     @staticmethod
     def backward(ctx, g):
+        nig = ctx.needs_input_grad
+        if not _grad_state.enabled:  # no graph of the backward: plain NumPy
+            a, b = ctx._saved_arrays()
+            gd = g._data
+            return (_new(gd * (b if b is not None else ctx.scalar)) if nig[0] else None,
+                    _new(gd * a) if nig[1] else None)
         a, b = ctx.saved_tensors
-        ga = g * (b if b is not None else ctx.scalar) if ctx.needs_input_grad[0] else None
-        gb = g * a if ctx.needs_input_grad[1] else None
+        ga = g * (b if b is not None else ctx.scalar) if nig[0] else None
+        gb = g * a if nig[1] else None
         return ga, gb
 
 
@@ -309,7 +320,7 @@ class NegBackward0(Op):
 
     @staticmethod
     def backward(ctx, g):
-        return -g
+        return _new(np.negative(g._data)) if not _grad_state.enabled else -g
 
 
 class PowBackward0(Op):
@@ -377,8 +388,10 @@ class PowBackward2(Op):
 
 
 # ---- unary math ---------------------------------------------------------------------------
-def _unary(name, np_fn, grad, save_input=False, save_output=False, doc="", quiet=False):
-    """Define a unary Op whose backward is `grad(g, input, output)` in ember ops. `quiet` ops
+def _unary(name, np_fn, grad, save_input=False, save_output=False, doc="", quiet=False,
+           np_grad=None):
+    """Define a unary Op whose backward is `grad(g, input, output)` in ember ops, or
+    `np_grad(g, input, output)` on arrays when no graph of the backward is recorded. `quiet` ops
     can leave their domain (log(-1), exp(1000)): torch returns nan/inf silently, so NumPy's
     warnings are silenced for them."""
 
@@ -395,6 +408,11 @@ def _unary(name, np_fn, grad, save_input=False, save_output=False, doc="", quiet
         return np_fn(x)
 
     def backward(ctx, g):
+        if np_grad is not None and not _grad_state.enabled:  # no graph of the backward
+            saved = ctx._saved_arrays()
+            with np.errstate(all="ignore"):
+                return _new(np_grad(g._data, saved[0] if save_input else None,
+                                    saved[-1] if save_output else None))
         saved = ctx.saved_tensors
         a = saved[0] if save_input else None
         out = saved[-1] if save_output else None
@@ -407,15 +425,18 @@ def _unary(name, np_fn, grad, save_input=False, save_output=False, doc="", quiet
 
 
 ExpBackward0 = _unary("ExpBackward0", np.exp, lambda g, a, r: g * r, save_output=True,
-                      doc="out = exp(a);  da = g * out", quiet=True)
+                      doc="out = exp(a);  da = g * out", quiet=True,
+                      np_grad=lambda g, a, r: g * r)
 LogBackward0 = _unary("LogBackward0", np.log, lambda g, a, r: g / a, save_input=True,
-                      doc="out = log(a);  da = g / a", quiet=True)
+                      doc="out = log(a);  da = g / a", quiet=True,
+                      np_grad=lambda g, a, r: g / a)
 Log1PBackward0 = _unary("Log1PBackward0", np.log1p, lambda g, a, r: g / (a + 1.0),
                         save_input=True, doc="out = log(1+a);  da = g / (1+a)", quiet=True)
 Log2Backward0 = _unary("Log2Backward0", np.log2, lambda g, a, r: g / (a * float(np.log(2.0))),
                        save_input=True, doc="out = log2(a);  da = g / (a ln 2)", quiet=True)
 SqrtBackward0 = _unary("SqrtBackward0", np.sqrt, lambda g, a, r: g / (r * 2.0), save_output=True,
-                       doc="out = sqrt(a);  da = g / (2 out)", quiet=True)
+                       doc="out = sqrt(a);  da = g / (2 out)", quiet=True,
+                       np_grad=lambda g, a, r: g / (r * 2.0))
 RsqrtBackward0 = _unary("RsqrtBackward0", lambda x: 1.0 / np.sqrt(x),
                         lambda g, a, r: g * (r ** 3) * -0.5, save_output=True,
                         doc="out = a**-0.5;  da = -g out**3 / 2", quiet=True)
@@ -424,7 +445,8 @@ SinBackward0 = _unary("SinBackward0", np.sin, lambda g, a, r: g * a.cos(), save_
 CosBackward0 = _unary("CosBackward0", np.cos, lambda g, a, r: g * -a.sin(), save_input=True,
                       doc="out = cos(a);  da = -g sin(a)")
 TanhBackward0 = _unary("TanhBackward0", np.tanh, lambda g, a, r: g * (1.0 - r * r),
-                       save_output=True, doc="out = tanh(a);  da = g (1 - out**2)")
+                       save_output=True, doc="out = tanh(a);  da = g (1 - out**2)",
+                       np_grad=lambda g, a, r: g * (1.0 - r * r))
 ReciprocalBackward0 = _unary("ReciprocalBackward0", np.reciprocal,
                              lambda g, a, r: g * -(r * r), save_output=True,
                              doc="out = 1/a;  da = -g out**2", quiet=True)
@@ -439,7 +461,8 @@ def _sigmoid_np(x):
 
 
 SigmoidBackward0 = _unary("SigmoidBackward0", _sigmoid_np, lambda g, a, r: g * (r * (1.0 - r)),
-                          save_output=True, doc="out = 1/(1+exp(-a));  da = g out (1-out)")
+                          save_output=True, doc="out = 1/(1+exp(-a));  da = g out (1-out)",
+                          np_grad=lambda g, a, r: g * (r * (1.0 - r)))
 
 
 class AbsBackward0(Op):
