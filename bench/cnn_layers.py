@@ -14,27 +14,12 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
+from workloads import _models  # noqa: E402
+
 
 def build(fw):
-    nn, F = fw.nn, fw.nn.functional
-
-    class Network(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.conv1 = nn.Conv2d(in_channels=1, out_channels=6, kernel_size=5)
-            self.conv2 = nn.Conv2d(in_channels=6, out_channels=12, kernel_size=5)
-            self.fc1 = nn.Linear(in_features=12 * 4 * 4, out_features=120)
-            self.fc2 = nn.Linear(in_features=120, out_features=60)
-            self.out = nn.Linear(in_features=60, out_features=10)
-
-        def forward(self, t):
-            t = F.max_pool2d(F.relu(self.conv1(t)), kernel_size=2, stride=2)
-            t = F.max_pool2d(F.relu(self.conv2(t)), kernel_size=2, stride=2)
-            t = F.relu(self.fc1(t.reshape(-1, 12 * 4 * 4)))
-            t = F.relu(self.fc2(t))
-            return self.out(t)
-
-    return Network()
+    """The seed CNN (bench/workloads.py's definition)."""
+    return _models(fw)[1]()
 
 
 def cases(fw, x_np, y_np):
