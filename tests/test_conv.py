@@ -38,13 +38,16 @@ def _run_module(torch, e_mod, t_mod, x, grad_input=True):
     return oe, ot
 
 
-CONV2D_GRID = [c for c in itertools.product(
+_FULL_GRID = list(itertools.product(
     [1, 2, (2, 1)],              # stride
     [0, 1, (2, 1), "same", "valid"],  # padding
     [1, 2],                      # dilation
     [1, 2],                      # groups
     [True, False],               # bias
-) if not (c[1] == "same" and c[0] != 1)]  # torch rejects 'same' with strides (tested below)
+))
+# torch rejects padding='same' with a stride: those 16 combinations must raise as torch does
+CONV2D_GRID = [c for c in _FULL_GRID if not (c[1] == "same" and c[0] != 1)]
+CONV2D_SAME_STRIDED = [c for c in _FULL_GRID if c[1] == "same" and c[0] != 1]
 
 
 @pytest.mark.parametrize("stride,padding,dilation,groups,bias", CONV2D_GRID)
@@ -56,6 +59,25 @@ def test_conv2d_grid_matches_torch(torch, stride, padding, dilation, groups, bia
     oe, _ = _run_module(torch, em, tm, x)
     assert type(oe.grad_fn).__name__ == "ConvolutionBackward0"
     assert oe.is_contiguous()
+
+
+@pytest.mark.parametrize("stride,padding,dilation,groups,bias", CONV2D_SAME_STRIDED)
+def test_conv2d_grid_same_padding_with_stride_raises_as_torch(torch, stride, padding, dilation,
+                                                              groups, bias):
+    assert len(CONV2D_SAME_STRIDED) == 16
+    args = (4, 6, (3, 2), stride, padding, dilation, groups, bias)
+    ee, et = same_error(torch, lambda: nn.Conv2d(*args), lambda: torch.nn.Conv2d(*args))
+    assert type(ee) is ValueError and str(ee) == str(et)
+    x = RNG.standard_normal((2, 4, 9, 8)).astype(np.float32)
+    w = RNG.standard_normal((6, 4 // groups, 3, 2)).astype(np.float32)
+    b = RNG.standard_normal(6).astype(np.float32) if bias else None
+
+    def call(lib, fn):
+        return fn(lib.tensor(x), lib.tensor(w), None if b is None else lib.tensor(b), stride,
+                  padding, dilation, groups)
+    ee, et = same_error(torch, lambda: call(ember, F.conv2d),
+                        lambda: call(torch, torch.nn.functional.conv2d))
+    assert type(ee) is RuntimeError and str(ee) == str(et)
 
 
 @pytest.mark.parametrize("stride,padding,dilation,groups", [
