@@ -63,53 +63,62 @@ class _HookDict(dict):
 
 
 class _Saved:
-    """A tensor saved for backward, with the version it had; outputs are kept without their
-    grad_fn (a node holding its own output would be a reference cycle)."""
-    __slots__ = ("tensor", "data", "vc", "version", "rg", "is_output", "output_nr")
+    """An op's output saved for its own backward, kept without its grad_fn (a node holding its
+    own output would be a reference cycle). Saved inputs are plain `(tensor, version)` tuples:
+    they are the common case and a tuple is the cheapest record."""
+    __slots__ = ("data", "vc", "version", "rg", "is_output", "output_nr")
 
-    def __init__(self, t: Tensor, is_output: bool):
-        self.is_output = is_output
+    def __init__(self, t: Tensor, is_output: bool = True):
+        self.is_output = True
         self.vc = t._vc
         self.version = t._vc[0]
-        if is_output:
-            self.tensor = None
-            self.data = t._data
-            self.rg = t._rg
-            self.output_nr = t._output_nr
-        else:
-            self.tensor = t
+        self.data = t._data
+        self.rg = t._rg
+        self.output_nr = t._output_nr
 
     def unpack(self, node) -> Tensor:
         if self.vc[0] != self.version:
-            t = self.tensor
-            shape = "x".join(str(d) for d in (t._data.shape if t is not None else self.data.shape))
-            dt = (t._data if t is not None else self.data).dtype.name
-            tname = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
-                     "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-                     "bool": "Bool"}.get(dt, dt)
-            src = ""
-            if self.is_output:
-                src = f", which is output {self.output_nr} of {_op_name(node)},"
-            elif t.grad_fn is not None:
-                fn = t.grad_fn
-                if t._base is not None and fn._vv is not None:  # a view: its regenerated node
-                    from ..ops.view_inplace import refresh_view
-                    fn = refresh_view(t)
-                src = f", which is output {t._output_nr} of {_op_name(fn)},"
-            raise RuntimeError(
-                "one of the variables needed for gradient computation has been modified by an "
-                f"inplace operation: [torch.{tname}Tensor [{shape.replace('x', ', ')}]]{src} is "
-                f"at version {self.vc[0]}; expected version {self.version} instead. Hint: enable "
-                "anomaly detection to find the operation that failed to compute its gradient, "
-                "with torch.autograd.set_detect_anomaly(True, check_nan=False).")
-        if not self.is_output:
-            return self.tensor
+            _raise_modified(node, None, self.data, self.vc, self.version, self.output_nr)
         t = Tensor._new(self.data, self.rg)
         t._vc = self.vc
         if self.rg:
             t.grad_fn = node
             t._output_nr = self.output_nr
         return t
+
+
+def _raise_modified(node, t, data, vc, version, output_nr):
+    """torch's error for a saved tensor written in place after it was saved."""
+    shape = ", ".join(str(d) for d in data.shape)
+    dt = data.dtype.name
+    tname = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+             "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+             "bool": "Bool"}.get(dt, dt)
+    src = ""
+    if t is None:
+        src = f", which is output {output_nr} of {_op_name(node)},"
+    elif t.grad_fn is not None:
+        fn = t.grad_fn
+        if t._base is not None and fn._vv is not None:  # a view: its regenerated node
+            from ..ops.view_inplace import refresh_view
+            fn = refresh_view(t)
+        src = f", which is output {t._output_nr} of {_op_name(fn)},"
+    raise RuntimeError(
+        "one of the variables needed for gradient computation has been modified by an "
+        f"inplace operation: [torch.{tname}Tensor [{shape}]]{src} is "
+        f"at version {vc[0]}; expected version {version} instead. Hint: enable "
+        "anomaly detection to find the operation that failed to compute its gradient, "
+        "with torch.autograd.set_detect_anomaly(True, check_nan=False).")
+
+
+def _unpack(node, s):
+    """A saved entry as a Tensor (version-checked)."""
+    if s.__class__ is tuple:
+        t, version = s
+        if t._vc[0] != version:
+            _raise_modified(node, t, t._data, t._vc, version, t._output_nr)
+        return t
+    return s.unpack(node)
 
 
 def _op_name(node) -> str:
@@ -143,7 +152,9 @@ class Node:
 
     # ---- ctx API -----------------------------------------------------------------------
     def save_for_backward(self, *tensors) -> None:
-        self._saved = [None if t is None else _Saved(t, False) for t in tensors]
+        if self.needs_input_grad is _NONE_REQUIRE_GRAD:
+            return  # a built-in op running without recording: nothing will be read back
+        self._saved = [None if t is None else (t, t._vc[0]) for t in tensors]
 
     @property
     def saved_tensors(self):
@@ -152,7 +163,7 @@ class Node:
             if self._freed:
                 raise RuntimeError(_FREED)
             return ()
-        return tuple(None if s is None else s.unpack(self) for s in saved)
+        return tuple(None if s is None else _unpack(self, s) for s in saved)
 
     def _saved_arrays(self):
         """The saved tensors' arrays, version-checked, without building Tensors: for built-in
@@ -166,10 +177,15 @@ class Node:
         for s in saved:
             if s is None:
                 out.append(None)
-            elif s.vc[0] != s.version:
-                s.unpack(self)  # raises torch's in-place modification error
+            elif s.__class__ is tuple:
+                t, version = s
+                if t._vc[0] != version:
+                    _raise_modified(self, t, t._data, t._vc, version, t._output_nr)
+                out.append(t._data)
             else:
-                out.append(s.data if s.is_output else s.tensor._data)
+                if s.vc[0] != s.version:
+                    s.unpack(self)  # raises torch's in-place modification error
+                out.append(s.data)
         return out
 
     def mark_non_differentiable(self, *tensors) -> None:
@@ -434,9 +450,9 @@ def _wrap_outputs(cls, ctx, args, out, record):
         elif ctx._saved is not None and not issubclass(cls, Node):
             # a user Function saved one of its outputs: keep it without the cycle
             for k, s in enumerate(ctx._saved):
-                if s is not None and not s.is_output:
+                if s.__class__ is tuple:
                     for o in outs:
-                        if s.tensor is o:
+                        if s[0] is o:
                             idx = outs.index(o)
                             ctx._saved[k] = _Saved(wrapped[idx], True)
     else:

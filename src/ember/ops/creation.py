@@ -21,17 +21,19 @@ def _np_dtype(dtype, default=None):
     return _dtype.to_dtype(dtype).np
 
 
-def _infer(data):
-    """NumPy array from nested Python data with torch's dtype inference."""
+def _infer(data, float_np=None):
+    """NumPy array from nested Python data with torch's dtype inference. Python floats become
+    `float_np` (the default dtype unless given: float64 when a dtype will be applied after, so
+    the values are rounded once, from double, as torch does)."""
     if isinstance(data, Tensor):
         return data._data
     if isinstance(data, np.ndarray):
         return data
     if isinstance(data, (list, tuple)) and data and any(isinstance(x, Tensor) for x in data):
-        return np.stack([_infer(x) for x in data])
+        return np.stack([_infer(x, float_np) for x in data])
     if isinstance(data, (list, tuple)) and data and any(isinstance(x, (list, tuple))
                                                        for x in data):
-        parts = [_infer(x) for x in data]
+        parts = [_infer(x, float_np) for x in data]
         shapes = {p.shape for p in parts}
         if len(shapes) > 1:
             raise ValueError(f"expected sequence of length {parts[0].shape[0] if parts[0].ndim else 0}"
@@ -44,13 +46,13 @@ def _infer(data):
         raise TypeError(f"Could not infer dtype of {type(data).__name__}")
     if a.dtype.kind == "f" and not isinstance(data, np.generic):
         if a.dtype != np.float16:
-            a = a.astype(_dtype._default.dtype.np)
+            a = a.astype(float_np or _dtype._default.dtype.np)
     elif a.dtype.kind in "iu" and not isinstance(data, np.generic):
         a = a.astype(np.int64)
     elif a.dtype.kind == "U" or a.dtype.kind == "S":
         raise TypeError(f"new(): invalid data type '{a.dtype.kind == 'U' and 'str' or 'bytes'}'")
     if a.size == 0 and a.dtype.kind == "f":
-        a = a.astype(_dtype._default.dtype.np)
+        a = a.astype(float_np or _dtype._default.dtype.np)
     return a
 
 
@@ -64,7 +66,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
                       "ember.tensor(sourceTensor).", UserWarning, stacklevel=2)
         a = data._data.copy()
     else:
-        a = _infer(data)
+        a = _infer(data, np.float64 if dtype is not None else None)
         if isinstance(data, np.ndarray) or a is data:
             a = a.copy()
         elif isinstance(data, np.generic):

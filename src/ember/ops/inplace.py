@@ -184,7 +184,7 @@ def adopt(self: Tensor, r: Tensor) -> None:
     self._rg = r._rg
     if node is not None and node._saved:
         for s in node._saved:
-            if s is not None and s.is_output:
+            if s is not None and s.__class__ is not tuple:  # a saved output
                 s.data, s.vc, s.version = self._data, self._vc, self._vc[0]
 
 

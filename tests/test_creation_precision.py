@@ -1,0 +1,28 @@
+"""Python floats given with an explicit dtype are rounded once, from double, as torch does."""
+from __future__ import annotations
+
+import pytest
+
+import ember
+
+
+@pytest.mark.parametrize("data", [0.7, [0.7, -1.2], [[0.1, 0.7], [1e-8, 3.3]], []])
+@pytest.mark.parametrize("dtype", ["float64", "float16", "float32", "int64", "int32"])
+def test_explicit_dtype_keeps_double_precision(torch, data, dtype):
+    e = ember.tensor(data, dtype=getattr(ember, dtype))
+    t = torch.tensor(data, dtype=getattr(torch, dtype))
+    assert e.tolist() == t.tolist()
+    assert str(e.dtype).split(".")[1] == str(t.dtype).split(".")[1]
+
+
+def test_inplace_add_then_clamp_at_the_bound(torch):
+    # -1.2 + 0.7 is exactly -0.5 in double: clamp's gradient passes at the bound
+    grads = []
+    for lib in (torch, ember):
+        x = lib.tensor([-1.2, 0.0], dtype=lib.float64, requires_grad=True)
+        y = x * 1
+        y.add_(lib.tensor(0.7, dtype=lib.float64))
+        y.clamp_(-0.5, 0.5)
+        y.sum().backward()
+        grads.append(x.grad.tolist())
+    assert grads[0] == grads[1] == [1.0, 0.0]
