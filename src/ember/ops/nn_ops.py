@@ -134,15 +134,21 @@ def _float_check(x: np.ndarray, kernel: str) -> None:
                                   f"'{names.get(x.dtype.name, x.dtype.name)}'")
 
 
+def _save_float(ctx, x: Tensor, kernel: str) -> np.ndarray:
+    """Save x for backward and return its array, which must be floating point."""
+    ctx.save_for_backward(x)
+    a = x._data
+    _float_check(a, kernel)
+    return a
+
+
 class LeakyReluBackward0(Op):
     """out = x if x > 0 else slope * x;  dx = g * (1 if x > 0 else slope)"""
 
     @staticmethod
     def forward(ctx, x, slope):
-        ctx.save_for_backward(x)
         ctx.slope = slope
-        a = x._data
-        _float_check(a, "leaky_relu_cpu")
+        a = _save_float(ctx, x, "leaky_relu_cpu")
         return np.where(a > 0, a, a * a.dtype.type(slope))
 
     @staticmethod
@@ -157,10 +163,8 @@ class EluBackward0(Op):
 
     @staticmethod
     def forward(ctx, x, alpha, scale=1.0, input_scale=1.0):
-        ctx.save_for_backward(x)
         ctx.alpha, ctx.scale, ctx.input_scale = alpha, scale, input_scale
-        a = x._data
-        _float_check(a, "elu_cpu")
+        a = _save_float(ctx, x, "elu_cpu")
         t = a.dtype.type
         neg = np.expm1(np.minimum(a, 0) * t(input_scale)) * t(alpha)
         out = np.where(a > 0, a, neg)
@@ -216,10 +220,8 @@ class GeluBackward0(Op):
 
     @staticmethod
     def forward(ctx, x, approximate):
-        ctx.save_for_backward(x)
         ctx.approximate = approximate
-        a = x._data
-        _float_check(a, "GeluKernelImpl")
+        a = _save_float(ctx, x, "GeluKernelImpl")
         if approximate == "tanh":
             inner = a * (1.0 + 0.044715 * a * a) * _SQRT_2_OVER_PI
             return (0.5 * a * (1.0 + np.tanh(inner))).astype(a.dtype, copy=False)
@@ -250,9 +252,7 @@ class SiluBackward0(Op):
 
     @staticmethod
     def forward(ctx, x):
-        ctx.save_for_backward(x)
-        a = x._data
-        _float_check(a, "silu_cpu")
+        a = _save_float(ctx, x, "silu_cpu")
         return a * _sigmoid_np(a)
 
     @staticmethod
@@ -268,10 +268,8 @@ class SoftplusBackward0(Op):
 
     @staticmethod
     def forward(ctx, x, beta, threshold):
-        ctx.save_for_backward(x)
         ctx.beta, ctx.threshold = beta, threshold
-        a = x._data
-        _float_check(a, "softplus_cpu")
+        a = _save_float(ctx, x, "softplus_cpu")
         bx = a * a.dtype.type(beta)
         # log1p(exp(bx)) = max(bx, 0) + log1p(exp(-|bx|)): no overflow
         sp = (np.maximum(bx, 0) + np.log1p(np.exp(-np.abs(bx)))) / a.dtype.type(beta)
@@ -350,9 +348,7 @@ class LogSigmoidBackward0(Op):
 
     @staticmethod
     def forward(ctx, x):
-        ctx.save_for_backward(x)
-        a = x._data
-        _float_check(a, "log_sigmoid_forward")
+        a = _save_float(ctx, x, "log_sigmoid_forward")
         return -(np.maximum(-a, 0) + np.log1p(np.exp(-np.abs(a))))
 
     @staticmethod
@@ -366,9 +362,7 @@ class HardsigmoidBackward0(Op):
 
     @staticmethod
     def forward(ctx, x):
-        ctx.save_for_backward(x)
-        a = x._data
-        _float_check(a, "hardsigmoid_cpu")
+        a = _save_float(ctx, x, "hardsigmoid_cpu")
         t = a.dtype.type
         return np.clip(a / t(6) + t(0.5), 0, 1).astype(a.dtype, copy=False)
 
@@ -384,9 +378,7 @@ class HardswishBackward0(Op):
 
     @staticmethod
     def forward(ctx, x):
-        ctx.save_for_backward(x)
-        a = x._data
-        _float_check(a, "hardswish_cpu")
+        a = _save_float(ctx, x, "hardswish_cpu")
         t = a.dtype.type
         return (a * np.clip(a + t(3), 0, 6) / t(6)).astype(a.dtype, copy=False)
 
@@ -403,9 +395,7 @@ class MishBackward0(Op):
 
     @staticmethod
     def forward(ctx, x):
-        ctx.save_for_backward(x)
-        a = x._data
-        _float_check(a, "mish_cpu")
+        a = _save_float(ctx, x, "mish_cpu")
         sp = np.maximum(a, 0) + np.log1p(np.exp(-np.abs(a)))
         return (a * np.tanh(sp)).astype(a.dtype, copy=False)
 
@@ -461,6 +451,11 @@ def _grad_scale(g: Tensor, reduction: str, n: int) -> np.ndarray:
     return gd
 
 
+def _grad_scale_t(g: Tensor, reduction: str, n: int) -> Tensor:
+    """`_grad_scale` with ember ops (differentiable, for backwards that build a graph)."""
+    return g / n if reduction == "mean" else g
+
+
 _OFFSETS: dict = {}
 
 
@@ -509,6 +504,16 @@ def _mean(loss: np.ndarray, denom) -> np.ndarray:
     return np.asarray(total / denom, loss.dtype)
 
 
+def _reduce_rows(ctx, loss: np.ndarray, reduction: str, n: int, w) -> np.ndarray:
+    """Reduce the per-row losses of a class-target loss; mean divides by the summed row weights.
+    ctx.denom keeps that divisor (None unless mean) for `_row_scale`."""
+    if reduction == "mean":
+        denom = ctx.denom = _mean_denominator(n, w, loss.dtype)
+        return _mean(loss, denom)
+    ctx.denom = None
+    return _reduce_np(loss, reduction)
+
+
 def _row_scale(g: np.ndarray, reduction: str, denom, w):
     """d loss_total / d loss_i: a scalar (0-d array) or one value per row."""
     if reduction == "none":
@@ -534,11 +539,7 @@ class NllLossBackward0(Op):
         if w is not None:
             loss *= w
         ctx.shape, ctx.idx, ctx.w, ctx.reduction = a.shape, idx, w, reduction
-        if reduction == "mean":
-            denom = ctx.denom = _mean_denominator(n, w, a.dtype)
-            return _mean(loss, denom)
-        ctx.denom = None
-        return _reduce_np(loss, reduction)
+        return _reduce_rows(ctx, loss, reduction, n, w)
 
     @staticmethod
     @once_differentiable
@@ -579,11 +580,7 @@ class CrossEntropyLossBackward0(Op):
             loss *= w
         if ctx.needs_input_grad[0]:
             ctx.e, ctx.s, ctx.idx, ctx.w, ctx.reduction = e, s, idx, w, reduction
-        if reduction == "mean":
-            denom = ctx.denom = _mean_denominator(n, w, a.dtype)
-            return _mean(loss, denom)
-        ctx.denom = None
-        return _reduce_np(loss, reduction)
+        return _reduce_rows(ctx, loss, reduction, n, w)
 
     @staticmethod
     @once_differentiable
@@ -626,63 +623,57 @@ class MseLossBackward0(Op):
             d *= _grad_scale(g, ctx.reduction, n) * 2
             nig = ctx.needs_input_grad
             return (_new(d) if nig[0] else None, _new(-d) if nig[1] else None, None)
-        k = g / n if ctx.reduction == "mean" else g
-        gx = (x - y) * k * 2.0
+        gx = (x - y) * _grad_scale_t(g, ctx.reduction, n) * 2.0
         return gx, -gx, None
 
 
-class SmoothL1LossBackward0(Op):
+class _PiecewiseLoss(Op):
+    """A loss of d = x - y that is quadratic for |d| below a threshold and linear above it
+    (smooth_l1's beta, huber's delta); subclasses give the elementwise loss (NumPy) and its
+    slope in d (ember ops).  dx = g * slope(d),  dy = -dx"""
+
+    @staticmethod
+    def forward(ctx, x, y, reduction, threshold):
+        ctx.save_for_backward(x, y)
+        ctx.reduction, ctx.threshold = reduction, threshold
+        d = x._data - y._data
+        ctx.n = d.size
+        loss = type(ctx)._loss(d, np.abs(d), threshold, d.dtype.type)
+        return _reduce_np(loss.astype(d.dtype, copy=False), reduction)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        d = x - y
+        small = (d.abs() < ctx.threshold).to(d.dtype)
+        gx = type(ctx)._slope(d, small, ctx.threshold) * _grad_scale_t(g, ctx.reduction, ctx.n)
+        return gx, -gx, None, None
+
+
+class SmoothL1LossBackward0(_PiecewiseLoss):
     """loss = 0.5 d^2 / beta if |d| < beta else |d| - 0.5 beta (d = x - y);
     dx = g * (d / beta if |d| < beta else sign(d)),  dy = -dx"""
 
     @staticmethod
-    def forward(ctx, x, y, reduction, beta):
-        ctx.save_for_backward(x, y)
-        ctx.reduction, ctx.beta = reduction, beta
-        d = x._data - y._data
-        ctx.n = d.size
-        ad = np.abs(d)
-        t = d.dtype.type
-        loss = np.where(ad < beta, t(0.5) * d * d / t(beta) if beta > 0 else 0, ad - t(0.5 * beta))
-        return _reduce_np(loss.astype(d.dtype, copy=False), reduction)
+    def _loss(d, ad, beta, t):
+        return np.where(ad < beta, t(0.5) * d * d / t(beta) if beta > 0 else 0, ad - t(0.5 * beta))
 
     @staticmethod
-    def backward(ctx, g):
-        x, y = ctx.saved_tensors
-        n = ctx.n
-        d = x - y
-        small = (d.abs() < ctx.beta).to(d.dtype)
-        slope = d * (small / ctx.beta if ctx.beta > 0 else small * 0.0) + d.sign() * (1.0 - small)
-        k = g / n if ctx.reduction == "mean" else g
-        gx = slope * k
-        return gx, -gx, None, None
+    def _slope(d, small, beta):
+        return d * (small / beta if beta > 0 else small * 0.0) + d.sign() * (1.0 - small)
 
 
-class HuberLossBackward0(Op):
+class HuberLossBackward0(_PiecewiseLoss):
     """loss = 0.5 d^2 if |d| < delta else delta (|d| - 0.5 delta) (d = x - y);
     dx = g * (d if |d| < delta else delta sign(d)),  dy = -dx"""
 
     @staticmethod
-    def forward(ctx, x, y, reduction, delta):
-        ctx.save_for_backward(x, y)
-        ctx.reduction, ctx.delta = reduction, delta
-        d = x._data - y._data
-        ctx.n = d.size
-        ad = np.abs(d)
-        t = d.dtype.type
-        loss = np.where(ad < delta, t(0.5) * d * d, t(delta) * (ad - t(0.5 * delta)))
-        return _reduce_np(loss.astype(d.dtype, copy=False), reduction)
+    def _loss(d, ad, delta, t):
+        return np.where(ad < delta, t(0.5) * d * d, t(delta) * (ad - t(0.5 * delta)))
 
     @staticmethod
-    def backward(ctx, g):
-        x, y = ctx.saved_tensors
-        n = ctx.n
-        d = x - y
-        small = (d.abs() < ctx.delta).to(d.dtype)
-        slope = d * small + d.sign() * (1.0 - small) * ctx.delta
-        k = g / n if ctx.reduction == "mean" else g
-        gx = slope * k
-        return gx, -gx, None, None
+    def _slope(d, small, delta):
+        return d * small + d.sign() * (1.0 - small) * delta
 
 
 class BinaryCrossEntropyBackward0(Op):
@@ -708,8 +699,7 @@ class BinaryCrossEntropyBackward0(Op):
     @staticmethod
     def backward(ctx, g):
         x, y, w = ctx.saved_tensors
-        n = x._data.size
-        k = g / n if ctx.reduction == "mean" else g
+        k = _grad_scale_t(g, ctx.reduction, x._data.size)
         gx = (x - y) / ((1.0 - x) * x).clamp_min(1e-12) * k
         if w is not None:
             gx = gx * w
@@ -746,8 +736,7 @@ class BinaryCrossEntropyWithLogitsBackward0(Op):
     @staticmethod
     def backward(ctx, g):
         x, y, w, pw = ctx.saved_tensors
-        n = x._data.size
-        k = g / n if ctx.reduction == "mean" else g
+        k = _grad_scale_t(g, ctx.reduction, x._data.size)
         s = x.sigmoid()
         if pw is not None:
             gx = ((pw * y + 1.0 - y) * s - pw * y) * k
