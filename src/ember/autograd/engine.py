@@ -15,7 +15,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from .grad_mode import state as _grad_state
-from .function import AccumulateGrad, BackwardCFunction
+from .function import AccumulateGrad
 
 __all__ = ["backward", "grad"]
 
@@ -212,7 +212,23 @@ def _execute(roots, grads, retain_graph, create_graph, aliased, capture, accumul
                     continue
                 if node._pre_hooks or node._retained or node._node_pre_hooks or capture:
                     buf = _pre_node(node, buf, create_graph, aliased, capture, results)
-                outs = _call_node(node, buf, retain_graph, aliased)
+                if len(buf) == 1 and node._hooks is None and not node._user and \
+                        node._tensor_pos is None and not node._once_differentiable:
+                    # the common node (a built-in op, one output, tensor inputs only): the
+                    # steps of _call_node inline, as this loop runs once per node per step
+                    outs = node._fwd.backward(node, buf[0])
+                    if outs.__class__ is not tuple:
+                        outs = (outs,)
+                    if node._saved is not None and not retain_graph:
+                        node._saved = None
+                        node._freed = True
+                    if len(outs) == 2:
+                        g0, g1 = outs
+                        if g0 is not None and g1 is not None and (
+                                g0 is g1 or _root(g0._data) == _root(g1._data)):
+                            aliased.add(_root(g0._data))  # one array for two inputs
+                else:
+                    outs = _call_node(node, buf, retain_graph, aliased)
             if outs is None:
                 for child, _ in node.next_functions:
                     if child is not None:
@@ -227,6 +243,8 @@ def _execute(roots, grads, retain_graph, create_graph, aliased, capture, accumul
                 if child is not None:
                     g = outs[i]
                     if g is not None:
+                        if g.__class__ is not Tensor and not isinstance(g, Tensor):
+                            _bad_gradient(node, g)
                         shape, dt = meta[i]  # the input's shape and dtype
                         gd = g._data
                         if gd.shape != shape:
@@ -327,13 +345,18 @@ def _call_node(node, buf, retain_graph, aliased):
             r = h(outs, tuple(buf))
             if r is not None:
                 outs = tuple(r)
-    user = isinstance(node, BackwardCFunction)
+    user = node._user
     n = len(outs)
+    if n == 1 and not user:
+        g = outs[0]
+        if g is not None and g.__class__ is not Tensor and not isinstance(g, Tensor):
+            _bad_gradient(node, g)
+        return outs
     if n == 2 and not user:
         g0, g1 = outs
-        if g0 is not None and g1 is not None and (g0 is g1 or _root(g0._data) ==
-                                                  _root(g1._data)):
-            aliased.add(_root(g0._data))
+        if g0 is not None and g1 is not None:
+            if g0 is g1 or _root(g0._data) == _root(g1._data):  # one array for two inputs
+                aliased.add(_root(g0._data))
     elif n > 2 or user:
         seen = set()
         for g in outs:
@@ -344,9 +367,13 @@ def _call_node(node, buf, retain_graph, aliased):
                 seen.add(r)
     for g in outs:
         if g is not None and not isinstance(g, Tensor):
-            raise TypeError(f"function {type(node).__name__} returned a gradient of type "
-                            f"{type(g).__name__}; expected a Tensor or None")
+            _bad_gradient(node, g)
     return outs
+
+
+def _bad_gradient(node, g):
+    raise TypeError(f"function {type(node).__name__} returned a gradient of type "
+                    f"{type(g).__name__}; expected a Tensor or None")
 
 
 def _dtype_of(np_dt):

@@ -145,6 +145,7 @@ class Node:
     _n_out = 1
     _out_meta = None
     _vv = None             # view nodes: the version of the base they were made at
+    _user = False          # a node of a user's Function (its gradients are not ours to reuse)
     _tensor_pos = None     # positions of the tensor args when some args are not tensors
     _n_args = 0
     metadata = None
@@ -243,7 +244,7 @@ class Node:
             finally:
                 _grad_state.enabled = True
         else:
-            out = self._backward_impl(*grads)
+            out = self._fwd.backward(self, *grads)
         if type(out) is not tuple:
             out = (out,)
         pos = self._tensor_pos
@@ -378,6 +379,8 @@ class Function(metaclass=_FunctionMeta):
 
 class BackwardCFunction(Node):
     """Node class base for user Functions (torch.autograd.function.BackwardCFunction)."""
+
+    _user = True
 
     def __repr__(self):
         return f"<ember.autograd.function.{type(self).__name__} object at {hex(id(self))}>"
