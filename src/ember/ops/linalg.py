@@ -110,13 +110,17 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     return AddmmBackward0.apply(input, mat1, mat2)
 
 
-class BmmBackward0(Op):
-    """out = a @ b (batched 3-D);  da = g @ b^T, db = a^T @ g"""
+class _Matmul(Op):
+    """The forward of the products whose backward reads both operands: out = a @ b."""
 
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
         return np.matmul(a._data, b._data)
+
+
+class BmmBackward0(_Matmul):
+    """out = a @ b (batched 3-D);  da = g @ b^T, db = a^T @ g"""
 
     @staticmethod
     def backward(ctx, g):
@@ -138,13 +142,8 @@ def bmm(input, mat2):
     return BmmBackward0.apply(input, mat2)
 
 
-class MvBackward0(Op):
+class MvBackward0(_Matmul):
     """out = A @ v;  dA = outer(g, v), dv = A.T @ g"""
-
-    @staticmethod
-    def forward(ctx, a, v):
-        ctx.save_for_backward(a, v)
-        return np.matmul(a._data, v._data)
 
     @staticmethod
     def backward(ctx, g):
@@ -214,16 +213,11 @@ def outer(input, vec2):
 ger = outer
 
 
-class UnsafeViewBackward0(Op):
+class UnsafeViewBackward0(_Matmul):
     """out = a @ b with at least one operand beyond 2-D (batch dims broadcast; a 1-D operand is
     a row or a column, as in torch.matmul). torch decomposes this into view/mm/bmm nodes under
     a top-level UnsafeViewBackward0; ember computes it as one node of that name.
     da = g @ b^T, db = a^T @ g, summed over broadcast batch dims by the engine."""
-
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return np.matmul(a._data, b._data)
 
     @staticmethod
     def backward(ctx, g):
