@@ -50,28 +50,54 @@ class Op(Node, Function):
         return _wrap_outputs(cls, ctx, args, out, False)
 
 
+def _edge(a):
+    """The graph edge of tensor `a`: its node and output slot, its leaf accumulator, or none."""
+    fn = a.grad_fn
+    if fn is not None:
+        if a._base is not None and fn._vv is not None and fn._vv != a._vc[0]:
+            fn = _refresh_view(a)  # its base was written since this view's node was made
+        return (fn, a._output_nr)
+    if a._rg:
+        acc = a._accumulator
+        return (acc if acc is not None else a._get_accumulator(), 0)
+    return _NO_EDGE
+
+
 def _apply_recording(cls, ctx, args):
+    n = len(args)
+    if n == 2:
+        a, b = args
+        if a.__class__ is Tensor and b.__class__ is Tensor:  # the binary op: no loops, no lists
+            ctx.needs_input_grad = (a._rg, b._rg)
+            next_fns = (_edge(a), _edge(b))
+            da, db = a._data, b._data
+            meta = ((da.shape, da.dtype), (db.shape, db.dtype))
+            return _record(cls, ctx, args, next_fns, meta)
+    elif n == 1:
+        a = args[0]
+        if a.__class__ is Tensor:
+            ctx.needs_input_grad = (a._rg,)
+            da = a._data
+            return _record(cls, ctx, args, (_edge(a),), ((da.shape, da.dtype),))
     nig = []
     next_fns = []
     meta = []
     for a in args:
         if isinstance(a, Tensor):
-            rg = a._rg
-            nig.append(rg)
-            fn = a.grad_fn
-            if fn is not None:
-                if a._base is not None and fn._vv is not None and fn._vv != a._vc[0]:
-                    fn = _refresh_view(a)  # its base was written since this view's node was made
-                next_fns.append((fn, a._output_nr))
-            elif rg:
-                acc = a._accumulator
-                next_fns.append((acc if acc is not None else a._get_accumulator(), 0))
-            else:
-                next_fns.append(_NO_EDGE)
+            nig.append(a._rg)
+            next_fns.append(_edge(a))
             meta.append((a._data.shape, a._data.dtype))  # what the engine checks grads against
         else:
             nig.append(False)
     ctx.needs_input_grad = nig
+    if len(meta) != n:
+        ctx._tensor_pos = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+        ctx._n_args = n
+    return _record(cls, ctx, args, tuple(next_fns), meta)
+
+
+def _record(cls, ctx, args, next_fns, meta):
+    """Run the forward with recording off, then make the output and wire its node."""
     _grad_state.enabled = False
     try:
         out = cls.forward(ctx, *args)
@@ -79,11 +105,8 @@ def _apply_recording(cls, ctx, args):
         _grad_state.enabled = True
     if out.__class__ is not _ndarray:
         return _wrap_outputs(cls, ctx, args, out, True)
-    ctx.next_functions = tuple(next_fns)
+    ctx.next_functions = next_fns
     ctx._in_meta = meta
-    if len(meta) != len(args):
-        ctx._tensor_pos = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
-        ctx._n_args = len(args)
     t = _object_new(Tensor)
     t._data = out
     t._grad = None
