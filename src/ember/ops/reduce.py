@@ -24,17 +24,24 @@ def _expand_back(g: Tensor, shape, axes, keepdim):
     return g.expand(shape)
 
 
+def _sum_input(a: Tensor, dtype) -> np.ndarray:
+    """a's array in the dtype its sums accumulate in: `dtype` if given, int64 for bool and
+    integer input (as torch), else its own."""
+    x = a._data
+    if dtype is not None:
+        return x.astype(_dtype.to_dtype(dtype).np)
+    if x.dtype.kind in "bui":
+        return x.astype(np.int64)
+    return x
+
+
 class SumBackward0(Op):
     """out = sum(a);  da = g broadcast to a's shape"""
 
     @staticmethod
     def forward(ctx, a, dtype=None):
         ctx.shape = a._data.shape
-        x = a._data
-        if dtype is not None:
-            x = x.astype(_dtype.to_dtype(dtype).np)
-        elif x.dtype.kind in "bui":
-            x = x.astype(np.int64)
+        x = _sum_input(a, dtype)
         return np.asarray(x.sum(dtype=x.dtype))  # (NumPy would widen int32 sums)
 
     @staticmethod
@@ -57,11 +64,7 @@ class SumBackward1(Op):
     def forward(ctx, a, axes, keepdim=False, dtype=None):
         ctx.shape = a._data.shape
         ctx.axes, ctx.keepdim = axes, keepdim
-        x = a._data
-        if dtype is not None:
-            x = x.astype(_dtype.to_dtype(dtype).np)
-        elif x.dtype.kind in "bui":
-            x = x.astype(np.int64)
+        x = _sum_input(a, dtype)
         return np.asarray(x.sum(axis=axes, keepdims=keepdim, dtype=x.dtype))
 
     @staticmethod
@@ -192,12 +195,7 @@ class CumsumBackward0(Op):
     @staticmethod
     def forward(ctx, a, d, dtype=None):
         ctx.d = d
-        x = a._data
-        if dtype is not None:
-            x = x.astype(_dtype.to_dtype(dtype).np)
-        elif x.dtype.kind in "bui":
-            x = x.astype(np.int64)
-        return np.cumsum(x, axis=d)
+        return np.cumsum(_sum_input(a, dtype), axis=d)
 
     @staticmethod
     def backward(ctx, g):
@@ -209,25 +207,52 @@ class VarBackward0(Op):
 
     @staticmethod
     def forward(ctx, a, axes, correction=1, keepdim=False):
-        ctx.save_for_backward(a)
-        ctx.axes, ctx.correction, ctx.keepdim = axes, correction, keepdim
-        x = _float_input(a, None, "var")
-        n = int(np.prod([x.shape[i] for i in axes])) if axes else 1
-        ctx.n = n
-        if n - correction <= 0:
-            _warn_dof("var")
-            return _no_dof(x, axes, keepdim, False)
-        return np.asarray(np.var(x, axis=axes, ddof=correction, keepdims=keepdim))
+        return _var_forward(ctx, a, axes, correction, keepdim, "var")
 
     @staticmethod
     def backward(ctx, g):
         a, = ctx.saved_tensors
-        mean = a.mean(ctx.axes, keepdim=True)
-        gk = _expand_back(g, a._data.shape, ctx.axes, ctx.keepdim)
-        d = ctx.n - ctx.correction
-        if d <= 0:  # no degrees of freedom: nan gradients, as torch
-            return gk * float("nan"), None, None, None
-        return gk * (a - mean) * (2.0 / d), None, None, None
+        return _var_grad(ctx, a, g, 2.0)
+
+
+class StdBackward0(Op):
+    """out = sqrt(var(a));  da = g * (a - mean) / ((n - correction) * out)"""
+    _save_output = True
+
+    @staticmethod
+    def forward(ctx, a, axes, correction=1, keepdim=False):
+        return _var_forward(ctx, a, axes, correction, keepdim, "std")
+
+    @staticmethod
+    def backward(ctx, g):
+        a, out = ctx.saved_tensors
+        return _var_grad(ctx, a, g / out, 1.0)
+
+
+def _var_forward(ctx, a, axes, correction, keepdim, name):
+    """var(a) (name "var") or std(a) (name "std") over axes with `correction`."""
+    ctx.save_for_backward(a)
+    ctx.axes, ctx.correction, ctx.keepdim = axes, correction, keepdim
+    x = _float_input(a, None, name)
+    n = int(np.prod([x.shape[i] for i in axes])) if axes else 1
+    ctx.n = n
+    sqrt = name == "std"
+    if n - correction <= 0:
+        _warn_dof(name)
+        return _no_dof(x, axes, keepdim, sqrt)
+    return np.asarray((np.std if sqrt else np.var)(x, axis=axes, ddof=correction,
+                                                   keepdims=keepdim))
+
+
+def _var_grad(ctx, a, g, k):
+    """da = g * k (a - mean) / (n - correction), g expanded back over the reduced dims; nan
+    gradients when there are no degrees of freedom, as torch."""
+    mean = a.mean(ctx.axes, keepdim=True)
+    gk = _expand_back(g, a._data.shape, ctx.axes, ctx.keepdim)
+    d = ctx.n - ctx.correction
+    if d <= 0:
+        return gk * float("nan"), None, None, None
+    return gk * (a - mean) * (k / d), None, None, None
 
 
 def _warn_dof(name):
@@ -246,31 +271,11 @@ def _no_dof(x, axes, keepdim, sqrt):
         return np.sqrt(r) if sqrt else r
 
 
-class StdBackward0(Op):
-    """out = sqrt(var(a));  da = g * (a - mean) / ((n - correction) * out)"""
-    _save_output = True
-
-    @staticmethod
-    def forward(ctx, a, axes, correction=1, keepdim=False):
-        ctx.save_for_backward(a)
-        ctx.axes, ctx.correction, ctx.keepdim = axes, correction, keepdim
-        x = _float_input(a, None, "std")
-        n = int(np.prod([x.shape[i] for i in axes])) if axes else 1
-        ctx.n = n
-        if n - correction <= 0:
-            _warn_dof("std")
-            return _no_dof(x, axes, keepdim, True)
-        return np.asarray(np.std(x, axis=axes, ddof=correction, keepdims=keepdim))
-
-    @staticmethod
-    def backward(ctx, g):
-        a, out = ctx.saved_tensors
-        mean = a.mean(ctx.axes, keepdim=True)
-        gk = _expand_back(g / out, a._data.shape, ctx.axes, ctx.keepdim)
-        d = ctx.n - ctx.correction
-        if d <= 0:
-            return gk * float("nan"), None, None, None
-        return gk * (a - mean) * (1.0 / d), None, None, None
+def _even_split(x: np.ndarray, extremum: np.ndarray, axes=None) -> Tensor:
+    """Weights sharing a max/min's gradient evenly among the elements equal to it: 1/k at each
+    of the k extremal elements of every reduced slice (all of x when axes is None), else 0."""
+    mask = x == extremum
+    return _new((mask / mask.sum(axis=axes, keepdims=axes is not None)).astype(x.dtype))
 
 
 class _ExtremumAll(Op):
@@ -291,9 +296,7 @@ class _ExtremumAll(Op):
     @staticmethod
     def backward(ctx, g):
         a, out = ctx.saved_tensors
-        mask = (a._data == out._data)
-        w = _new((mask / mask.sum()).astype(a._data.dtype))
-        return g * w
+        return g * _even_split(a._data, out._data)
 
 
 class MaxBackward1(_ExtremumAll):
@@ -319,10 +322,8 @@ class AmaxBackward0(Op):
     def backward(ctx, g):
         a, out = ctx.saved_tensors
         o = _expand_back(out, a._data.shape, ctx.axes, ctx.keepdim)._data
-        mask = a._data == o
-        w = mask / mask.sum(axis=ctx.axes, keepdims=True)
-        return _expand_back(g, a._data.shape, ctx.axes, ctx.keepdim) * _new(
-            w.astype(a._data.dtype)), None, None
+        return _expand_back(g, a._data.shape, ctx.axes, ctx.keepdim) * _even_split(
+            a._data, o, ctx.axes), None, None
 
 
 class AminBackward0(AmaxBackward0):
@@ -367,10 +368,6 @@ class MinBackward0(MaxBackward0):
     _arg = staticmethod(np.argmin)
 
 
-def _nan_arg(x, axis, fn):
-    return fn(x, axis=axis)
-
-
 class LogsumexpBackward0(Op):
     """out = log(sum(exp(a), dims));  da = g * exp(a - out)"""
     _save_output = True
@@ -410,27 +407,23 @@ def _named(name):
     return nt
 
 
-@dim_aliases
-def sum(input, dim=None, keepdim=False, *, dtype=None):
-    if isinstance(dim, (tuple, list)) and len(dim) == 0:  # dim=[]: every dim, SumBackward1
-        return SumBackward1.apply(input, tuple(range(input._data.ndim)), keepdim, dtype)
-    if dim is None:
-        if keepdim and input._data.ndim:
-            return SumBackward1.apply(input, tuple(range(input._data.ndim)), True, dtype)
-        return SumBackward0.apply(input, dtype) if dtype is not None else SumBackward0.apply(input)
-    return SumBackward1.apply(input, dims_tuple(dim, input._data.ndim), keepdim, dtype)
+def _sum_like(all_node, dims_node, name):
+    """sum/mean: `all_node` (torch's ...Backward0) for a reduction of everything to a 0-dim
+    tensor, `dims_node` (...Backward1) for given dims, dim=[] (every dim) or keepdim."""
+    def f(input, dim=None, keepdim=False, *, dtype=None):
+        if isinstance(dim, (tuple, list)) and len(dim) == 0:  # dim=[]: every dim, ...Backward1
+            return dims_node.apply(input, tuple(range(input._data.ndim)), keepdim, dtype)
+        if dim is None:
+            if keepdim and input._data.ndim:
+                return dims_node.apply(input, tuple(range(input._data.ndim)), True, dtype)
+            return all_node.apply(input, dtype) if dtype is not None else all_node.apply(input)
+        return dims_node.apply(input, dims_tuple(dim, input._data.ndim), keepdim, dtype)
+    f.__name__ = f.__qualname__ = name
+    return dim_aliases(f)
 
 
-@dim_aliases
-def mean(input, dim=None, keepdim=False, *, dtype=None):
-    if isinstance(dim, (tuple, list)) and len(dim) == 0:  # dim=[]: every dim, MeanBackward1
-        return MeanBackward1.apply(input, tuple(range(input._data.ndim)), keepdim, dtype)
-    if dim is None:
-        if keepdim and input._data.ndim:
-            return MeanBackward1.apply(input, tuple(range(input._data.ndim)), True, dtype)
-        return MeanBackward0.apply(input, dtype) if dtype is not None else \
-            MeanBackward0.apply(input)
-    return MeanBackward1.apply(input, dims_tuple(dim, input._data.ndim), keepdim, dtype)
+sum = _sum_like(SumBackward0, SumBackward1, "sum")
+mean = _sum_like(MeanBackward0, MeanBackward1, "mean")
 
 
 @dim_aliases
