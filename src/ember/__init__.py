@@ -34,6 +34,7 @@ from .ops.elementwise import (abs, absolute, add, allclose, bitwise_and, bitwise
                               not_equal, pow, reciprocal, relu, remainder, round, rsqrt, rsub,
                               sigmoid, sign, sin, sqrt, square, sub, subtract, tanh, true_divide,
                               trunc, where)
+from .ops.elementwise import dist
 from .ops.indexing import argwhere, nonzero
 from .ops.index_put import index_put
 from .ops.masked import masked_fill, masked_select
@@ -49,6 +50,8 @@ from .ops.shape import (broadcast_to, cat, chunk, clone, concat, concatenate, fl
 from .random import (Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed,
                      set_rng_state)
 from . import autograd
+from ._legacy_tensors import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor,
+                              HalfTensor, IntTensor, LongTensor, ShortTensor)
 
 _dtype_names = ("float32 float64 float16 int8 int16 int32 int64 uint8 bool")
 
@@ -85,6 +88,11 @@ def get_num_threads() -> int:
     return _g()
 
 
+_NN_FUNCTIONS = {"softmax", "log_softmax", "conv1d", "conv2d", "max_pool1d", "max_pool2d",
+                 "avg_pool1d", "adaptive_avg_pool1d", "adaptive_max_pool1d", "dropout",
+                 "alpha_dropout", "selu", "celu", "threshold", "relu_", "cosine_similarity",
+                 "pairwise_distance", "prelu", "bilinear", "layer_norm", "batch_norm",
+                 "embedding"}
 _SUBMODULES = {"nn", "optim", "utils", "cuda", "backends", "accelerator", "vision",
                "serialization", "random"}
 
@@ -97,4 +105,7 @@ def __getattr__(name):
     if name in ("save", "load"):
         from . import serialization
         return getattr(serialization, name)
+    if name in _NN_FUNCTIONS:  # torch.conv2d, torch.softmax...: they need ember.nn loaded
+        from . import _nn_functions
+        return getattr(_nn_functions, name)
     raise AttributeError(f"module 'ember' has no attribute '{name}'")

@@ -32,11 +32,14 @@ def _matmul_r(self, other):
 
 
 def _ne_op(fn):
+    """An operator that declines what torch's operators decline (lists, tuples, strings, None):
+    Python then raises torch's TypeError (`t + [1]`), falls back to identity for `==` / `!=`, or
+    lets a sequence repeat itself (`[1] * t` with an integer 0-dim t). NumPy arrays are taken
+    as tensors."""
     def op(self, other):
         if not isinstance(other, (Tensor, int, float, bool, np.number, np.bool_)):
-            if isinstance(other, (list, tuple, np.ndarray)):
-                other = creation.tensor(other) if not isinstance(other, np.ndarray) else \
-                    creation.as_tensor(other)
+            if isinstance(other, np.ndarray):
+                other = creation.as_tensor(other)
             else:
                 return NotImplemented
         return fn(self, other)
@@ -149,6 +152,22 @@ _METHODS = {
 }
 for _name, _fn in _METHODS.items():
     setattr(Tensor, _name, _fn)
+Tensor.dist = ew._tensor_dist
+
+
+def _softmax_method(name):
+    def method(self, dim, dtype=None):
+        if dim is None or isinstance(dim, bool) or not isinstance(dim, int):
+            raise TypeError(f"{name}(): argument 'dim' (position 1) must be int, not "
+                            f"{type(dim).__name__}")
+        from .nn import functional as F
+        return getattr(F, name)(self, dim, dtype=dtype)
+    method.__name__ = name
+    return method
+
+
+Tensor.softmax = _softmax_method("softmax")
+Tensor.log_softmax = _softmax_method("log_softmax")
 
 
 def _view_as(self, other):
@@ -234,6 +253,8 @@ _FROM_TYPE_STRING = {v: k for k, v in _TYPE_STRINGS.items()}
 def _type(self, dtype=None, non_blocking=False):
     if dtype is None:
         return _TYPE_STRINGS[self._data.dtype.name]
+    if isinstance(dtype, type) and isinstance(getattr(dtype, "dtype", None), _dtype.dtype):
+        dtype = dtype.dtype  # a legacy class: t.type(ember.FloatTensor)
     if isinstance(dtype, str):
         name = _FROM_TYPE_STRING.get(dtype.replace("ember.", "torch."))
         if name is None:
@@ -270,6 +291,28 @@ Tensor.uniform_ = inplace.uniform_
 Tensor.normal_ = inplace.normal_
 Tensor.random_ = inplace.random_
 Tensor.bernoulli_ = inplace.bernoulli_
+
+
+class ExponentialBackward0(inplace._RandomFill):
+    """out = Exponential(lambd) draws;  da = 0"""
+
+
+def _exponential_(self, lambd=1.0, *, generator=None):
+    from .random import in_memory_order
+    x = self._data
+    if x.dtype.kind != "f":
+        raise RuntimeError("Exponential distribution is a continuous probability distribution. "
+                           f"dtype must be a floating point but you specified "
+                           f"{inplace.TYPE_NAMES.get(x.dtype.name, x.dtype.name)}")
+    if not lambd > 0:
+        raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd:g}")
+    inplace.check_inplace(self)
+    g = gen(generator)
+    return inplace._random_fill(self, ExponentialBackward0, in_memory_order(
+        x, lambda shape: g.exponential(shape, lambd, x.dtype)))
+
+
+Tensor.exponential_ = _exponential_
 Tensor.bernoulli = lambda self, p=None, *, generator=None: creation.bernoulli(self, p,
                                                                                generator=generator)
 Tensor.__setitem__ = index_put.setitem

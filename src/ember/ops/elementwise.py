@@ -454,7 +454,7 @@ ReciprocalBackward0 = _unary("ReciprocalBackward0", np.reciprocal,
 
 def _sigmoid_np(x):
     # exp of a negative magnitude only: no overflow warnings for large |x|
-    out = np.exp(-np.abs(x))
+    out = np.asarray(np.exp(-np.abs(x)))  # (a 0-dim input gives a NumPy scalar: make it writable)
     pos = x >= 0
     np.divide(np.where(pos, 1.0, out).astype(x.dtype, copy=False), 1.0 + out, out=out)
     return out
@@ -1065,3 +1065,90 @@ def trunc(input):
 
 def square(input):
     return PowBackward0.apply(input, 2)
+
+
+# ---- distance ----------------------------------------------------------------------------------
+def _vector_norm(d: np.ndarray, p) -> np.ndarray:
+    """The p-norm of all of d's entries, as a 0-dim array of d's dtype."""
+    if d.size == 0 and p < 0:
+        raise RuntimeError(f"linalg.vector_norm cannot compute the {p:g} norm on an empty tensor "
+                           "because the operation does not have an identity")
+    a = np.abs(d)
+    if p == 2:
+        a = a.ravel()
+        v = np.sqrt(np.dot(a, a))
+    elif p == 1:
+        v = a.sum()
+    elif p == 0:
+        v = np.count_nonzero(a)
+    elif p == np.inf:
+        v = a.max()
+    elif p == -np.inf:
+        v = a.min()
+    else:
+        with np.errstate(divide="ignore"):  # |0| ** -p = inf, as torch
+            v = np.sum(a ** d.dtype.type(p)) ** d.dtype.type(1.0 / p)
+    return np.asarray(v, dtype=d.dtype)
+
+
+class DistBackward0(Op):
+    """out = ||a - b||_p over all entries (a, b broadcast);  with d = a - b:
+    da = g sign(d) |d|**(p-1) / out**(p-1) (0 where d = 0 or out = 0); p = inf / -inf: g sign(d)
+    shared evenly by the entries with |d| = out; p = 0: no gradient;  db = -da"""
+    _save_output = True
+
+    @staticmethod
+    def forward(ctx, a, b, p):
+        x, y = promote(a, b)
+        if x.dtype.kind != "f":
+            from .inplace import TYPE_NAMES
+            raise RuntimeError("norm(): input dtype should be either floating point or complex. "
+                               f"Got {TYPE_NAMES.get(x.dtype.name, x.dtype.name)} instead.")
+        try:
+            d = np.subtract(x, y)
+        except ValueError:
+            check_broadcast(x, y)
+            raise
+        ctx.save_for_backward(a, b)
+        ctx.p = p
+        return _vector_norm(d, p)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, out = ctx.saved_tensors
+        p = ctx.p
+        if p == 0:
+            return None, None, None
+        d = a - b
+        if p == np.inf or p == -np.inf:
+            hit = _new(np.abs(d._data) == out._data)
+            gd = d.sign() * (hit * (g / float(hit._data.sum())))
+        elif float(out._data) == 0:
+            gd = d * 0.0
+        elif p == 2:
+            gd = d * (g / out)
+        elif p == 1:
+            gd = d.sign() * g
+        else:
+            gd = d.sign() * d.abs() ** (p - 1) * (g / out ** (p - 1))
+            if p < 1:
+                gd = where_(_new(d._data == 0), gd * 0.0, gd)  # 0 * |0|**(p-1) = nan
+        return (gd if ctx.needs_input_grad[0] else None,
+                -gd if ctx.needs_input_grad[1] else None, None)
+
+
+def dist(input, other, p=2):
+    """ember.dist: the p-norm of input - other (broadcast)."""
+    for pos, (arg, v) in enumerate((("input", input), ("other", other))):
+        if not isinstance(v, Tensor):
+            raise TypeError(f"dist(): argument '{arg}' (position {pos + 1}) must be Tensor, not "
+                            f"{type(v).__name__}")
+    return DistBackward0.apply(input, other, p)
+
+
+def _tensor_dist(self, other, p=2):
+    """Tensor.dist (torch numbers the arguments from `other`)."""
+    if not isinstance(other, Tensor):
+        raise TypeError(f"dist(): argument 'other' (position 1) must be Tensor, not "
+                        f"{type(other).__name__}")
+    return DistBackward0.apply(self, other, p)

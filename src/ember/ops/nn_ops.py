@@ -189,7 +189,7 @@ def _erf_np(x: np.ndarray) -> np.ndarray:
     """erf in x's dtype: float64 through math.erf (exact), others through the Numerical
     Recipes erfc approximation (fractional error below 1.2e-7, under float32 resolution)."""
     if x.dtype == np.float64:
-        return np.frompyfunc(math.erf, 1, 1)(x).astype(np.float64)
+        return np.asarray(np.frompyfunc(math.erf, 1, 1)(x), np.float64)  # (0-dim x: a float)
     z = np.abs(x)
     t = 1.0 / (1.0 + 0.5 * z)
     poly = t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (
