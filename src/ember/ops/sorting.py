@@ -43,22 +43,28 @@ def _topk_indices(x: np.ndarray, k: int, axis: int, largest: bool) -> np.ndarray
     return np.take_along_axis(part, order, axis=axis)
 
 
+def _values_at(ctx, x: np.ndarray, dim: int, order) -> tuple:
+    """The (values, indices) outputs of sort/topk: indices = order() along dim (a 0-dim x is its
+    own value at index 0); ctx keeps what backward needs to put g back at the indices."""
+    if x.ndim == 0:
+        idx = np.zeros((), np.int64)
+        vals = x.copy()
+    else:
+        idx = order()
+        vals = np.take_along_axis(x, idx, axis=dim)
+    ctx.shape, ctx.dim, ctx.idx = x.shape, dim, idx
+    out_idx = _new(idx.astype(np.int64, copy=False))
+    ctx.mark_non_differentiable(out_idx)
+    return _new(vals), out_idx
+
+
 class SortBackward0(Op):
     """(values, indices) = sort(a, dim);  da = zeros with g put back at indices"""
 
     @staticmethod
     def forward(ctx, a, dim, descending, stable=False):
         x = a._data
-        if x.ndim == 0:
-            idx = np.zeros((), np.int64)
-            vals = x.copy()
-        else:
-            idx = _argsort(x, dim, descending, stable)
-            vals = np.take_along_axis(x, idx, axis=dim)
-        ctx.shape, ctx.dim, ctx.idx = x.shape, dim, idx
-        out_idx = _new(idx.astype(np.int64, copy=False))
-        ctx.mark_non_differentiable(out_idx)
-        return _new(vals), out_idx
+        return _values_at(ctx, x, dim, lambda: _argsort(x, dim, descending, stable))
 
     @staticmethod
     def backward(ctx, g, gi=None):
@@ -78,16 +84,7 @@ class TopkBackward0(SortBackward0):
     @staticmethod
     def forward(ctx, a, k, dim, largest, sorted_):
         x = a._data
-        if x.ndim == 0:
-            idx = np.zeros((), np.int64)
-            vals = x.copy()
-        else:
-            idx = _topk_indices(x, k, dim, largest)
-            vals = np.take_along_axis(x, idx, axis=dim)
-        ctx.shape, ctx.dim, ctx.idx = x.shape, dim, idx
-        out_idx = _new(idx.astype(np.int64, copy=False))
-        ctx.mark_non_differentiable(out_idx)
-        return _new(vals), out_idx
+        return _values_at(ctx, x, dim, lambda: _topk_indices(x, k, dim, largest))
 
     @staticmethod
     def backward(ctx, g, gi=None):
