@@ -404,20 +404,25 @@ def tile(input, dims):
     return repeat(input, dims)
 
 
+def _promoted_arrays(tensors) -> list:
+    """The tensors' arrays, cast to their common dtype (torch's promotion) where they differ."""
+    arrays = [t._data for t in tensors]
+    dt = arrays[0].dtype
+    if any(a.dtype != dt for a in arrays):
+        from .util import result_dtype
+        dt = result_dtype(*tensors).np
+        arrays = [a.astype(dt, copy=False) for a in arrays]
+    return arrays
+
+
 class CatBackward0(Op):
     """out = concatenation along dim;  each input gets its slice of g"""
 
     @staticmethod
     def forward(ctx, dim, *tensors):
-        arrays = [t._data for t in tensors]
         ctx.dim = dim
-        ctx.sizes = [a.shape[dim] if a.ndim else 0 for a in arrays]
-        dt = arrays[0].dtype
-        if any(a.dtype != dt for a in arrays):
-            from .util import result_dtype
-            dt = result_dtype(*tensors).np
-            arrays = [a.astype(dt, copy=False) for a in arrays]
-        return np.concatenate(arrays, axis=dim)
+        ctx.sizes = [t._data.shape[dim] if t._data.ndim else 0 for t in tensors]
+        return np.concatenate(_promoted_arrays(tensors), axis=dim)
 
     @staticmethod
     def backward(ctx, g):
@@ -446,10 +451,6 @@ def cat(tensors, dim=0, *, out=None):
     tensors = _tensor_list("cat", tensors)
     if not tensors:
         raise ValueError("torch.cat(): expected a non-empty list of Tensors")
-    for i, t in enumerate(tensors):
-        if not isinstance(t, Tensor):
-            raise TypeError(f"expected Tensor as element {i} in argument 0, but got "
-                            f"{type(t).__name__}")
     # torch skips legacy empty 1-D tensors
     tensors = [t for t in tensors if not (t._data.ndim == 1 and t._data.size == 0)] or tensors[:1]
     ref = tensors[0]._data
@@ -478,13 +479,7 @@ class StackBackward0(Op):
     @staticmethod
     def forward(ctx, dim, *tensors):
         ctx.dim = dim
-        arrays = [t._data for t in tensors]
-        dt = arrays[0].dtype
-        if any(a.dtype != dt for a in arrays):
-            from .util import result_dtype
-            dt = result_dtype(*tensors).np
-            arrays = [a.astype(dt, copy=False) for a in arrays]
-        return np.stack(arrays, axis=dim)
+        return np.stack(_promoted_arrays(tensors), axis=dim)
 
     @staticmethod
     def backward(ctx, g):
