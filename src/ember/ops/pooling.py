@@ -57,6 +57,11 @@ class _Windows:
         xp[..., self.ph:self.ph + self.H, self.pw:self.pw + self.W] = x
         return xp
 
+    def grad_buffer(self, lead: tuple, dtype) -> np.ndarray:
+        """The padded input's gradient to write window gradients into: zeros, unless the
+        windows tile it exactly (every element is then written once)."""
+        return (np.empty if self.tiles else np.zeros)(lead + (self.Hp, self.Wp), dtype)
+
     def crop(self, gp: np.ndarray) -> np.ndarray:
         if not self.padded:
             return gp
@@ -161,7 +166,7 @@ class MaxPool2DWithIndicesBackward0(Op):
     def backward(ctx, g, *_):
         win, arg = ctx.win, ctx.arg
         ga = g._data
-        gp = (np.empty if win.tiles else np.zeros)(ctx.shape[:-2] + (win.Hp, win.Wp), ga.dtype)
+        gp = win.grad_buffer(ctx.shape[:-2], ga.dtype)
         mask = np.empty(arg.shape, np.bool_)
         for k, view in win.offsets(gp):
             np.equal(arg, k, out=mask)
@@ -221,7 +226,7 @@ class AvgPool2DBackward0(Op):
     def backward(ctx, g):
         win = ctx.win
         gd = g._data / ctx.div
-        gp = (np.empty if win.tiles else np.zeros)(ctx.shape[:-2] + (win.Hp, win.Wp), gd.dtype)
+        gp = win.grad_buffer(ctx.shape[:-2], gd.dtype)
         for _, view in win.offsets(gp):
             if win.disjoint:
                 view[...] = gd
@@ -316,6 +321,22 @@ def _pair(v, name: str, fn: str):
     return v
 
 
+def _window_args(kernel_size, stride, padding, fn: str):
+    """(kernel, stride, padding) as pairs; no stride (None or empty) means the kernel size."""
+    kernel = _pair(kernel_size, "kernel_size", fn)
+    stride = kernel if stride is None or (not isinstance(stride, int) and len(stride) == 0) \
+        else _pair(stride, "stride", fn)
+    return kernel, stride, _pair(padding, "padding", fn)
+
+
+def _squeeze_h(out, return_indices: bool):
+    """A 1-d max pooling's result (and indices) from the 2-d pooling of its input with a
+    height-1 dim added."""
+    if return_indices:
+        return out[0].squeeze(-2), out[1].squeeze(-2)
+    return out.squeeze(-2)
+
+
 def _check_input_2d(x: np.ndarray):
     if x.ndim not in (3, 4) or 0 in x.shape[-3:] and x.ndim == 3:
         raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
@@ -355,10 +376,7 @@ def _check_window(x, kernel, stride, padding, dilation, ceil_mode, fn):
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
     fn = "max_pool2d"
-    kernel = _pair(kernel_size, "kernel_size", fn)
-    stride = kernel if stride is None or (not isinstance(stride, int) and len(stride) == 0) \
-        else _pair(stride, "stride", fn)
-    padding = _pair(padding, "padding", fn)
+    kernel, stride, padding = _window_args(kernel_size, stride, padding, fn)
     dilation = _pair(dilation, "dilation", fn)
     _check_input_2d(input._data)
     _check_window(input._data, kernel, stride, padding, dilation, ceil_mode, fn)
@@ -372,10 +390,7 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     if x.ndim not in (2, 3):
         raise RuntimeError(f"max_pool1d: Expected 2D or 3D (batch mode) tensor with optional 0 "
                            f"dim batch size for input, but got:{list(x.shape)}")
-    k = _pair(kernel_size, "kernel_size", "max_pool1d")[0]
-    s = k if stride is None or (not isinstance(stride, int) and len(stride) == 0) else \
-        _pair(stride, "stride", "max_pool1d")[0]
-    p = _pair(padding, "padding", "max_pool1d")[0]
+    (k, _), (s, _), (p, _) = _window_args(kernel_size, stride, padding, "max_pool1d")
     d = _pair(dilation, "dilation", "max_pool1d")[0]
     if k > 0 and s > 0 and d > 0 and p >= 0:
         if p > k // 2:
@@ -386,18 +401,13 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
             raise RuntimeError(f"max_pool1d() Invalid computed output size: {n}")
     out = max_pool2d(input.unsqueeze(-2), (1, k), (1, s), (0, p), (1, d), ceil_mode,
                      return_indices)
-    if return_indices:
-        return out[0].squeeze(-2), out[1].squeeze(-2)
-    return out.squeeze(-2)
+    return _squeeze_h(out, return_indices)
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
     fn = "avg_pool2d"
-    kernel = _pair(kernel_size, "kernel_size", fn)
-    stride = kernel if stride is None or (not isinstance(stride, int) and len(stride) == 0) \
-        else _pair(stride, "stride", fn)
-    padding = _pair(padding, "padding", fn)
+    kernel, stride, padding = _window_args(kernel_size, stride, padding, fn)
     x = input._data
     if x.ndim not in (3, 4):
         raise IndexError(f"Dimension out of range (expected to be in range of "
@@ -419,10 +429,7 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     if x.ndim not in (2, 3):
         raise RuntimeError(f"Expected 2 to 3 dimensions, but got {x.ndim}-dimensional tensor for "
                            f"argument #1 'self' (while checking arguments for avg_pool1d)")
-    k = _pair(kernel_size, "kernel_size", "avg_pool1d")[0]
-    s = k if stride is None or (not isinstance(stride, int) and len(stride) == 0) else \
-        _pair(stride, "stride", "avg_pool1d")[0]
-    p = _pair(padding, "padding", "avg_pool1d")[0]
+    (k, _), (s, _), (p, _) = _window_args(kernel_size, stride, padding, "avg_pool1d")
     return avg_pool2d(input.unsqueeze(-2), (1, k), (1, s), (0, p), ceil_mode,
                       count_include_pad).squeeze(-2)
 
@@ -462,6 +469,4 @@ def adaptive_max_pool1d(input, output_size, return_indices=False):
     if isinstance(output_size, (tuple, list)):
         output_size = output_size[0]
     out = adaptive_max_pool2d(input.unsqueeze(-2), (1, output_size), return_indices)
-    if return_indices:
-        return out[0].squeeze(-2), out[1].squeeze(-2)
-    return out.squeeze(-2)
+    return _squeeze_h(out, return_indices)
