@@ -28,10 +28,19 @@ def _index_array(index, fn: str, what: str = "Expected dtype int32/int64 for ind
     return a
 
 
-def _check_bounds(idx: np.ndarray, n: int, dim: int) -> None:
-    if idx.size and (idx.max() >= n or idx.min() < 0):
-        bad = (idx >= n) | (idx < 0)
-        v = int(idx.ravel()[np.argmax(bad.ravel())])
+def _out_of_range(idx: np.ndarray, n: int, negative_ok: bool = False):
+    """The first index (in C order) outside [0, n) (outside [-n, n) when negative indices count
+    from the end), or None when all are in range."""
+    lo = -n if negative_ok else 0
+    if idx.size and (idx.max() >= n or idx.min() < lo):
+        bad = (idx >= n) | (idx < lo)
+        return int(idx.ravel()[np.argmax(bad.ravel())])
+    return None
+
+
+def _check_bounds(idx: np.ndarray, n: int, dim: int, negative_ok: bool = False) -> None:
+    v = _out_of_range(idx, n, negative_ok)
+    if v is not None:
         raise RuntimeError(f"index {v} is out of bounds for dimension {dim} with size {n}")
 
 
@@ -156,7 +165,7 @@ def take_along_dim(input: Tensor, indices: Tensor, dim=None, *, out=None) -> Ten
         flat = input.reshape(-1)
         n = flat._data.shape[0]
         i = idx.reshape(-1).astype(np.int64)
-        _check_wrapped(i, n, 0)
+        _check_bounds(i, n, 0, negative_ok=True)
         return GatherBackward0.apply(flat, 0, np.where(i < 0, i + n, i))
     x = input._data
     if x.ndim != idx.ndim:
@@ -173,15 +182,8 @@ def take_along_dim(input: Tensor, indices: Tensor, dim=None, *, out=None) -> Ten
         input = input.expand(tuple(xs))
     i = np.broadcast_to(idx, tuple(is_)).astype(np.int64)
     n = x.shape[d]
-    _check_wrapped(i, n, d)
+    _check_bounds(i, n, d, negative_ok=True)
     return GatherBackward0.apply(input, d, np.where(i < 0, i + n, i))
-
-
-def _check_wrapped(i, n, dim):
-    if i.size and (i.max() >= n or i.min() < -n):
-        bad = (i >= n) | (i < -n)
-        v = int(i.ravel()[np.argmax(bad.ravel())])
-        raise RuntimeError(f"index {v} is out of bounds for dimension {dim} with size {n}")
 
 
 # ---- scatter ----------------------------------------------------------------------------------
@@ -406,8 +408,8 @@ def index_select(input: Tensor, dim: int, index: Tensor, *, out=None) -> Tensor:
     x = input._data
     d = wrap_dim(dim, x.ndim)
     n = x.shape[d] if x.ndim else 1
-    if idx.size and (idx.max() >= n or idx.min() < 0):
-        bad = int(idx[np.argmax((idx >= n) | (idx < 0))])
+    bad = _out_of_range(idx, n)
+    if bad is not None:
         raise RuntimeError(f"INDICES element is out of DATA bounds, id={bad} axis_dim={n}")
     return IndexSelectBackward0.apply(input, d, idx)
 
@@ -475,6 +477,14 @@ def index_add_(self: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1
     return self
 
 
+def _index_fill_np(out: np.ndarray, dim: int, index: np.ndarray, value) -> None:
+    """out's slices at index along dim set to value (in place)."""
+    if out.ndim:
+        np.moveaxis(out, dim, 0)[index] = value
+    elif index.size:
+        out[...] = value
+
+
 class IndexFillBackward0(Op):
     """out = a with its slices at index along dim set to a number;  da = g with those zeroed"""
 
@@ -482,10 +492,7 @@ class IndexFillBackward0(Op):
     def forward(ctx, a, dim, index, value):
         ctx.dim, ctx.index = dim, index
         out = a._data.copy()
-        if out.ndim:
-            np.moveaxis(out, dim, 0)[index] = value
-        elif index.size:
-            out[...] = value
+        _index_fill_np(out, dim, index, value)
         return out
 
     @staticmethod
@@ -517,8 +524,8 @@ def _index_fill_args(self, dim, index, value, fn):
     x = self._data
     d = wrap_dim(dim, x.ndim)
     n = x.shape[d] if x.ndim else 1
-    if idx.size and (idx.max() >= n or idx.min() < -n):
-        bad = int(idx[np.argmax((idx >= n) | (idx < -n))])
+    bad = _out_of_range(idx, n, negative_ok=True)
+    if bad is not None:
         raise IndexError(f"index {bad} is out of bounds for dimension {d} with size {n}")
     idx = np.where(idx < 0, idx + n, idx)
     if isinstance(value, Tensor) and value._data.ndim:
@@ -547,11 +554,7 @@ def index_fill_(self: Tensor, dim: int, index: Tensor, value) -> Tensor:
         return inplace.apply_inplace(self, lambda s: IndexFillBackward0.apply(s, d, idx, v))
     inplace.check_writable(self._data)
     v = value._data if isinstance(value, Tensor) else _scalar(value)
-    x = self._data
-    if x.ndim:
-        np.moveaxis(x, d, 0)[idx] = v
-    elif idx.size:
-        x[...] = v
+    _index_fill_np(self._data, d, idx, v)
     self._vc[0] += 1
     return self
 
@@ -595,8 +598,8 @@ def take(input: Tensor, index: Tensor) -> Tensor:
         raise RuntimeError(f"take(): Expected a long tensor for index, but got "
                            f"{TYPE_NAMES.get(idx.dtype.name, idx.dtype.name)}")
     n = input._data.size
-    if idx.size and (idx.max() >= n or idx.min() < -n):
-        bad = int(idx.ravel()[np.argmax(((idx >= n) | (idx < -n)).ravel())])
+    bad = _out_of_range(idx, n, negative_ok=True)
+    if bad is not None:
         raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} "
                          f"elements.")
     return TakeBackward0.apply(input, np.where(idx < 0, idx + n, idx))
