@@ -152,11 +152,7 @@ def parse_index(idx, x: np.ndarray) -> _Parsed:
     last = None      # torch node of the last basic op applied
     ell_done = False
     for pos, i in enumerate(items):
-        if type(i) is int:
-            if ndim == 0:
-                raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python "
-                                 "or `tensor.item<T>()` in C++ to convert a 0-dim tensor to a "
-                                 "number")
+        if type(i) is int:  # (an int or slice on a 0-dim tensor was refused above)
             n = shape[src] if src < ndim else 0
             if not -n <= i < n:
                 raise IndexError(f"index {i} is out of bounds for dimension {pos} with size {n}")
@@ -174,8 +170,6 @@ def parse_index(idx, x: np.ndarray) -> _Parsed:
             src += k
             res += k
         elif isinstance(i, slice):
-            if ndim == 0:
-                raise IndexError("slice() cannot be applied to a 0-dim tensor.")
             start, stop, step = _int_of(i.start), _int_of(i.stop), _int_of(i.step)
             if step is not None and step <= 0:
                 if step == 0:
