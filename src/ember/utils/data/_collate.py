@@ -51,6 +51,33 @@ def _string_array(a: np.ndarray) -> bool:
     return a.dtype.char in "SaUO"
 
 
+def _like_mapping(proto, values: dict):
+    """`values` in the container type of the mapping `proto`: a copy of proto updated with them
+    when it is mutable, else type(proto)(values), else the plain dict."""
+    if isinstance(proto, collections.abc.MutableMapping):
+        clone = copy.copy(proto)
+        clone.update(values)
+        return clone
+    try:
+        return type(proto)(values)
+    except TypeError:
+        return values
+
+
+def _like_sequence(proto, values: list):
+    """`values` in the container type of the sequence `proto`: a copy of proto with its items
+    replaced when it is mutable, else type(proto)(values), else the plain list."""
+    if isinstance(proto, collections.abc.MutableSequence):
+        clone = copy.copy(proto)
+        for i, v in enumerate(values):
+            clone[i] = v
+        return clone
+    try:
+        return type(proto)(values)
+    except TypeError:
+        return values
+
+
 def default_collate(batch):
     """Collate a list of samples into a batch (see the module docstring for the rules)."""
     if type(batch) is PrecollatedBatch:
@@ -77,33 +104,17 @@ def default_collate(batch):
     if isinstance(elem, (str, bytes)):
         return batch
     if isinstance(elem, collections.abc.Mapping):
-        collated = {key: default_collate([d[key] for d in batch]) for key in elem}
-        if isinstance(elem, collections.abc.MutableMapping):
-            clone = copy.copy(elem)
-            clone.update(collated)
-            return clone
-        try:
-            return type(elem)(collated)
-        except TypeError:
-            return collated
+        return _like_mapping(elem, {key: default_collate([d[key] for d in batch]) for key in elem})
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # namedtuple
         return type(elem)(*(default_collate(s) for s in zip(*batch)))
     if isinstance(elem, collections.abc.Sequence):
         size = len(elem)
         if any(len(e) != size for e in batch):
             raise RuntimeError("each element in list of batch should be of equal size")
-        transposed = list(zip(*batch))
+        collated = [default_collate(samples) for samples in zip(*batch)]
         if isinstance(elem, tuple):
-            return [default_collate(s) for s in transposed]
-        if isinstance(elem, collections.abc.MutableSequence):
-            clone = copy.copy(elem)
-            for i, samples in enumerate(transposed):
-                clone[i] = default_collate(samples)
-            return clone
-        try:
-            return type(elem)([default_collate(s) for s in transposed])
-        except TypeError:
-            return [default_collate(s) for s in transposed]
+            return collated
+        return _like_sequence(elem, collated)
     raise TypeError(_ERR.format(type(elem)))
 
 
@@ -119,27 +130,11 @@ def default_convert(data):
     if isinstance(data, (str, bytes)):
         return data
     if isinstance(data, collections.abc.Mapping):
-        converted = {key: default_convert(data[key]) for key in data}
-        if isinstance(data, collections.abc.MutableMapping):
-            clone = copy.copy(data)
-            clone.update(converted)
-            return clone
-        try:
-            return type(data)(converted)
-        except TypeError:
-            return converted
+        return _like_mapping(data, {key: default_convert(data[key]) for key in data})
     if isinstance(data, tuple) and hasattr(data, "_fields"):
         return type(data)(*(default_convert(d) for d in data))
     if isinstance(data, tuple):
         return [default_convert(d) for d in data]
     if isinstance(data, collections.abc.Sequence):
-        if isinstance(data, collections.abc.MutableSequence):
-            clone = copy.copy(data)
-            for i, d in enumerate(data):
-                clone[i] = default_convert(d)
-            return clone
-        try:
-            return type(data)([default_convert(d) for d in data])
-        except TypeError:
-            return [default_convert(d) for d in data]
+        return _like_sequence(data, [default_convert(d) for d in data])
     return data
