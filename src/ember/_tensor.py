@@ -38,6 +38,7 @@ class Tensor:
     @staticmethod
     def _new(array, requires_grad=False):
         """Wrap an ndarray without copying (the fast constructor ops use for their outputs)."""
+        # _set_from's body inlined: calling it measured ~12% slower (430 vs 381 ns per tensor)
         t = object.__new__(Tensor)
         if type(array) is not np.ndarray:
             array = np.asarray(array)
@@ -54,7 +55,7 @@ class Tensor:
         return t
 
     def _set_from(self, array, requires_grad=False):
-        """Initialise a subclass instance (Parameter) in place."""
+        """Initialise a subclass instance (Parameter) in place (`_new` repeats these fields)."""
         self._data = array
         self._rg = requires_grad
         self._grad = None
