@@ -77,3 +77,345 @@ def test_inplace_unary_ops_on_0dim(torch, name):
 def test_0dim_sigmoid_of_large_magnitudes(torch):
     for v in (-100.0, 100.0, 0.0):
         check_op(torch, lambda L, x: x.sigmoid(), np.array(v, np.float32))
+
+
+# ---- softmax / log_softmax as Tensor methods and top-level functions ---------------------------
+SOFTMAX_CALLS = {
+    "method_pos": lambda L, x: x.softmax(1), "method_kw": lambda L, x: x.softmax(dim=0),
+    "method_dtype_pos": lambda L, x: x.softmax(-1, L.float64),
+    "method_dtype_kw": lambda L, x: x.softmax(1, dtype=L.float64),
+    "log_method": lambda L, x: x.log_softmax(-1),
+    "log_method_dtype": lambda L, x: x.log_softmax(0, dtype=L.float64),
+    "top": lambda L, x: L.softmax(x, 1), "top_kw": lambda L, x: L.softmax(x, dim=0),
+    "top_dtype": lambda L, x: L.softmax(x, 1, L.float64),
+    "log_top": lambda L, x: L.log_softmax(x, dim=1),
+    "log_top_dtype": lambda L, x: L.log_softmax(x, 1, dtype=L.float64),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SOFTMAX_CALLS))
+def test_softmax_methods_and_functions(torch, name):
+    x = np.random.default_rng(1).standard_normal((3, 4)).astype(np.float32)
+    check_op(torch, SOFTMAX_CALLS[name], x)
+
+
+def test_softmax_of_0dim_and_int_with_dtype(torch):
+    check_op(torch, lambda L, x: x.softmax(0), np.array(1.5, np.float32))
+    check_op(torch, lambda L, x: L.log_softmax(x, 0), np.array(1.5, np.float32))
+    check_op(torch, lambda L, x: x.softmax(0, dtype=L.float32), np.arange(3), grad=False)
+
+
+@pytest.mark.parametrize("call", [
+    lambda L: L.ones(2, 3).softmax(), lambda L: L.softmax(L.ones(2, 3)),
+    lambda L: L.ones(2, 3).softmax(None), lambda L: L.softmax(L.ones(2, 3), None),
+    lambda L: L.ones(2, 3).log_softmax(None), lambda L: L.log_softmax(L.ones(2, 3), None),
+    lambda L: L.ones(2, 3).softmax(2), lambda L: L.tensor([1, 2]).softmax(0),
+    lambda L: L.tensor([1, 2]).log_softmax(0),
+])
+def test_softmax_errors(torch, call):
+    ee, et = same_error(torch, lambda: call(ember), lambda: call(torch))
+    if "missing" not in str(et):
+        assert str(ee) == str(et)
+
+
+# ---- dist -----------------------------------------------------------------------------------------
+INF = float("inf")
+
+
+@pytest.mark.parametrize("p", [2, 1, 0, 3, 1.5, 0.5, -1, INF, -INF])
+def test_dist_values_and_grads(torch, p):
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((3, 4)).astype(np.float32)
+    b = rng.standard_normal(4).astype(np.float32)
+    b[1] = a[0, 1]  # one zero difference: the masked cases of the gradient
+    eo, to = check_op(torch, lambda L, x, y: L.dist(x, y, p), a, b, grad=p != 0)
+    if p != 0:
+        assert type(eo[0].grad_fn).__name__ == "DistBackward0"
+    check_op(torch, lambda L, x, y: x.dist(y, p=p), a, b, grad=p != 0)
+
+
+def test_dist_ties_zero_and_dtypes(torch):
+    check_op(torch, lambda L, x, y: L.dist(x, y, INF), np.array([1., -1., .5], np.float32),
+             np.zeros(3, np.float32))
+    check_op(torch, lambda L, x, y: L.dist(x, y), np.ones(3, np.float32), np.ones(3, np.float32))
+    check_op(torch, lambda L, x, y: L.dist(x, y, 3), np.ones(3, np.float32),
+             np.ones(3, np.float64) * 2)
+    check_op(torch, lambda L, x, y: L.dist(x, y, 0.5), np.ones(3, np.float32),
+             np.ones(3, np.float32))
+    check_op(torch, lambda L, x, y: L.dist(x, y), np.zeros(0, np.float32),
+             np.zeros(0, np.float32))
+
+
+def test_dist_p0_gives_no_gradient(torch):
+    for lib in (torch, ember):
+        x = lib.tensor([1., 0., 2.], requires_grad=True)
+        y = lib.dist(x, lib.zeros(3), 0)
+        assert type(y.grad_fn).__name__ == "DistBackward0" and y.item() == 2.0
+        y.backward()
+        assert x.grad is None
+
+
+def test_dist_gradcheck_and_double_backward():
+    rng = np.random.default_rng(3)
+    for p in (2, 3, 1.5, INF):
+        a = ember.tensor(rng.standard_normal((2, 3)), requires_grad=True)
+        b = ember.tensor(rng.standard_normal(3), requires_grad=True)
+        assert ember.autograd.gradcheck(lambda x, y: ember.dist(x, y, p), (a, b))
+    for p in (2, 3):
+        a = ember.tensor(rng.standard_normal((2, 3)), requires_grad=True)
+        assert ember.autograd.gradgradcheck(lambda x: ember.dist(x, ember.zeros(3,
+                                            dtype=ember.float64), p), (a,))
+
+
+@pytest.mark.parametrize("call", [
+    lambda L: L.dist(L.ones(3), L.ones(4)), lambda L: L.dist(L.tensor([1, 2]), L.tensor([1, 3])),
+    lambda L: L.dist(L.ones(3), 1.0), lambda L: L.dist(2.0, L.ones(3)),
+    lambda L: L.ones(3).dist(1.0), lambda L: L.dist(L.ones(0), L.ones(0), INF),
+    lambda L: L.dist(L.ones(0), L.ones(0), -1),
+])
+def test_dist_errors(torch, call):
+    ee, et = same_error(torch, lambda: call(ember), lambda: call(torch))
+    assert str(ee) == str(et)
+
+
+# ---- exponential_ ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+def test_exponential_is_bit_exact(torch, dtype):
+    outs = []
+    for lib in (torch, ember):
+        lib.manual_seed(7)
+        a = lib.empty(5, 7, dtype=getattr(lib, dtype)).exponential_()
+        b = lib.empty(40, dtype=getattr(lib, dtype)).exponential_(2.5)
+        c = lib.empty(3, 4, dtype=getattr(lib, dtype)).t().exponential_(lambd=0.5)
+        g = lib.Generator().manual_seed(3)
+        d = lib.empty(6, dtype=getattr(lib, dtype)).exponential_(generator=g)
+        e = lib.empty((), dtype=getattr(lib, dtype)).exponential_()
+        outs.append([t.numpy() for t in (a, b, c, d, e)])
+    for t, e in zip(*outs):
+        assert t.dtype == e.dtype and t.shape == e.shape
+        np.testing.assert_array_equal(e, t)
+
+
+def test_exponential_returns_self_and_records_on_non_leaves(torch):
+    x = ember.empty(4)
+    assert x.exponential_() is x and x._vc[0] == 1
+    for lib in (torch, ember):
+        y = lib.zeros(3, requires_grad=True).clone().exponential_()
+        assert type(y.grad_fn).__name__ == "ExponentialBackward0"
+        y.sum().backward()
+
+
+@pytest.mark.parametrize("call", [
+    lambda L: L.empty(3).exponential_(0), lambda L: L.empty(3).exponential_(-1.5),
+    lambda L: L.empty(3, dtype=L.int64).exponential_(),
+    lambda L: L.zeros(3, requires_grad=True).exponential_(),
+])
+def test_exponential_errors(torch, call):
+    ee, et = same_error(torch, lambda: call(ember), lambda: call(torch))
+    assert str(ee) == str(et)
+
+
+# ---- the nn functions torch also has at top level -----------------------------------------------
+def test_top_level_nn_function_names_exist_on_torch(torch):
+    from ember import _nn_functions
+    assert set(_nn_functions.__all__) == ember._NN_FUNCTIONS
+    for name in _nn_functions.__all__:
+        assert hasattr(torch, name), name
+        assert getattr(ember, name) is getattr(_nn_functions, name)
+
+
+def _r(*shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+TOP_LEVEL = {
+    "conv1d": (lambda L, x, w: L.conv1d(x, w, None, 2, 1), _r(2, 3, 9), _r(4, 3, 3)),
+    "conv2d": (lambda L, x, w, b: L.conv2d(x, w, b, padding=1), _r(2, 3, 6, 6), _r(4, 3, 3, 3),
+               _r(4)),
+    "max_pool1d": (lambda L, x: L.max_pool1d(x, 2), _r(2, 3, 8)),
+    "max_pool1d_args": (lambda L, x: L.max_pool1d(x, 3, 2, 1, 1, True), _r(2, 3, 9)),
+    "max_pool2d": (lambda L, x: L.max_pool2d(x, 2), _r(2, 3, 6, 6)),
+    "max_pool2d_kw": (lambda L, x: L.max_pool2d(x, kernel_size=3, stride=2, padding=1),
+                      _r(2, 3, 7, 7)),
+    "avg_pool1d": (lambda L, x: L.avg_pool1d(x, 3, 2, 1), _r(2, 3, 9)),
+    "adaptive_avg_pool1d": (lambda L, x: L.adaptive_avg_pool1d(x, 4), _r(2, 3, 9)),
+    "adaptive_max_pool1d": (lambda L, x: L.adaptive_max_pool1d(x, 4), _r(2, 3, 9)),
+    "dropout_eval": (lambda L, x: L.dropout(x, 0.5, False), _r(4, 5)),
+    "alpha_dropout_eval": (lambda L, x: L.alpha_dropout(x, 0.5, False), _r(4, 5)),
+    "selu": (lambda L, x: L.selu(x), _r(4, 5)),
+    "celu": (lambda L, x: L.celu(x, 0.5), _r(4, 5)),
+    "threshold": (lambda L, x: L.threshold(x, 0.1, -2.0), _r(4, 5)),
+    "relu_": (lambda L, x: L.relu_(x * 1.0), _r(4, 5)),
+    "cosine_similarity": (lambda L, x, y: L.cosine_similarity(x, y), _r(4, 5), _r(4, 5, seed=1)),
+    "pairwise_distance": (lambda L, x, y: L.pairwise_distance(x, y, 3.0, 1e-6, True), _r(4, 5),
+                          _r(4, 5, seed=1)),
+    "prelu": (lambda L, x, w: L.prelu(x, w), _r(2, 3, 4), np.array([0.25, 0.1, -0.3],
+                                                                    np.float32)),
+    "prelu_one_weight": (lambda L, x, w: L.prelu(x, w), _r(2, 3, 4), np.array([0.25], np.float32)),
+    "prelu_1d": (lambda L, x, w: L.prelu(x, w), _r(5), np.array([-0.5], np.float32)),
+    "prelu_0dim": (lambda L, x, w: L.prelu(x, w), np.array(-2.0, np.float32),
+                   np.array(0.3, np.float32)),
+    "F_prelu_4d": (lambda L, x, w: L.nn.functional.prelu(x, w), _r(2, 3, 4, 2),
+                   np.array([0.25, 0.1, -0.3], np.float32)),
+    "F_pairwise_distance_1d": (lambda L, x, y: L.nn.functional.pairwise_distance(x, y), _r(5),
+                               _r(5, seed=1)),
+    "bilinear": (lambda L, x, y, w, b: L.bilinear(x, y, w, b), _r(3, 4), _r(3, 2, seed=1),
+                 _r(5, 4, 2, seed=2), _r(5, seed=3)),
+    "layer_norm": (lambda L, x, w, b: L.layer_norm(x, [5], w, b, 1e-3), _r(4, 5), _r(5, seed=1),
+                   _r(5, seed=2)),
+    "layer_norm_plain": (lambda L, x: L.layer_norm(x, (5,)), _r(4, 5)),
+    "batch_norm_train": (lambda L, x, w, b: L.batch_norm(x, w, b, None, None, True, 0.1, 1e-5,
+                                                         False), _r(6, 3), _r(3), _r(3, seed=2)),
+    "embedding": (lambda L, w, i: L.embedding(w, i), _r(10, 3), np.array([[1, 2], [9, 1]])),
+    "embedding_pad": (lambda L, w, i: L.embedding(w, i, 2), _r(10, 3), np.array([[1, 2], [2, 5]])),
+    "embedding_neg_pad": (lambda L, w, i: L.embedding(w, i, -1), _r(10, 3),
+                          np.array([[9, 2], [2, 9]])),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TOP_LEVEL))
+def test_top_level_nn_functions_match_torch(torch, name):
+    fn, *inputs = TOP_LEVEL[name]
+    check_op(torch, fn, *inputs, rtol=1e-4, atol=1e-5)
+
+
+def test_top_level_batch_norm_updates_running_stats_and_dropout_draws(torch):
+    x = _r(6, 3)
+    res = []
+    for lib in (torch, ember):
+        rm, rv = lib.zeros(3), lib.ones(3)
+        out = lib.batch_norm(lib.tensor(x), None, None, rm, rv, True, 0.3, 1e-5, True)
+        ev = lib.batch_norm(lib.tensor(x), None, None, rm, rv, False, 0.3, 1e-5, True)
+        lib.manual_seed(5)
+        d = lib.dropout(lib.tensor(x), 0.4, True)
+        res.append([t.detach().numpy() for t in (out, ev, rm, rv, d)])
+    for t, e in zip(*res):
+        np.testing.assert_allclose(e, t, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("call", [
+    lambda L: L.dropout(L.ones(3), 0.5), lambda L: L.max_pool2d(L.ones(1, 4, 4)),
+    lambda L: L.selu(L.ones(3), True), lambda L: L.softmax(L.ones(3)),
+    lambda L: L.dropout(L.ones(3), 1.5, True), lambda L: L.alpha_dropout(L.ones(3), -0.5, True),
+    lambda L: L.prelu(L.ones(2, 3), L.ones(2)), lambda L: L.prelu(L.ones(3), L.ones(3)),
+    lambda L: L.prelu(L.ones(()), L.ones(2)), lambda L: L.prelu(L.ones(2, 3), L.ones(1, 3)),
+    lambda L: L.prelu(L.ones(2, 3, dtype=L.float64), L.ones(3)),
+    lambda L: L.batch_norm(L.ones(2, 3), None, None, None, None, True, 0.1, 1e-5),
+])
+def test_top_level_nn_function_errors(torch, call):
+    ee, et = same_error(torch, lambda: call(ember), lambda: call(torch))
+    if any(w in str(et) for w in ("prelu", "probability", "Mismatch", "zero-dim")):
+        assert str(ee) == str(et)
+
+
+# ---- legacy typed constructors ---------------------------------------------------------------------
+LEGACY = ["FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor", "ShortTensor",
+          "CharTensor", "ByteTensor", "BoolTensor"]
+LEGACY_DATA = [[1, 2], (1.5, 2.7), [[1, 0], [3, 4]], [], [True, False],
+               np.array([1.0, 2.0]), np.array([3, 0], np.int32)]
+
+
+@pytest.mark.parametrize("name", LEGACY)
+def test_legacy_constructors_from_data(torch, name):
+    for data in LEGACY_DATA:
+        e, t = getattr(ember, name)(data), getattr(torch, name)(data)
+        assert_close(e, t)
+        assert not e.requires_grad and type(e) is ember.Tensor
+
+
+@pytest.mark.parametrize("name", LEGACY)
+def test_legacy_constructors_from_sizes(torch, name):
+    for args in [(3,), (2, 3), (), (0,), (torch.Size([2, 3]),), (torch.Size([]),)]:
+        eargs = tuple(ember.Size(a) if isinstance(a, torch.Size) else a for a in args)
+        e, t = getattr(ember, name)(*eargs), getattr(torch, name)(*args)
+        assert tuple(e.shape) == tuple(t.shape)
+        assert str(e.dtype).replace("ember.", "") == str(t.dtype).replace("torch.", "")
+        assert e.is_contiguous()
+    assert getattr(ember, name)(4, device="cpu").shape == (4,)
+
+
+@pytest.mark.parametrize("name", LEGACY)
+def test_legacy_constructor_classes(torch, name):
+    ecls, tcls = getattr(ember, name), getattr(torch, name)
+    assert repr(ecls) == repr(tcls).replace("torch.", "ember.")
+    assert str(ecls.dtype).replace("ember.", "") == str(tcls.dtype).replace("torch.", "")
+    assert issubclass(ecls, ember.Tensor) is issubclass(tcls, torch.Tensor)
+    for other in LEGACY:
+        dt = getattr(torch, other).dtype
+        et = ember.zeros(2, dtype=getattr(ember, str(dt).replace("torch.", "")))
+        assert isinstance(et, ecls) == isinstance(torch.zeros(2, dtype=dt), tcls)
+    assert not isinstance([1.0], ecls)
+    src = [1, 0, 2]
+    assert_close(ember.tensor(src).type(ecls), torch.tensor(src).type(tcls))
+
+
+def test_legacy_constructor_aliases_a_tensor_of_its_dtype(torch):
+    t = ember.tensor([1.0, 2.0])
+    a = ember.FloatTensor(t)
+    a[0] = 5.0
+    assert t[0].item() == 5.0 and a is not t
+    r = ember.tensor([1.0, 2.0], requires_grad=True)
+    assert ember.FloatTensor(r).requires_grad
+
+
+@pytest.mark.parametrize("call", [
+    lambda L: L.FloatTensor(L.tensor([1, 2])), lambda L: L.LongTensor(L.tensor([1.0])),
+    lambda L: L.FloatTensor(L.tensor(3)), lambda L: L.ByteTensor(L.zeros(1, dtype=L.bool)),
+    lambda L: L.HalfTensor(L.zeros(1, dtype=L.int8)), lambda L: L.FloatTensor(2.5),
+    lambda L: L.FloatTensor(None), lambda L: L.FloatTensor("ab"),
+    lambda L: L.FloatTensor(np.float32(2)), lambda L: L.FloatTensor(-1),
+    lambda L: L.FloatTensor(2, -3), lambda L: L.FloatTensor([[1], [2, 3]]),
+    lambda L: L.FloatTensor([1, 2], [3]), lambda L: L.FloatTensor(2.0, 3),
+    lambda L: L.FloatTensor([1, 2], dtype=L.float64),
+])
+def test_legacy_constructor_errors(torch, call):
+    ee, et = same_error(torch, lambda: call(ember), lambda: call(torch))
+    if "expected one of" not in str(et):
+        assert str(ee) == str(et)
+
+
+# ---- operands torch's operators decline -----------------------------------------------------------
+BINARY_OPERATORS = [operator.add, operator.sub, operator.mul, operator.truediv,
+                    operator.floordiv, operator.mod, operator.pow, operator.lt, operator.le,
+                    operator.gt, operator.ge, operator.and_, operator.or_, operator.xor,
+                    operator.matmul]
+
+
+@pytest.mark.parametrize("op", BINARY_OPERATORS, ids=lambda o: o.__name__)
+@pytest.mark.parametrize("other", [[1.0, 2.0, 3.0], (1.0, 2.0, 3.0), "ab", None],
+                         ids=["list", "tuple", "str", "None"])
+def test_operators_decline_lists_tuples_strings_none(torch, op, other):
+    for swap in (False, True):
+        def run(L):
+            x = L.tensor([1.0, 2.0, 3.0])
+            return op(other, x) if swap else op(x, other)
+        if op is operator.mod and swap and other == "ab":  # str % tensor: string formatting
+            assert run(ember) == run(torch) == "ab"
+            continue
+        ee, et = same_error(torch, lambda: run(ember), lambda: run(torch))
+        assert type(ee) is TypeError
+        assert str(ee) == str(et)
+
+
+@pytest.mark.parametrize("other", [[1.0, 2.0], (1.0, 2.0), "ab", None])
+def test_equality_with_non_tensors_is_identity(torch, other):
+    for lib in (torch, ember):
+        x = lib.tensor([1.0, 2.0])
+        assert (x == other) is False and (other == x) is False
+        assert (x != other) is True and (other != x) is True
+
+
+def test_sequence_repetition_by_integer_tensor(torch):
+    for lib in (torch, ember):
+        assert [1, 2] * lib.tensor(2) == [1, 2, 1, 2]
+        assert lib.tensor(3) * (0,) == (0, 0, 0)
+        assert "ab" * lib.tensor(2) == "abab"
+
+
+def test_in_place_operators_decline_lists(torch):
+    for other in ([1.0, 2.0], (1.0, 2.0)):
+        def run(L):
+            x = L.tensor([1.0, 2.0])
+            x += other
+            return x
+        ee, et = same_error(torch, lambda: run(ember), lambda: run(torch))

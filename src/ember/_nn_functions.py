@@ -60,11 +60,19 @@ def adaptive_max_pool1d(input: Tensor, output_size):
     return F.adaptive_max_pool1d(input, output_size, return_indices=True)
 
 
+def _check_p(p: float) -> None:
+    # nn.functional raises ValueError for these; the ATen ops behind torch.dropout RuntimeError
+    if p < 0.0 or p > 1.0:
+        raise RuntimeError(f"dropout probability has to be between 0 and 1, but got {p}")
+
+
 def dropout(input: Tensor, p: float, train: bool) -> Tensor:
+    _check_p(p)
     return F.dropout(input, p, train)
 
 
 def alpha_dropout(input: Tensor, p: float, train: bool) -> Tensor:
+    _check_p(p)
     return F.alpha_dropout(input, p, train)
 
 

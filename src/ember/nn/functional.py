@@ -15,6 +15,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..ops import elementwise as _ew
 from ..ops import nn_ops as _nn
+from ..ops import reduce as _reduce
 from ..ops import shape as _shape
 from ..ops.util import check_broadcast as _check_broadcast
 from ..ops.util import result_dtype as _result_dtype
@@ -242,12 +243,47 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
     return a * b.sigmoid()
 
 
+class PreluKernelBackward0(_nn.Op):
+    """out = x if x > 0 else w * x (w broadcast against x);
+    dx = g if x > 0 else g * w, dw = 0 if x > 0 else g * x (the engine sums it to w's shape)"""
+
+    @staticmethod
+    def forward(ctx, x, w):
+        ctx.save_for_backward(x, w)
+        a = x._data
+        return np.where(a > 0, a, w._data * a)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        pos = _Tensor_new(x._data > 0)
+        gx = _ew.where(pos, g, g * w) if ctx.needs_input_grad[0] else None
+        gw = _ew.where(pos, g * 0.0, g * x) if ctx.needs_input_grad[1] else None
+        return gx, gw
+
+
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
-    """input if input > 0 else weight * input (weight per channel, dim 1)."""
-    w = weight
-    if weight.numel() != 1 and input.dim() >= 2:
-        w = weight.reshape(-1, *([1] * (input.dim() - 2)))
-    return _ew.where(_Tensor_new(input._data > 0), input, w * input)
+    """input if input > 0 else weight * input (one weight, or one per channel: dim 1)."""
+    _check_tensor("prelu", "input", input)
+    _check_tensor("prelu", "weight", weight, 2)
+    if weight.dim() > 1:
+        raise RuntimeError(f"prelu: Expected `weight` to be a scalar or 1D tensor, but got: "
+                           f"ndim = {weight.dim()}")
+    if input._data.dtype != weight._data.dtype:
+        raise RuntimeError(f"prelu: Type promoting not supported. Got "
+                           f"{_tname(input)} and {_tname(weight)}")
+    n, nd = weight.numel(), input.dim()
+    if n == 1:
+        w = weight.reshape(())
+    else:
+        if nd == 0:
+            raise RuntimeError("Not allow zero-dim input tensor.")
+        channels = input.shape[1] if nd >= 2 else 1
+        if n != channels:
+            raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found "
+                               f"parameter numbers = {n} and channel size = {channels}.")
+        w = weight.reshape(-1, *([1] * (nd - 2)))  # a view, as torch's (the channel dim 1)
+    return PreluKernelBackward0.apply(input, w)
 
 
 def _softmax_dim(name: str, ndim: int, stacklevel: int) -> int:
@@ -270,13 +306,44 @@ def _softmax_input(input: Tensor, dim, name: str, dtype):
     return input, _wrap_dim(dim, x.ndim)
 
 
+class _Softmax0d(_nn.SoftmaxBackward0):
+    """softmax of a 0-dim tensor (its one element);  dx = out * (g - g * out)"""
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        return _nn.SoftmaxBackward0.forward(ctx, _Tensor_new(x._data.reshape(1)), 0).reshape(())
+
+    @staticmethod
+    def backward(ctx, g):
+        out, = ctx.saved_tensors
+        return out * (g - g * out), None
+
+
+class _LogSoftmax0d(_nn.LogSoftmaxBackward0):
+    """log_softmax of a 0-dim tensor (its one element);  dx = g - exp(out) * g"""
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        return _nn.LogSoftmaxBackward0.forward(ctx, _Tensor_new(x._data.reshape(1)),
+                                               0).reshape(())
+
+    @staticmethod
+    def backward(ctx, g):
+        out, = ctx.saved_tensors
+        return g - out.exp() * g, None
+
+
+# 0-dim inputs get their own node classes, named as torch names the node for any input
+_Softmax0d.__name__ = _Softmax0d.__qualname__ = "SoftmaxBackward0"
+_LogSoftmax0d.__name__ = _LogSoftmax0d.__qualname__ = "LogSoftmaxBackward0"
+
+
 def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
             dtype=None) -> Tensor:
     """exp(x) / sum(exp(x), dim), computed stably (max subtracted)."""
     input, dim = _softmax_input(input, dim, "softmax", dtype)
     if input._data.ndim == 0:
-        input = input.reshape(1)
-        return _nn.SoftmaxBackward0.apply(input, 0).reshape(())
+        return _Softmax0d.apply(input, 0)
     return _nn.SoftmaxBackward0.apply(input, dim)
 
 
@@ -293,7 +360,7 @@ def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
     """x - logsumexp(x, dim), computed stably."""
     input, dim = _softmax_input(input, dim, "log_softmax", dtype)
     if input._data.ndim == 0:
-        return _nn.LogSoftmaxBackward0.apply(input.reshape(1), 0).reshape(())
+        return _LogSoftmax0d.apply(input, 0)
     return _nn.LogSoftmaxBackward0.apply(input, dim)
 
 
@@ -425,7 +492,12 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
 def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
                       keepdim: bool = False) -> Tensor:
     """||x1 - x2 + eps||_p along the last dim."""
-    return (x1 - x2 + eps).norm(p, -1, keepdim=keepdim)
+    d = x1 - x2 + eps
+    return NormBackward1.apply(d, float(p), (d.dim() - 1,) if d.dim() else (), keepdim)
+
+
+class NormBackward1(_reduce.LinalgVectorNormBackward0):
+    """The vector norm over given dims under the node name torch gives pairwise_distance's."""
 
 
 class PadBackward0(_nn.Op):

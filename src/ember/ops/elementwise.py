@@ -1070,7 +1070,7 @@ def square(input):
 # ---- distance ----------------------------------------------------------------------------------
 def _vector_norm(d: np.ndarray, p) -> np.ndarray:
     """The p-norm of all of d's entries, as a 0-dim array of d's dtype."""
-    if d.size == 0 and p < 0:
+    if d.size == 0 and (p < 0 or p == np.inf):
         raise RuntimeError(f"linalg.vector_norm cannot compute the {p:g} norm on an empty tensor "
                            "because the operation does not have an identity")
     a = np.abs(d)
@@ -1130,9 +1130,11 @@ class DistBackward0(Op):
         elif p == 1:
             gd = d.sign() * g
         else:
-            gd = d.sign() * d.abs() ** (p - 1) * (g / out ** (p - 1))
-            if p < 1:
-                gd = where_(_new(d._data == 0), gd * 0.0, gd)  # 0 * |0|**(p-1) = nan
+            ad = d.abs()
+            zero = d._data == 0
+            if p < 1 and zero.any():  # |0|**(p-1) = inf: use 1 there, where sign(d) = 0 anyway
+                ad = ad + _new(zero.astype(ad._data.dtype))
+            gd = d.sign() * ad ** (p - 1) * (g / out ** (p - 1))
         return (gd if ctx.needs_input_grad[0] else None,
                 -gd if ctx.needs_input_grad[1] else None, None)
 
