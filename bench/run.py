@@ -21,7 +21,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DESCRIPTIONS = {
     "W1": "seed-MLP epoch (938 steps, batch 64, SGD)",
     "W2": "seed-CNN epoch (600 steps, batch 100, Adam)",
-    "W3": "per-op overhead (1x1 add with grad; batch-1 MLP step)",
+    "W3": "per-op overhead (1x1 add with grad; 1x1 chain fwd+bwd; batch-1 MLP step)",
     "W4": "MLP inference (10,000 samples at batch 1,000)",
     "W5": "seed-000 program end to end with its data pipeline (1 epoch)",
     "DATA": "MNIST epoch of data iteration (batch 64, shuffle, ToTensor+Normalize)",

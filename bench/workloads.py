@@ -96,6 +96,11 @@ def w3_overhead(fw):
     for _ in range(n):
         a + b
     add_us = (time.perf_counter() - t0) / n * 1e6
+    n = 5000
+    t0 = time.perf_counter()
+    for _ in range(n):  # forward + backward of a small chain
+        ((a * b + a).exp() - b).sum().backward()
+    chain_us = (time.perf_counter() - t0) / n * 1e6
     mlp, _ = _models(fw)
     fw.manual_seed(0)
     model = mlp()
@@ -114,7 +119,7 @@ def w3_overhead(fw):
         crit(model(x), y).backward()
         opt.step()
     step_us = (time.perf_counter() - t0) / steps * 1e6
-    return {"add_us": add_us, "mlp_step_us": step_us}
+    return {"add_us": add_us, "chain_us": chain_us, "mlp_step_us": step_us}
 
 
 def w4_inference(fw):
