@@ -419,3 +419,90 @@ def test_in_place_operators_decline_lists(torch):
             x += other
             return x
         ee, et = same_error(torch, lambda: run(ember), lambda: run(torch))
+
+
+# ---- erfinv ---------------------------------------------------------------------------------------
+def test_erfinv_values_grads_and_edges(torch):
+    rng = np.random.default_rng(4)
+    check_op(torch, lambda L, x: x.erfinv(), rng.uniform(-0.999, 0.999, 50).astype(np.float32),
+             rtol=2e-6)
+    check_op(torch, lambda L, x: L.erfinv(x), rng.uniform(-1, 1, 50))
+    edges = np.array([0.0, -0.0, 1.0, -1.0, 1.5, -2.0, np.nan, 1e-30, 1 - 2 ** -24, 0.5, -0.7],
+                     np.float32)
+    check_op(torch, lambda L, x: x.erfinv(), edges, grad=False)
+    far = np.array([1 - 1e-12, 1 - 2 ** -53, -(1 - 1e-9), 0.5 + 1e-12])
+    check_op(torch, lambda L, x: x.erfinv(), far, grad=False, rtol=1e-14, atol=0)
+    check_op(torch, lambda L, x: x.erfinv(), np.array([0, 1, -1]), grad=False)
+    check_op(torch, lambda L, x: x.erfinv(), np.array(0.25, np.float16), grad=False, rtol=1e-3)
+    te, tt = ember.tensor([0.5, -0.25]), torch.tensor([0.5, -0.25])
+    assert te.erfinv_() is te
+    assert_close(te, tt.erfinv_())
+
+
+def test_erfinv_float32_within_one_ulp_of_torch(torch):
+    """Correctly rounded float32 results; torch's float32 kernel differs by 1 ulp for ~0.7%."""
+    torch.manual_seed(0)
+    u = torch.empty(200000).uniform_(-1, 1)
+    t = torch.erfinv(u).numpy()
+    e = ember.erfinv(ember.tensor(u.numpy())).numpy()
+    d = e.view(np.int32).astype(np.int64) - t.view(np.int32).astype(np.int64)
+    assert np.abs(d).max() <= 1 and (d == 0).mean() > 0.98
+    exact = torch.erfinv(u.double()).float().numpy()  # torch's float64 kernel, rounded
+    assert (e == exact).mean() > 0.9999
+
+
+# ---- nn.init.trunc_normal_ and orthogonal_ against torch under the same seed ------------------------
+TRUNC_ARGS = [dict(), dict(std=0.02), dict(mean=0.5, std=0.2, a=0.1, b=0.8),
+              dict(mean=-1.0, std=3.0, a=-4.0, b=0.0), dict(a=-0.5, b=0.5), dict(a=1.0, b=3.0),
+              dict(a=2.5, b=3.0), dict(mean=5.0, a=-1.0, b=1.0), dict(a=0.0, b=3.0)]
+
+
+@pytest.mark.filterwarnings("ignore:mean is more than 2 std")
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+@pytest.mark.parametrize("kwargs", TRUNC_ARGS, ids=str)
+def test_trunc_normal_is_bit_exact(torch, kwargs, dtype):
+    for shape in [(7,), (64, 3, 5, 5)]:
+        res = []
+        for lib in (torch, ember):
+            lib.manual_seed(0)
+            t = lib.empty(shape, dtype=getattr(lib, dtype))
+            assert lib.nn.init.trunc_normal_(t, **kwargs) is t
+            res.append((t.numpy(), lib.rand(3).numpy()))  # and the generator's state after
+        (t, tn), (e, en) = res
+        assert e.dtype == t.dtype
+        np.testing.assert_array_equal(e, t)
+        np.testing.assert_array_equal(en, tn)
+        lo, hi = kwargs.get("a", -2.0), kwargs.get("b", 2.0)
+        assert e.min() >= np.dtype(dtype).type(lo) and e.max() <= np.dtype(dtype).type(hi)
+
+
+def test_trunc_normal_generator_layout_parameters_and_warning(torch):
+    res = []
+    for lib in (torch, ember):
+        g = lib.Generator().manual_seed(11)
+        p = lib.nn.Parameter(lib.empty(40, 30))
+        lib.nn.init.trunc_normal_(p, std=0.1, generator=g)
+        assert p.requires_grad and p.grad_fn is None
+        lib.manual_seed(2)
+        wide = lib.nn.init.trunc_normal_(lib.empty(30, 40).t(), a=1.0, b=3.0)
+        res.append([p.detach().numpy(), wide.numpy()])
+        with pytest.warns(UserWarning, match="mean is more than 2 std"):
+            lib.nn.init.trunc_normal_(lib.empty(3), mean=10.0)
+    for t, e in zip(*res):
+        np.testing.assert_array_equal(e, t)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape,gain", [((30, 50), 1), ((50, 30), 2.0), ((16, 3, 3, 3), 1),
+                                        ((64, 64), 0.5), ((5, 200), 1), ((1, 4), 1)])
+def test_orthogonal_matches_torch(torch, shape, gain, dtype):
+    res = []
+    for lib in (torch, ember):
+        lib.manual_seed(1)
+        t = lib.empty(shape, dtype=getattr(lib, dtype))
+        assert lib.nn.init.orthogonal_(t, gain) is t
+        res.append((t.numpy(), lib.rand(2).numpy()))
+    (t, tn), (e, en) = res
+    assert e.dtype == t.dtype
+    np.testing.assert_allclose(e, t, rtol=0, atol=1e-6 if dtype == "float32" else 1e-13)
+    np.testing.assert_array_equal(en, tn)  # the same number of draws

@@ -34,7 +34,7 @@ from .ops.elementwise import (abs, absolute, add, allclose, bitwise_and, bitwise
                               not_equal, pow, reciprocal, relu, remainder, round, rsqrt, rsub,
                               sigmoid, sign, sin, sqrt, square, sub, subtract, tanh, true_divide,
                               trunc, where)
-from .ops.elementwise import dist
+from .ops.elementwise import dist, erfinv
 from .ops.indexing import argwhere, nonzero
 from .ops.index_put import index_put
 from .ops.masked import masked_fill, masked_select

@@ -107,7 +107,8 @@ _METHODS = {
     "remainder": ew.remainder, "fmod": ew.fmod, "pow": ew.pow, "neg": ew.neg,
     "negative": ew.neg, "exp": ew.exp, "log": ew.log, "log1p": ew.log1p, "log2": ew.log2,
     "sqrt": ew.sqrt, "rsqrt": ew.rsqrt, "sin": ew.sin, "cos": ew.cos, "tanh": ew.tanh,
-    "sigmoid": ew.sigmoid, "reciprocal": ew.reciprocal, "abs": ew.abs, "absolute": ew.abs,
+    "sigmoid": ew.sigmoid, "reciprocal": ew.reciprocal, "erfinv": ew.erfinv, "abs": ew.abs,
+    "absolute": ew.abs,
     "relu": ew.relu, "sign": ew.sign, "clamp": ew.clamp, "clip": ew.clamp,
     "clamp_min": ew.clamp_min, "clamp_max": ew.clamp_max, "maximum": ew.maximum,
     "minimum": ew.minimum, "square": ew.square, "floor": ew.floor, "ceil": ew.ceil,
@@ -274,7 +275,8 @@ Tensor.mul_ = inplace.inplace_plain(ew.mul, np.multiply)
 Tensor.div_ = inplace.inplace_plain(ew.div)
 Tensor.pow_ = inplace.inplace_plain(ew.pow)
 for _n in ("neg", "exp", "log", "log1p", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid",
-           "reciprocal", "abs", "relu", "sign", "clamp", "clamp_min", "clamp_max", "floor",
+           "reciprocal", "erfinv", "abs", "relu", "sign", "clamp", "clamp_min", "clamp_max",
+           "floor",
            "ceil", "round", "trunc", "square"):
     setattr(Tensor, _n + "_", inplace.inplace_plain(getattr(Tensor, _n)))
 Tensor.clip_ = Tensor.clamp_

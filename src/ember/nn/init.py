@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 
 from .._tensor import Tensor
+from ..autograd.grad_mode import no_grad
 from ..random import gen
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_",
@@ -66,20 +67,78 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None)
                                                _float_dtype(tensor)))
 
 
+def _norm_cdf(x: float) -> float:
+    """The standard normal CDF."""
+    return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
+
+
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
                   b: float = 2.0, generator=None) -> Tensor:
-    """Fill with N(mean, std^2) restricted to [a, b] (out-of-range draws are redrawn)."""
+    """Fill with N(mean, std^2) restricted to [a, b], drawing as torch does (so the same seed
+    gives the same values): when the bounds hold more than 30% of the mass, normal draws of the
+    whole tensor, redrawn (again the whole tensor) where out of bounds; otherwise uniform
+    candidates on [a, b], each accepted with probability pdf(x) / pdf(mode)."""
     if mean < a - 2 * std or mean > b + 2 * std:
         warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. The "
                       "distribution of values may be incorrect.", stacklevel=2)
+    mass = _norm_cdf((b - mean) / std) - _norm_cdf((a - mean) / std)
+    with no_grad():
+        if mass > 0.3:
+            _trunc_normal_by_redraws(tensor, mean, std, a, b, generator)
+        else:
+            _trunc_normal_by_acceptance(tensor, mean, std, a, b, generator)
+    return tensor
+
+
+def _norm_cdf(x: float) -> float:
+    """The standard normal CDF."""
+    return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
+
+
+def _draws(x: np.ndarray, draw):
+    """draw(shape) laid out in x's memory order (torch's draws fill tensors shaped like x)."""
+    from ..random import in_memory_order
+    return lambda: in_memory_order(x, draw)
+
+
+def _trunc_normal_by_redraws(tensor, mean, std, a, b, generator) -> None:
+    tensor.normal_(mean, std, generator=generator)
+    x = tensor._data
     g = gen(generator)
-    dt = _float_dtype(tensor)
-    out = g.normal(tensor._data.shape, mean, std, dt).reshape(-1)
-    bad = np.flatnonzero((out < a) | (out > b))
-    while bad.size:
-        out[bad] = g.normal((bad.size,), mean, std, dt)
-        bad = bad[(out[bad] < a) | (out[bad] > b)]
-    return _fill(tensor, out.reshape(tensor._data.shape))
+    normals = _draws(x, lambda shape: g.normal(shape, mean, std, x.dtype,
+                                               contiguous=x.flags.c_contiguous))
+    lo, hi = x.dtype.type(a), x.dtype.type(b)  # the bounds as the tensor's dtype holds them
+    out = x
+    bad = (out < lo) | (out > hi)
+    while bad.any():
+        out = np.where(bad, normals(), out)
+        bad = (out < lo) | (out > hi)
+    if out is not x:
+        _fill(tensor, out)
+
+
+def _trunc_normal_by_acceptance(tensor, mean, std, a, b, generator) -> None:
+    mode = max(a, min(mean, b))
+    log_peak = -0.5 * ((mode - mean) / std) ** 2
+    tensor.uniform_(a, b, generator=generator)
+    x = tensor._data
+    t = x.dtype.type
+    g = gen(generator)
+    candidates = _draws(x, lambda shape: g.uniform(shape, a, b, x.dtype))
+    units = _draws(x, lambda shape: g.uniform(shape, 0.0, 1.0, x.dtype))
+
+    def log_ratio(c):
+        """log(pdf(c) / pdf(mode)), one rounding per step in the tensor's dtype, as torch."""
+        z = (c - t(mean)) / t(std)
+        return z * z * t(-0.5) - t(log_peak)
+
+    out = x.copy()
+    pending = np.log(units()) > log_ratio(out)
+    while pending.any():
+        c = candidates()
+        out = np.where(pending, c, out)
+        pending &= np.log(units()) > log_ratio(c)
+    _fill(tensor, out)
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
@@ -180,21 +239,27 @@ def kaiming_normal_(tensor: Tensor, a: float = 0, mode: str = "fan_in",
 
 
 def orthogonal_(tensor: Tensor, gain: float = 1, generator=None) -> Tensor:
-    """A (semi-)orthogonal matrix from the QR decomposition of a normal draw, times gain."""
+    """A (semi-)orthogonal matrix, times gain: Q of the QR decomposition of a normal draw of
+    shape (rows, numel / rows) in the tensor's dtype (transposed when wide), with Q's columns
+    signed so that R's diagonal is positive (Saxe et al., 2013)."""
     if tensor.dim() < 2:
         raise ValueError("Only tensors with 2 or more dimensions are supported")
     if tensor.numel() == 0:
         return tensor
     rows = tensor._data.shape[0]
     cols = tensor._data.size // rows
-    flat = gen(generator).normal((rows, cols), 0.0, 1.0, np.float64)
+    dt = _float_dtype(tensor)
+    flat = gen(generator).normal((rows, cols), 0.0, 1.0, dt)
     if rows < cols:
         flat = flat.T
     q, r = np.linalg.qr(flat)
-    q *= np.sign(np.diag(r))
+    q = q.astype(dt, copy=False) * np.sign(np.diag(r)).astype(dt, copy=False)
     if rows < cols:
         q = q.T
-    return _fill(tensor, (q * gain).reshape(tensor._data.shape))
+    _fill(tensor, q.reshape(tensor._data.shape))
+    with no_grad():
+        tensor.mul_(gain)
+    return tensor
 
 
 def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator=None) -> Tensor:

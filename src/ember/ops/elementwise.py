@@ -5,6 +5,8 @@ Each op's docstring gives forward and backward. Operands are promoted with torch
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .._tensor import Tensor
@@ -465,6 +467,77 @@ SigmoidBackward0 = _unary("SigmoidBackward0", _sigmoid_np, lambda g, a, r: g * (
                           np_grad=lambda g, a, r: g * (r * (1.0 - r)))
 
 
+# erfinv: Giles' single-precision approximation ("Approximating the erfinv function", 2010), a
+# polynomial in w = -log(1 - y^2), refined by Newton steps on erf (|y| <= 0.5) or on log(erfc)
+# (the tails, where erf is flat); erf and erfc are the C library's, through `math`.
+_GILES_CENTRAL = (2.81022636e-08, 3.43273939e-07, -3.5233877e-06, -4.39150654e-06,
+                  2.1858087e-04, -1.25372503e-03, -4.17768164e-03, 2.46640727e-01, 1.50140941)
+_GILES_TAIL = (-2.00214257e-04, 1.00950558e-04, 1.34934322e-03, -3.67342844e-03, 5.73950773e-03,
+               -7.6224613e-03, 9.43887047e-03, 1.00167406, 2.83297682)
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+_erf_each = np.frompyfunc(math.erf, 1, 1)
+_erfc_each = np.frompyfunc(math.erfc, 1, 1)
+
+
+def _horner(coefs, w: np.ndarray) -> np.ndarray:
+    p = np.full_like(w, coefs[0])
+    for c in coefs[1:]:
+        p *= w
+        p += c
+    return p
+
+
+def _erfinv_np(y: np.ndarray) -> np.ndarray:
+    """erfinv in y's float dtype (integers: the default float). Computed in float64 to within
+    1e-15 relative, then rounded: float32 results are the correctly rounded values (torch's own
+    float32 kernel is within 1 ulp of them). erfinv(+-1) = +-inf, nan outside [-1, 1]."""
+    dt = y.dtype
+    if dt.kind != "f":
+        from .. import _dtype
+        dt = _dtype._default.dtype.np
+    y64 = np.asarray(y, np.float64)
+    ay = np.abs(y64)
+    out = np.where(ay == 1, np.inf, np.nan)
+    inside = ay < 1
+    a = ay[inside]
+    one_minus = 1.0 - a  # exact for a >= 0.5 (Sterbenz), where the tails need it
+    w = -np.log(one_minus * (1.0 + a))
+    x = np.empty_like(a)
+    near = w < 5.0
+    x[near] = _horner(_GILES_CENTRAL, w[near] - 2.5)
+    x[~near] = _horner(_GILES_TAIL, np.sqrt(w[~near]) - 3.0)
+    x *= a  # now within ~1e-7 relative (worse only beyond float32's reach of 1)
+    central = np.flatnonzero(a <= 0.5)
+    tail = np.flatnonzero(a > 0.5)
+    log_target = np.log(one_minus[tail])
+    for _ in range(8):
+        xc = x[central]
+        f = _erf_each(xc).astype(np.float64) - a[central]
+        step_c = f / (_TWO_OVER_SQRT_PI * np.exp(-xc * xc))
+        xt = x[tail]
+        ec = _erfc_each(xt).astype(np.float64)
+        step_t = (np.log(ec) - log_target) * ec / (_TWO_OVER_SQRT_PI * np.exp(-xt * xt))
+        x[central] = xc - step_c
+        x[tail] = xt + step_t
+        # float32 needs one step; float64 until the steps stop mattering (the far tails take
+        # a few, from a start fitted to float32's range)
+        if dt != np.float64:
+            break
+        big_c = np.abs(step_c) > 1e-16 * np.abs(xc)
+        big_t = np.abs(step_t) > 1e-16 * np.abs(xt)
+        if not (big_c.any() or big_t.any()):
+            break
+        central, tail, log_target = central[big_c], tail[big_t], log_target[big_t]
+    out[inside] = x
+    return np.copysign(out, y64).astype(dt)
+
+
+ErfinvBackward0 = _unary("ErfinvBackward0", _erfinv_np,
+                         lambda g, a, r: g * ((r * r).exp() * (math.sqrt(math.pi) / 2)),
+                         save_output=True, doc="out = erfinv(a);  da = g sqrt(pi)/2 exp(out**2)",
+                         quiet=True)
+
+
 class AbsBackward0(Op):
     """out = |a|;  da = g * sign(a)"""
 
@@ -855,6 +928,10 @@ def sigmoid(input):
 
 def reciprocal(input):
     return ReciprocalBackward0.apply(input)
+
+
+def erfinv(input):
+    return ErfinvBackward0.apply(input)
 
 
 def abs(input):
