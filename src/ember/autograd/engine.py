@@ -62,23 +62,38 @@ def _edge_of(t: Tensor, i: int, what="tensors"):
     raise RuntimeError(f"element {i} of {what} does not require grad and does not have a grad_fn")
 
 
+def _tensor_tuple(tensors) -> tuple:
+    """One tensor or a sequence of them, as a tuple."""
+    return (tensors,) if isinstance(tensors, Tensor) else tuple(tensors)
+
+
+def _grad_tuple(grads, n: int, mismatch: str):
+    """The output gradients (None, one tensor or a sequence) as a tuple of n or None; `mismatch`
+    is the error message for another length, formatted with (that length, n)."""
+    if grads is None:
+        return None
+    grads = _tensor_tuple(grads)
+    if len(grads) != n:
+        raise RuntimeError(mismatch.format(len(grads), n))
+    return grads
+
+
+def _run(roots, outputs, grad_outputs, retain_graph, create_graph, capture, accumulate_only):
+    """Seed the roots with the outputs' gradients and walk the graph (see _execute)."""
+    if retain_graph is None:
+        retain_graph = create_graph
+    aliased = set()
+    grads = _make_root_grads(outputs, grad_outputs, create_graph, aliased)
+    return _execute(roots, grads, retain_graph, create_graph, aliased, capture, accumulate_only)
+
+
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, grad_variables=None,
              inputs=None):
     """Compute the sum of gradients of `tensors` w.r.t. graph leaves into their `.grad`."""
-    if isinstance(tensors, Tensor):
-        tensors = (tensors,)
-    tensors = tuple(tensors)
-    if grad_tensors is None:
-        grad_tensors = grad_variables
-    if isinstance(grad_tensors, Tensor):
-        grad_tensors = (grad_tensors,)
-    if grad_tensors is not None:
-        grad_tensors = tuple(grad_tensors)
-        if len(grad_tensors) != len(tensors):
-            raise RuntimeError(f"grad_tensors should have the same length as tensors "
-                               f"({len(grad_tensors)} != {len(tensors)})")
-    if retain_graph is None:
-        retain_graph = create_graph
+    tensors = _tensor_tuple(tensors)
+    grad_tensors = _grad_tuple(grad_tensors if grad_tensors is not None else grad_variables,
+                               len(tensors), "grad_tensors should have the same length as tensors "
+                               "({} != {})")
     roots = [_edge_of(t, i) for i, t in enumerate(tensors)]
     only = None
     if inputs is not None:
@@ -87,28 +102,19 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         if len(inputs) == 0:
             raise RuntimeError("'inputs' argument to backward() cannot be empty.")
         only = [_edge_of(t, i, "inputs") for i, t in enumerate(inputs)]
-    aliased = set()
-    grads = _make_root_grads(tensors, grad_tensors, create_graph, aliased)
-    _execute(roots, grads, retain_graph, create_graph, aliased, capture=None, accumulate_only=only)
+    _run(roots, tensors, grad_tensors, retain_graph, create_graph, capture=None,
+         accumulate_only=only)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
          only_inputs=True, allow_unused=None, is_grads_batched=False, materialize_grads=False):
     """Return the gradients of `outputs` w.r.t. `inputs` without touching any `.grad`."""
-    single_input = isinstance(inputs, Tensor)
-    outputs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
-    inputs = (inputs,) if single_input else tuple(inputs)
-    if isinstance(grad_outputs, Tensor):
-        grad_outputs = (grad_outputs,)
-    if grad_outputs is not None:
-        grad_outputs = tuple(grad_outputs)
-        if len(grad_outputs) != len(outputs):
-            raise RuntimeError(f"grad requires one grad_output per output ({len(grad_outputs)} != "
-                               f"{len(outputs)})")
+    outputs = _tensor_tuple(outputs)
+    inputs = _tensor_tuple(inputs)
+    grad_outputs = _grad_tuple(grad_outputs, len(outputs),
+                               "grad requires one grad_output per output ({} != {})")
     if allow_unused is None:
         allow_unused = materialize_grads
-    if retain_graph is None:
-        retain_graph = create_graph
     for i, t in enumerate(inputs):
         if not t._rg:
             raise RuntimeError(f"One of the differentiated Tensors does not require grad")
@@ -117,10 +123,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     for i, t in enumerate(inputs):
         key = (t.grad_fn, t._output_nr) if t.grad_fn is not None else (t._get_accumulator(), 0)
         capture.setdefault(key, []).append(i)
-    aliased = set()
-    grads = _make_root_grads(outputs, grad_outputs, create_graph, aliased)
-    results = _execute(roots, grads, retain_graph, create_graph, aliased, capture=capture,
-                       accumulate_only=())
+    results = _run(roots, outputs, grad_outputs, retain_graph, create_graph, capture=capture,
+                   accumulate_only=())
     out = []
     for i, r in enumerate(results[:len(inputs)] if results else [None] * len(inputs)):
         if r is None:
