@@ -106,6 +106,13 @@ def _scatter_np(out: np.ndarray, dim: int, idx: np.ndarray, values, reduce=None)
         np.multiply.at(out2, fi, v)
 
 
+def _scattered(x: np.ndarray, dim: int, idx: np.ndarray, values, reduce=None) -> np.ndarray:
+    """A copy of x with values scattered into it (see _scatter_np)."""
+    out = x.copy()
+    _scatter_np(out, dim, idx, values, reduce)
+    return out
+
+
 def _gather_np(x: np.ndarray, dim: int, idx: np.ndarray) -> np.ndarray:
     if x.ndim == 0:
         return np.broadcast_to(x, idx.shape).copy()
@@ -194,18 +201,22 @@ class ScatterBackward0(Op):
     @staticmethod
     def forward(ctx, a, dim, index, src):
         ctx.dim, ctx.index, ctx.src_shape = dim, index, src._data.shape
-        out = a._data.copy()
-        _scatter_np(out, dim, index, src._data)
-        return out
+        return _scattered(a._data, dim, index, src._data)
 
     @staticmethod
     def backward(ctx, g):
-        ga = gs = None
+        ga = None
         if ctx.needs_input_grad[0]:
             ga = ScatterBackward1.apply(g, ctx.dim, ctx.index, 0.0)
-        if ctx.needs_input_grad[3]:
-            gs = _pad_to(GatherBackward0.apply(g, ctx.dim, ctx.index), ctx.src_shape)
-        return ga, None, None, gs
+        return ga, None, None, _src_grad(ctx, g)
+
+
+def _src_grad(ctx, g: Tensor):
+    """The gradient of a scatter's src: g read back at the index, zeros where src was not read
+    (None when src needs none)."""
+    if not ctx.needs_input_grad[3]:
+        return None
+    return _pad_to(GatherBackward0.apply(g, ctx.dim, ctx.index), ctx.src_shape)
 
 
 def _pad_to(t: Tensor, shape) -> Tensor:
@@ -222,9 +233,7 @@ class ScatterBackward1(Op):
     @staticmethod
     def forward(ctx, a, dim, index, value):
         ctx.dim, ctx.index = dim, index
-        out = a._data.copy()
-        _scatter_np(out, dim, index, value)
-        return out
+        return _scattered(a._data, dim, index, value)
 
     @staticmethod
     def backward(ctx, g):
@@ -237,16 +246,11 @@ class ScatterAddBackward0(Op):
     @staticmethod
     def forward(ctx, a, dim, index, src):
         ctx.dim, ctx.index, ctx.src_shape = dim, index, src._data.shape
-        out = a._data.copy()
-        _scatter_np(out, dim, index, src._data, "add")
-        return out
+        return _scattered(a._data, dim, index, src._data, "add")
 
     @staticmethod
     def backward(ctx, g):
-        gs = None
-        if ctx.needs_input_grad[3]:
-            gs = _pad_to(GatherBackward0.apply(g, ctx.dim, ctx.index), ctx.src_shape)
-        return g, None, None, gs
+        return g, None, None, _src_grad(ctx, g)
 
 
 class _ScatterReduceNotImplemented(Op):
@@ -254,9 +258,8 @@ class _ScatterReduceNotImplemented(Op):
 
     @staticmethod
     def forward(ctx, a, dim, index, src, reduce):
-        out = a._data.copy()
-        _scatter_np(out, dim, index, src._data if isinstance(src, Tensor) else src, reduce)
-        return out
+        return _scattered(a._data, dim, index, src._data if isinstance(src, Tensor) else src,
+                          reduce)
 
     @staticmethod
     def backward(ctx, g):
