@@ -53,7 +53,7 @@ def _values_at(ctx, x: np.ndarray, dim: int, order) -> tuple:
         idx = order()
         vals = np.take_along_axis(x, idx, axis=dim)
     ctx.shape, ctx.dim, ctx.idx = x.shape, dim, idx
-    out_idx = _new(idx.astype(np.int64, copy=False))
+    out_idx = _new(idx.astype(np.int64))  # a copy: the user may write into the returned indices
     ctx.mark_non_differentiable(out_idx)
     return _new(vals), out_idx
 
