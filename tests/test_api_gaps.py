@@ -506,3 +506,54 @@ def test_orthogonal_matches_torch(torch, shape, gain, dtype):
     assert e.dtype == t.dtype
     np.testing.assert_allclose(e, t, rtol=0, atol=1e-6 if dtype == "float32" else 1e-13)
     np.testing.assert_array_equal(en, tn)  # the same number of draws
+
+
+# ---- next_functions lists a Python-number operand of add/sub/mul/div as (None, 0) -----------------
+NEXT_FUNCTIONS_CASES = [
+    "x + 1", "x * 2", "x - 1", "x / 2", "2 * x", "2 + x", "2 / x", "1 - x", "x + 1.5", "x + True",
+    "x.add(1, alpha=2)", "x.sub(1, alpha=2)", "x.add(y, alpha=2)", "x.mul(2)", "x * y", "x + y",
+    "x / y", "x - x", "L.add(x, 1)", "L.mul(x, 3.0)", "x.div(2, rounding_mode='floor')",
+    "x.div(y, rounding_mode='trunc')", "x ** 2", "2 ** x", "x % 2", "L.fmod(x, 2)",
+    "x.clamp(min=0)", "x.clone().add_(1)", "x.clone().mul_(2)", "x.clone().sub_(1)",
+    "x.clone().div_(2)", "x.square()", "(x * 2) * 3",
+]
+
+
+def _edges(fn):
+    return [None if f is None else f.name().replace("torch::autograd::", "")
+            for f, _ in fn.next_functions]
+
+
+@pytest.mark.parametrize("expr", NEXT_FUNCTIONS_CASES)
+def test_next_functions_of_number_operands(torch, expr):
+    res = []
+    for L in (torch, ember):
+        x = L.tensor([1.0, -2.0, 3.0], requires_grad=True)
+        y = L.tensor([0.5, 2.0, -1.0])
+        r = eval(expr, {"L": L, "x": x, "y": y})
+        edges = _edges(r.grad_fn)
+        r.sum().backward()
+        res.append((type(r.grad_fn).__name__, edges, x.grad.numpy()))
+    (tn, te, tg), (en, ee, eg) = res
+    assert en == tn and ee == te
+    np.testing.assert_allclose(eg, tg, rtol=1e-6)
+
+
+def test_number_operand_edges_with_hooks_retain_and_double_backward(torch):
+    res = []
+    for L in (torch, ember):
+        x = L.tensor([1.0, -2.0, 3.0], requires_grad=True)
+        seen = []
+        y = x * 2.0
+        y.retain_grad()
+        y.grad_fn.register_hook(lambda gi, go: seen.append(len(gi)))
+        z = (y + 1).div(3.0).sub(0.5, alpha=2.0)
+        z.sum().backward(retain_graph=True)
+        (gx,) = L.autograd.grad((z * z).sum(), x, create_graph=True)
+        (ggx,) = L.autograd.grad(gx.sum(), x)
+        res.append((seen, y.grad.numpy(), gx.detach().numpy(), ggx.numpy(), x.grad.numpy()))
+    for t, e in zip(*res):
+        if isinstance(t, list):
+            assert e == t
+        else:
+            np.testing.assert_allclose(e, t, rtol=1e-6)

@@ -146,7 +146,7 @@ class Node:
     _out_meta = None
     _vv = None             # view nodes: the version of the base they were made at
     _user = False          # a node of a user's Function (its gradients are not ours to reuse)
-    _tensor_pos = None     # positions of the tensor args when some args are not tensors
+    _tensor_pos = None     # positions of the args in next_functions, when not all args are
     _n_args = 0
     metadata = None
     needs_input_grad = _NONE_REQUIRE_GRAD

@@ -20,6 +20,9 @@ _NO_EDGE = (None, 0)
 
 class Op(Node, Function):
     _is_node_base = True
+    # torch lists a Python number among the first `_number_edges` arguments (add/sub/mul/div's
+    # operands) in next_functions as (None, 0), as it does an input that needs no gradient
+    _number_edges = 0
 
     @classmethod
     def apply(cls, *args):
@@ -67,12 +70,17 @@ def _apply_recording(cls, ctx, args):
     n = len(args)
     if n == 2:
         a, b = args
-        if a.__class__ is Tensor and b.__class__ is Tensor:  # the binary op: no loops, no lists
-            ctx.needs_input_grad = (a._rg, b._rg)
-            next_fns = (_edge(a), _edge(b))
-            da, db = a._data, b._data
-            meta = ((da.shape, da.dtype), (db.shape, db.dtype))
-            return _record(cls, ctx, args, next_fns, meta)
+        if a.__class__ is Tensor:
+            da = a._data
+            if b.__class__ is Tensor:  # the binary op: no loops, no lists
+                ctx.needs_input_grad = (a._rg, b._rg)
+                next_fns = (_edge(a), _edge(b))
+                db = b._data
+                meta = ((da.shape, da.dtype), (db.shape, db.dtype))
+                return _record(cls, ctx, args, next_fns, meta)
+            if cls._number_edges:  # `x * 2.0`: the number is an input without an edge
+                ctx.needs_input_grad = (a._rg, False)
+                return _record(cls, ctx, args, (_edge(a), _NO_EDGE), ((da.shape, da.dtype), None))
     elif n == 1:
         a = args[0]
         if a.__class__ is Tensor:
@@ -82,16 +90,22 @@ def _apply_recording(cls, ctx, args):
     nig = []
     next_fns = []
     meta = []
-    for a in args:
+    pos = []  # the args with an entry in next_functions
+    for i, a in enumerate(args):
         if isinstance(a, Tensor):
             nig.append(a._rg)
             next_fns.append(_edge(a))
             meta.append((a._data.shape, a._data.dtype))  # what the engine checks grads against
+            pos.append(i)
         else:
             nig.append(False)
+            if i < cls._number_edges:
+                next_fns.append(_NO_EDGE)
+                meta.append(None)
+                pos.append(i)
     ctx.needs_input_grad = nig
     if len(meta) != n:
-        ctx._tensor_pos = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+        ctx._tensor_pos = pos
         ctx._n_args = n
     return _record(cls, ctx, args, tuple(next_fns), meta)
 

@@ -50,6 +50,7 @@ def _times_alpha(x: np.ndarray, y, alpha):
 
 class AddBackward0(Op):
     """out = a + alpha*b;  da = g, db = alpha*g"""
+    _number_edges = 2
 
     alpha = 1
 
@@ -72,6 +73,7 @@ class AddBackward0(Op):
 
 class SubBackward0(Op):
     """out = a - alpha*b;  da = g, db = -alpha*g"""
+    _number_edges = 2
 
     alpha = 1
 
@@ -131,6 +133,7 @@ class RsubBackward1(Op):
 
 class MulBackward0(Op):
     """out = a * b;  da = g * b, db = g * a"""
+    _number_edges = 2
 
     @staticmethod
     def forward(ctx, a, b):
@@ -157,6 +160,7 @@ class MulBackward0(Op):
 
 class DivBackward0(Op):
     """out = a / b;  da = g / b, db = -g * a / b**2"""
+    _number_edges = 2
 
     @staticmethod
     def forward(ctx, a, b):
@@ -212,6 +216,7 @@ def _rounded_div(a, b, rounding_mode):
 
 class DivBackward2(Op):
     """out = a / b rounded ('floor' or 'trunc');  da = db = 0 (a step function)"""
+    _number_edges = 2
 
     @staticmethod
     def forward(ctx, a, b, rounding_mode):
