@@ -118,7 +118,7 @@ def test_softmax_errors(torch, call):
         assert str(ee) == str(et)
 
 
-# ---- dist -----------------------------------------------------------------------------------------
+# ---- dist ---------------------------------------------------------------------------------------
 INF = float("inf")
 
 
@@ -178,7 +178,7 @@ def test_dist_errors(torch, call):
     assert str(ee) == str(et)
 
 
-# ---- exponential_ ---------------------------------------------------------------------------------
+# ---- exponential_ -------------------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
 def test_exponential_is_bit_exact(torch, dtype):
     outs = []
@@ -308,7 +308,7 @@ def test_top_level_nn_function_errors(torch, call):
         assert str(ee) == str(et)
 
 
-# ---- legacy typed constructors ---------------------------------------------------------------------
+# ---- legacy typed constructors ------------------------------------------------------------------
 LEGACY = ["FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor", "ShortTensor",
           "CharTensor", "ByteTensor", "BoolTensor"]
 LEGACY_DATA = [[1, 2], (1.5, 2.7), [[1, 0], [3, 4]], [], [True, False],
@@ -374,7 +374,7 @@ def test_legacy_constructor_errors(torch, call):
         assert str(ee) == str(et)
 
 
-# ---- operands torch's operators decline -----------------------------------------------------------
+# ---- operands torch's operators decline ---------------------------------------------------------
 BINARY_OPERATORS = [operator.add, operator.sub, operator.mul, operator.truediv,
                     operator.floordiv, operator.mod, operator.pow, operator.lt, operator.le,
                     operator.gt, operator.ge, operator.and_, operator.or_, operator.xor,
@@ -421,7 +421,7 @@ def test_in_place_operators_decline_lists(torch):
         ee, et = same_error(torch, lambda: run(ember), lambda: run(torch))
 
 
-# ---- erfinv ---------------------------------------------------------------------------------------
+# ---- erfinv -------------------------------------------------------------------------------------
 def test_erfinv_values_grads_and_edges(torch):
     rng = np.random.default_rng(4)
     check_op(torch, lambda L, x: x.erfinv(), rng.uniform(-0.999, 0.999, 50).astype(np.float32),
@@ -451,7 +451,7 @@ def test_erfinv_float32_within_one_ulp_of_torch(torch):
     assert (e == exact).mean() > 0.9999
 
 
-# ---- nn.init.trunc_normal_ and orthogonal_ against torch under the same seed ------------------------
+# ---- nn.init.trunc_normal_ and orthogonal_ against torch under the same seed --------------------
 TRUNC_ARGS = [dict(), dict(std=0.02), dict(mean=0.5, std=0.2, a=0.1, b=0.8),
               dict(mean=-1.0, std=3.0, a=-4.0, b=0.0), dict(a=-0.5, b=0.5), dict(a=1.0, b=3.0),
               dict(a=2.5, b=3.0), dict(mean=5.0, a=-1.0, b=1.0), dict(a=0.0, b=3.0)]
@@ -508,14 +508,16 @@ def test_orthogonal_matches_torch(torch, shape, gain, dtype):
     np.testing.assert_array_equal(en, tn)  # the same number of draws
 
 
-# ---- next_functions lists a Python-number operand of add/sub/mul/div as (None, 0) -----------------
+# ---- next_functions lists a Python-number operand of add/sub/mul/div as (None, 0) ---------------
 NEXT_FUNCTIONS_CASES = [
     "x + 1", "x * 2", "x - 1", "x / 2", "2 * x", "2 + x", "2 / x", "1 - x", "x + 1.5", "x + True",
     "x.add(1, alpha=2)", "x.sub(1, alpha=2)", "x.add(y, alpha=2)", "x.mul(2)", "x * y", "x + y",
     "x / y", "x - x", "L.add(x, 1)", "L.mul(x, 3.0)", "x.div(2, rounding_mode='floor')",
     "x.div(y, rounding_mode='trunc')", "x ** 2", "2 ** x", "x % 2", "L.fmod(x, 2)",
     "x.clamp(min=0)", "x.clone().add_(1)", "x.clone().mul_(2)", "x.clone().sub_(1)",
-    "x.clone().div_(2)", "x.square()", "(x * 2) * 3",
+    "x.clone().div_(2)", "x.square()", "(x * 2) * 3", "L.where(x > 0, x, 0.0)",
+    "L.where(x > 0, 0.5, x)", "L.where(x > 0, x, y)", "L.where(x > 0, y, x)", "x.where(x < 1, y)",
+    "L.where(x > 0, x, x * 2)",
 ]
 
 

@@ -770,11 +770,13 @@ class MinimumBackward0(Op):
 
 
 class WhereBackward0(Op):
-    """out = cond ? a : b;  da = g * cond, db = g * ~cond"""
+    """out = cond ? a : b (cond an array: torch's node has no edge for it);
+    da = g * cond, db = g * ~cond"""
+    _number_edges = 2
 
     @staticmethod
-    def forward(ctx, cond, a, b):
-        ctx.cond = cond._data if isinstance(cond, Tensor) else np.asarray(cond)
+    def forward(ctx, a, b, cond):
+        ctx.cond = np.asarray(cond)
         if ctx.cond.dtype != np.bool_:
             raise RuntimeError(f"where expected condition to be a boolean tensor, but got a "
                                f"tensor with dtype {Tensor._new(ctx.cond).dtype}")
@@ -790,7 +792,8 @@ class WhereBackward0(Op):
     def backward(ctx, g):
         c = _new(ctx.cond)
         z = g * 0.0
-        return None, where_(c, g, z), where_(c, z, g)
+        nig = ctx.needs_input_grad
+        return (where_(c, g, z) if nig[0] else None), (where_(c, z, g) if nig[1] else None), None
 
 
 def where_(cond, a, b):
@@ -798,7 +801,7 @@ def where_(cond, a, b):
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         from .creation import tensor
         a = tensor(a)
-    return WhereBackward0.apply(cond, a, b)
+    return WhereBackward0.apply(a, b, cond._data if isinstance(cond, Tensor) else cond)
 
 
 # ---- public functions -----------------------------------------------------------------------
