@@ -222,6 +222,8 @@ def test_top_level_nn_function_names_exist_on_torch(torch):
     for name in _nn_functions.__all__:
         assert hasattr(torch, name), name
         assert getattr(ember, name) is getattr(_nn_functions, name)
+    for name in ("avg_pool2d", "gelu", "silu", "leaky_relu", "softplus", "linear", "mse_loss"):
+        assert hasattr(ember, name) is hasattr(torch, name) is False, name
 
 
 def _r(*shape, seed=0):
