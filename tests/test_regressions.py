@@ -36,3 +36,21 @@ def test_writing_returned_indices_leaves_backward_intact(op):
     (v * ember.tensor([1.0, 10.0, 100.0])).sum().backward()
     expected = [1.0, 100.0, 10.0] if op == "topk" else [100.0, 1.0, 10.0]
     assert x.grad.tolist() == expected
+
+
+@pytest.mark.parametrize("expr", [
+    lambda L, a, b: (a + a) + (a + a),
+    lambda L, a, b: (a - a * 2) + (a + b) * 3,
+    lambda L, a, b: L.remainder(a, b) + L.fmod(a, b) + (a % 2.0) + L.fmod(a, 2.0),
+    lambda L, a, b: (a + b).sum() + (a + b).mean() + a.sum(),
+])
+def test_gradients_shared_between_inputs_are_not_added_in_place(torch, expr):
+    # AddBackward0 hands the same gradient array to both inputs; the engine must never add
+    # into it in place (it once did, doubling a's gradient here)
+    out = []
+    for L in (torch, ember):
+        a = L.tensor([5.5, -3.5], requires_grad=True)
+        b = L.tensor([2.0, 2.0], requires_grad=True)
+        expr(L, a, b).sum().backward()
+        out.append((a.grad.tolist(), b.grad.tolist() if b.grad is not None else None))
+    assert out[0] == out[1]

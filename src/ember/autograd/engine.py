@@ -226,11 +226,8 @@ def _execute(roots, grads, retain_graph, create_graph, aliased, capture, accumul
                     if node._saved is not None and not retain_graph:
                         node._saved = None
                         node._freed = True
-                    if len(outs) == 2:
-                        g0, g1 = outs
-                        if g0 is not None and g1 is not None and (
-                                g0 is g1 or _root(g0._data) == _root(g1._data)):
-                            aliased.add(_root(g0._data))  # one array for two inputs
+                    if len(outs) > 1:
+                        _mark_shared(outs, aliased, False)
                 else:
                     outs = _call_node(node, buf, retain_graph, aliased)
             if outs is None:
@@ -350,29 +347,31 @@ def _call_node(node, buf, retain_graph, aliased):
             if r is not None:
                 outs = tuple(r)
     user = node._user
-    n = len(outs)
-    if n == 1 and not user:
-        g = outs[0]
-        if g is not None and g.__class__ is not Tensor and not isinstance(g, Tensor):
-            _bad_gradient(node, g)
-        return outs
-    if n == 2 and not user:
-        g0, g1 = outs
-        if g0 is not None and g1 is not None:
-            if g0 is g1 or _root(g0._data) == _root(g1._data):  # one array for two inputs
-                aliased.add(_root(g0._data))
-    elif n > 2 or user:
-        seen = set()
-        for g in outs:
-            if isinstance(g, Tensor):
-                r = _root(g._data)
-                if user or r in seen:
-                    aliased.add(r)
-                seen.add(r)
+    if len(outs) > 1 or user:
+        _mark_shared(outs, aliased, user)
     for g in outs:
         if g is not None and not isinstance(g, Tensor):
             _bad_gradient(node, g)
     return outs
+
+
+def _mark_shared(outs, aliased, user):
+    """Record arrays a node handed to more than one input (AddBackward0 returns g twice), and
+    every array from a user's backward: the engine must not add into those in place."""
+    if not user:
+        g0, g1 = outs[0], outs[1]
+        if len(outs) == 2 or (len(outs) == 3 and outs[2] is None):
+            if g0 is not None and g1 is not None and (g0 is g1 or
+                                                      _root(g0._data) == _root(g1._data)):
+                aliased.add(_root(g0._data))
+            return
+    seen = set()
+    for g in outs:
+        if isinstance(g, Tensor):
+            r = _root(g._data)
+            if user or r in seen:
+                aliased.add(r)
+            seen.add(r)
 
 
 def _bad_gradient(node, g):

@@ -244,74 +244,64 @@ class _FloorDivide(Op):
 _FloorDivide.__name__ = _FloorDivide.__qualname__ = "NotImplemented"
 
 
-class RemainderBackward0(Op):
+class _ModByNumber(Op):
+    """The remainder ops with a number divisor: da = g (the floor/trunc term is constant)."""
+    _np = None
+
+    @staticmethod
+    def forward(ctx, a, s):
+        x, y = promote(a, s)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return type(ctx)._np(x, y)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, None
+
+
+class _ModByTensor(Op):
+    """The remainder ops with a tensor divisor: da = g, db = -g * round(a / b) (floor or trunc)."""
+    _np = None
+    _rounding = None
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        x, y = promote(a, b)
+        try:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return type(ctx)._np(x, y)
+        except ValueError:
+            check_broadcast(x, y)
+            raise
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        gb = -g * _new(_rounded_div(a, b, ctx._rounding)) if ctx.needs_input_grad[1] else None
+        return g, gb
+
+
+class RemainderBackward0(_ModByNumber):
     """out = a - floor(a / s) * s (Python's %, s a number);  da = g"""
-
-    @staticmethod
-    def forward(ctx, a, s):
-        x, y = promote(a, s)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.remainder(x, y)
-
-    @staticmethod
-    def backward(ctx, g):
-        return g, None
+    _np = staticmethod(np.remainder)
 
 
-class RemainderBackward1(Op):
+class RemainderBackward1(_ModByTensor):
     """out = a - floor(a / b) * b;  da = g, db = -g * floor(a / b)"""
-
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        x, y = promote(a, b)
-        try:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                return np.remainder(x, y)
-        except ValueError:
-            check_broadcast(x, y)
-            raise
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        gb = -g * _new(_rounded_div(a, b, "floor")) if ctx.needs_input_grad[1] else None
-        return g, gb
+    _np = staticmethod(np.remainder)
+    _rounding = "floor"
 
 
-class FmodBackward0(Op):
+class FmodBackward0(_ModByNumber):
     """out = a - trunc(a / s) * s (C's fmod, s a number);  da = g"""
-
-    @staticmethod
-    def forward(ctx, a, s):
-        x, y = promote(a, s)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.fmod(x, y)
-
-    @staticmethod
-    def backward(ctx, g):
-        return g, None
+    _np = staticmethod(np.fmod)
 
 
-class FmodBackward1(Op):
+class FmodBackward1(_ModByTensor):
     """out = a - trunc(a / b) * b;  da = g, db = -g * trunc(a / b)"""
-
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        x, y = promote(a, b)
-        try:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                return np.fmod(x, y)
-        except ValueError:
-            check_broadcast(x, y)
-            raise
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        gb = -g * _new(_rounded_div(a, b, "trunc")) if ctx.needs_input_grad[1] else None
-        return g, gb
+    _np = staticmethod(np.fmod)
+    _rounding = "trunc"
 
 
 class NegBackward0(Op):
