@@ -16,6 +16,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..autograd.grad_mode import state as _grad_state
+from . import shape as _shape
 from .base import Op
 
 _new = Tensor._new
@@ -455,33 +456,15 @@ def inplace_plain(fn, ufunc=None):
 
 
 # ---- in-place shape changes (unsqueeze_, squeeze_, t_, transpose_) -------------------------------
-class UnsqueezeBackward1(Op):
-    """self.unsqueeze_(dim);  da = g.squeeze(dim)"""
-
-    @staticmethod
-    def forward(ctx, a, dim):
-        ctx.dim = dim
-        return np.expand_dims(a._data, dim)
-
-    @staticmethod
-    def backward(ctx, g):
-        return g.squeeze(ctx.dim), None
+class UnsqueezeBackward1(_shape.UnsqueezeBackward0):
+    """self.unsqueeze_(dim): unsqueeze's math, its result written back into self (no view)."""
+    _view = False
 
 
-class SqueezeBackward3(Op):
-    """self.squeeze_() (SqueezeBackward4: one dim, SqueezeBackward5: dims);  da = g reshaped"""
-
-    @staticmethod
-    def forward(ctx, a, dims=None):
-        x = a._data
-        ctx.shape = x.shape
-        if dims is None:
-            return np.squeeze(x)
-        return np.squeeze(x, axis=tuple(d for d in dims if x.shape[d] == 1))
-
-    @staticmethod
-    def backward(ctx, g):
-        return g.reshape(ctx.shape), None
+class SqueezeBackward3(_shape.SqueezeBackward0):
+    """self.squeeze_() (SqueezeBackward4: one dim, SqueezeBackward5: dims): squeeze's math, its
+    result written back into self (no view)."""
+    _view = False
 
 
 class SqueezeBackward4(SqueezeBackward3):
