@@ -359,3 +359,21 @@ def _wrap_dim(dim, ndim: int) -> int:
         raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
                          f"but got {dim})")
     return dim % n if ndim else 0
+
+
+def zero_grads(params, set_to_none: bool = True) -> None:
+    """Module.zero_grad and Optimizer.zero_grad: drop each .grad (torch's default) or zero it in
+    place, detached from any graph, as torch does."""
+    for p in params:
+        g = p._grad
+        if g is None:
+            continue
+        if set_to_none:
+            p._grad = None
+            continue
+        if g.grad_fn is not None:
+            g.detach_()
+        else:
+            g._rg = False
+        g._data.fill(0)
+        g._vc[0] += 1

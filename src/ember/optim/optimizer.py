@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from .._tensor import Tensor
+from .._tensor import Tensor, zero_grads
 from ..autograd.function import RemovableHandle
 from ..autograd.grad_mode import enable_grad
 
@@ -269,19 +269,7 @@ class Optimizer:
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all optimized tensors (to None by default, as torch)."""
         for group in self.param_groups:
-            for p in group["params"]:
-                g = p._grad
-                if g is None:
-                    continue
-                if set_to_none:
-                    p._grad = None
-                else:
-                    if g.grad_fn is not None:
-                        g.detach_()
-                    else:
-                        g._rg = False
-                    g._data.fill(0)
-                    g._vc[0] += 1
+            zero_grads(group["params"], set_to_none)
 
     def step(self, closure: Callable[[], Any] | None = None):
         """Perform one optimization step; `closure` re-evaluates the model and returns the loss."""

@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterator
 
 from ... import _dtype
 from ..._device import check_device, device as _device_cls
-from ..._tensor import Tensor
+from ..._tensor import Tensor, zero_grads
 from ...autograd.function import RemovableHandle
 from ...autograd.grad_mode import no_grad
 from ..parameter import Buffer, Parameter
@@ -433,19 +433,7 @@ class Module:
         return self
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        for p in self.parameters():
-            g = p._grad
-            if g is None:
-                continue
-            if set_to_none:
-                p._grad = None
-            else:
-                if g.grad_fn is not None:
-                    g.detach_()
-                else:
-                    g._rg = False
-                g._data[...] = 0
-                g._vc[0] += 1
+        zero_grads(self.parameters(), set_to_none)
 
     def share_memory(self) -> "Module":
         return self
