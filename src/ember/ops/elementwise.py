@@ -12,6 +12,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..autograd.grad_mode import state as _grad_state
 from .base import Op
+from .quiet import quietly
 from .util import check_broadcast, promote, scalar_value
 
 _new = Tensor._new
@@ -176,8 +177,7 @@ class DivBackward0(Op):
                 y = y.astype(dt)
         try:
             if isinstance(y, np.ndarray):
-                with np.errstate(divide="ignore", invalid="ignore"):  # x/0: inf, as torch
-                    return np.true_divide(x, y)
+                return quietly(np.true_divide, x, y)  # x/0: inf, as torch
             return np.true_divide(x, y)
         except ValueError:
             check_broadcast(x, y)
@@ -330,8 +330,7 @@ class PowBackward0(Op):
         x, y = promote(a, e)
         if isinstance(y, int) and y < 0 and x.dtype.kind in "iu":
             raise RuntimeError("Integers to negative integer powers are not allowed.")
-        with np.errstate(all="ignore"):  # 0 ** -1 = inf, (-1) ** 0.5 = nan, silently as torch
-            return np.power(x, y)
+        return quietly(np.power, x, y)  # 0 ** -1 = inf, (-1) ** 0.5 = nan, silently as torch
 
     @staticmethod
     def backward(ctx, g):
@@ -400,16 +399,14 @@ def _unary(name, np_fn, grad, save_input=False, save_output=False, doc="", quiet
             from .. import _dtype
             x = x.astype(_dtype._default.dtype.np)
         if quiet:
-            with np.errstate(all="ignore"):
-                return np_fn(x)
+            return quietly(np_fn, x)
         return np_fn(x)
 
     def backward(ctx, g):
         if np_grad is not None and not _grad_state.enabled:  # no graph of the backward
             saved = ctx._saved_arrays()
-            with np.errstate(all="ignore"):
-                return _new(np_grad(g._data, saved[0] if save_input else None,
-                                    saved[-1] if save_output else None))
+            return _new(quietly(np_grad, g._data, saved[0] if save_input else None,
+                                saved[-1] if save_output else None))
         saved = ctx.saved_tensors
         a = saved[0] if save_input else None
         out = saved[-1] if save_output else None
