@@ -33,7 +33,9 @@ def _make_root_grads(outputs, grad_outputs, create_graph, aliased):
         if g is None:
             if out._rg and out._data.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            g = Tensor._new(np.ones(out._data.shape, out._data.dtype))
+            shape = out._data.shape  # (np.array is 5x faster than np.ones for a scalar)
+            g = Tensor._new(np.array(1, out._data.dtype) if shape == () else
+                            np.ones(shape, out._data.dtype))
         else:
             if not isinstance(g, Tensor):
                 from ..ops.creation import tensor as _tensor
@@ -200,44 +202,42 @@ def _execute(roots, grads, retain_graph, create_graph, aliased, capture, accumul
         _add_to_buffer(buffers, node, nr, g, create_graph, aliased)
     ready = [node for node in dict.fromkeys(n for n, _ in roots) if deps[node] == 0]
 
+    plain_ok = not capture
     prev = _grad_state.enabled
     _grad_state.enabled = bool(create_graph)
     try:
         while ready:
             node = ready.pop()
             buf = buffers.pop(node, None)
-            outs = None
-            if buf is not None and (needed is None or needed.get(node, False)):
-                if node.__class__ is AccumulateGrad:
-                    if node._pre_hooks or node._retained or capture:
-                        buf = _pre_node(node, buf, create_graph, aliased, capture, results)
-                    if acc_allowed is None or node in acc_allowed:
-                        _accumulate(node._var_ref, buf[0], create_graph, aliased)
-                    continue
-                if node._pre_hooks or node._retained or node._node_pre_hooks or capture:
-                    buf = _pre_node(node, buf, create_graph, aliased, capture, results)
-                if len(buf) == 1 and node._hooks is None and not node._user and \
-                        node._tensor_pos is None and not node._once_differentiable:
-                    # the common node (a built-in op, one output, tensor inputs only): the
-                    # steps of _call_node inline, as this loop runs once per node per step
-                    outs = node._fwd.backward(node, buf[0])
-                    if outs.__class__ is not tuple:
-                        outs = (outs,)
-                    if node._saved is not None and not retain_graph:
-                        node._saved = None
-                        node._freed = True
-                    if len(outs) > 1:
-                        _mark_shared(outs, aliased, False)
-                else:
-                    outs = _call_node(node, buf, retain_graph, aliased)
-            if outs is None:
-                for child, _ in node.next_functions:
+            if buf is None or (needed is not None and not needed.get(node, False)):
+                for child, _ in node.next_functions:  # nothing flows: release its inputs
                     if child is not None:
                         d = deps[child] - 1
                         deps[child] = d
                         if d == 0:
                             ready.append(child)
                 continue
+            if node._plain and plain_ok:
+                # the common node (a built-in op, one output, no hooks): _call_node's steps
+                # inline, as this loop runs once per node per training step
+                outs = node._fwd.backward(node, buf[0])
+                if node._saved is not None and not retain_graph:
+                    node._saved = None
+                    node._freed = True
+                if outs.__class__ is not tuple:
+                    outs = (outs,)
+                elif len(outs) > 2 or (len(outs) == 2 and outs[1] is not None):
+                    _mark_shared(outs, aliased, False)
+            elif node.__class__ is AccumulateGrad:
+                if node._pre_hooks or node._retained or capture:
+                    buf = _pre_node(node, buf, create_graph, aliased, capture, results)
+                if acc_allowed is None or node in acc_allowed:
+                    _accumulate(node._var_ref, buf[0], create_graph, aliased)
+                continue
+            else:
+                if node._pre_hooks or node._retained or node._node_pre_hooks or capture:
+                    buf = _pre_node(node, buf, create_graph, aliased, capture, results)
+                outs = _call_node(node, buf, retain_graph, aliased)
             meta = node._in_meta
             i = 0
             for child, nr in node.next_functions:
@@ -255,12 +255,12 @@ def _execute(roots, grads, retain_graph, create_graph, aliased, capture, accumul
                             g = g.to(_dtype_of(dt)) if create_graph else Tensor._new(gd.astype(dt))
                         buf = buffers.get(child)
                         if buf is None:
-                            buf = buffers[child] = [None] * child._n_out
-                        old = buf[nr]
-                        if old is None:
+                            buffers[child] = [g] if child._n_out == 1 else \
+                                _first_buffer(child._n_out, nr, g)
+                        elif buf[nr] is None:
                             buf[nr] = g
                         else:
-                            buf[nr] = _sum_grads(old, g, create_graph, aliased)
+                            buf[nr] = _sum_grads(buf[nr], g, create_graph, aliased)
                     d = deps[child] - 1
                     deps[child] = d
                     if d == 0:
@@ -269,6 +269,12 @@ def _execute(roots, grads, retain_graph, create_graph, aliased, capture, accumul
     finally:
         _grad_state.enabled = prev
     return results
+
+
+def _first_buffer(n_out, nr, g):
+    buf = [None] * n_out
+    buf[nr] = g
+    return buf
 
 
 def _add_to_buffer(buffers, node, nr, g, create_graph, aliased):
@@ -360,10 +366,10 @@ def _mark_shared(outs, aliased, user):
     every array from a user's backward: the engine must not add into those in place."""
     if not user:
         g0, g1 = outs[0], outs[1]
-        if len(outs) == 2 or (len(outs) == 3 and outs[2] is None):
-            if g0 is not None and g1 is not None and (g0 is g1 or
-                                                      _root(g0._data) == _root(g1._data)):
-                aliased.add(_root(g0._data))
+        if g0 is not None and g1 is not None and (len(outs) == 2 or outs[2] is None):
+            a, b = g0._data, g1._data
+            if a is b or ((a.base is not None or b.base is not None) and _root(a) == _root(b)):
+                aliased.add(_root(a))
             return
     seen = set()
     for g in outs:

@@ -147,6 +147,11 @@ class Node:
     _vv = None             # view nodes: the version of the base they were made at
     _user = False          # a node of a user's Function (its gradients are not ours to reuse)
     _tensor_pos = None     # positions of the args in next_functions, when not all args are
+    # the engine may call a plain node's backward directly: one output, all its edges first
+    # among the args (no _tensor_pos), no hooks or retained outputs, not a user's Function,
+    # not once_differentiable. Set per class by _FunctionMeta; registering a hook or
+    # retain_grad, or a node with _tensor_pos or several outputs, clears it per node
+    _plain = False
     _n_args = 0
     metadata = None
     needs_input_grad = _NONE_REQUIRE_GRAD
@@ -206,16 +211,19 @@ class Node:
         return type(self).__name__
 
     def register_hook(self, fn):
+        self._plain = False
         if self._hooks is None:
             self._hooks = _HookDict()
         return RemovableHandle(self._hooks, fn)
 
     def register_prehook(self, fn):
+        self._plain = False
         if self._node_pre_hooks is None:
             self._node_pre_hooks = _HookDict()
         return RemovableHandle(self._node_pre_hooks, fn)
 
     def _add_tensor_hook(self, output_nr, hook):
+        self._plain = False
         if self._pre_hooks is None:
             self._pre_hooks = {}
         d = self._pre_hooks.get(output_nr)
@@ -224,6 +232,7 @@ class Node:
         return RemovableHandle(d, hook)
 
     def _add_retain(self, tensor):
+        self._plain = False
         if self._retained is None:
             self._retained = {}
         self._retained[tensor._output_nr] = weakref.ref(tensor)
@@ -310,6 +319,8 @@ class _FunctionMeta(type):
         if bw is not None:
             f = bw.__func__ if isinstance(bw, staticmethod) else bw
             cls._backward_cls._once_differentiable = getattr(f, "_once_differentiable", False)
+        node = cls._backward_cls
+        node._plain = issubclass(cls, Node) and not node._once_differentiable
 
 
 class Function(metaclass=_FunctionMeta):
@@ -434,6 +445,7 @@ def _wrap_outputs(cls, ctx, args, out, record):
         ctx._in_meta = meta
         ctx._tensor_pos = tuple(pos)
         ctx._n_args = len(args)
+        ctx._plain = False
         n = 0
         for o in wrapped:
             if isinstance(o, Tensor):

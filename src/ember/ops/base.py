@@ -104,9 +104,12 @@ def _apply_recording(cls, ctx, args):
                 meta.append(None)
                 pos.append(i)
     ctx.needs_input_grad = nig
-    if len(meta) != n:
+    if len(meta) != n and pos and pos[-1] != len(pos) - 1:
+        # an edge after a non-tensor arg (where(cond, x, y) with a number x): the engine maps
+        # the backward's outputs to edges; trailing non-tensor args are simply not read
         ctx._tensor_pos = pos
         ctx._n_args = n
+        ctx._plain = False
     return _record(cls, ctx, args, tuple(next_fns), meta)
 
 

@@ -42,19 +42,22 @@ class SumBackward0(Op):
     def forward(ctx, a, dtype=None):
         ctx.shape = a._data.shape
         x = _sum_input(a, dtype)
-        return np.asarray(x.sum(dtype=x.dtype))  # (NumPy would widen int32 sums)
+        return np.asarray(np.add.reduce(x, None, x.dtype))  # (NumPy would widen int32 sums)
 
     @staticmethod
     def backward(ctx, g):
         return _fill_like_scalar(g, ctx.shape), None
 
 
-def _fill_like_scalar(g, shape):
-    """A 0-dim gradient broadcast to `shape`: materialised directly when nothing records (a
-    contiguous array the engine can hand to .grad without a copy)."""
+def _fill_like_scalar(g, shape, n=1):
+    """A 0-dim gradient g / n broadcast to `shape`: materialised directly when nothing records
+    (a contiguous array the engine can hand to .grad without a copy)."""
     if not g._rg:
-        return _new(np.full(shape, g._data, g._data.dtype))
-    return g.expand(shape)
+        a = np.empty(shape, g._data.dtype)
+        if a.size:
+            a.fill(g._data if n == 1 else g._data / n)
+        return _new(a)
+    return (g if n == 1 else g / n).expand(shape)
 
 
 class SumBackward1(Op):
@@ -86,7 +89,7 @@ class MeanBackward0(Op):
 
     @staticmethod
     def backward(ctx, g):
-        return _fill_like_scalar(g / ctx.n, ctx.shape), None
+        return _fill_like_scalar(g, ctx.shape, ctx.n), None
 
 
 class MeanBackward1(Op):
