@@ -250,10 +250,7 @@ class Tensor:
             return RemovableHandle(self._hooks, hook)
         return self.grad_fn._add_tensor_hook(self._output_nr, hook)
 
-    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        from .autograd.engine import backward
-        backward((self,), None if gradient is None else (gradient,), retain_graph, create_graph,
-                 inputs=inputs)
+    # backward: autograd/engine.py's tensor_backward, bound in _tensor_methods.py
 
     def detach(self) -> "Tensor":
         t = Tensor._new(self._data)

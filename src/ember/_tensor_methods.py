@@ -8,6 +8,7 @@ from ._tensor import Tensor
 from .ops import creation, elementwise as ew, index_put, indexing, inplace, linalg, reduce, shape
 from .ops import masked, scatter_gather, sorting
 from .random import gen
+from .autograd.engine import tensor_backward
 
 _new = Tensor._new
 
@@ -66,9 +67,11 @@ _FAST_OPERAND = {Tensor, float, int}
 def _fast_binary(op_cls, slow):
     """Operators on a Tensor or Python number skip argument parsing (the per-op overhead that
     dominates small tensors); anything else takes the general path."""
+    apply = op_cls.apply  # (bound once: a classmethod looked up per call is a new object)
+
     def op(self, other):
         if other.__class__ in _FAST_OPERAND:
-            return op_cls.apply(self, other)
+            return apply(self, other)
         return slow(self, other)
     return op
 
@@ -76,6 +79,7 @@ def _fast_binary(op_cls, slow):
 Tensor.__add__ = Tensor.__radd__ = _fast_binary(ew.AddBackward0, Tensor.__add__)
 Tensor.__mul__ = Tensor.__rmul__ = _fast_binary(ew.MulBackward0, Tensor.__mul__)
 Tensor.__sub__ = _fast_binary(ew.SubBackward0, Tensor.__sub__)
+Tensor.__truediv__ = _fast_binary(ew.DivBackward0, Tensor.__truediv__)
 
 Tensor.__neg__ = ew.neg
 Tensor.__pos__ = lambda self: self
@@ -83,6 +87,8 @@ Tensor.__abs__ = ew.abs
 Tensor.__invert__ = lambda self: ew.logical_not(self) if self._data.dtype == np.bool_ else \
     ew.bitwise_not(self)
 Tensor.__getitem__ = indexing.getitem
+Tensor.backward = tensor_backward
+tensor_backward.__name__, tensor_backward.__qualname__ = "backward", "Tensor.backward"
 
 
 def _iter(self):
@@ -153,6 +159,23 @@ _METHODS = {
 }
 for _name, _fn in _METHODS.items():
     setattr(Tensor, _name, _fn)
+
+
+def _whole_reduction(fn, op_cls):
+    """`t.sum()` with no arguments goes straight to its op (the argument handling of `fn`
+    costs as much as a small sum)."""
+    apply = op_cls.apply
+
+    def method(self, *args, **kwargs):
+        if args or kwargs:
+            return fn(self, *args, **kwargs)
+        return apply(self)
+    method.__name__ = method.__qualname__ = fn.__name__
+    return method
+
+
+Tensor.sum = _whole_reduction(reduce.sum, reduce.SumBackward0)
+Tensor.mean = _whole_reduction(reduce.mean, reduce.MeanBackward0)
 Tensor.dist = ew._tensor_dist
 
 

@@ -26,16 +26,21 @@ def _root(a: np.ndarray):
     return id(a)
 
 
+def _ones_like_output(out: Tensor) -> Tensor:
+    """The implicit gradient of a scalar output: 1."""
+    if out._rg and out._data.size != 1:
+        raise RuntimeError("grad can be implicitly created only for scalar outputs")
+    shape = out._data.shape  # (np.array is 5x faster than np.ones for a 0-dim array)
+    return Tensor._new(np.array(1, out._data.dtype) if shape == () else
+                       np.ones(shape, out._data.dtype))
+
+
 def _make_root_grads(outputs, grad_outputs, create_graph, aliased):
     grads = []
     for i, out in enumerate(outputs):
         g = None if grad_outputs is None else grad_outputs[i]
         if g is None:
-            if out._rg and out._data.size != 1:
-                raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            shape = out._data.shape  # (np.array is 5x faster than np.ones for a scalar)
-            g = Tensor._new(np.array(1, out._data.dtype) if shape == () else
-                            np.ones(shape, out._data.dtype))
+            g = _ones_like_output(out)
         else:
             if not isinstance(g, Tensor):
                 from ..ops.creation import tensor as _tensor
@@ -87,6 +92,18 @@ def _run(roots, outputs, grad_outputs, retain_graph, create_graph, capture, accu
     aliased = set()
     grads = _make_root_grads(outputs, grad_outputs, create_graph, aliased)
     return _execute(roots, grads, retain_graph, create_graph, aliased, capture, accumulate_only)
+
+
+def tensor_backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+    """`Tensor.backward`: the gradient of self w.r.t. graph leaves, into their `.grad`."""
+    if gradient is None and inputs is None:  # loss.backward(): one root, its gradient 1
+        root = _edge_of(self, 0)
+        g = _ones_like_output(self)
+        _execute([root], [g], create_graph if retain_graph is None else retain_graph,
+                 create_graph, set(), None, None)
+        return
+    backward((self,), None if gradient is None else (gradient,), retain_graph, create_graph,
+             inputs=inputs)
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, grad_variables=None,
@@ -198,9 +215,11 @@ def _execute(roots, grads, retain_graph, create_graph, aliased, capture, accumul
         results = [None] * (1 + max(i for v in capture.values() for i in v))
 
     buffers = {}
+    ready = []
     for (node, nr), g in zip(roots, grads):
         _add_to_buffer(buffers, node, nr, g, create_graph, aliased)
-    ready = [node for node in dict.fromkeys(n for n, _ in roots) if deps[node] == 0]
+        if deps[node] == 0 and node not in ready:
+            ready.append(node)
 
     plain_ok = not capture
     prev = _grad_state.enabled

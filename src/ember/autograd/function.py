@@ -160,7 +160,15 @@ class Node:
     def save_for_backward(self, *tensors) -> None:
         if self.needs_input_grad is _NONE_REQUIRE_GRAD:
             return  # a built-in op running without recording: nothing will be read back
-        self._saved = [None if t is None else (t, t._vc[0]) for t in tensors]
+        if len(tensors) == 1:  # (the common cases spelled out: a comprehension costs a call)
+            t = tensors[0]
+            self._saved = [None if t is None else (t, t._vc[0])]
+        elif len(tensors) == 2:
+            t, u = tensors
+            self._saved = [None if t is None else (t, t._vc[0]),
+                           None if u is None else (u, u._vc[0])]
+        else:
+            self._saved = [None if t is None else (t, t._vc[0]) for t in tensors]
 
     @property
     def saved_tensors(self):
