@@ -54,3 +54,20 @@ def test_gradients_shared_between_inputs_are_not_added_in_place(torch, expr):
         expr(L, a, b).sum().backward()
         out.append((a.grad.tolist(), b.grad.tolist() if b.grad is not None else None))
     assert out[0] == out[1]
+
+
+@pytest.mark.parametrize("expr", ["x * 2", "x * 2.5", "2 * x", "x * x", "x.relu()", "x.exp()",
+                                  "x / 3", "x.mean()"])
+def test_second_backward_through_a_freed_graph(torch, expr):
+    # whether the second backward raises depends on what each op saves, as in torch
+    outcomes = []
+    for lib in (torch, ember):
+        x = lib.tensor([1.0, -2.0], requires_grad=True)
+        s = eval(expr, {"x": x}).sum()
+        s.backward()
+        try:
+            s.backward()
+            outcomes.append(("ok", x.grad.tolist()))
+        except RuntimeError as e:
+            outcomes.append(("raises", "backward through the graph a second time" in str(e)))
+    assert outcomes[0] == outcomes[1]

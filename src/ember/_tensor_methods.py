@@ -8,6 +8,8 @@ from ._tensor import Tensor
 from .ops import creation, elementwise as ew, index_put, indexing, inplace, linalg, reduce, shape
 from .ops import masked, scatter_gather, sorting
 from .random import gen
+from .autograd.grad_mode import state as _grad_state
+from .ops.base import record_binary
 from .autograd.engine import tensor_backward
 
 _new = Tensor._new
@@ -70,6 +72,10 @@ def _fast_binary(op_cls, slow):
     apply = op_cls.apply  # (bound once: a classmethod looked up per call is a new object)
 
     def op(self, other):
+        if other.__class__ is Tensor:
+            if (self._rg or other._rg) and _grad_state.enabled:
+                return record_binary(op_cls, self, other)
+            return apply(self, other)
         if other.__class__ in _FAST_OPERAND:
             return apply(self, other)
         return slow(self, other)

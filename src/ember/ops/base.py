@@ -26,11 +26,19 @@ class Op(Node, Function):
 
     @classmethod
     def apply(cls, *args):
-        ctx = _object_new(cls)
         if _grad_state.enabled:
+            if len(args) == 1:
+                a = args[0]
+                if a.__class__ is Tensor and a._rg:
+                    return record_unary(cls, a)
+            elif len(args) == 2:
+                a, b = args
+                if b.__class__ is Tensor and a.__class__ is Tensor and (a._rg or b._rg):
+                    return record_binary(cls, a, b)
             for a in args:
                 if isinstance(a, Tensor) and a._rg:
-                    return _apply_recording(cls, ctx, args)
+                    return _apply_recording(cls, _object_new(cls), args)
+        ctx = _object_new(cls)
         out = cls.forward(ctx, *args)
         if out.__class__ is _ndarray:
             t = _object_new(Tensor)
@@ -66,27 +74,59 @@ def _edge(a):
     return _NO_EDGE
 
 
+def record_binary(cls, a, b):
+    """Record op `cls` on tensors a and b (either requires grad). The operators call this
+    directly: it is _apply_recording's two-tensor case with `_edge` inlined for the usual
+    edges (a leaf's accumulator, a non-view's node)."""
+    ctx = _object_new(cls)
+    ctx.needs_input_grad = (a._rg, b._rg)
+    fn = a.grad_fn
+    if fn is None:
+        ea = (a._accumulator or a._get_accumulator(), 0) if a._rg else _NO_EDGE
+    elif a._base is None:
+        ea = (fn, a._output_nr)
+    else:
+        ea = _edge(a)
+    fn = b.grad_fn
+    if fn is None:
+        eb = (b._accumulator or b._get_accumulator(), 0) if b._rg else _NO_EDGE
+    elif b._base is None:
+        eb = (fn, b._output_nr)
+    else:
+        eb = _edge(b)
+    da = a._data
+    db = b._data
+    return _record(cls, ctx, (a, b), (ea, eb), ((da.shape, da.dtype), (db.shape, db.dtype)))
+
+
+def record_unary(cls, a):
+    """Record op `cls` on tensor a, which requires grad (see record_binary)."""
+    ctx = _object_new(cls)
+    ctx.needs_input_grad = (True,)
+    fn = a.grad_fn
+    if fn is None:
+        ea = (a._accumulator or a._get_accumulator(), 0)
+    elif a._base is None:
+        ea = (fn, a._output_nr)
+    else:
+        ea = _edge(a)
+    da = a._data
+    return _record(cls, ctx, (a,), (ea,), ((da.shape, da.dtype),))
+
+
 def _apply_recording(cls, ctx, args):
     n = len(args)
     if n == 2:
         a, b = args
-        if a.__class__ is Tensor:
-            da = a._data
-            if b.__class__ is Tensor:  # the binary op: no loops, no lists
-                ctx.needs_input_grad = (a._rg, b._rg)
-                next_fns = (_edge(a), _edge(b))
-                db = b._data
-                meta = ((da.shape, da.dtype), (db.shape, db.dtype))
-                return _record(cls, ctx, args, next_fns, meta)
+        if isinstance(a, Tensor):
+            if isinstance(b, Tensor):
+                return record_binary(cls, a, b)
             if cls._number_edges:  # `x * 2.0`: the number is an input without an edge
                 ctx.needs_input_grad = (a._rg, False)
+                da = a._data
                 return _record(cls, ctx, args, (_edge(a), _NO_EDGE), ((da.shape, da.dtype), None))
-    elif n == 1:
-        a = args[0]
-        if a.__class__ is Tensor:
-            ctx.needs_input_grad = (a._rg,)
-            da = a._data
-            return _record(cls, ctx, args, (_edge(a),), ((da.shape, da.dtype),))
+    elif n == 1 and isinstance(args[0], Tensor):
+        return record_unary(cls, args[0])
     nig = []
     next_fns = []
     meta = []
