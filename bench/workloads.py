@@ -86,21 +86,28 @@ def w2_cnn_epoch(fw, steps=600):
     return {"seconds": time.perf_counter() - t0}
 
 
+def _best_us(step, n, chunks=7):
+    """Microseconds per call of step(): the best of `chunks` timed runs of n calls each (as
+    timeit advises: on a shared machine the slower runs measure the neighbours, not the code)."""
+    best = float("inf")
+    for _ in range(chunks):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            step()
+        best = min(best, (time.perf_counter() - t0) / n * 1e6)
+    return best
+
+
 def w3_overhead(fw):
     a = fw.ones(1, 1, requires_grad=True)
     b = fw.ones(1, 1, requires_grad=True)
-    n = 20000
-    for _ in range(1000):
+
+    def add():
         a + b
-    t0 = time.perf_counter()
-    for _ in range(n):
-        a + b
-    add_us = (time.perf_counter() - t0) / n * 1e6
-    n = 5000
-    t0 = time.perf_counter()
-    for _ in range(n):  # forward + backward of a small chain
+
+    def chain():  # forward + backward of a small chain
         ((a * b + a).exp() - b).sum().backward()
-    chain_us = (time.perf_counter() - t0) / n * 1e6
+
     mlp, _ = _models(fw)
     fw.manual_seed(0)
     model = mlp()
@@ -108,18 +115,17 @@ def w3_overhead(fw):
     crit = fw.nn.CrossEntropyLoss()
     x = fw.randn(1, 784)
     y = fw.tensor([3])
-    steps = 2000
-    for _ in range(100):
+
+    def mlp_step():
         opt.zero_grad()
         crit(model(x), y).backward()
         opt.step()
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        opt.zero_grad()
-        crit(model(x), y).backward()
-        opt.step()
-    step_us = (time.perf_counter() - t0) / steps * 1e6
-    return {"add_us": add_us, "chain_us": chain_us, "mlp_step_us": step_us}
+
+    for step in (add, chain, mlp_step):  # warm up
+        for _ in range(100):
+            step()
+    return {"add_us": _best_us(add, 5000), "chain_us": _best_us(chain, 1000),
+            "mlp_step_us": _best_us(mlp_step, 300)}
 
 
 def w4_inference(fw):
