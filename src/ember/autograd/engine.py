@@ -270,7 +270,7 @@ def _execute(roots, grads, retain_graph, create_graph, aliased, capture, accumul
                         if gd.shape != shape:
                             g = _reduce_to(node, i, g, shape)
                             gd = g._data
-                        if gd.dtype != dt:
+                        if gd.dtype is not dt and gd.dtype != dt:
                             g = g.to(_dtype_of(dt)) if create_graph else Tensor._new(gd.astype(dt))
                         buf = buffers.get(child)
                         if buf is None:
@@ -309,11 +309,17 @@ def _sum_grads(old, g, create_graph, aliased):
     if create_graph:
         return old + g
     a = old._data
-    if a.flags.writeable and a.flags.c_contiguous and _root(a) not in aliased \
-            and a.shape == g._data.shape and a.dtype == g._data.dtype:
-        np.add(a, g._data, out=a)
+    b = g._data
+    # small arrays: a new sum is cheaper than NumPy's in-place call; large ones are added into
+    # `old` when the engine owns it and nothing else could see the write
+    if a.size > _INPLACE_MIN and a.shape == b.shape and a.dtype == b.dtype and \
+            a.flags.writeable and a.flags.c_contiguous and _root(a) not in aliased:
+        np.add(a, b, a)
         return old
-    return Tensor._new(a + g._data)
+    return Tensor._new(a + b)
+
+
+_INPLACE_MIN = 1024  # elements
 
 
 def _pre_node(node, buf, create_graph, aliased, capture, results):
@@ -440,5 +446,6 @@ def _accumulate(var: Tensor, g: Tensor, create_graph: bool, aliased) -> None:
     elif old.grad_fn is not None:
         var._grad = Tensor._new(old._data + a)
     else:
-        np.add(old._data, a, out=old._data)
+        x = old._data
+        np.add(x, a, x)
         old._vc[0] += 1
