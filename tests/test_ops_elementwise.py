@@ -294,8 +294,10 @@ def test_mixed_dtype_binary_grads_are_cast_back(torch):
     check_op(torch, lambda L, x, y: x * y.to(L.float64), a, b)
 
 
-def test_broadcast_error_message(torch):
-    e1, t1 = ember.ones(2, 3), torch.ones(2, 3)
+@pytest.mark.parametrize("requires_grad", [False, True])  # True: the recording fast path
+def test_broadcast_error_message(torch, requires_grad):
+    e1 = ember.ones(2, 3, requires_grad=requires_grad)
+    t1 = torch.ones(2, 3, requires_grad=requires_grad)
     e2, t2 = ember.ones(2, 4), torch.ones(2, 4)
     for op in ("__add__", "__sub__", "__mul__", "__truediv__", "__pow__", "__lt__", "__eq__"):
         ee, et = same_error(torch, lambda: getattr(e1, op)(e2), lambda: getattr(t1, op)(t2))

@@ -23,6 +23,11 @@ class Op(Node, Function):
     # torch lists a Python number among the first `_number_edges` arguments (add/sub/mul/div's
     # operands) in next_functions as (None, 0), as it does an input that needs no gradient
     _number_edges = 0
+    # an elementwise op whose whole forward, on two tensors of one floating dtype, is this NumPy
+    # ufunc: record_binary calls it directly (add, sub, mul). `_saves_operands`: the forward
+    # saves each operand for the other's gradient (mul's save_for_backward)
+    _float_ufunc = None
+    _saves_operands = False
 
     @classmethod
     def apply(cls, *args):
@@ -96,7 +101,18 @@ def record_binary(cls, a, b):
         eb = _edge(b)
     da = a._data
     db = b._data
-    return _record(cls, ctx, (a, b), (ea, eb), ((da.shape, da.dtype), (db.shape, db.dtype)))
+    meta = ((da.shape, da.dtype), (db.shape, db.dtype))
+    uf = cls._float_ufunc
+    if uf is not None and da.dtype is db.dtype and da.dtype.kind == "f":
+        try:
+            out = uf(da, db)
+        except ValueError:  # shapes that do not broadcast: the forward raises torch's error
+            pass
+        else:
+            if cls._saves_operands:
+                ctx._saved = [(a, a._vc[0]) if b._rg else None, (b, b._vc[0]) if a._rg else None]
+            return _wire(cls, ctx, (a, b), out, (ea, eb), meta)
+    return _record(cls, ctx, (a, b), (ea, eb), meta)
 
 
 def record_unary(cls, a):
@@ -162,6 +178,11 @@ def _record(cls, ctx, args, next_fns, meta):
         _grad_state.enabled = True
     if out.__class__ is not _ndarray:
         return _wrap_outputs(cls, ctx, args, out, True)
+    return _wire(cls, ctx, args, out, next_fns, meta)
+
+
+def _wire(cls, ctx, args, out, next_fns, meta):
+    """The output tensor of array `out`, with `ctx` as its grad_fn."""
     ctx.next_functions = next_fns
     ctx._in_meta = meta
     t = _object_new(Tensor)

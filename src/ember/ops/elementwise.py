@@ -52,6 +52,7 @@ def _times_alpha(x: np.ndarray, y, alpha):
 class AddBackward0(Op):
     """out = a + alpha*b;  da = g, db = alpha*g"""
     _number_edges = 2
+    _float_ufunc = np.add
 
     alpha = 1
 
@@ -75,6 +76,7 @@ class AddBackward0(Op):
 class SubBackward0(Op):
     """out = a - alpha*b;  da = g, db = -alpha*g"""
     _number_edges = 2
+    _float_ufunc = np.subtract
 
     alpha = 1
 
@@ -135,6 +137,8 @@ class RsubBackward1(Op):
 class MulBackward0(Op):
     """out = a * b;  da = g * b, db = g * a"""
     _number_edges = 2
+    _float_ufunc = np.multiply
+    _saves_operands = True
 
     @staticmethod
     def forward(ctx, a, b):
