@@ -133,13 +133,16 @@ def w4_inference(fw):
     fw.manual_seed(0)
     model = mlp().eval()
     data = _batches(fw, 10, 1000, (784,))
+    best = float("inf")
     with fw.no_grad():
         for x, _ in data[:2]:
             model(x)
-        t0 = time.perf_counter()
-        for x, _ in data:
-            model(x).argmax(dim=1)
-    return {"seconds": time.perf_counter() - t0}
+        for _ in range(7):  # a pass takes ~25 ms: the best of several (see _best_us)
+            t0 = time.perf_counter()
+            for x, _ in data:
+                model(x).argmax(dim=1)
+            best = min(best, time.perf_counter() - t0)
+    return {"seconds": best}
 
 
 def _vision(fw_name):
