@@ -329,3 +329,38 @@ def test_new_creation_methods(torch):
     assert ember.ones(2).new_zeros(2, requires_grad=True).requires_grad
     with pytest.warns(UserWarning, match="new_tensor"):
         ember.ones(2).new_tensor(ember.ones(3))
+
+
+NUMBERS_INTO_DTYPES = [
+    # (code run with L = torch or ember), torch raises where a number does not fit the dtype
+    "L.tensor([200], dtype=L.int8)", "L.tensor([-128, 127], dtype=L.int8)",
+    "L.tensor([256], dtype=L.uint8)", "L.tensor([-1, -255], dtype=L.uint8)",
+    "L.tensor([-256], dtype=L.uint8)", "L.tensor([-1.5], dtype=L.uint8)",
+    "L.tensor([127.9], dtype=L.int8)", "L.tensor([3.7, -128.9], dtype=L.int8)",
+    "L.tensor([float('nan')], dtype=L.int32)", "L.tensor([float('inf')], dtype=L.int64)",
+    "L.tensor([2 ** 31], dtype=L.int32)", "L.tensor([2 ** 63 - 1], dtype=L.int64)",
+    "L.tensor([9.3e18], dtype=L.int64)", "L.tensor([[1, 2], [3, 1000]], dtype=L.int8)",
+    "L.tensor([True, 300], dtype=L.int8)", "L.tensor(200, dtype=L.int8)",
+    "L.tensor([2], dtype=L.bool)", "L.tensor([1e40], dtype=L.float32)",
+    "L.tensor([1e300], dtype=L.float16)", "L.tensor(np.array([300]), dtype=L.int8)",
+    "L.tensor([np.int64(300)], dtype=L.int8)", "L.as_tensor([200], dtype=L.int8)",
+    "L.full((2,), 200, dtype=L.int8)", "L.full((2,), 200.5, dtype=L.int8)",
+    "L.full((1,), 1e40, dtype=L.float32)", "L.full((1,), 1e300, dtype=L.float16)",
+    "L.full((1,), float('inf'), dtype=L.float32)", "L.full((1,), 2 ** 31, dtype=L.int32)",
+    "L.full((1,), 40000, dtype=L.int16)", "L.full((1,), 2, dtype=L.bool)",
+    "L.zeros(2, dtype=L.uint8).fill_(-1)", "L.zeros(2, dtype=L.uint8).fill_(-256)",
+    "L.zeros(2, dtype=L.int8).fill_(L.tensor(200))", "L.zeros(2, dtype=L.int8) + 200",
+]
+
+
+@pytest.mark.parametrize("code", NUMBERS_INTO_DTYPES)
+def test_numbers_that_overflow_their_dtype(torch, code):
+    outcomes = []
+    for L in (torch, ember):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # torch is silent where it saturates to inf
+            try:
+                outcomes.append(eval(code, {"L": L, "np": np}).tolist())
+            except RuntimeError as e:
+                outcomes.append(str(e))
+    assert outcomes[0] == outcomes[1]

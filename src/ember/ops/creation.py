@@ -11,8 +11,48 @@ from .. import _dtype
 from .._device import check_device
 from .._tensor import Tensor
 from ..random import gen
+from .quiet import quietly
 
 _new = Tensor._new
+
+
+# torch names the C type in fill/full's overflow message, the dtype in tensor()'s
+_C_TYPE = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "int32": "int",
+           "int64": "int64_t", "float32": "float"}
+
+
+def check_fits(values, np_dt: np.dtype, fill: bool = False) -> None:
+    """torch's overflow check when Python numbers become `np_dt` (tensor(), full(), fill_()):
+    integers must lie in the type's range, where unsigned types also take -max..-1 (they wrap);
+    floats becoming integers must be finite and in range; and, for a fill value only, a finite
+    float becoming float32 must not exceed its range. Raises torch's RuntimeError."""
+    kind = np_dt.kind
+    if kind not in "iu" and not (fill and np_dt == np.float32):
+        return
+    a = np.asarray(values)
+    if a.dtype.kind not in "iuf" or a.size == 0:
+        return  # bools fit everything
+    if kind == "f":
+        bad = np.abs(a[np.isfinite(a)]) > np.finfo(np.float32).max
+    else:
+        info = np.iinfo(np_dt)
+        lo = -int(info.max) if kind == "u" and a.dtype.kind != "f" else int(info.min)
+        with np.errstate(invalid="ignore"):
+            bad = (a < lo) | (a > int(info.max))
+            if a.dtype.kind == "f":
+                bad |= ~np.isfinite(a)
+    if bad.any():
+        name = _C_TYPE.get(np_dt.name, np_dt.name) if fill else np_dt.name
+        raise RuntimeError(f"value cannot be converted to type {name} without overflow")
+
+
+def scalar_as(value, np_dt: np.dtype):
+    """A fill value as a NumPy scalar of `np_dt`, checked as torch checks it, then converted
+    as torch converts it (-1 becomes 255 in uint8; float16 overflows to inf silently)."""
+    check_fits(value, np_dt, fill=True)
+    if np_dt.kind == "b":
+        return bool(value)
+    return quietly(np.asarray(value).astype, np_dt)[()]
 
 
 def _np_dtype(dtype, default=None):
@@ -72,7 +112,10 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
         elif isinstance(data, np.generic):
             a = np.array(data)
     if dtype is not None:
-        a = a.astype(_dtype.to_dtype(dtype).np, copy=False)
+        np_dt = _dtype.to_dtype(dtype).np
+        if not isinstance(data, np.ndarray):  # (arrays convert as tensors do: wrapping)
+            check_fits(a, np_dt)
+        a = quietly(np.asarray, a, np_dt)  # 1e40 -> inf in float32, silently as torch
     else:
         if a.dtype.kind == "f" and isinstance(data, (list, tuple, float)) and \
                 not isinstance(data, np.generic) and a.dtype != _dtype._default.dtype.np:
@@ -166,8 +209,9 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=
                         f"{type(fill_value).__name__}")
     if dtype is None:
         dtype = _dtype.scalar_dtype(fill_value)
-    return _finish(np.full(_size((size,), "full"), fill_value, _np_dtype(dtype)), requires_grad,
-                   device)
+    np_dt = _np_dtype(dtype)
+    return _finish(np.full(_size((size,), "full"), scalar_as(fill_value, np_dt), np_dt),
+                   requires_grad, device)
 
 
 def _like(input, dtype):

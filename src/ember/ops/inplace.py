@@ -18,6 +18,7 @@ from .._tensor import Tensor
 from ..autograd.grad_mode import state as _grad_state
 from . import shape as _shape
 from .base import Op
+from .creation import scalar_as
 
 _new = Tensor._new
 _refcount = sys.getrefcount
@@ -335,6 +336,8 @@ def fill_(self: Tensor, value) -> Tensor:
         value = value._data
     elif isinstance(value, complex):
         raise RuntimeError("value cannot be converted to type float without overflow")
+    else:
+        value = scalar_as(value, self._data.dtype)
     if _grad_state.enabled and _records(self, ()):
         return apply_inplace(self, lambda s: FillBackward2.apply(s, value))
     _fill_target(self._data)[...] = value
