@@ -73,15 +73,42 @@ def _lerp_(start: np.ndarray, end: np.ndarray, weight: float, tmp: np.ndarray) -
         np.subtract(end, tmp, out=start)
 
 
+def _ema_sq_(avg: np.ndarray, x: np.ndarray, beta: float, tmp: np.ndarray) -> None:
+    """torch's `avg.mul_(beta).addcmul_(x, x, value=1 - beta)`: avg = avg * beta + (1-beta)*x*x."""
+    np.multiply(avg, beta, out=avg)
+    np.multiply(x, 1 - beta, out=tmp)
+    np.multiply(tmp, x, out=tmp)
+    np.add(avg, tmp, out=avg)
+
+
+def _check_lr(lr) -> None:
+    _check_tensor_lr(lr)
+    if not 0.0 <= lr:
+        raise ValueError(f"Invalid learning rate: {lr}")
+
+
+def _check_adam_args(lr, betas, eps, weight_decay) -> None:
+    """The Adam family's argument checks, in torch's order and wording."""
+    _check_lr(lr)
+    if not 0.0 <= eps:
+        raise ValueError(f"Invalid epsilon value: {eps}")
+    for i in (0, 1):
+        if not 0.0 <= betas[i] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {i}: {betas[i]}")
+    if not 0.0 <= weight_decay:
+        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+
+
 def _state_tensor(array: np.ndarray) -> Tensor:
     return Tensor._new(array)
 
 
-def _step_tensor() -> Tensor:
-    """torch's `state['step']`: a 0-dim float32 tensor (float64 when that is the default dtype)."""
+def _step_tensor(value: float = 0) -> Tensor:
+    """torch's `state['step']` (and other scalar state): a 0-dim float32 tensor (float64 when
+    that is the default dtype)."""
     from .._dtype import float64, get_default_dtype
     dt = np.float64 if get_default_dtype() is float64 else np.float32
-    return Tensor._new(np.zeros((), dtype=dt))
+    return Tensor._new(np.array(value, dtype=dt))
 
 
 def _hooked_step(step: Callable) -> Callable:
@@ -186,15 +213,22 @@ class Optimizer:
         for group in self.param_groups:
             self._setstate_group(group)
         for p_state in self.state.values():
-            # checkpoints from before torch 1.12 kept 'step' as a Python number
-            if isinstance(p_state, dict) and "step" in p_state \
-                    and not isinstance(p_state["step"], Tensor):
-                step = _step_tensor()
-                step._data[...] = float(p_state["step"])
-                p_state["step"] = step
+            # checkpoints from before torch 1.12 kept 'step' (and the other scalar state) as
+            # Python numbers
+            for key in self._scalar_state:
+                if isinstance(p_state, dict) and key in p_state \
+                        and not isinstance(p_state[key], Tensor):
+                    p_state[key] = _step_tensor(float(p_state[key]))
+
+    # (option, value) pairs that groups from older checkpoints may lack
+    _group_fallbacks: tuple = ()
+    # per-parameter state entries that are 0-dim tensors of the scalar dtype, as 'step'
+    _scalar_state: tuple = ("step",)
 
     def _setstate_group(self, group: dict[str, Any]) -> None:
         """Fill options missing from a group loaded from an older checkpoint."""
+        for key, value in self._group_fallbacks:
+            group.setdefault(key, value)
 
     def __repr__(self) -> str:
         text = type(self).__name__ + " ("
