@@ -37,9 +37,9 @@ from .ops.elementwise import (abs, absolute, add, allclose, bitwise_and, bitwise
 from .ops.elementwise import dist, erfinv
 from .ops.indexing import argwhere, nonzero
 from .ops.index_put import index_put
-from .ops.masked import masked_fill, masked_select
-from .ops.scatter_gather import (gather, index_add, index_fill, index_select, scatter, scatter_add,
-                                 take, take_along_dim)
+from .ops.masked import masked_fill, masked_scatter, masked_select
+from .ops.scatter_gather import (gather, index_add, index_copy, index_fill, index_select, scatter,
+                                 scatter_add, scatter_reduce, take, take_along_dim)
 from .ops.sorting import argsort, msort, sort, topk
 from .ops.linalg import addmm, bmm, dot, ger, inner, matmul, mm, mv, outer
 from .ops.reduce import (all, amax, amin, any, argmax, argmin, count_nonzero, cumprod, cumsum,

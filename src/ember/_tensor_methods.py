@@ -162,6 +162,10 @@ _METHODS = {
     "masked_fill_": masked.masked_fill_, "masked_select": masked.masked_select,
     "sort": sorting.sort, "argsort": sorting.argsort, "msort": sorting.msort,
     "topk": sorting.topk, "take": scatter_gather.take,
+    "scatter_reduce": scatter_gather.scatter_reduce,
+    "scatter_reduce_": scatter_gather.scatter_reduce_, "index_copy": scatter_gather.index_copy,
+    "index_copy_": scatter_gather.index_copy_, "masked_scatter": masked.masked_scatter,
+    "masked_scatter_": masked.masked_scatter_,
 }
 for _name, _fn in _METHODS.items():
     setattr(Tensor, _name, _fn)

@@ -1,4 +1,5 @@
-"""Boolean-mask ops: masked_fill(_) and masked_select. The mask broadcasts with the input."""
+"""Boolean-mask ops: masked_fill(_), masked_select and masked_scatter(_). The mask broadcasts
+with the input."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,6 +8,9 @@ from .._tensor import Tensor
 from ..autograd.grad_mode import state as _grad_state
 from . import inplace
 from .base import Op
+from .inplace import TYPE_NAMES
+from .scatter_gather import _arg_type, _pad_to, _write_in_place
+from .shape import expand
 from .util import check_broadcast
 
 _new = Tensor._new
@@ -156,3 +160,79 @@ def masked_select(input: Tensor, mask: Tensor, *, out=None) -> Tensor:
     if not isinstance(mask, Tensor) or mask._data.dtype != np.bool_:
         raise RuntimeError("masked_select: expected BoolTensor for mask")
     return MaskedSelectBackward0.apply(input, mask._data)
+
+
+# ---- masked_scatter ---------------------------------------------------------------------------
+def _masked_scatter_np(out: np.ndarray, mask: np.ndarray, source: np.ndarray) -> None:
+    """out's elements where mask (out's shape) is True replaced, in C order, by source's
+    leading elements (in place)."""
+    out[mask] = source.reshape(-1)[:np.count_nonzero(mask)]
+
+
+class MaskedScatterBackward0(Op):
+    """out = a (broadcast with mask) with source's leading elements written where mask, in C
+    order;  da = g with zeros where mask, dsource = g[mask] padded with zeros to source's
+    shape"""
+
+    @staticmethod
+    def forward(ctx, a, mask, source):
+        x = a._data
+        ctx.mask, ctx.src_shape = mask, source._data.shape
+        out = x.copy() if x.shape == mask.shape else np.array(np.broadcast_to(x, mask.shape))
+        _masked_scatter_np(out, mask, source._data)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        m = ctx.mask
+        ga = MaskedFillBackward0.apply(g, m, 0.0) if ctx.needs_input_grad[0] else None
+        gs = None
+        if ctx.needs_input_grad[2]:
+            gs = _pad_to(MaskedSelectBackward0.apply(g, m), (int(np.prod(ctx.src_shape)),))
+            gs = gs.reshape(ctx.src_shape)
+        return ga, None, gs
+
+
+def _masked_scatter_args(self, mask, source, fn, in_place):
+    """The mask as an array of the output's shape, after torch's checks in torch's order."""
+    _arg_type(fn, "mask", 1, mask, Tensor, "Tensor")
+    _arg_type(fn, "source", 2, source, Tensor, "Tensor")
+    x, m, s = self._data, mask._data, source._data
+    if in_place:
+        if s.dtype != x.dtype:
+            _raise_source_dtype(x, s)
+        m = m if m.shape == x.shape else expand(mask, x.shape)._data
+    else:
+        try:
+            shape = np.broadcast_shapes(x.shape, m.shape)
+        except ValueError:
+            check_broadcast(m, x)  # torch names the mask "a" here
+            raise
+        if s.dtype != x.dtype:
+            _raise_source_dtype(x, s)
+        m = np.broadcast_to(m, shape)
+    if m.dtype != np.bool_:
+        raise RuntimeError(f"masked_scatter_ only supports boolean masks, but got mask with dtype "
+                           f"{TYPE_NAMES.get(m.dtype.name, m.dtype.name)}")
+    if s.size < np.count_nonzero(m):
+        raise RuntimeError("Number of elements of source < number of ones in mask")
+    return m
+
+
+def _raise_source_dtype(x, s):
+    raise RuntimeError(f"masked_scatter: expected self and source to have same dtypes but got"
+                       f"{TYPE_NAMES[x.dtype.name]} and {TYPE_NAMES[s.dtype.name]}")
+
+
+def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
+    """out = input with the elements where mask is True replaced, in C order, by source's
+    leading elements.  Shape: broadcast of input's and mask's."""
+    m = _masked_scatter_args(input, mask, source, "masked_scatter", False)
+    return MaskedScatterBackward0.apply(input, m, source)
+
+
+def masked_scatter_(self: Tensor, mask: Tensor, source: Tensor) -> Tensor:
+    """In-place `masked_scatter`; the mask must broadcast to self's shape."""
+    m = _masked_scatter_args(self, mask, source, "masked_scatter_", True)
+    return _write_in_place(self, source, lambda s, v: MaskedScatterBackward0.apply(s, m, v),
+                           lambda x: _masked_scatter_np(x, m, source._data))
