@@ -4,7 +4,9 @@
     python bench/run.py --workloads W1 W3 --repeats 5 --threads 1
 
 Each measurement is a new Python process (no warm caches shared between frameworks); torch and
-ember alternate so that machine noise hits both alike. Thread pools are pinned through the
+ember alternate so that machine noise hits both alike. W3's microsecond steps are the exception:
+one process times both frameworks in alternating chunks and reports the median ratio of adjacent
+chunks, as this VM drifts between fast and slow phases that last longer than a process. Thread pools are pinned through the
 environment (OMP/OpenBLAS/MKL) and set_num_threads. W5 and DATA need the MNIST files
 (--data, default ../shared/datasets); torch runs use torchvision when it is importable.
 """
@@ -63,7 +65,14 @@ def main():
         print(f"\n== threads: {threads or 'default'} ==")
         for w in a.workloads:
             runs = {f: [] for f in frameworks}
+            paired = w == "W3" and len(frameworks) == 2  # see workloads.w3_paired
             for _ in range(a.repeats):
+                if paired:
+                    r = measure("both", w, threads, a.data, [])
+                    for f in frameworks:
+                        runs[f].append({k: v[f] for k, v in r.items()})
+                    runs.setdefault("ratio", []).append({k: v["ratio"] for k, v in r.items()})
+                    continue
                 for f in frameworks:  # alternate frameworks
                     runs[f].append(measure(f, w, threads, a.data,
                                            ["--w5-epochs", str(a.w5_epochs)]))
@@ -75,7 +84,8 @@ def main():
                 for f in frameworks:
                     line += f"  {f} {med[f]:9.3f} {unit}"
                 if "torch" in med:
-                    ratio = med["ember"] / med["torch"]
+                    ratio = statistics.median(r[k] for r in runs["ratio"]) if paired else \
+                        med["ember"] / med["torch"]
                     line += f"  ratio ember/torch {ratio:5.2f}"
                 else:
                     ratio = None

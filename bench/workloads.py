@@ -98,7 +98,8 @@ def _best_us(step, n, chunks=7):
     return best
 
 
-def w3_overhead(fw):
+def _w3_steps(fw):
+    """W3's three steps on framework fw, each with its number of calls per timed chunk."""
     a = fw.ones(1, 1, requires_grad=True)
     b = fw.ones(1, 1, requires_grad=True)
 
@@ -121,11 +122,41 @@ def w3_overhead(fw):
         crit(model(x), y).backward()
         opt.step()
 
-    for step in (add, chain, mlp_step):  # warm up
+    steps = {"add_us": (add, 5000), "chain_us": (chain, 1000), "mlp_step_us": (mlp_step, 300)}
+    for step, _ in steps.values():  # warm up
         for _ in range(100):
             step()
-    return {"add_us": _best_us(add, 5000), "chain_us": _best_us(chain, 1000),
-            "mlp_step_us": _best_us(mlp_step, 300)}
+    return steps
+
+
+def w3_overhead(fw):
+    return {k: _best_us(step, n) for k, (step, n) in _w3_steps(fw).items()}
+
+
+def w3_paired(threads):
+    """W3 on both frameworks in one process, their timed chunks alternating: this shared VM
+    drifts between fast and slow phases lasting seconds, longer than a chunk, so only chunks
+    timed side by side compare the two fairly. Per step: each framework's best chunk, and the
+    median over pairs of adjacent chunks of ember/torch."""
+    import statistics
+
+    import ember
+    import torch
+    if threads:
+        torch.set_num_threads(threads)
+        ember.set_num_threads(threads)
+    t_steps, e_steps = _w3_steps(torch), _w3_steps(ember)
+    out = {}
+    for k in t_steps:
+        times = {"torch": [], "ember": []}
+        for _ in range(15):
+            for name, steps in (("torch", t_steps), ("ember", e_steps)):
+                step, n = steps[k]
+                times[name].append(_best_us(step, n, chunks=1))
+        ratios = [e / t for e, t in zip(times["ember"], times["torch"])]
+        out[k] = {"torch": min(times["torch"]), "ember": min(times["ember"]),
+                  "ratio": statistics.median(ratios)}
+    return out
 
 
 def w4_inference(fw):
@@ -217,12 +248,18 @@ def w_data(fw, fw_name, data):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--framework", choices=["torch", "ember"], required=True)
+    p.add_argument("--framework", choices=["torch", "ember", "both"], required=True,
+                   help="both: W3 only, the two frameworks alternating in one process")
     p.add_argument("--workload", required=True)
     p.add_argument("--threads", type=int, default=0, help="0: the library default")
     p.add_argument("--data", default=None)
     p.add_argument("--w5-epochs", type=int, default=1)
     a = p.parse_args()
+    if a.framework == "both":
+        if a.workload != "W3":
+            raise SystemExit("--framework both is for W3")
+        print(json.dumps(w3_paired(a.threads)))
+        return
     if a.framework == "torch":
         import torch as fw
     else:
