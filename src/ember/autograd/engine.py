@@ -52,6 +52,8 @@ def _make_root_grads(outputs, grad_outputs, create_graph, aliased):
                                    f"{Size(out._data.shape)}.")
             if not create_graph and g.grad_fn is not None:
                 g = g.detach()
+            if g._data.dtype != out._data.dtype:  # torch's engine casts it to the output's
+                g = g.to(out.dtype)
             aliased.add(_root(g._data))
         grads.append(g)
     return grads
