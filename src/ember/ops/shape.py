@@ -8,6 +8,7 @@ import numpy as np
 from .. import _dtype
 from .._size import Size
 from .._tensor import Tensor
+from ..autograd.grad_mode import state as _grad_state
 from .base import Op
 from .util import dim_aliases, wrap_dim
 
@@ -248,6 +249,8 @@ class TBackward0(Op):
 
     @staticmethod
     def backward(ctx, g):
+        if not _grad_state.enabled:  # (nn.Linear's weight takes this path every step)
+            return _new(g._data.T)
         return g.t()
 
 
