@@ -22,34 +22,32 @@ _new = Tensor._new
 
 # ---- linear ---------------------------------------------------------------------------------
 class AddmmBackward0(Op):
-    """The linear layer on 2-D input, torch's addmm(b, x, W.t()): out = x @ wt + b, with wt the
-    TBackward0 view of W (as in torch's graph), as one GEMM with the bias added in place.
+    """The fused linear layer on 2-D input: out = x @ W.T + b (one GEMM, bias added in place).
 
-    dx = g @ wt.T,  dwt = x.T @ g (made as (g.T @ x).T so that wt's TBackward0 turns it back
-    into a contiguous W-shaped gradient),  db = g.sum(0).
-    Shape: b (out,), x (N, in), wt (in, out) -> (N, out)."""
+    dx = g @ W,  dW = g.T @ x,  db = g.sum(0).  Arguments in torch's addmm order (b, x, W).
+    Shape: b (out,), x (N, in), W (out, in) -> (N, out)."""
 
     @staticmethod
-    def forward(ctx, bias, x, wt):
+    def forward(ctx, bias, x, weight):
         nig = ctx.needs_input_grad
         if nig[1] or nig[2]:
-            ctx.save_for_backward(x if nig[2] else None, wt if nig[1] else None)
-        out = np.matmul(x._data, wt._data)
+            ctx.save_for_backward(x if nig[2] else None, weight if nig[1] else None)
+        out = np.matmul(x._data, weight._data.T)
         out += bias._data
         return out
 
     @staticmethod
     def backward(ctx, g):
-        x, wt = ctx.saved_tensors
+        x, w = ctx.saved_tensors
         nig = ctx.needs_input_grad
         if not _grad_state.enabled:
             gd = g._data
             return (_new(gd.sum(0)) if nig[0] else None,
-                    _new(np.matmul(gd, wt._data.T)) if nig[1] else None,
-                    _new(_weight_grad(gd, x._data).T) if nig[2] else None)
+                    _new(np.matmul(gd, w._data)) if nig[1] else None,
+                    _new(_weight_grad(gd, x._data)) if nig[2] else None)
         return (g.sum(0) if nig[0] else None,
-                g.mm(wt.t()) if nig[1] else None,
-                g.t().mm(x).t() if nig[2] else None)
+                g.mm(w) if nig[1] else None,
+                g.t().mm(x) if nig[2] else None)
 
 
 def _weight_grad(g: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -556,6 +554,53 @@ class NllLossBackward0(Op):
 
 class NllLoss2DBackward0(NllLossBackward0):
     """nll_loss over (N, C, d1, ...) inputs: the same formula per position."""
+
+
+class CrossEntropyLossBackward0(Op):
+    """Fused cross entropy with class-index targets: log-softmax and NLL in one pass.
+
+    loss_i = w[t_i] * (log sum_c exp(x_ic - m_i) - (x_{i,t_i} - m_i)), m_i = max_c x_ic;
+    dx = w[t_i] * (softmax(x)_i - onehot(t_i)) * g / denominator.  Shape: x (N, C), t (N,).
+    Its node prints as torch's `NllLossBackward0`."""
+
+    @staticmethod
+    def forward(ctx, x, target, weight, reduction, ignore_index):
+        a = x._data
+        n, c = a.shape
+        idx, w = _class_targets(target, n, c, ignore_index, weight, a.dtype)
+        if a.size:
+            z = _shifted(a, 1)
+            e = np.exp(z)
+            s = _reduce_keepdim(np.add, e, 1).reshape(n)
+            loss = np.log(s)
+            loss -= z.take(idx)
+        else:
+            e = a
+            s = loss = np.zeros(n, a.dtype)
+        if w is not None:
+            loss *= w
+        if ctx.needs_input_grad[0]:
+            ctx.e, ctx.s, ctx.idx, ctx.w, ctx.reduction = e, s, idx, w, reduction
+        return _reduce_rows(ctx, loss, reduction, n, w)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, g):
+        k = _row_scale(g._data, ctx.reduction, ctx.denom, ctx.w)
+        p = ctx.e * (k / ctx.s)[:, None]
+        p.ravel()[ctx.idx] -= k
+        return _new(p), None, None, None, None
+
+
+CrossEntropyLossBackward0.__name__ = CrossEntropyLossBackward0.__qualname__ = "NllLossBackward0"
+
+
+class CrossEntropyLoss2DBackward0(CrossEntropyLossBackward0):
+    """The fused cross entropy over (N, C, d1, ...) inputs (prints `NllLoss2DBackward0`)."""
+
+
+CrossEntropyLoss2DBackward0.__name__ = CrossEntropyLoss2DBackward0.__qualname__ = \
+    "NllLoss2DBackward0"
 
 
 class MseLossBackward0(Op):

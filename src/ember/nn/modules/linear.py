@@ -6,7 +6,6 @@ import math
 from ..._tensor import Tensor
 from ...ops import creation
 from ...ops.nn_ops import AddmmBackward0
-from ...ops.shape import TBackward0
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
@@ -60,7 +59,7 @@ class Linear(Module):
         # the common case (2-D float input of the weight's dtype) goes straight to the GEMM op
         if b is not None and type(input) is Tensor and input._data.ndim == 2 and \
                 input._data.dtype == w._data.dtype and input._data.shape[1] == w._data.shape[1]:
-            return AddmmBackward0.apply(b, input, TBackward0.apply(w))
+            return AddmmBackward0.apply(b, input, w)
         return F.linear(input, w, b)
 
     def extra_repr(self) -> str:
