@@ -377,3 +377,19 @@ def test_floor_divide_records_a_node_that_refuses_backward(torch):
     ee, et = same_error(torch, lambda: (ember.tensor([1.5], requires_grad=True) // 2).backward(),
                         lambda: (torch.tensor([1.5], requires_grad=True) // 2).backward())
     assert str(ee) == str(et)
+
+
+def test_clamp_with_tensor_bounds_edges_and_grads(torch):
+    # torch lists an absent bound as a (None, 0) edge: three edges whichever bounds are given
+    xv = np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32)
+    res = []
+    for L in (torch, ember):
+        x = L.tensor(xv, requires_grad=True)
+        lo = L.zeros(3, requires_grad=True)
+        hi = L.ones(3, requires_grad=True)
+        names = []
+        for y in (x.clamp(min=lo), x.clamp(max=lo), x.clamp(lo, hi), x.clamp(min=L.zeros(3), max=hi)):
+            names.append([type(f).__name__ if f else None for f, _ in y.grad_fn.next_functions])
+            (y * L.arange(3.0)).sum().backward()
+        res.append((names, x.grad.tolist(), lo.grad.tolist(), hi.grad.tolist()))
+    assert res[0] == res[1]

@@ -684,6 +684,7 @@ def _promoted_bounds(a, lo, hi):
 class ClampBackward0(Op):
     """out = min(max(a, lo), hi) (tensor bounds, broadcast; hi wins where lo > hi);
     da = g where lo <= a <= hi, dlo = g where a < lo < hi, dhi = g where a > hi or lo > hi"""
+    _number_edges = 3  # torch lists an absent bound as a (None, 0) edge
 
     @staticmethod
     def forward(ctx, a, lo, hi):
