@@ -71,3 +71,15 @@ def test_second_backward_through_a_freed_graph(torch, expr):
         except RuntimeError as e:
             outcomes.append(("raises", "backward through the graph a second time" in str(e)))
     assert outcomes[0] == outcomes[1]
+
+
+@pytest.mark.parametrize("expr", ["x * 3", "x * x", "x.exp()", "x.sum()"])
+def test_root_gradient_is_cast_to_the_output_dtype(torch, expr):
+    # torch's engine casts a float32 gradient given for a float64 output before using it
+    grads = []
+    for lib in (torch, ember):
+        x = lib.tensor([0.1, 0.7], dtype=lib.float64, requires_grad=True)
+        y = eval(expr, {"x": x})
+        y.backward(lib.full(y.shape, 0.1, dtype=lib.float32))
+        grads.append(x.grad.tolist())
+    assert grads[0] == grads[1]

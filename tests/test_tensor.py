@@ -364,3 +364,13 @@ def test_numbers_that_overflow_their_dtype(torch, code):
             except RuntimeError as e:
                 outcomes.append(str(e))
     assert outcomes[0] == outcomes[1]
+
+
+@pytest.mark.parametrize("code", [
+    "L.zeros(2).fill_('a')", "L.zeros(2, dtype=L.bool).fill_('a')", "L.zeros(2).fill_(None)",
+    "L.zeros(2).fill_([1, 2])", "L.full((2,), 'a')", "L.full((2,), None)",
+])
+def test_fill_with_a_non_number_is_a_type_error(torch, code):
+    ee, et = same_error(torch, lambda: eval(code, {"L": ember}), lambda: eval(code, {"L": torch}))
+    # (torch spells a list argument out as "list of [int, int]" further on)
+    assert isinstance(ee, TypeError) and str(ee).split(", but")[0] == str(et).split(", but")[0]

@@ -112,6 +112,20 @@ def _contains(self, item):
 
 Tensor.__contains__ = _contains
 
+
+def _whole_reduction(fn, op_cls):
+    """`t.sum()` with no arguments goes straight to its op (the argument handling of `fn`
+    costs as much as a small sum)."""
+    apply = op_cls.apply
+
+    def method(self, *args, **kwargs):
+        if args or kwargs:
+            return fn(self, *args, **kwargs)
+        return apply(self)
+    method.__name__ = method.__qualname__ = fn.__name__
+    return method
+
+
 _METHODS = {
     # elementwise
     "add": ew.add, "sub": ew.sub, "subtract": ew.sub, "mul": ew.mul, "multiply": ew.mul,
@@ -133,7 +147,9 @@ _METHODS = {
     "isfinite": ew.isfinite, "bitwise_not": ew.bitwise_not,
     "where": lambda self, condition, other: ew.where(condition, self, other),
     # reductions
-    "sum": reduce.sum, "mean": reduce.mean, "prod": reduce.prod, "var": reduce.var,
+    "sum": _whole_reduction(reduce.sum, reduce.SumBackward0),
+    "mean": _whole_reduction(reduce.mean, reduce.MeanBackward0), "prod": reduce.prod,
+    "var": reduce.var,
     "std": reduce.std, "max": reduce.max, "min": reduce.min, "amax": reduce.amax,
     "amin": reduce.amin, "argmax": reduce.argmax, "argmin": reduce.argmin,
     "logsumexp": reduce.logsumexp, "all": reduce.all, "any": reduce.any,
@@ -170,22 +186,6 @@ _METHODS = {
 for _name, _fn in _METHODS.items():
     setattr(Tensor, _name, _fn)
 
-
-def _whole_reduction(fn, op_cls):
-    """`t.sum()` with no arguments goes straight to its op (the argument handling of `fn`
-    costs as much as a small sum)."""
-    apply = op_cls.apply
-
-    def method(self, *args, **kwargs):
-        if args or kwargs:
-            return fn(self, *args, **kwargs)
-        return apply(self)
-    method.__name__ = method.__qualname__ = fn.__name__
-    return method
-
-
-Tensor.sum = _whole_reduction(reduce.sum, reduce.SumBackward0)
-Tensor.mean = _whole_reduction(reduce.mean, reduce.MeanBackward0)
 Tensor.dist = ew._tensor_dist
 
 

@@ -24,10 +24,8 @@ class Op(Node, Function):
     # operands) in next_functions as (None, 0), as it does an input that needs no gradient
     _number_edges = 0
     # an elementwise op whose whole forward, on two tensors of one floating dtype, is this NumPy
-    # ufunc: record_binary calls it directly (add, sub, mul). `_saves_operands`: the forward
-    # saves each operand for the other's gradient (mul's save_for_backward)
+    # ufunc and saves nothing: record_binary calls it directly (add, sub)
     _float_ufunc = None
-    _saves_operands = False
 
     @classmethod
     def apply(cls, *args):
@@ -109,8 +107,6 @@ def record_binary(cls, a, b):
         except ValueError:  # shapes that do not broadcast: the forward raises torch's error
             pass
         else:
-            if cls._saves_operands:
-                ctx._saved = [(a, a._vc[0]) if b._rg else None, (b, b._vc[0]) if a._rg else None]
             return _wire(cls, ctx, (a, b), out, (ea, eb), meta)
     return _record(cls, ctx, (a, b), (ea, eb), meta)
 

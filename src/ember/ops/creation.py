@@ -37,10 +37,9 @@ def check_fits(values, np_dt: np.dtype, fill: bool = False) -> None:
     else:
         info = np.iinfo(np_dt)
         lo = -int(info.max) if kind == "u" and a.dtype.kind != "f" else int(info.min)
-        with np.errstate(invalid="ignore"):
-            bad = (a < lo) | (a > int(info.max))
-            if a.dtype.kind == "f":
-                bad |= ~np.isfinite(a)
+        bad = (a < lo) | (a > int(info.max))
+        if a.dtype.kind == "f":
+            bad |= ~np.isfinite(a)
     if bad.any():
         name = _C_TYPE.get(np_dt.name, np_dt.name) if fill else np_dt.name
         raise RuntimeError(f"value cannot be converted to type {name} without overflow")

@@ -137,8 +137,6 @@ class RsubBackward1(Op):
 class MulBackward0(Op):
     """out = a * b;  da = g * b, db = g * a"""
     _number_edges = 2
-    _float_ufunc = np.multiply
-    _saves_operands = True
 
     @staticmethod
     def forward(ctx, a, b):

@@ -336,8 +336,15 @@ def fill_(self: Tensor, value) -> Tensor:
         value = value._data
     elif isinstance(value, complex):
         raise RuntimeError("value cannot be converted to type float without overflow")
-    else:
+    elif isinstance(value, (int, float, bool, np.number, np.bool_)):
         value = scalar_as(value, self._data.dtype)
+    else:
+        t = type(value).__name__
+        raise TypeError(f"fill_() received an invalid combination of arguments - got ({t}), but "
+                        f"expected one of:\n * (Tensor value)\n      didn't match because some "
+                        f"of the arguments have invalid types: (!{t}!)\n * (Number value)\n"
+                        f"      didn't match because some of the arguments have invalid types: "
+                        f"(!{t}!)\n")
     if _grad_state.enabled and _records(self, ()):
         return apply_inplace(self, lambda s: FillBackward2.apply(s, value))
     _fill_target(self._data)[...] = value

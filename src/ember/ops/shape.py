@@ -249,7 +249,7 @@ class TBackward0(Op):
 
     @staticmethod
     def backward(ctx, g):
-        if not _grad_state.enabled:  # (nn.Linear's weight takes this path every step)
+        if not _grad_state.enabled:  # (a bias-free Linear's weight takes it every step)
             return _new(g._data.T)
         return g.t()
 
