@@ -15,10 +15,14 @@ def main(argv=None) -> int:
             return 0 if len(argv) >= 2 else 2
         from .run import run_script
         return run_script(argv[1], argv[2:])
+    if argv and argv[0] == "launch":
+        from .launch import launch_command
+        return launch_command(argv[1:])
 
     parser = argparse.ArgumentParser(prog="ember", description="ember: PyTorch's API on NumPy.")
-    sub = parser.add_subparsers(dest="command", metavar="{run,train}")
+    sub = parser.add_subparsers(dest="command", metavar="{run,train,launch}")
     sub.add_parser("run", help="run an unmodified PyTorch script on ember")
+    sub.add_parser("launch", help="run a script as a data-parallel job on MPI (mpiexec)")
     from .train import add_arguments
     add_arguments(sub.add_parser("train", help="train the seed lessons' networks on (Fashion-)MNIST",
                                  description="Train the seed recipes on MNIST or Fashion-MNIST."))
