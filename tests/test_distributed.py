@@ -304,3 +304,16 @@ def test_ddp_state_dict_keys_match_torch(torch):
     tm = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.BatchNorm1d(3))
     expected = ["module." + k for k in tm.state_dict()]
     assert r.stdout.strip() == str(expected)
+
+
+def test_ember_train_nproc_2_on_real_data(tmp_path):
+    out = tmp_path / "run"
+    r = _run(_ember("train", "--data", str(DATASETS), "--nproc", "2", "--epochs", "1",
+                    "--out", str(out), "--no-progress"), timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "processes=2" in r.stdout
+    assert r.stdout.count("epoch 1:") == 1  # rank 0 alone reports and writes
+    acc = float(r.stdout.split("test accuracy ")[1].split()[0])
+    assert acc > 0.75
+    state = ember.load(out / "model.pth")
+    assert list(state) == ["0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias"]

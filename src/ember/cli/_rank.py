@@ -1,4 +1,4 @@
-"""One rank of `ember launch`: runs the script in a child process and reports how it ended.
+"""One rank of `ember launch`: runs `python ARGV...` in a child process and reports how it ended.
 
 MPI's launcher tears the whole job down when a process dies, but names it only by pid; this
 wrapper outlives its child, so a rank killed by a signal is reported with its rank number.
@@ -13,7 +13,8 @@ import sys
 
 def main(argv: list[str]) -> int:
     rank = os.environ.get("PMI_RANK", os.environ.get("OMPI_COMM_WORLD_RANK", "?"))
-    child = subprocess.Popen([sys.executable, "-m", "ember", "run", *argv], close_fds=False)
+    # close_fds=False: the child inherits the MPI process manager's connection (PMI_FD)
+    child = subprocess.Popen([sys.executable, *argv], close_fds=False)
     while True:
         try:
             code = child.wait()

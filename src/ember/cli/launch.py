@@ -73,7 +73,8 @@ def command(args, mpiexec: str) -> list[str]:
             cmd += ["-hosts", ",".join(hosts), "-ppn", str(args.nproc_per_node)]
     for k, v in env.items():
         cmd += ["-x", f"{k}={v}"] if open_mpi else ["-genv", k, v]
-    return cmd + [sys.executable, "-m", "ember.cli._rank", args.script, *args.args]
+    return cmd + [sys.executable, "-m", "ember.cli._rank", "-m", "ember", "run", args.script,
+                  *args.args]
 
 
 def _is_open_mpi(mpiexec: str) -> bool:

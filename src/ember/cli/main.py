@@ -31,7 +31,7 @@ def main(argv=None) -> int:
         parser.print_help()
         return 2
     from .train import train_command
-    return train_command(args)
+    return train_command(args, argv[1:])
 
 
 if __name__ == "__main__":

@@ -33,6 +33,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=_positive_int, default=None,
                    help="BLAS threads (default: NumPy's default)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--nproc", type=_positive_int, default=1,
+                   help="data-parallel processes on MPI (global batch = nproc x batch-size; "
+                        "1 BLAS thread each unless --threads)")
 
 
 def _positive_int(s: str) -> int:
@@ -46,7 +49,9 @@ class TrainError(Exception):
     """A problem reported to the user as one line, without a traceback."""
 
 
-def train_command(args) -> int:
+def train_command(args, argv=None) -> int:
+    if args.nproc > 1 and not _in_mpi_job():
+        return _relaunch(args, argv or [])
     try:
         train(args)
     except TrainError as e:
@@ -56,6 +61,27 @@ def train_command(args) -> int:
         print("ember train: interrupted", file=sys.stderr)
         return 130
     return 0
+
+
+def _in_mpi_job() -> bool:
+    from ..distributed._mpi import launcher_world
+    return launcher_world() is not None
+
+
+def _relaunch(args, argv: list[str]) -> int:
+    """Start `--nproc` copies of this command through mpiexec; each trains one shard."""
+    import subprocess
+    from .launch import find_mpiexec
+    mpiexec = find_mpiexec(None)
+    if mpiexec is None:
+        print("ember train: error: --nproc needs MPI: pip install 'ember[distributed]'",
+              file=sys.stderr)
+        return 2
+    threads = str(args.threads or 1)
+    env = dict(os.environ, OMP_NUM_THREADS=threads, OPENBLAS_NUM_THREADS=threads)
+    cmd = [mpiexec, "-n", str(args.nproc), sys.executable, "-m", "ember.cli._rank", "-m",
+           "ember", "train", *argv]
+    return subprocess.run(cmd, env=env).returncode
 
 
 def build_model(kind: str, loss: str):
@@ -115,29 +141,57 @@ def train(args) -> dict:
         raise TrainError("--momentum applies to --optimizer sgd only")
     root = data_root(args.data)
     train_set, test_set = load_datasets(args.dataset, root)
+    rank, world = 0, 1
+    if getattr(args, "nproc", 1) > 1:
+        from .. import distributed as dist
+        dist.init_process_group("mpi")
+        rank, world = dist.get_rank(), dist.get_world_size()
+        args.no_progress = args.no_progress or rank != 0
 
     ember.manual_seed(args.seed)
     model = build_model(args.model, args.loss)
+    net = model
+    if world > 1:
+        from ..nn.parallel import DistributedDataParallel
+        net = DistributedDataParallel(model)
     criterion = _loss_fn(args.loss)
     if args.optimizer == "sgd":
         opt = optim.SGD(model.parameters(), lr=lr, momentum=args.momentum)
     else:
         opt = optim.Adam(model.parameters(), lr=lr)
-    gen = ember.Generator().manual_seed(args.seed)
-    train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, generator=gen)
+    if world > 1:
+        from ..utils.data import DistributedSampler
+        sampler = DistributedSampler(train_set, shuffle=True, seed=args.seed)
+        train_loader = DataLoader(train_set, batch_size=args.batch_size, sampler=sampler)
+    else:
+        sampler = None
+        gen = ember.Generator().manual_seed(args.seed)
+        train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True,
+                                  generator=gen)
     test_loader = DataLoader(test_set, batch_size=1000)
     flatten = args.model == "mlp"
+    if rank != 0:  # the other ranks train their shards; rank 0 evaluates and writes
+        for epoch in range(1, args.epochs + 1):
+            sampler.set_epoch(epoch)
+            _train_epoch(net, train_loader, criterion, opt, flatten, epoch, args)
+            dist.barrier()
+        return {"rows": [], "model": model}
 
     os.makedirs(args.out, exist_ok=True)
     metrics_path = os.path.join(args.out, "metrics.csv")
     rows = []
     print(f"ember train: {DATASETS[args.dataset]} {args.model} {args.loss} {args.optimizer} "
-          f"lr={lr} batch={args.batch_size} epochs={args.epochs} seed={args.seed}")
+          f"lr={lr} batch={args.batch_size} epochs={args.epochs} seed={args.seed}"
+          + (f" processes={world}" if world > 1 else ""))
     for epoch in range(1, args.epochs + 1):
         t0 = time.perf_counter()
-        train_loss = _train_epoch(model, train_loader, criterion, opt, flatten, epoch, args)
+        if sampler is not None:
+            sampler.set_epoch(epoch)
+        train_loss = _train_epoch(net, train_loader, criterion, opt, flatten, epoch, args)
         seconds = time.perf_counter() - t0
         test_loss, acc = evaluate(model, test_loader, criterion, flatten)
+        if world > 1:
+            dist.barrier()
         rows.append({"epoch": epoch, "train_loss": f"{train_loss:.6f}",
                      "test_loss": f"{test_loss:.6f}", "test_accuracy": f"{acc:.4f}",
                      "seconds": f"{seconds:.2f}"})
@@ -155,7 +209,7 @@ def _train_epoch(model, loader, criterion, opt, flatten, epoch, args) -> float:
     model.train()
     running = 0.0
     # tqdm's rate is the samples/s figure; the postfix shows the running loss
-    bar = tqdm(total=len(loader.dataset), desc=f"epoch {epoch}", unit="samples",
+    bar = tqdm(total=len(loader.sampler), desc=f"epoch {epoch}", unit="samples",
                disable=args.no_progress, leave=False, dynamic_ncols=True)
     for i, (images, labels) in enumerate(loader, 1):
         if flatten:
