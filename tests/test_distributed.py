@@ -158,7 +158,10 @@ def test_ember_launch_two_ranks_with_torchrun_variables(tmp_path):
         "assert int(os.environ['WORLD_SIZE']) == dist.get_world_size() == 2\n"
         "assert os.environ['LOCAL_RANK'] == os.environ['RANK']\n"
         "assert os.environ['MASTER_ADDR'] and os.environ['MASTER_PORT']\n"
-        "print(f\"<rank {os.environ['RANK']} threads {os.environ['OPENBLAS_NUM_THREADS']}>\")\n")
+        "for i in range(2):\n"
+        "    if i == dist.get_rank():\n"
+        "        print(f\"<rank {i} threads {os.environ['OPENBLAS_NUM_THREADS']}>\", flush=True)\n"
+        "    dist.barrier()\n")
     r = _run(_ember("launch", "--nproc-per-node", "2", str(script)), timeout=90)
     assert r.returncode == 0, r.stdout + r.stderr
     assert sorted(re.findall(r"<[^>]*>", r.stdout)) == ["<rank 0 threads 1>", "<rank 1 threads 1>"]

@@ -106,7 +106,9 @@ try:
 except ValueError as e:
     assert "twice" in str(e)
 
-dist.barrier()
+for i in range(n):  # one rank at a time, so the launcher's output does not interleave the lines
+    if i == r:
+        print(f"collectives ok {r} {n}", flush=True)
+    dist.barrier()
 dist.destroy_process_group()
 assert not dist.is_initialized()
-print("collectives ok", r, n)
