@@ -95,7 +95,7 @@ def _global_name(readline) -> str:
 
 
 _FIXED_ARG = {b"J": 4, b"K": 1, b"M": 2, b"G": 8, b"h": 1, b"j": 4, b"q": 1, b"r": 4}
-_NO_ARG = set(b"\x81Rb(a}e]s.u)t\x85\x86\x87N\x88\x89\x8fQ")
+_NO_ARG = set(b"\x81Rb(a}e]su)t\x85\x86\x87N\x88\x89\x8fQ")
 
 
 def globals_in_pickle(data: bytes) -> set[str]:
