@@ -25,6 +25,7 @@ from checkpoint_forge import (BUILD, EMPTY_DICT, MARK, NEWFALSE, NONE, PROTO2, R
                               state_dict, storage_pid, tup, zip_archive, EMPTY_TUPLE)
 
 STORAGE6 = np.arange(6, dtype="<f4").tobytes()
+VERSION = {"name": "archive/version", "data": b"3\n"}
 
 
 def _write(tmp_path, name, data: bytes):
@@ -140,7 +141,7 @@ def test_decompression_bomb_refused_without_allocating(torch, tmp_path):
     pkl = state_dict(w=rebuild(storage_pid("0", numel=1 << 28), size=(1 << 28,), stride=(1,)))
     data = zip_archive([{"name": "archive/data.pkl", "data": pkl},
                         {"name": "archive/data/0", "data": raw, "method": 8,
-                         "file_size": 1 << 30, "crc": crc}])
+                         "file_size": 1 << 30, "crc": crc}, VERSION])
     assert len(data) < 1.1 * (1 << 20)
     path = _write(tmp_path, "bomb.pth", data)
     tracemalloc.start()
@@ -158,7 +159,8 @@ def test_lying_entry_size_is_refused_before_allocating(tmp_path):
     # a stored record claiming 1 GiB in a tiny file
     pkl = state_dict(w=rebuild(storage_pid("0", numel=1 << 28), size=(1 << 28,), stride=(1,)))
     data = zip_archive([{"name": "archive/data.pkl", "data": pkl},
-                        {"name": "archive/data/0", "data": b"\0" * 64, "file_size": 1 << 30}])
+                        {"name": "archive/data/0", "data": b"\0" * 64, "file_size": 1 << 30},
+                        VERSION])
     path = _write(tmp_path, "liar.pth", data)
     tracemalloc.start()
     try:

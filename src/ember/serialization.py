@@ -36,6 +36,7 @@ from . import _dtype
 from ._size import Size
 from ._tensor import Tensor
 from ._atomic_file import write_atomically
+from ._checkpoint_archive import check_version, open_archive
 from ._weights_unpickler import (WeightsUnpickler, add_safe_globals, clear_safe_globals,
                                  get_safe_globals, globals_in_pickle, safe_globals,
                                  user_allowed_globals)
@@ -230,9 +231,11 @@ class _Storage:
 class _Loader:
     """One load of one archive: the zip, the file's name for messages, the storages read."""
 
-    def __init__(self, zf: zipfile.ZipFile, prefix: str, where: str, size: int, byteorder: str):
+    def __init__(self, zf: zipfile.ZipFile, prefix: str, where: str, size: int, byteorder: str,
+                 map_location=None):
         self.zf, self.prefix, self.where, self.size = zf, prefix, where, size
         self.byteorder = byteorder
+        self.map_location = map_location
         self.loaded: dict[str, _Storage] = {}
 
     def fail(self, what: str) -> RuntimeError:
@@ -342,8 +345,30 @@ class _Loader:
         self.read_into(info, memoryview(arr).cast("B"))
         if self.byteorder == "big" and dtype.itemsize > 1:
             arr.byteswap(inplace=True)
-        st = self.loaded[key] = _Storage(arr)
+        st = self.loaded[key] = self.restore_location(_Storage(arr), location)
         return st
+
+    def restore_location(self, storage: _Storage, location: str) -> _Storage:
+        """Storages land on the CPU; a tag only a device could hold needs a map_location."""
+        ml = self.map_location
+        if ml is not None and not isinstance(ml, dict):
+            if callable(ml) and not isinstance(ml, str):
+                out = ml(storage, location)
+                if out is None or isinstance(out, _Storage):
+                    return out or storage
+                raise RuntimeError(f"{self.where}: map_location returned "
+                                   f"{type(out).__name__}, not the storage it was given")
+            return storage  # a device (checked to be the CPU): everything maps there
+        tag = ml.get(location, location) if isinstance(ml, dict) else location
+        if tag == "cpu":
+            return storage
+        if tag.startswith(("cuda", "mps", "xpu")):
+            raise RuntimeError(f"{self.where}: Attempting to deserialize object on a "
+                               f"{tag.split(':')[0].upper()} device ('{tag}') but ember runs on "
+                               "the CPU only. Use ember.load with map_location='cpu' to map "
+                               "your storages to the CPU.")
+        raise RuntimeError(f"{self.where}: don't know how to restore data location of a storage "
+                           f"(tagged with {tag[:40]!r})")
 
     # -- the functions a checkpoint may call -----------------------------------------------
     def rebuild_tensor_v2(self, storage, storage_offset, size, stride, requires_grad=False,
@@ -538,13 +563,13 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
         if not os.path.exists(path):
             raise FileNotFoundError(f"[Errno 2] No such file or directory: '{path}'")
         with open(path, "rb") as fh:
-            return _load(fh, safe, path, pickle_module, pickle_load_args)
+            return _load(fh, safe, path, pickle_module, pickle_load_args, map_location)
     if not hasattr(f, "read"):
         raise AttributeError(f"ember.load expects a path or a readable binary file, got "
                              f"{type(f).__name__}")
     where = getattr(f, "name", None)
     where = where if isinstance(where, str) else f"<{type(f).__name__}>"
-    return _load(f, safe, where, pickle_module, pickle_load_args)
+    return _load(f, safe, where, pickle_module, pickle_load_args, map_location)
 
 
 def _check_map_location(ml):
@@ -558,59 +583,26 @@ def _check_map_location(ml):
         raise RuntimeError(f"ember runs on the CPU only: cannot map storages to '{d}'")
 
 
-def _seekable(fh):
-    """`fh` itself when it can seek (zipfile needs that), else its content in memory."""
-    try:
-        if fh.seekable():
-            return fh
-    except (AttributeError, OSError, ValueError):
-        pass
-    return io.BytesIO(fh.read())
-
-
-def _open_archive(fh, where: str):
-    """(zipfile, prefix, size) of a torch zip checkpoint, or a RuntimeError naming the file."""
-    fh = _seekable(fh)
-    start = fh.tell()
-    head = fh.read(8)
-    size = fh.seek(0, os.SEEK_END) - start
-    fh.seek(start)
-    if not head.startswith(b"PK"):
-        if head[:2] == b"\x80\x02" or head[:1] == b"\x80":
-            raise RuntimeError(f"{where} is a checkpoint in torch's legacy (pre-1.6, non-zip) "
-                               "format, which ember does not read; re-save it with a current "
-                               "torch.save (zip format)")
-        raise RuntimeError(f"{where} is not a checkpoint in PyTorch's zip format (truncated, "
-                           "corrupt, or not written by torch.save/ember.save)")
-    try:
-        zf = zipfile.ZipFile(fh)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError,
-            NotImplementedError, struct.error) as e:
-        raise RuntimeError(f"{where} is not a checkpoint in PyTorch's zip format (truncated, "
-                           f"corrupt, or written with torch's legacy serialization): {e}") from None
-    names = zf.namelist()
-    first = names[0] if names else ""
-    if "/" not in first:
-        zf.close()
-        raise RuntimeError(f"{where}: not a torch checkpoint: its records are not in one folder "
-                           f"(first record: {first!r})")
-    prefix = first[:first.index("/") + 1]
-    if prefix + "data.pkl" not in names:
-        zf.close()
-        raise RuntimeError(f"{where}: no {prefix}data.pkl record in the archive; not a "
-                           "checkpoint written by torch.save/ember.save")
-    return zf, prefix, size
-
-
-def _load(fh, safe: bool, where: str, pickle_module=None, pickle_load_args=None):
-    zf, prefix, size = _open_archive(fh, where)
+def _load(fh, safe: bool, where: str, pickle_module=None, pickle_load_args=None,
+          map_location=None):
+    zf, prefix, size = open_archive(fh, where)
     with zf:
-        loader = _Loader(zf, prefix, where, size, "little")
-        if prefix + "byteorder" in zf.namelist():
-            order = loader.read_bytes(prefix + "byteorder").strip()
+        loader = _Loader(zf, prefix, where, size, "little", map_location)
+        names = set(zf.namelist())
+        check_version(loader.read_bytes(prefix + ".data/version" if prefix + ".data/version"
+                                        in names else prefix + "version"), where)
+        if prefix + "byteorder" in names:
+            order = loader.read_bytes(prefix + "byteorder")
             if order not in (b"little", b"big"):
-                raise loader.fail(f"unknown byteorder record {order[:20]!r}")
+                raise loader.fail(f"unknown endianness {order[:20]!r} in the byteorder record")
             loader.byteorder = order.decode()
+        if prefix + ".storage_alignment" in names:
+            raw = loader.read_bytes(prefix + ".storage_alignment")
+            try:
+                int(raw)
+            except ValueError:
+                raise loader.fail(f"the .storage_alignment record holds {raw[:20]!r}, not a "
+                                  "number") from None
         data = loader.read_bytes(prefix + "data.pkl")
         if not safe:
             unpickler = (pickle_module.Unpickler if pickle_module is not None
@@ -660,7 +652,7 @@ def get_unsafe_globals_in_checkpoint(f) -> list[str]:
 
 def _unsafe_globals(fh, where):
     try:
-        zf, prefix, size = _open_archive(fh, where)
+        zf, prefix, size = open_archive(fh, where)
     except RuntimeError:
         raise ValueError("Expected input to be a checkpoint returned by torch.save") from None
     with zf:
