@@ -8,7 +8,6 @@ import collections
 import io
 
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import ember

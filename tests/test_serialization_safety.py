@@ -19,7 +19,6 @@ import numpy as np
 import pytest
 
 import ember
-from ember import serialization
 from checkpoint_forge import (BUILD, EMPTY_DICT, MARK, NEWFALSE, NONE, PROTO2, REDUCE, SETITEMS,
                               STOP, TUPLE2, checkpoint, deflate_zeros, glob, i, ints, rebuild, s,
                               state_dict, storage_pid, tup, zip_archive, EMPTY_TUPLE)

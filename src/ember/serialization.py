@@ -619,7 +619,6 @@ def _load(fh, safe: bool, where: str, pickle_module=None, pickle_load_args=None,
             except (pickle.UnpicklingError, EOFError, ValueError, struct.error) as e:
                 raise pickle.UnpicklingError(f"{where}: corrupt checkpoint ({e})") from None
         allowed, checks = loader.allowed_globals()
-        from .nn.parameter import Parameter
         up = WeightsUnpickler(data, allowed, loader.persistent_load, checks)
         try:
             return up.load()
