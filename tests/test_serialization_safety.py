@@ -295,6 +295,16 @@ def test_save_keeps_an_existing_mode_and_new_files_get_the_umask_default(torch, 
         os.umask(old)
 
 
+def test_save_to_a_missing_folder_or_a_directory_raises_like_torch(torch, tmp_path):
+    for target in (tmp_path / "nope" / "a.pth", tmp_path):
+        with pytest.raises(RuntimeError) as e_err:
+            ember.save({"a": ember.ones(1)}, target)
+        with pytest.raises(RuntimeError):
+            torch.save({"a": torch.ones(1)}, target)
+        assert str(target) in str(e_err.value) or str(target.parent) in str(e_err.value)
+    assert sorted(os.listdir(tmp_path)) == []
+
+
 # ---- 6. shared storages and views --------------------------------------------------------------
 def _storage_records(path):
     with zipfile.ZipFile(path) as z:

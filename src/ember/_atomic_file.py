@@ -88,6 +88,10 @@ def write_atomically(path: str, write) -> None:
     """Call `write(fileobj)` on a temporary beside `path`'s target, then rename it over it."""
     target = resolve_target(path)
     folder = os.path.dirname(target)
+    if not os.path.isdir(folder):
+        raise RuntimeError(f"Parent directory {folder} does not exist.")
+    if os.path.isdir(target):
+        raise RuntimeError(f"cannot save to {path}: it is a directory (Is a directory)")
     remove_stale_temporaries(target)
     try:
         mode = stat.S_IMODE(os.stat(target).st_mode)
@@ -95,7 +99,20 @@ def write_atomically(path: str, write) -> None:
         mode = None
     tmp = os.path.join(folder, f"{_prefix(target)}{_host()}.{os.getpid()}."
                                f"{secrets.token_hex(4)}{_SUFFIX}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0),
+                     0o666)
+    except PermissionError as e:
+        if mode is None or not os.access(target, os.W_OK):
+            raise PermissionError(e.errno, e.strerror, path) from None
+        # a writable file in a folder we may not create files in: write it in place, as
+        # torch's open() would (not atomic, but the only way the user's request can succeed)
+        with open(target, "r+b") as fh:
+            fh.truncate(0)
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        return
     try:
         with os.fdopen(fd, "wb") as fh:
             if mode is not None:
