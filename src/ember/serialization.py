@@ -330,10 +330,7 @@ class _Loader:
                                          f"{reprlib.repr(numel)}")
         dtype = np.dtype(np_dtype)
         st = self.loaded.get(key)
-        if st is not None:
-            if st.array.dtype != dtype or st.array.size != numel:
-                raise self.fail(f"storage '{key}' is used as {st.array.size} x "
-                                f"{st.array.dtype} and as {numel} x {dtype}")
+        if st is not None:  # torch too keeps the first reference's type and size for a key
             return st
         info = self.info(f"{self.prefix}data/{key}")
         nbytes = numel * dtype.itemsize
