@@ -53,6 +53,12 @@ from . import autograd
 from ._legacy_tensors import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor,
                               HalfTensor, IntTensor, LongTensor, ShortTensor)
 
+# ---- math API (issue 12, mathapi): torch.special, torch.linalg and their torch.* aliases ----
+from .ops.special import (digamma, erf, erfc, i0, lgamma, logit, mvlgamma, polygamma, sinc,
+                          xlogy)
+from .ops.special import exp2, expm1
+from . import special
+
 _dtype_names = ("float32 float64 float16 int8 int16 int32 int64 uint8 bool")
 
 
