@@ -333,3 +333,46 @@ def test_more_inplace(torch):
         getattr(e, name)(*[ember.tensor(a) for a in args])
         getattr(t, name)(*[torch.tensor(a) for a in args])
         assert_close(e, t)
+
+
+# ---- the ops of item 1 that existed before: re-checked against torch ---------------------------
+ZEROS = X.copy()
+ZEROS[0, 1] = ZEROS[2, 0] = ZEROS[2, 3] = 0
+INTS = np.array([[1, 2, 0], [3, -1, 4]])
+EXISTING = {
+    "cumsum": (lambda L, a: L.cumsum(a, 1) + a.cumsum(0), (X,)),
+    "cumsum_int": (lambda L, a: L.cumsum(a, 1), (INTS,)),
+    "cumsum_dtype": (lambda L, a: L.cumsum(a, 1, dtype=L.float64), (X,)),
+    "cumprod": (lambda L, a: L.cumprod(a, 1), (X,)),
+    "cumprod_zeros": (lambda L, a: L.cumprod(a, 1) + a.cumprod(0), (ZEROS,)),
+    "cumprod_int": (lambda L, a: L.cumprod(a, 0), (INTS,)),
+    "flip": (lambda L, a: L.flip(a, [0, 1]) + a.flip(1), (X,)),
+    "roll": (lambda L, a: L.roll(a, 1) + L.roll(a, (1, -2), (0, 1)) + a.roll(5, 1), (X,)),
+    "movedim": (lambda L, a: L.movedim(a, 0, 1) + a.movedim((0, 1), (1, 0)), (X,)),
+    "swapaxes": (lambda L, a: L.swapaxes(a, 0, 1) + a.swapaxes(1, 0), (X,)),
+    "narrow": (lambda L, a: L.narrow(a, 1, 1, 2) + a.narrow(-1, 0, 2), (X,)),
+    "tile": (lambda L, a: L.tile(a, (2,)) + 0, (X,)),
+    "tile3": (lambda L, a: a.tile((2, 1, 2)), (X,)),
+    "count_nonzero": (lambda L, a: (L.count_nonzero(a), a.count_nonzero(1),
+                                    L.count_nonzero(a, (0, 1))), (ZEROS,)),
+    "round_decimals": (lambda L, a: L.round(a * 100, decimals=1) + a.round(decimals=-1), (X,)),
+    "trunc_ceil_floor": (lambda L, a: L.trunc(a * 3) + L.ceil(a) + L.floor(a), (X,)),
+    "isnan_isinf_isfinite": (lambda L, a: (L.isnan(a), L.isinf(a), L.isfinite(a)),
+                             (np.array([1.0, np.nan, np.inf, -np.inf], np.float32),)),
+    "new_constructors": (lambda L, a: (a.new_zeros(2, 3), a.new_ones((2,)), a.new_full((2,), 3),
+                                       a.new_empty(0), a.new_tensor([1, 2]),
+                                       a.new_zeros(2, dtype=L.int64)), (X,)),
+}
+
+
+@pytest.mark.parametrize("name", list(EXISTING))
+def test_existing_ops_match_torch(torch, name):
+    fn, inputs = EXISTING[name]
+    check_op(torch, fn, *inputs, rtol=1e-5, atol=1e-5)
+
+
+def test_cumprod_gradient_with_zeros():
+    x = ember.tensor([[1.0, 0.0, 2.0, 3.0], [0.0, 0.0, 1.0, 2.0], [2.0, 3.0, 4.0, 0.0]],
+                     dtype=ember.float64, requires_grad=True)
+    assert gradcheck(lambda t: t.cumprod(1), (x,))
+    assert gradcheck(lambda t: t.cumprod(0), (x,))

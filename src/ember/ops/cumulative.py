@@ -128,3 +128,23 @@ def _scalar_like(v, like, d):
 
 
 TENSOR_METHODS = {"cummax": cummax, "cummin": cummin, "logcumsumexp": logcumsumexp, "diff": diff}
+
+
+def cumprod_grad_with_zeros(a: np.ndarray, g: np.ndarray, d: int) -> np.ndarray:
+    """cumprod's input gradient where some a are zero (the s / a formula divides by them):
+    with z the first zero of a slice, da_k = sum_{i>=k} g_i out_i / a_k for k < z,
+    da_z = out_{z-1} sum_{i>=z} g_i prod_{z<j<=i} a_j, and da_k = 0 for k > z."""
+    am, gm = np.moveaxis(a, d, -1), np.moveaxis(g, d, -1)
+    n = am.shape[-1]
+    pos = np.arange(n)
+    zero = am == 0
+    z = np.where(zero.any(-1), zero.argmax(-1), n)[..., None]
+    out = np.cumprod(am, -1)
+    safe = np.where(zero, 1, am)
+    before = np.flip(np.cumsum(np.flip(gm * out, -1), -1), -1) / safe
+    prev = np.take_along_axis(np.concatenate([np.ones_like(out[..., :1]), out], -1),
+                              np.minimum(z, n), -1)  # out_{z-1} (1 when z = 0)
+    q = np.cumprod(np.where(pos > z, am, 1), -1)
+    at_z = prev * np.sum(np.where(pos >= z, gm * q, 0), -1, keepdims=True)
+    da = np.where(pos < z, before, np.where(pos == z, at_z, 0))
+    return np.moveaxis(da, -1, d).astype(g.dtype, copy=False)
