@@ -85,7 +85,7 @@ def _erfcx_cf(x: np.ndarray) -> np.ndarray:
 def _cheb_pieces():
     """Chebyshev interpolants of erf(x)/x in x^2 on [0, 1] and of erfcx on [0.5, 8], fitted
     once to the series and the continued fraction (both exact to rounding there); the
-    "...32" sets are the same cut where the dropped terms sum below 1e-10 (float32 inputs)."""
+    "...32" fits serve float32 inputs: cut where the dropped terms sum below 1e-10."""
     if not _CHEB:
         from numpy.polynomial import chebyshev as C
         _CHEB["erf"] = C.chebinterpolate(lambda t: _erf_over_x_series((t + 1) / 2), 18)
@@ -95,8 +95,39 @@ def _cheb_pieces():
         # float32 inputs: the cut series as ordinary polynomials (Horner: half the operations
         # of Clenshaw; their coefficients stay below 1, so nothing is lost at 1e-10)
         _CHEB["erf32"] = C.cheb2poly(_cut(_CHEB["erf"]))
-        _CHEB["erfcx32"] = [(lo, hi, C.cheb2poly(_cut(c))) for lo, hi, c in _CHEB["erfcx"]]
+        # ... and erfcx on all of [0.5, inf) at once: (x + 3) erfcx(x) is smooth in
+        # u = (x - 3)/(x + 3) up to u = 1 (x = inf, where it is 1/sqrt(pi))
+        pieces = _CHEB["erfcx"]
+
+        def scaled(t):
+            u = _U32[0] + (t + 1) * (1 - _U32[0]) / 2
+            x = 3 * (1 + u) / np.maximum(1 - u, 1e-300)
+            return np.where(u >= 1, 1 / _SQRT_PI, (x + 3) * _erfcx_pos_pieces(x, pieces, False))
+        _CHEB["erfcx32u"] = C.cheb2poly(_cut(C.chebinterpolate(scaled, 24)))
     return _CHEB
+
+
+_U32 = (-5 / 7,)  # u at x = 0.5
+
+
+def _erfcx_pos_pieces(x, pieces, single):
+    """erfcx for x >= 0.5 from the piecewise fits (x < 8) and the asymptotic series."""
+    out = np.empty_like(x)
+    for lo, hi, c in pieces:
+        m = (x >= lo) & (x < hi)
+        if m.any():
+            out[m] = _series((2 * x[m] - (lo + hi)) / (hi - lo), c, single)
+    m = x >= 8.0
+    if m.any():  # 1/(x sqrt(pi)) sum_k (-1)^k (2k-1)!! / (2x^2)^k: 16 terms reach 1e-17 at x=8
+        z = x[m]
+        inv = 1.0 / (2 * z * z)
+        term = np.ones_like(z)
+        s = np.ones_like(z)
+        for k in range(1, 17):
+            term *= -(2 * k - 1) * inv
+            s += term
+        out[m] = s / (z * _SQRT_PI)
+    return out
 
 
 def _cut(c: np.ndarray) -> np.ndarray:
@@ -136,23 +167,12 @@ def _chebval(t: np.ndarray, c) -> np.ndarray:
 
 def _erfcx_pos(x: np.ndarray) -> np.ndarray:
     """exp(x^2) erfc(x) for x >= 0.5 (float64)."""
-    out = np.empty_like(x)
-    single = _SINGLE.flag
-    for lo, hi, c in _cheb_pieces()["erfcx32" if single else "erfcx"]:
-        m = (x >= lo) & (x < hi)
-        if m.any():
-            out[m] = _series((2 * x[m] - (lo + hi)) / (hi - lo), c, single)
-    m = x >= 8.0
-    if m.any():  # 1/(x sqrt(pi)) sum_k (-1)^k (2k-1)!! / (2x^2)^k: 16 terms reach 1e-17 at x=8
-        z = x[m]
-        inv = 1.0 / (2 * z * z)
-        term = np.ones_like(z)
-        s = np.ones_like(z)
-        for k in range(1, 17):
-            term *= -(2 * k - 1) * inv
-            s += term
-        out[m] = s / (z * _SQRT_PI)
-    return out
+    cheb = _cheb_pieces()
+    if _SINGLE.flag:
+        u = 1 - 6 / (x + 3)  # (x - 3)/(x + 3), 1 at x = inf
+        t = (2 * u - (_U32[0] + 1)) / (1 - _U32[0])
+        return _series(t, cheb["erfcx32u"], True) / (x + 3)
+    return _erfcx_pos_pieces(x, cheb["erfcx"], False)
 
 
 def _exp_neg_sq(x: np.ndarray) -> np.ndarray:
