@@ -354,11 +354,16 @@ def test_report_renders_in_a_browser(work, uninterrupted, tmp_path):
 
 
 def test_ember_report_overlays_runs(work, uninterrupted):
-    r = ember_cli("report", str(uninterrupted), str(work / "cut-SIGINT"), "--out", "cmp.html",
-                  cwd=work)
+    r = ember_cli("train", "--model", "net.py:Net", "--dataset", f"npz:{work / 'small.npz'}",
+                  "--epochs", "2", "--lr", "0.1", "--out", "second", "--no-progress", cwd=work)
+    assert r.returncode == 0, r.stderr
+    r = ember_cli("report", str(uninterrupted), "second", "--out", "cmp.html", cwd=work)
     assert r.returncode == 0, r.stderr
     text = (work / "cmp.html").read_text()
-    assert "comparison" in text and "full: test" in text and "cut-SIGINT: test" in text
+    assert "comparison" in text and "full: test" in text and "second: test" in text
+    second = text.split('data-label="second: test" data-y="')[1].split('"')[0].split()
+    assert [float(v) for v in second] == pytest.approx(
+        [float(m["test_accuracy"]) for m in _metrics(work / "second")])
     r = ember_cli("report", str(work / "nope"), cwd=work)
     assert r.returncode == 2 and "no such run folder" in r.stderr
 
