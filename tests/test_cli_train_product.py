@@ -361,7 +361,8 @@ def test_ember_report_overlays_runs(work, uninterrupted):
     assert r.returncode == 0, r.stderr
     text = (work / "cmp.html").read_text()
     assert "comparison" in text and "full: test" in text and "second: test" in text
-    second = text.split('data-label="second: test" data-y="')[1].split('"')[0].split()
+    acc = text.split('data-title="Accuracy per epoch"')[1].split("</svg>")[0]
+    second = acc.split('data-label="second: test" data-y="')[1].split('"')[0].split()
     assert [float(v) for v in second] == pytest.approx(
         [float(m["test_accuracy"]) for m in _metrics(work / "second")])
     r = ember_cli("report", str(work / "nope"), cwd=work)
