@@ -320,3 +320,29 @@ def test_ember_train_nproc_2_on_real_data(tmp_path):
     assert acc > 0.75
     state = ember.load(out / "model.pth")
     assert list(state) == ["0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias"]
+
+
+TORCH_RUNNER = """
+import os, runpy, sys
+os.environ.update(RANK=os.environ["PMI_RANK"], WORLD_SIZE=os.environ["PMI_SIZE"],
+                  MASTER_ADDR="127.0.0.1", MASTER_PORT=sys.argv[2])
+runpy.run_path(sys.argv[1], run_name="__main__")
+"""
+
+
+@pytest.mark.parametrize("framework", ["ember", "torch"])
+def test_ddp_comm_hooks_and_unused_parameters(torch, tmp_path, framework):
+    # the same script passes on real torch (gloo): its assertions are torch's behaviour
+    script = str(SCRIPTS / "ddp_hooks.py")
+    if framework == "ember":
+        cmd = [MPIEXEC, "-n", "2", *_ember("run", script)]
+        env = _env()
+    else:
+        runner = tmp_path / "runner.py"
+        runner.write_text(TORCH_RUNNER)
+        cmd = [MPIEXEC, "-n", "2", sys.executable, str(runner), script,
+               str(29600 + os.getpid() % 300)]
+        env = dict(os.environ)
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert sorted(re.findall(r"ddp hooks ok \d", r.stdout)) == ["ddp hooks ok 0", "ddp hooks ok 1"]
