@@ -96,7 +96,9 @@ def test_vgg_features_match_torchvision(torch, torchvision, cfg, batch_norm):
 
 
 def test_vgg11_bn_matches_torchvision(torch, torchvision):
-    _check_model(torch, torchvision, "vgg11_bn", x=X64[:1])
+    """VGG's classifier and pooling (init_weights=False: default layer init, half the draws of
+    its 130M parameters; the init_weights path is the slow test's and the features test's)."""
+    _check_model(torch, torchvision, "vgg11_bn", x=X64[:1], init_weights=False, dropout=0.1)
 
 
 @pytest.mark.slow
@@ -119,8 +121,8 @@ def test_resnet18_training_step_matches_torch(torch, torchvision):
     they equal torch's to 1e-9; in float32 they are compared with torch's float64 result
     (torch's own float32 gradients of a fresh ResNet differ from its float64 ones by up to
     18% here; ember's float32 ones stay within 1e-4)."""
-    x = RNG.rand(4, 3, 64, 64)
-    y = np.array([1, 7, 0, 3])
+    x = RNG.rand(3, 3, 40, 40)
+    y = np.array([1, 7, 0])
     tg, ts = _train_step(torch, torchvision.models.resnet18, x, y, "float64")
     for dtype, tol in (("float64", 1e-9), ("float32", 1e-4)):
         eg, es = _train_step(ember, EM.resnet18, x, y, dtype)
