@@ -193,9 +193,9 @@ def test_read_png_unchanged_and_modes(tmp_path, mode, shape):
                                                                np.uint8)
     color = color[..., None] if color.ndim == 2 else color
     rgb = np.repeat(color, 3, 2) if color.shape[2] == 1 else color
-    if color.shape[2] == 3:  # libpng's rgb_to_gray (Rec. 709 weights, 15-bit fixed point)
+    if color.shape[2] == 3:  # libpng's rgb_to_gray with torchvision's (0.2989, 0.587) weights
         c = color.astype(np.int64)
-        gray = ((6968 * c[..., 0] + 23434 * c[..., 1] + 2366 * c[..., 2] + 16384) >> 15)
+        gray = (9794 * c[..., 0] + 19234 * c[..., 1] + 3740 * c[..., 2]) >> 15
         gray = gray.astype(np.uint8)[..., None]
     else:
         gray = color
@@ -217,10 +217,20 @@ def test_read_jpeg_and_palette_png(tmp_path):
     np.testing.assert_array_equal(
         EIO.read_image(tmp_path / "x.jpg", EIO.ImageReadMode.GRAY).numpy(), _chw(
             np.asarray(luma.convert("L"))))
+    for m in (EIO.ImageReadMode.GRAY_ALPHA, EIO.ImageReadMode.RGB_ALPHA):
+        with pytest.raises(RuntimeError, match="not supported for JPEG"):
+            EIO.read_image(tmp_path / "x.jpg", m)
     p = PIL.fromarray(a).convert("P", palette=PIL.Palette.ADAPTIVE, colors=16)
     p.save(tmp_path / "p.png")
+    # UNCHANGED keeps libpng's palette indices; the other modes expand the palette
     np.testing.assert_array_equal(EIO.read_image(tmp_path / "p.png").numpy(),
-                                  _chw(np.asarray(p.convert("RGB"))))
+                                  np.asarray(p)[None])
+    rgb = np.asarray(p.convert("RGB"))
+    np.testing.assert_array_equal(
+        EIO.read_image(tmp_path / "p.png", EIO.ImageReadMode.RGB).numpy(), _chw(rgb))
+    np.testing.assert_array_equal(
+        EIO.read_image(tmp_path / "p.png", EIO.ImageReadMode.RGB_ALPHA).numpy()[3],
+        np.full(rgb.shape[:2], 255, np.uint8))
 
 
 def test_png_round_trip_and_bytes(tmp_path):

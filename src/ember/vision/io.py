@@ -1,9 +1,10 @@
 """torchvision.io's image functions, decoding and encoding through Pillow.
 
 Images are (C, H, W) uint8 tensors (uint16 for 16-bit grayscale PNGs). `mode` converts as
-torchvision's decoders do: palettes are expanded, GRAY from a colour PNG uses libpng's
-rgb_to_gray weights (6968, 23434, 2366) / 2**15, GRAY from a JPEG is its decoded luma plane,
-added alpha is opaque (255), and dropping alpha keeps the colour values.
+torchvision's decoders (libpng, libjpeg) do: an UNCHANGED palette PNG gives its indices, other
+modes expand the palette; GRAY from a colour PNG is libpng's rgb_to_gray with torchvision's
+weights (0.2989, 0.587) in 15-bit fixed point; GRAY from a JPEG is its decoded luma plane, and
+JPEGs decode to UNCHANGED, GRAY or RGB only; added alpha is opaque (255).
 """
 from __future__ import annotations
 
@@ -90,7 +91,10 @@ def _decode(img, mode: ImageReadMode, apply_exif_orientation: bool) -> Tensor:
     if fmt not in _FORMATS:
         raise RuntimeError(f"Unsupported image file: {fmt} images cannot be decoded (only "
                            f"{sorted(_FORMATS)})")
-    if fmt == "JPEG" and mode == ImageReadMode.GRAY and img.mode in ("RGB", "YCbCr"):
+    if fmt == "JPEG" and mode not in (ImageReadMode.UNCHANGED, ImageReadMode.GRAY,
+                                      ImageReadMode.RGB):
+        raise RuntimeError("The provided mode is not supported for JPEG files")
+    if fmt == "JPEG" and mode == ImageReadMode.GRAY and img.mode != "L":
         img.draft("L", img.size)  # the decoder's luma plane, as libjpeg's JCS_GRAYSCALE
     if apply_exif_orientation:
         from PIL import ImageOps
@@ -99,15 +103,16 @@ def _decode(img, mode: ImageReadMode, apply_exif_orientation: bool) -> Tensor:
         img.load()
     except OSError as e:
         raise RuntimeError(f"Corrupt {fmt} data: {e}") from None
-    if img.mode == "P":  # expand palettes (with their transparency)
-        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+    if img.mode in ("I;16", "I;16B", "I;16L") and mode == ImageReadMode.UNCHANGED:
+        return Tensor._new(np.array(img, dtype=np.uint16)[None])  # 16-bit grey PNG
+    if img.mode == "P":
+        if mode == ImageReadMode.UNCHANGED and fmt == "PNG":
+            a = np.asarray(img)  # libpng leaves palette images as their indices
+            return Tensor._new(np.ascontiguousarray(a[None]))
+        # expanded palettes carry an alpha channel (opaque without transparency)
+        img = img.convert("RGBA")
     elif img.mode == "1":
         img = img.convert("L")
-    elif img.mode == "CMYK":
-        img = img.convert("RGB")
-    elif img.mode in ("I;16", "I;16B", "I;16L") and mode == ImageReadMode.UNCHANGED:
-        a = np.array(img, dtype=np.uint16)
-        return Tensor._new(a[None])
     elif img.mode not in ("L", "LA", "RGB", "RGBA"):
         img = img.convert("RGBA" if "A" in img.getbands() else "RGB")
     a = np.asarray(img)
@@ -137,11 +142,16 @@ def _opaque(a: np.ndarray) -> np.ndarray:
     return np.full(a.shape[:2] + (1,), 255, dtype=a.dtype)
 
 
+# torchvision asks libpng for grey = 0.2989 R + 0.587 G + (rest) B; libpng turns the weights
+# into 15-bit integers without rounding (29890 * 32768 // 100000, ...) and truncates the sum
+_GRAY_R, _GRAY_G = 29890 * 32768 // 100000, 58700 * 32768 // 100000
+_GRAY_B = 32768 - _GRAY_R - _GRAY_G
+
+
 def _to_gray(rgb: np.ndarray) -> np.ndarray:
-    """libpng's png_set_rgb_to_gray with its default (Rec. 709) weights, in 15-bit fixed
-    point; grey pixels (r == g == b) are kept exactly."""
+    """libpng's rgb_to_gray with torchvision's weights; grey pixels stay exactly as they are."""
     r, g, b = (rgb[:, :, i].astype(np.uint32) for i in range(3))
-    gray = ((6968 * r + 23434 * g + 2366 * b + 16384) >> 15).astype(np.uint8)
+    gray = ((_GRAY_R * r + _GRAY_G * g + _GRAY_B * b) >> 15).astype(np.uint8)
     return gray[:, :, None]
 
 
