@@ -39,7 +39,8 @@ def load_state_dict_from_url(url: str, model_dir: str | None = None, map_locatio
     """The object saved in the cached copy of `url` (torch's checkpoint cache layout).
 
     Raises FileNotFoundError naming the url and the path to put the file at when the cache
-    does not hold it (ember does not download).
+    does not hold it (ember does not download). As in torch, check_hash concerns downloads
+    only: a file already in the cache is read as it is.
     """
     if model_dir is None:
         model_dir = os.path.join(get_dir(), "checkpoints")
