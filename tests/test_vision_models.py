@@ -3,6 +3,8 @@ the seeded initialisation, outputs of torchvision's weights, the weights enums a
 weight cache, and bad arguments."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -285,3 +287,30 @@ def test_hub_functions(tmp_path, monkeypatch):
                                        model_dir=str(tmp_path / "m"))
     np.testing.assert_array_equal(out["w"].numpy(), [0.0, 1.0, 2.0])
     assert ember.hub is hub
+
+
+def test_torchvision_script_runs_under_ember_run(tmp_path):
+    """`import torchvision.models` / `torch.hub` in a PyTorch script resolve to ember's."""
+    import subprocess
+    import sys
+    import textwrap
+    script = tmp_path / "s.py"
+    script.write_text(textwrap.dedent("""
+        import torch, torch.hub, torchvision
+        from torchvision.models import resnet18, ResNet18_Weights
+        from torchvision.utils import make_grid
+        m = resnet18(num_classes=3).eval()
+        print(type(m).__module__, m(torch.zeros(1, 3, 32, 32)).shape)
+        print(make_grid(torch.zeros(2, 1, 4, 4)).shape, torch.hub.get_dir().endswith("hub"))
+        try:
+            resnet18(weights=ResNet18_Weights.DEFAULT)
+        except FileNotFoundError as e:
+            print("offline:", "resnet18-f37072fd.pth" in str(e))
+    """))
+    env = dict(os.environ, TORCH_HOME=str(tmp_path / "th"))
+    r = subprocess.run([sys.executable, "-m", "ember", "run", str(script)], capture_output=True,
+                       text=True, timeout=300, env=env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split("\n")[:3] == [
+        "ember.vision.models.resnet ember.Size([1, 3])", "ember.Size([3, 8, 14]) True",
+        "offline: True"]
