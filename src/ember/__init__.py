@@ -116,6 +116,8 @@ _NN_FUNCTIONS = {"softmax", "log_softmax", "conv1d", "conv2d", "max_pool1d", "ma
                  "embedding"}
 _SUBMODULES = {"nn", "optim", "utils", "cuda", "backends", "accelerator", "vision",
                "serialization", "random"}
+# vision models (vmodels): torch.hub's offline weight cache
+_SUBMODULES |= {"hub"}
 
 
 def __getattr__(name):
