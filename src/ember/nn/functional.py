@@ -863,3 +863,10 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
             return loss.sum()
         return loss.sum() / Tensor._new(np.asarray(input.shape[0], loss._data.dtype))
     return _reduce(loss, reduction)
+
+
+# ---- attention and transformer helpers (issue 10, attention part) -----------------------------
+from ..ops.attention import scaled_dot_product_attention  # noqa: E402,F401
+from ._attention_functional import multi_head_attention_forward, rms_norm  # noqa: E402,F401
+
+__all__ += ["scaled_dot_product_attention", "multi_head_attention_forward", "rms_norm"]
