@@ -354,3 +354,14 @@ Tensor.__setitem__ = index_put.setitem
 Tensor.index_put_ = index_put.index_put_
 Tensor.index_put = index_put.index_put
 inplace.bind_methods(Tensor)
+
+# ---- sequence-model helpers (issue 10, attention part) ----------------------------------------
+from .ops.unfold import unfold as _unfold  # noqa: E402
+
+
+def _multinomial(self, num_samples, replacement=False, *, generator=None):
+    return creation.multinomial(self, num_samples, replacement, generator=generator)
+
+
+Tensor.unfold = _unfold
+Tensor.multinomial = _multinomial
