@@ -230,7 +230,7 @@ def _phi_np(a: np.ndarray) -> np.ndarray:
     z *= f(_SQRT1_2)
     t = z * f(0.5)
     t += f(1.0)
-    np.reciprocal(t, out=t)
+    np.divide(f(1.0), t, out=t)
     p = t * f(0.17087277)
     for c in _ERFC_COEFS:  # Horner, in place
         p += f(c)
@@ -241,8 +241,12 @@ def _phi_np(a: np.ndarray) -> np.ndarray:
     np.exp(p, out=p)
     p *= t
     p *= f(-0.5)
-    p += f(0.5)  # 1/2 - erfc(|a| / sqrt 2) / 2 = Phi(|a|) - 1/2
-    np.copysign(p, x, out=p)  # (np.where on a sign mask is several times slower)
+    p += f(0.5)  # 1/2 - erfc(|a| / sqrt 2) / 2 = Phi(|a|) - 1/2 >= 0
+    # give it a's sign bit: integer bit operations are an order of magnitude faster than
+    # np.copysign or np.where on a sign mask
+    sign = np.bitwise_and(x.view(np.int32), np.int32(-2 ** 31))
+    pi = p.view(np.int32)
+    np.bitwise_or(pi, sign, out=pi)
     p += f(0.5)
     out = p.reshape(a.shape)
     return out if out.dtype == a.dtype else out.astype(a.dtype)
