@@ -61,6 +61,14 @@ def make_gpt(fw):
             self.ln_f = nn.LayerNorm(D_MODEL)
             self.lm_head = nn.Linear(D_MODEL, VOCAB, bias=False)
             self.lm_head.weight = self.wte.weight  # weight tying
+            self.apply(self._init_weights)
+
+        @staticmethod
+        def _init_weights(m):  # GPT-2's: N(0, 0.02) weights, zero biases
+            if isinstance(m, (nn.Linear, nn.Embedding)):
+                nn.init.normal_(m.weight, mean=0.0, std=0.02)
+                if getattr(m, "bias", None) is not None:
+                    nn.init.zeros_(m.bias)
 
         def forward(self, idx, targets=None):
             t = idx.shape[1]
@@ -122,7 +130,7 @@ def main():
     print(f"GPT: {LAYERS} layers, {HEADS} heads, d_model {D_MODEL}, context {CONTEXT}, "
           f"batch {BATCH}, vocab {VOCAB}, {n_params} parameters (tied lm_head); 1 thread; "
           f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
-    losses = {n: float(built[n][1]["train step"]()) for n in fws}  # warm-up; same init
+    losses = {n: float(built[n][1]["train step"]().detach()) for n in fws}  # warm-up
     print(f"first-step loss: torch {losses['torch']:.6f}  ember {losses['ember']:.6f}")
     for n in fws:
         built[n][1][f"generate {a.tokens} tokens"]()

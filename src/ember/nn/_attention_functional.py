@@ -256,7 +256,8 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check: int, num
         w = q_scaled.bmm(k.transpose(-2, -1))
         if attn_mask is not None:
             w = attn_mask + w
-        w = softmax(w, -1)
+        with np.errstate(invalid="ignore"):  # a row with every key masked: NaN, as torch
+            w = softmax(w, -1)
         if dropout_p > 0.0:
             w = dropout(w, p=dropout_p)
         out = w.bmm(v).transpose(0, 1).reshape(tgt_len * bsz, embed_dim)
