@@ -111,6 +111,8 @@ def test_encoder_layer_and_stack(torch, cfg, mask):
                     layer = lib.nn.TransformerEncoder(layer, 2, norm=lib.nn.LayerNorm(D))
             mods.append(layer)
         t, e = mods
+        assert repr(e) == repr(t)
+        assert list(e.state_dict()) == list(t.state_dict())
         _randomise_biases(torch, t)
         _load_from_torch(t, e)
         outs = []
@@ -153,6 +155,8 @@ def test_decoder_layer_and_stack(torch, cfg, masks):
                 layer = lib.nn.TransformerDecoder(layer, 2, norm=lib.nn.LayerNorm(D))
             mods.append(layer)
         t, e = mods
+        assert repr(e) == repr(t)
+        assert list(e.state_dict()) == list(t.state_dict())
         _randomise_biases(torch, t)
         _load_from_torch(t, e)
         outs = []
