@@ -15,6 +15,7 @@ from ..autograd.function import once_differentiable
 from ..random import gen as _gen
 from .base import Op
 from .nn_ops import _reduce_keepdim
+from .normalization import _ones
 
 _new = Tensor._new
 
@@ -44,17 +45,10 @@ def _causal_mask(lq: int, ls: int, dtype) -> np.ndarray:
     return m
 
 
-_ONES: dict = {}
-
-
 def _row_sums(x: np.ndarray) -> np.ndarray:
     """x.sum(-1, keepdims=True) as a BLAS matrix-vector product (several times faster than
     NumPy's reduction along a short last axis)."""
-    n = x.shape[-1]
-    ones = _ONES.get((n, x.dtype))
-    if ones is None:
-        ones = _ONES[(n, x.dtype)] = np.ones(n, x.dtype)
-    return np.matmul(x, ones)[..., None]
+    return np.matmul(x, _ones(x.shape[-1], x.dtype))[..., None]
 
 
 def _fold(x: np.ndarray, heads: int) -> np.ndarray:
