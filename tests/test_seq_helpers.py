@@ -338,3 +338,14 @@ def test_weight_tying_counts_once_and_saves_one_storage(torch, tmp_path):
     tout.sum().backward()
     np.testing.assert_allclose(e.wte.weight.grad.numpy(), t.wte.weight.grad.numpy(),
                                rtol=1e-5, atol=1e-6)
+
+
+def test_dropout_of_a_transposed_view_draws_as_torch(torch):
+    """torch fills dropout's noise in the input's memory order (empty_like keeps strides)."""
+    a = _arr(np.random.default_rng(16), (4, 3, 5))
+    outs = []
+    for lib in (torch, ember):
+        lib.manual_seed(2)
+        x = lib.tensor(a).transpose(0, 1)
+        outs.append(lib.nn.functional.dropout(x, 0.5).numpy())
+    np.testing.assert_array_equal(outs[1], outs[0])

@@ -297,3 +297,31 @@ def test_transformer_errors(torch, case):
         return f
     ee, te = same_error(torch, make(ember), make(torch))
     assert str(ee) == str(te)
+
+
+@pytest.mark.parametrize("batch_first", [True, False])
+def test_training_with_dropout_matches_torch(torch, batch_first):
+    """Dropout draws land where torch's do (attention weights, and the layers' outputs, which
+    are transposed views under batch_first): a few AdamW steps give torch's losses."""
+    losses = []
+    rng = np.random.default_rng(9)
+    src, tgt = _seq(rng, batch_first, length=6), _seq(rng, batch_first, length=5)
+    weights = _seq(rng, batch_first, length=5)
+    for lib in (torch, ember):
+        lib.manual_seed(0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = lib.nn.Transformer(D, H, 1, 1, FF, dropout=0.2, batch_first=batch_first,
+                                       activation="gelu")
+        opt = lib.optim.AdamW(model.parameters(), lr=1e-2)
+        mask = model.generate_square_subsequent_mask(5)
+        run = []
+        for _ in range(3):
+            out = model(lib.tensor(src), lib.tensor(tgt), tgt_mask=mask, tgt_is_causal=True)
+            loss = (out * lib.tensor(weights)).mean()  # (not out**2: LayerNorm makes it ~1)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            run.append(float(loss.detach()))
+        losses.append(run)
+    np.testing.assert_allclose(losses[1], losses[0], rtol=1e-5)
