@@ -415,3 +415,31 @@ def test_mha_errors(torch, i):
 
     ee, te = same_error(torch, make(ember), make(torch))
     assert str(ee).replace("ember.", "torch.") == str(te)
+
+
+@pytest.mark.parametrize("need_weights", [False, True])
+@pytest.mark.parametrize("mode", ["eval_no_grad", "train"])
+def test_mha_fully_masked_queries_as_torch(torch, need_weights, mode):
+    """torch's fused inference path gives NaN for a query that sees no key, its composed path
+    zeros of attention (need_weights=False) or NaN weights (need_weights=True)."""
+    t, e = _mha_pair(torch, embed_dim=8, num_heads=2, batch_first=True)
+    x = _arr(np.random.default_rng(12), (3, 5, 8))
+    kpm = np.zeros((3, 5), bool)
+    kpm[1] = True
+    kpm[0, -1] = True
+    am = np.zeros((5, 5), bool)
+    am[2] = True
+    res = []
+    for lib, m in ((torch, t), (ember, e)):
+        m.train(mode == "train")
+        xi = lib.tensor(x)
+        with lib.no_grad() if mode == "eval_no_grad" else lib.enable_grad():
+            out, w = m(xi, xi, xi, key_padding_mask=lib.tensor(kpm), attn_mask=lib.tensor(am),
+                       need_weights=need_weights)
+        res.append((out.detach().numpy(), None if w is None else w.detach().numpy()))
+    for a, b in zip(res[1], res[0]):
+        if b is None:
+            assert a is None
+            continue
+        assert np.array_equal(np.isnan(a), np.isnan(b))
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6, equal_nan=True)

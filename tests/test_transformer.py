@@ -325,3 +325,26 @@ def test_training_with_dropout_matches_torch(torch, batch_first):
             run.append(float(loss.detach()))
         losses.append(run)
     np.testing.assert_allclose(losses[1], losses[0], rtol=1e-5)
+
+
+def test_fully_padded_sequence_in_inference_as_torch(torch):
+    """Inference on a batch holding an all-padding sequence: NaN rows from the fused layer
+    (torch's kernel), zeros from the nested-tensor encoder."""
+    x = _seq(np.random.default_rng(13), True)
+    kpm = np.zeros((3, 5), bool)
+    kpm[1] = True
+    kpm[2, -2:] = True
+    res = []
+    for lib in (torch, ember):
+        lib.manual_seed(0)
+        layer = lib.nn.TransformerEncoderLayer(D, H, FF, dropout=0.0, batch_first=True).eval()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            nested = lib.nn.TransformerEncoder(layer, 2).eval()
+            plain = lib.nn.TransformerEncoder(layer, 2, enable_nested_tensor=False).eval()
+        with lib.no_grad():
+            xi, m = lib.tensor(x), lib.tensor(kpm)
+            res.append([mod(xi, src_key_padding_mask=m).numpy() for mod in (layer, nested, plain)])
+    for a, b in zip(res[1], res[0]):
+        assert np.array_equal(np.isnan(a), np.isnan(b))
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5, equal_nan=True)

@@ -1,7 +1,10 @@
 """MultiheadAttention (torch keeps it in torch.nn.modules.activation; here in its own file)."""
 from __future__ import annotations
 
+import numpy as np
+
 from ..._tensor import Tensor
+from ...autograd.grad_mode import state as _grad_state
 from ...ops import creation
 from .. import init
 from .._attention_functional import _canonical_mask, _none_or_dtype, \
@@ -95,6 +98,9 @@ class MultiheadAttention(Module):
                                            _none_or_dtype(attn_mask), "attn_mask", query.dtype)
         attn_mask = _canonical_mask(attn_mask, "attn_mask", None, "", query.dtype,
                                     check_other=False)
+        fast = self._torch_fast_path(query, key, value) if self.batch_first and is_batched \
+            and not need_weights and (attn_mask is not None or key_padding_mask is not None) \
+            else False
         if self.batch_first and is_batched:
             # keep q/k/v identity: the packed projection uses one GEMM for self-attention
             if key is value:
@@ -116,4 +122,35 @@ class MultiheadAttention(Module):
             average_attn_weights=average_attn_weights, is_causal=is_causal)
         if self.batch_first and is_batched:
             out = out.transpose(1, 0)
+            if fast:
+                out = _nan_dead_rows(out, attn_mask, key_padding_mask, self.num_heads)
         return out, weights
+
+    def _torch_fast_path(self, query, key, value) -> bool:
+        """Whether torch would run its fused inference kernel (eval, no gradient, batch-first
+        self-attention, ...). It differs from the composed path in one respect: a query whose
+        keys are all masked gets NaN rather than zeros."""
+        if self.training or not (query is key and key is value) or self.in_proj_bias is None \
+                or not self._qkv_same_embed_dim or self.num_heads % 2 \
+                or self.bias_k is not None or self.add_zero_attn \
+                or query.dtype != self.in_proj_weight.dtype:
+            return False
+        params = (query, self.in_proj_weight, self.in_proj_bias, self.out_proj.weight,
+                  self.out_proj.bias)
+        return not (_grad_state.enabled and any(t.requires_grad for t in params))
+
+
+def _nan_dead_rows(out: Tensor, attn_mask, key_padding_mask, num_heads: int) -> Tensor:
+    """out (N, L, E) with NaN in the rows of queries that every key is masked from."""
+    n, length = out.shape[0], out.shape[1]
+    m = np.zeros((1, 1, 1, 1), np.float32)
+    if attn_mask is not None:
+        a = attn_mask._data
+        m = m + (a.reshape(n, num_heads, length, -1) if a.ndim == 3 else a[None, None])
+    if key_padding_mask is not None:
+        m = m + key_padding_mask._data[:, None, None, :]
+    dead = np.isneginf(m).all(-1).any(1)  # (N or 1, L)
+    if not dead.any():
+        return out
+    return out.masked_fill(Tensor._new(np.broadcast_to(dead, (n, length))[:, :, None]),
+                           float("nan"))
