@@ -98,9 +98,9 @@ class MultiheadAttention(Module):
                                            _none_or_dtype(attn_mask), "attn_mask", query.dtype)
         attn_mask = _canonical_mask(attn_mask, "attn_mask", None, "", query.dtype,
                                     check_other=False)
-        fast = self._torch_fast_path(query, key, value) if self.batch_first and is_batched \
-            and not need_weights and (attn_mask is not None or key_padding_mask is not None) \
-            else False
+        fast = (self.batch_first and is_batched and not need_weights
+                and (attn_mask is not None or key_padding_mask is not None)
+                and self._torch_fast_path(query, key, value))
         if self.batch_first and is_batched:
             # keep q/k/v identity: the packed projection uses one GEMM for self-attention
             if key is value:
