@@ -370,3 +370,23 @@ def test_cell_errors(torch):
     _err(torch, lambda lib: lib.nn.GRUCell(4, 3)(r(lib, 4), r(lib, 2, 3)))
     _err(torch, lambda lib: lib.nn.RNNCell(4, 3)(r(lib, 2, 4, 1)))
     _err(torch, lambda lib: lib.nn.RNNCell(4, 3)(r(lib, 2, 4), r(lib, 1, 2, 3)))
+
+
+@pytest.mark.parametrize("kind", ["rnn_tanh", "lstm", "gru"])
+def test_blocked_gemm_sizes(torch, kind):
+    """Sizes where the per-step GEMMs run in column and K blocks (ops/rnn.py's _gemm_plan)."""
+    cls, extra = KINDS[kind]
+    torch.manual_seed(0)
+    tm = getattr(torch.nn, cls)(8, 130, bidirectional=True, **extra)
+    em = getattr(nn, cls)(8, 130, bidirectional=True, **extra)
+    _copy_weights(tm, em)
+    x = RNG.standard_normal((3, 64, 8)).astype(np.float32)
+    tx, ex = torch.tensor(x, requires_grad=True), ember.tensor(x, requires_grad=True)
+    tl, el = _states(tm(tx)), _states(em(ex))
+    assert_close(el, tl, rtol=1e-5, atol=1e-5)
+    weights = [RNG.standard_normal(tuple(t.shape)).astype(np.float32) for t in tl]
+    _backward(torch, tl, weights)
+    _backward(ember, el, weights)
+    assert_close(ex.grad, tx.grad, rtol=1e-4, atol=1e-5)
+    for p, q in zip(tm.parameters(), em.parameters()):
+        assert_close(q.grad, p.grad, rtol=1e-4, atol=1e-4)
