@@ -198,6 +198,10 @@ class LstmLayerBackward0(_RNNLayer):
     dc_t += dr * o * (1 - tanh^2 c_t); pre-activation gradients di*i(1-i), df*f(1-f),
     do*o(1-o), dg*(1-g^2) with di = dc g, df = dc c_{t-1}, do = dr tanh c_t, dg = dc i;
     dc_{t-1} = dc f, dh_{t-1} = dA_t W_hh.
+
+    Each step's GEMM takes [x_t, h_{t-1}, 1] against [W_ih; W_hh; b]^T, so the gates need no
+    separate input projection or bias pass, and the backward gets dW_ih, dW_hh and db from one
+    GEMM, dA^T [X, H_prev, 1].
     """
 
     @staticmethod
@@ -212,38 +216,38 @@ class LstmLayerBackward0(_RNNLayer):
         h = _state(h0, B, Hout, dt)
         c = _state(c0, B, H, dt)
         perm = _lstm_perm(H)
-        scale = np.ones((H4, 1), dt)
+        scale = np.ones(H4, dt)
         scale[:H3] = 0.5  # sigmoid(a) = 0.5 tanh(a / 2) + 0.5 for the permuted i, f, o rows
-        Wih = w_ih._data[perm]
-        Wih *= scale
-        WhhT = Whh[perm]
-        WhhT *= scale
-        WhhT = np.ascontiguousarray(WhhT.T)
-        G = _matmul(X, Wih.T)  # (N, 4H) pre-activations, turned into activations in place
-        if b_ih is not None:
-            bias = b_ih._data[perm] + b_hh._data[perm]
-            bias *= scale[:, 0]
-            G += bias
-        N = X.shape[0]
+        N, I = X.shape
+        bias = b_ih is not None
+        K = I + Hout + bias
+        XH = np.empty((N, K), dt)  # rows [x_t, h_{t-1}, 1]
+        XH[:, :I] = X
+        W = np.empty((K, H4), dt)  # [W_ih; W_hh; b]^T, gate rows permuted and scaled
+        W[:I] = w_ih._data[perm].T
+        W[I:I + Hout] = Whh[perm].T
+        if bias:
+            XH[:, K - 1] = 1
+            W[K - 1] = b_ih._data[perm] + b_hh._data[perm]
+        W *= scale
+        G = np.empty((N, H4), dt)  # pre-activations, turned into activations in place
         proj = w_hr is not None
         WhrT = np.ascontiguousarray(w_hr._data.T) if proj else None
         out = np.empty((N, Hout), dt)
         save = LstmLayerBackward0._save(ctx)
         if save:
-            Hprev = np.empty((N, Hout), dt)
             Cprev = np.empty((N, H), dt)
             TC = np.empty((N, H), dt)
             R = np.empty((N, H), dt) if proj else None
-        plan = _gemm_plan(B, WhhT)
-        tmp = np.empty((B, H4), dt)
+        plan = _gemm_plan(B, W)
         for s, b in steps:
             g = G[s:s + b]
-            hp = h[:b]
+            xh = XH[s:s + b]
+            xh[:, I:I + Hout] = h[:b]
             cp = c[:b]
             if save:
-                Hprev[s:s + b] = hp
                 Cprev[s:s + b] = cp
-            g += _rmul(hp, WhhT, plan, tmp[:b])
+            _rmul(xh, W, plan, g)
             _tanh(g, out=g)
             sg = g[:, :H3]
             sg *= 0.5
@@ -266,14 +270,14 @@ class LstmLayerBackward0(_RNNLayer):
                 np.multiply(tc, g[:, 2 * H:H3], out=ht)
             h[:b] = ht
         if save:
-            ctx.arrays = (X, G, Hprev, Cprev, TC, R, w_ih._data[perm], Whh[perm],
+            ctx.arrays = (XH, I, Hout, G, Cprev, TC, R, w_ih._data[perm], Whh[perm],
                           w_hr._data if proj else None, perm, steps)
         return out, h, c
 
     @staticmethod
     @once_differentiable
     def backward(ctx, gout, gh, gc):
-        X, G, Hprev, Cprev, TC, R, Wih, Whh, Whr, perm, steps = ctx.arrays
+        XH, I, Hout, G, Cprev, TC, R, Wih, Whh, Whr, perm, steps = ctx.arrays
         nig = ctx.needs_input_grad
         H = TC.shape[1]
         H3 = 3 * H
@@ -314,9 +318,13 @@ class LstmLayerBackward0(_RNNLayer):
         ctx.arrays = None
         inv = np.argsort(perm)
         dx = _matmul(DA, Wih) if nig[0] else None
-        db = DA.sum(0)[inv] if nig[5] or nig[6] else None
-        dwih = _matmul(DA.T, X)[inv] if nig[3] else None
-        dwhh = _matmul(DA.T, Hprev)[inv] if nig[4] else None
+        dwih = dwhh = db = None
+        if nig[3] or nig[4] or nig[5] or nig[6]:
+            dW = _matmul(DA.T, XH)[inv]  # (4H, K): [dW_ih, dW_hh, db]
+            dwih = np.ascontiguousarray(dW[:, :I])
+            dwhh = np.ascontiguousarray(dW[:, I:I + Hout])
+            if nig[5] or nig[6]:
+                db = np.ascontiguousarray(dW[:, -1])
         dwhr = _matmul(DH.T, R) if proj and nig[7] else None
         return (_grad(nig[0], dx), _grad(nig[1], dh), _grad(nig[2], dc),
                 _grad(nig[3], dwih), _grad(nig[4], dwhh), _grad(nig[5], db), _grad(nig[6], db),
