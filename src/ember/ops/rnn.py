@@ -8,9 +8,10 @@ bs[t], which are the final states h_n / c_n; in the reverse direction a sequence
 when its row first becomes active.
 
 Forward: the input projection of all N rows is one GEMM before the loop; each step is one GEMM
-of the whole active batch against W_hh plus a few in-place ufuncs. Backward: the loop runs the
-steps in reverse with one GEMM per step for the gradient of the previous hidden state; the weight
-and input gradients are one GEMM each over all steps after the loop.
+of the whole active batch against W_hh plus a few in-place ufuncs (the LSTM folds the input
+projection and bias into its step GEMM instead: see LstmLayerBackward0). Backward: the loop runs
+the steps in reverse with one GEMM per step for the gradient of the previous hidden state; the
+weight and input gradients are one GEMM each over all steps after the loop.
 
 Sigmoid is computed as 0.5 * tanh(0.5 * a) + 0.5: the forward copies of the sigmoid gates'
 weights are pre-scaled by 0.5 (exact in floating point) so one tanh covers all gates of a step.
