@@ -159,3 +159,21 @@ def test_errors(torch):
         R.pack_padded_sequence(z(lib, 5, 3, 2), [5, 3, 2]), total_length=3))
     _err(torch, lambda lib, R: R.pad_sequence([z(lib, 3, 2), z(lib, 1, 2)],
                                               padding_side="up"))
+
+
+@pytest.mark.parametrize("lengths", [[3, 5, 3, 1, 5], [2, 2, 2], [1, 1, 4, 1, 4, 4, 2, 1, 3]])
+def test_ties_and_length_one_through_a_gru(torch, lengths):
+    """Equal lengths sort as torch sorts them, and a bidirectional 2-layer GRU over the packed
+    batch gives torch's packed output and final states."""
+    x = RNG.standard_normal((max(lengths), len(lengths), 2)).astype(np.float32)
+    tp = torch.nn.utils.rnn.pack_padded_sequence(torch.tensor(x), lengths, enforce_sorted=False)
+    ep = ernn.pack_padded_sequence(ember.tensor(x), lengths, enforce_sorted=False)
+    _check_packed(ep, tp)
+    torch.manual_seed(0)
+    tm = torch.nn.GRU(2, 3, num_layers=2, bidirectional=True)
+    em = ember.nn.GRU(2, 3, num_layers=2, bidirectional=True)
+    for p, q in zip(tm.parameters(), em.parameters()):
+        q.data = ember.tensor(p.detach().numpy().copy())
+    (to, th), (eo, eh) = tm(tp), em(ep)
+    _check_packed(eo, to)
+    assert_close(eh, th)
