@@ -159,6 +159,9 @@ def test_errors(torch):
         R.pack_padded_sequence(z(lib, 5, 3, 2), [5, 3, 2]), total_length=3))
     _err(torch, lambda lib, R: R.pad_sequence([z(lib, 3, 2), z(lib, 1, 2)],
                                               padding_side="up"))
+    _err(torch, lambda lib, R: R.pad_sequence([z(lib, 3, 2), z(lib, 1, 3)]))
+    _err(torch, lambda lib, R: R.pad_sequence([z(lib, 3, 2, 4), z(lib, 1, 2, 5)], True))
+    _err(torch, lambda lib, R: R.pad_sequence([z(lib, 3, 2), z(lib, 1, 2, 3)]))
 
 
 @pytest.mark.parametrize("lengths", [[3, 5, 3, 1, 5], [2, 2, 2], [1, 1, 4, 1, 4, 4, 2, 1, 3]])

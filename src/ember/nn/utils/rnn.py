@@ -256,6 +256,16 @@ def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.
     first = sequences[0]
     max_len = max(s.shape[0] for s in sequences)
     trailing = tuple(first.shape[1:])
+    for s in sequences[1:]:  # each is copied into a (len, *trailing) slot, broadcasting
+        slot = (s.shape[0],) + trailing
+        src = tuple(s.shape)
+        nd = max(len(slot), len(src))
+        for k in range(1, nd + 1):
+            m = slot[-k] if k <= len(slot) else 1
+            n = src[-k] if k <= len(src) else 1
+            if m != n and n != 1:
+                raise RuntimeError(f"The size of tensor a ({m}) must match the size of tensor b "
+                                   f"({n}) at non-singleton dimension {nd - k}")
     B = len(sequences)
     shape = (B, max_len) + trailing if batch_first else (max_len, B) + trailing
     out = creation.full(shape, padding_value, dtype=first.dtype)
