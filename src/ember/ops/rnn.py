@@ -229,20 +229,23 @@ class LstmLayerBackward0(_RNNLayer):
         h = _state(h0, B, Hout, dt)
         c = _state(c0, B, H, dt)
         perm = _lstm_perm(H)
-        scale = np.ones(H4, dt)
-        scale[:H3] = 0.5  # sigmoid(a) = 0.5 tanh(a / 2) + 0.5 for the permuted i, f, o rows
+        # rows reordered to (i, f, o, g); sigmoid(a) = 0.5 tanh(a / 2) + 0.5, so the i, f, o rows
+        # are scaled by 0.5 (exact) and one tanh covers all gates
         N, I = X.shape
         bias = b_ih is not None
         K = I + Hout + bias
         XH = np.empty((N, K), dt)  # rows [x_t, h_{t-1}, 1]
         XH[:, :I] = X
         Wr = np.empty((H4, K), dt)  # [W_ih, W_hh, b], gate rows permuted and scaled
-        Wr[:, :I] = w_ih._data[perm]
-        Wr[:, I:I + Hout] = Whh[perm]
+        for src, dst, k in ((0, 0, 2 * H), (H3, 2 * H, H), (2 * H, H3, H)):  # i f | o | g
+            half = 0.5 if dst < H3 else 1.0
+            np.multiply(w_ih._data[src:src + k], half, out=Wr[dst:dst + k, :I])
+            np.multiply(Whh[src:src + k], half, out=Wr[dst:dst + k, I:I + Hout])
+            if bias:
+                np.add(b_ih._data[src:src + k], b_hh._data[src:src + k], out=Wr[dst:dst + k, -1])
+                Wr[dst:dst + k, -1] *= half
         if bias:
             XH[:, K - 1] = 1
-            Wr[:, K - 1] = b_ih._data[perm] + b_hh._data[perm]
-        Wr *= scale[:, None]
         W = Wr.T  # (K, 4H), the step GEMM's right operand
         G = np.empty((N, H4), dt)  # pre-activations, turned into activations in place
         proj = w_hr is not None
