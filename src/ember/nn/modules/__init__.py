@@ -20,3 +20,6 @@ from .multihead_attention import MultiheadAttention
 from .normalization_rms import RMSNorm
 from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer,
                           TransformerEncoder, TransformerEncoderLayer)
+
+# ---- recurrent layers (rnn helper) ----
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
