@@ -272,6 +272,8 @@ def test_hub_cache_refuses_code_in_checkpoints(tmp_path, monkeypatch):
     ckpt.mkdir(parents=True)
     with zipfile.ZipFile(ckpt / "squeezenet1_1-b8a52dc0.pth", "w") as z:
         z.writestr("archive/data.pkl", pickle.dumps({"x": Evil()}, protocol=2))
+        z.writestr("archive/byteorder", "little")
+        z.writestr("archive/version", "3\n")
     with pytest.raises(Exception, match="(?i)weights|unsupported|global"):
         EM.squeezenet1_1(weights="DEFAULT")
 

@@ -14,6 +14,7 @@ from .._tensor import Tensor
 from ..autograd.function import once_differentiable
 from ..random import gen as _gen
 from .base import Op
+from ._gemm import gemm
 from .nn_ops import _reduce_keepdim
 from .normalization import _ones
 
@@ -48,7 +49,7 @@ def _causal_mask(lq: int, ls: int, dtype) -> np.ndarray:
 def _row_sums(x: np.ndarray) -> np.ndarray:
     """x.sum(-1, keepdims=True) as a BLAS matrix-vector product (several times faster than
     NumPy's reduction along a short last axis)."""
-    return np.matmul(x, _ones(x.shape[-1], x.dtype))[..., None]
+    return gemm(x, _ones(x.shape[-1], x.dtype))[..., None]
 
 
 def _fold(x: np.ndarray, heads: int) -> np.ndarray:
@@ -84,9 +85,9 @@ class ScaledDotProductAttentionBackward0(Op):
         hq = qa.shape[-3] if hk is not None else None
         qs = qa * qa.dtype.type(scale)
         if hk is not None and hk != hq:
-            s = _unfold(np.matmul(_fold(qs, hk), ka.swapaxes(-1, -2)), hq)
+            s = _unfold(gemm(_fold(qs, hk), ka.swapaxes(-1, -2)), hq)
         else:
-            s = np.matmul(qs, ka.swapaxes(-1, -2))
+            s = gemm(qs, ka.swapaxes(-1, -2))
         if fixed is not None:  # (masks broadcast to the scores' shape: checked by the caller)
             s += fixed
         if mask is not None:
@@ -117,9 +118,9 @@ class ScaledDotProductAttentionBackward0(Op):
         else:
             pd = s
         if hv is not None and hv != hq:
-            out = _unfold(np.matmul(_fold(pd, hv), va), hq)
+            out = _unfold(gemm(_fold(pd, hv), va), hq)
         else:
-            out = np.matmul(pd, va)
+            out = gemm(pd, va)
         nig = ctx.needs_input_grad
         if nig[0] or nig[1] or nig[2] or nig[3]:
             ctx.save_for_backward(q, k, v)
@@ -140,12 +141,12 @@ class ScaledDotProductAttentionBackward0(Op):
         if hv is not None and hv != hq:
             gf = _fold(gd, hv)
             if nig[2]:
-                gv = np.matmul(_fold(pd, hv).swapaxes(-1, -2), gf)
-            dp = _unfold(np.matmul(gf, va.swapaxes(-1, -2)), hq)
+                gv = gemm(_fold(pd, hv).swapaxes(-1, -2), gf)
+            dp = _unfold(gemm(gf, va.swapaxes(-1, -2)), hq)
         else:
             if nig[2]:
-                gv = np.matmul(pd.swapaxes(-1, -2), gd)
-            dp = np.matmul(gd, va.swapaxes(-1, -2))
+                gv = gemm(pd.swapaxes(-1, -2), gd)
+            dp = gemm(gd, va.swapaxes(-1, -2))
         if nig[0] or nig[1] or nig[3]:
             if keep is not None:
                 dp *= keep
@@ -159,17 +160,17 @@ class ScaledDotProductAttentionBackward0(Op):
             if hk is not None and hk != hq:
                 dsf = _fold(ds, hk)
                 if nig[0]:
-                    gq = _unfold(np.matmul(dsf, ka), hq)
+                    gq = _unfold(gemm(dsf, ka), hq)
                     gq *= t
                 if nig[1]:
-                    gk = np.matmul(dsf.swapaxes(-1, -2), _fold(qa, hk))
+                    gk = gemm(dsf.swapaxes(-1, -2), _fold(qa, hk))
                     gk *= t
             else:
                 if nig[0]:
-                    gq = np.matmul(ds, ka)
+                    gq = gemm(ds, ka)
                     gq *= t
                 if nig[1]:
-                    gk = np.matmul(ds.swapaxes(-1, -2), qa)
+                    gk = gemm(ds.swapaxes(-1, -2), qa)
                     gk *= t
         return (None if gq is None else _new(gq), None if gk is None else _new(gk),
                 None if gv is None else _new(gv), None if gm is None else _new(gm),
