@@ -863,3 +863,9 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
             return loss.sum()
         return loss.sum() / Tensor._new(np.asarray(input.shape[0], loss._data.dtype))
     return _reduce(loss, reduction)
+
+
+# ---- vision layers (vlayers): transposed conv, interpolation, padding, norms, losses ----------
+from ..ops.conv_transpose import conv_transpose1d, conv_transpose2d  # noqa: E402,F401
+from ..ops.upsample import interpolate, pixel_shuffle, pixel_unshuffle  # noqa: E402,F401
+from ..ops.group_norm import group_norm, instance_norm, local_response_norm  # noqa: E402,F401
