@@ -85,22 +85,24 @@ class _Resample(Op):
     """out = x with each spatial axis k mapped by M_k (out_k, in_k);  dx = g with M_k^T."""
 
     @staticmethod
-    def forward(ctx, x, mats):
+    def forward(ctx, x, mats, copy_back=False):
         a = x._data
         nd = len(mats)
         for k, m in enumerate(mats):
             a = _along(a, m, nd - k)
-        ctx.mats = mats
+        ctx.mats, ctx.copy_back = mats, copy_back
         return np.ascontiguousarray(a)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, g):
+        if ctx.copy_back:
+            return g, None, None
         a = g._data
         nd = len(ctx.mats)
         for k, m in enumerate(ctx.mats):
             a = _along(a, m.T, nd - k)
-        return _new(np.ascontiguousarray(a)), None
+        return _new(np.ascontiguousarray(a)), None, None
 
 
 _NODE_NAMES = {"nearest": "UpsampleNearest{}DBackward0",
@@ -205,7 +207,10 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest", alig
         for k, m in enumerate(mats):
             a = np.take(a, m.argmax(axis=1), axis=2 + k)
         return _new(np.ascontiguousarray(a))
-    return _node(mode, nd).apply(input, mats)
+    # torch's bicubic backward copies the gradient through when no size changes (its forward
+    # still filters): kept, so gradients agree
+    copy_back = mode == "bicubic" and out == spatial
+    return _node(mode, nd).apply(input, mats, copy_back)
 
 
 # ---- pixel shuffle ----------------------------------------------------------------------------
