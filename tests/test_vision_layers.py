@@ -347,3 +347,153 @@ def test_local_response_norm(torch, args, shape):
     oe.sum().backward()
     ot.sum().backward()
     assert_close(xe.grad, xt.grad, 1e-4, 1e-5)
+
+
+# ---- activations ---------------------------------------------------------------------------------
+ACTS = [("RReLU", (), {}), ("RReLU", (0.1, 0.3), {}), ("Softshrink", (), {}),
+        ("Softshrink", (0.3,), {}), ("Hardshrink", (), {}), ("Hardshrink", (0.8,), {}),
+        ("Softmax2d", (), {}), ("PReLU", (), {}), ("PReLU", (3,), dict(init=0.1)),
+        ("SELU", (), {}), ("CELU", (0.7,), {}), ("Mish", (), {}), ("Hardswish", (), {}),
+        ("Hardsigmoid", (), {}), ("Softsign", (), {}), ("Tanhshrink", (), {}),
+        ("Threshold", (0.1, 20.0), {}), ("GLU", (), {}), ("GLU", (2,), {}),
+        ("LogSigmoid", (), {}), ("Softmin", (1,), {})]
+
+
+@pytest.mark.parametrize("name,args,kw", ACTS)
+@pytest.mark.parametrize("train", [True, False])
+def test_activation_modules(torch, name, args, kw, train):
+    em, tm = _modules(torch, name, *args, **kw)
+    x = _x(2, 3, 4, 6) * 2
+    torch.manual_seed(1)
+    ember.manual_seed(1)
+    # torch names softsign / tanhshrink / GLU's composed nodes differently from ember's ops
+    names = name not in ("Softsign", "Tanhshrink", "GLU")
+    _compare_module(torch, em, tm, x, train=train, names=names)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda F, x: F.softshrink(x, 0.4), lambda F, x: F.hardshrink(x, 0.4),
+    lambda F, x: F.rrelu(x, 0.1, 0.3), lambda F, x: F.selu(x), lambda F, x: F.celu(x, 0.5),
+    lambda F, x: F.mish(x), lambda F, x: F.hardswish(x), lambda F, x: F.logsigmoid(x),
+    lambda F, x: F.softmin(x, 1), lambda F, x: F.glu(x, 1), lambda F, x: F.softsign(x)])
+def test_activation_gradcheck(fn):
+    x = ember.tensor(_x(3, 4, dtype=np.float64) + 0.05, requires_grad=True)
+    assert gradcheck(lambda x: fn(EF, x), (x,))
+
+
+def test_rrelu_training_draws_and_errors(torch):
+    x = _x(5, 7)
+    torch.manual_seed(4)
+    ember.manual_seed(4)
+    check_op(torch, lambda lib, x: lib.nn.functional.rrelu(x, 0.2, 0.4, training=True), x)
+    xe, xt = ember.tensor(x), torch.tensor(x)
+    ember.manual_seed(2)
+    torch.manual_seed(2)
+    enn.RReLU(inplace=True).train()(xe)
+    torch.nn.RReLU(inplace=True).train()(xt)
+    assert_close(xe, xt)
+    same_error(torch, lambda: EF.softshrink(ember.tensor(x), -1),
+               lambda: torch.nn.functional.softshrink(torch.tensor(x), -1))
+    same_error(torch, lambda: enn.Softmax2d()(ember.tensor(x)),
+               lambda: torch.nn.Softmax2d()(torch.tensor(x)))
+
+
+# ---- pooling extras ---------------------------------------------------------------------------------
+POOLS = [("MaxPool1d", (3,), dict(stride=2, padding=1), (2, 3, 9)),
+         ("MaxPool1d", (2,), dict(ceil_mode=True, dilation=2), (2, 3, 8)),
+         ("AvgPool1d", (3,), dict(stride=2, padding=1), (2, 3, 9)),
+         ("AvgPool1d", (3,), dict(count_include_pad=False, padding=1, ceil_mode=True), (2, 3, 8)),
+         ("AdaptiveMaxPool1d", (4,), {}, (2, 3, 9)),
+         ("AdaptiveMaxPool2d", ((3, 2),), {}, (2, 3, 7, 5)),
+         ("AdaptiveAvgPool1d", (4,), {}, (2, 3, 9)),
+         ("LPPool2d", (2, 3), dict(stride=2), (2, 3, 7, 6)),
+         ("LPPool2d", (1.5, (2, 3)), {}, (2, 3, 6, 6)),
+         ("LPPool1d", (3, 2), {}, (2, 3, 8)),
+         ("Fold", ((4, 5), 2), {}, (2, 12, 12)),
+         ("Fold", ((5, 6), (2, 3)), dict(stride=(1, 2), padding=1, dilation=(2, 1)), (2, 6, 15)),
+         ("Unfold", (2,), dict(padding=1), (2, 3, 4, 5)),
+         ("Unfold", ((2, 3),), dict(stride=2, dilation=(1, 2)), (2, 3, 6, 7))]
+
+
+@pytest.mark.parametrize("name,args,kw,shape", POOLS)
+def test_pooling_extras(torch, name, args, kw, shape):
+    em, tm = _modules(torch, name, *args, **kw)
+    x = np.abs(_x(*shape)) + 0.1 if name.startswith("LP") else _x(*shape)
+    _compare_module(torch, em, tm, x, 1e-5, 1e-5)
+
+
+def test_max_unpool(torch):
+    x = _x(2, 3, 6, 4)
+    for lib, nnm in ((torch, torch.nn), (ember, enn)):
+        pool = nnm.MaxPool2d(2, return_indices=True)
+        unpool = nnm.MaxUnpool2d(2)
+        xx = lib.tensor(x, requires_grad=True)
+        o, i = pool(xx)
+        u = unpool(o, i)
+        u2 = unpool(o, i, output_size=(7, 5))
+        (u * lib.tensor(np.arange(u.numel(), dtype=np.float32).reshape(u.shape))).sum().backward()
+        if lib is torch:
+            rt = (u, u2, xx.grad, repr(unpool), type(u.grad_fn).__name__)
+        else:
+            re = (u, u2, xx.grad, repr(unpool), type(u.grad_fn).__name__)
+    for a, b in zip(re[:3], rt[:3]):
+        assert_close(a, b)
+    assert re[3:] == rt[3:]
+    x1 = _x(2, 3, 8)
+    check_op(torch, lambda lib, x: lib.nn.functional.max_unpool1d(
+        *lib.nn.functional.max_pool1d(x, 2, return_indices=True), 2), x1)
+    o, i = EF.max_pool2d(ember.tensor(x), 2, return_indices=True)
+    o64 = ember.tensor(o.numpy().astype(np.float64), requires_grad=True)
+    assert gradcheck(lambda o: EF.max_unpool2d(o, i, 2), (o64,))
+    ot, it = torch.nn.functional.max_pool2d(torch.tensor(x), 2, return_indices=True)
+    same_error(torch, lambda: EF.max_unpool2d(o, i, 2, output_size=(9, 9)),
+               lambda: torch.nn.functional.max_unpool2d(ot, it, 2, output_size=(9, 9)))
+    same_error(torch, lambda: EF.max_unpool2d(o, i + 100, 2),
+               lambda: torch.nn.functional.max_unpool2d(ot, it + 100, 2))
+
+
+def test_fold_unfold_gradcheck_and_errors(torch):
+    x = ember.tensor(_x(1, 2, 4, 5, dtype=np.float64), requires_grad=True)
+    assert gradcheck(lambda x: EF.unfold(x, (2, 3), padding=1, stride=(2, 1)), (x,))
+    c = ember.tensor(_x(1, 8, 12, dtype=np.float64), requires_grad=True)
+    assert gradcheck(lambda c: EF.fold(c, (4, 5), 2), (c,))
+    assert gradcheck(lambda x: EF.lp_pool2d(x.abs() + 0.1, 2, 2), (x,))
+    for fe in (lambda F, t: F.unfold(t(_x(1, 2, 3, 3)), 4),
+               lambda F, t: F.fold(t(_x(1, 5, 12)), (4, 5), 2),
+               lambda F, t: F.fold(t(_x(1, 8, 10)), (4, 5), 2),
+               lambda F, t: F.unfold(t(_x(1, 2, 3, 3)), 2, stride=0)):
+        e, t = same_error(torch, lambda: fe(EF, ember.tensor),
+                          lambda: fe(torch.nn.functional, torch.tensor))
+        assert str(e) == str(t)
+
+
+# ---- distances, Bilinear, dropouts ------------------------------------------------------------------
+@pytest.mark.parametrize("name,kw", [("CosineSimilarity", {}), ("CosineSimilarity", dict(dim=0)),
+                                     ("PairwiseDistance", {}),
+                                     ("PairwiseDistance", dict(p=1.0, keepdim=True)),
+                                     ("PairwiseDistance", dict(p=3.0, eps=0.1))])
+def test_distance_modules(torch, name, kw):
+    em, tm = _modules(torch, name, **kw)
+    assert repr(em) == repr(tm)
+    check_op(torch, lambda lib, a, b: getattr(lib.nn, name)(**kw)(a, b), _x(4, 5), _x(4, 5),
+             names=False)
+    a = ember.tensor(_x(3, 4, dtype=np.float64), requires_grad=True)
+    b = ember.tensor(_x(3, 4, dtype=np.float64), requires_grad=True)
+    assert gradcheck(lambda a, b: em(a, b), (a, b))
+
+
+def test_bilinear_and_dropouts(torch):
+    em, tm = _modules(torch, "Bilinear", 3, 4, 5)
+    assert repr(em) == repr(tm)
+    assert list(em.state_dict()) == list(tm.state_dict())
+    check_op(torch, lambda lib, a, b: lib.nn.Bilinear(3, 4, 5)(a, b) if False else
+             lib.nn.functional.bilinear(a, b, lib.tensor(tm.weight.detach().numpy()),
+                                        lib.tensor(tm.bias.detach().numpy())),
+             _x(6, 3), _x(6, 4), names=False, rtol=1e-4)
+    for name, shape in (("Dropout1d", (4, 5, 6)), ("AlphaDropout", (4, 5))):
+        em, tm = _modules(torch, name, 0.4)
+        assert repr(em) == repr(tm)
+        x = _x(*shape)
+        torch.manual_seed(7)
+        ember.manual_seed(7)
+        assert_close(em(ember.tensor(x)), tm(torch.tensor(x)))

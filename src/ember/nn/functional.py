@@ -448,7 +448,7 @@ def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
         return input
     if p == 1.0:
         return input * 0.0
-    alpha = -_SELU_ALPHA * _SELU_SCALE
+    alpha = _SELU_ALPHA * _SELU_SCALE  # dropped units go to -alpha*a*(1-p), SELU's saturation side
     a = 1.0 / math.sqrt((alpha * alpha * p + 1) * (1 - p))
     keep = Tensor._new(_gen(None).bernoulli(input._data.shape, 1.0 - p, input._data.dtype))
     b = (keep - 1.0) * (alpha * a) + alpha * a * p
@@ -869,3 +869,6 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
 from ..ops.conv_transpose import conv_transpose1d, conv_transpose2d  # noqa: E402,F401
 from ..ops.upsample import interpolate, pixel_shuffle, pixel_unshuffle  # noqa: E402,F401
 from ..ops.group_norm import group_norm, instance_norm, local_response_norm  # noqa: E402,F401
+from ..ops.fold import (fold, lp_pool1d, lp_pool2d, max_unpool1d, max_unpool2d,  # noqa: E402,F401
+                        unfold)
+from ..ops.shrink import hardshrink, rrelu, rrelu_, softshrink  # noqa: E402,F401

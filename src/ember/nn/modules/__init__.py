@@ -25,3 +25,7 @@ from .pixelshuffle import PixelShuffle, PixelUnshuffle
 from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 from .normalization import GroupNorm, LocalResponseNorm
 from .instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
+from .activation import Hardshrink, RReLU, Softmax2d, Softshrink
+from .distance import CosineSimilarity, PairwiseDistance
+from .fold import Fold, Unfold
+from .pooling import LPPool1d, LPPool2d, MaxUnpool1d, MaxUnpool2d
