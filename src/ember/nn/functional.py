@@ -872,3 +872,8 @@ from ..ops.group_norm import group_norm, instance_norm, local_response_norm  # n
 from ..ops.fold import (fold, lp_pool1d, lp_pool2d, max_unpool1d, max_unpool2d,  # noqa: E402,F401
                         unfold)
 from ..ops.shrink import hardshrink, rrelu, rrelu_, softshrink  # noqa: E402,F401
+from ._loss_functions import (cosine_embedding_loss, ctc_loss,  # noqa: E402,F401
+                              gaussian_nll_loss, hinge_embedding_loss, margin_ranking_loss,
+                              multi_margin_loss, multilabel_soft_margin_loss, poisson_nll_loss,
+                              soft_margin_loss, triplet_margin_loss,
+                              triplet_margin_with_distance_loss)

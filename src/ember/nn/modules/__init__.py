@@ -29,3 +29,7 @@ from .activation import Hardshrink, RReLU, Softmax2d, Softshrink
 from .distance import CosineSimilarity, PairwiseDistance
 from .fold import Fold, Unfold
 from .pooling import LPPool1d, LPPool2d, MaxUnpool1d, MaxUnpool2d
+from .loss_more import (CosineEmbeddingLoss, CTCLoss, GaussianNLLLoss, HingeEmbeddingLoss,
+                        MarginRankingLoss, MultiLabelSoftMarginLoss, MultiMarginLoss,
+                        PoissonNLLLoss, SoftMarginLoss, TripletMarginLoss,
+                        TripletMarginWithDistanceLoss)
