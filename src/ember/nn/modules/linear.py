@@ -54,8 +54,11 @@ class Linear(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         p = self._parameters
-        w = p["weight"]
-        b = p["bias"]
+        if len(p) != 2:  # a parametrized weight or bias (nn.utils.parametrize) is a property
+            w, b = self.weight, self.bias
+        else:
+            w = p["weight"]
+            b = p["bias"]
         # the common case (2-D float input of the weight's dtype) goes straight to the GEMM op
         if b is not None and type(input) is Tensor and input._data.ndim == 2 and \
                 input._data.dtype == w._data.dtype and input._data.shape[1] == w._data.shape[1]:
