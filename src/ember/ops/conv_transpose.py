@@ -1,44 +1,71 @@
-"""Transposed convolution (1-d and 2-d) on the convolution's GEMM path.
+"""Transposed convolution (1-d and 2-d) as single large GEMMs, no Python loop over pixels.
 
-A transposed convolution is the adjoint of a convolution: with the "conv" taking the output y
-(N, C_out, H_out, W_out) to the input x (N, C_in, H, W) under weight (C_in, C_out/G, kh, kw),
+With x (N, C_in, H, W), weight (C_in, C_out/G, kh, kw) and everything laid out channel-first
+and batch-last (C, H*W*N), one GEMM per group does all the work of each pass:
 
-    conv_transpose(x, w) = d conv(y, w) / d y applied to x,
+    forward:  cols = W^T x  (C_out*kh*kw, H*W*N), then col2im: kh*kw strided slice-adds;
+    backward: cols_g = im2col(g) (one strided-view copy), dx = W cols_g, dW = x cols_g^T.
 
-so the forward is exactly the convolution's input-gradient routine (kh*kw small GEMMs on a
-batch-last view, no column matrix), the input gradient is a plain convolution of the output
-gradient, and the weight gradient is the convolution's weight-gradient routine with the roles
-of input and output gradient swapped. No Python loop over pixels anywhere.
+This is the convolution's GEMM path run as its adjoint (a transposed convolution's forward is
+a convolution's input gradient, its input gradient a convolution), with the batch folded into
+the GEMM's long dimension so each GEMM is one big call rather than one per sample. Batch-last
+keeps the slice-adds and the im2col copy moving contiguous runs of N elements even when the
+stride skips pixels.
 """
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from .._tensor import Tensor
 from ..autograd.function import once_differentiable
 from .base import Op
-from .conv import (ConvolutionBackward0 as _Conv, _batch_last_grad, _column_chunks, _Geometry,
-                   _grad_cols, _input_grad, _SCALAR_NAMES, _tuple, _weight_grad_batch_last,
-                   _windows)
+from .conv import _SCALAR_NAMES, _tuple
 
 _new = Tensor._new
 
 
-class _NoGrad:
-    """The ctx the convolution's forward gets when it is called as a plain routine."""
-    needs_input_grad = (False, False, False)
+class _Geo:
+    """Sizes of one transposed convolution and of its zero-padded output grid."""
+    __slots__ = ("N", "Cin", "H", "W", "Cout", "G", "kh", "kw", "sh", "sw", "ph", "pw", "dh",
+                 "dw", "Ho", "Wo", "Hp", "Wp")
+
+    def __init__(self, xshape, wshape, groups, stride, padding, dilation, out_hw):
+        self.N, self.Cin, self.H, self.W = xshape
+        self.G = groups
+        self.Cout = wshape[1] * groups
+        self.kh, self.kw = wshape[2:]
+        (self.sh, self.sw), (self.ph, self.pw), (self.dh, self.dw) = stride, padding, dilation
+        self.Ho, self.Wo = out_hw
+        self.Hp, self.Wp = self.Ho + 2 * self.ph, self.Wo + 2 * self.pw
+
+    def slices(self, i, j):
+        """Where kernel offset (i, j) of every input pixel lands in the padded output grid."""
+        r, c = i * self.dh, j * self.dw
+        return (slice(r, r + self.sh * (self.H - 1) + 1, self.sh),
+                slice(c, c + self.sw * (self.W - 1) + 1, self.sw))
 
 
-def _conv_weight_grad(y: np.ndarray, gx: np.ndarray, geo: _Geometry) -> np.ndarray:
-    """dW of the convolution y -> x given dL/dx = gx: (O=C_in, C_out/G, kh, kw)."""
-    if geo.wide and geo.C // geo.G >= 4:
-        return _weight_grad_batch_last(_batch_last_grad(gx, geo), y, geo)
-    gc = _grad_cols(gx, geo)
-    dwt = np.zeros((geo.G, geo.C // geo.G * geo.kh * geo.kw, geo.O // geo.G), gx.dtype)
-    for n0, n1, cols in _column_chunks(_windows(y, geo), geo, False):
-        dwt += np.matmul(cols, gc[n0:n1].transpose(0, 1, 3, 2)).sum(axis=0)
-    return np.ascontiguousarray(dwt.transpose(0, 2, 1)).reshape(
-        geo.O, geo.C // geo.G, geo.kh, geo.kw)
+def _batch_last(a: np.ndarray, G: int) -> np.ndarray:
+    """(N, C, H, W) -> (G, C/G, H*W*N)."""
+    N, C = a.shape[:2]
+    return np.ascontiguousarray(a.transpose(1, 2, 3, 0)).reshape(G, C // G, -1)
+
+
+def _weight_groups(w: np.ndarray, G: int) -> np.ndarray:
+    """(C_in, C_out/G, kh, kw) -> (G, C_in/G, C_out/G*kh*kw)."""
+    return w.reshape(G, w.shape[0] // G, -1)
+
+
+def _im2col(g: np.ndarray, geo: _Geo) -> np.ndarray:
+    """The output gradient's columns (G, C_out/G*kh*kw, H*W*N): entry (o, i, j, h, w, n) is
+    g_padded[n, o, s*h + d*i, s*w + d*j] (one copy of a strided batch-last view)."""
+    gp = np.zeros((geo.Cout, geo.Hp, geo.Wp, geo.N), g.dtype)
+    gp[:, geo.ph:geo.ph + geo.Ho, geo.pw:geo.pw + geo.Wo] = g.transpose(1, 2, 3, 0)
+    sC, sH, sW, sN = gp.strides
+    v = as_strided(gp, (geo.Cout, geo.kh, geo.kw, geo.H, geo.W, geo.N),
+                   (sC, geo.dh * sH, geo.dw * sW, geo.sh * sH, geo.sw * sW, sN))
+    return v.reshape(geo.G, -1, geo.H * geo.W * geo.N)
 
 
 class ConvolutionBackward0(Op):
@@ -57,22 +84,25 @@ class ConvolutionBackward0(Op):
         one_d = xa.ndim == 3
         if one_d:  # a 1-d transposed convolution is a 2-d one over a height-1 image
             xa, wa = xa[:, :, None, :], wa[:, :, None, :]
-        N, Cin, H, W = xa.shape
-        cout = wa.shape[1] * groups
-        pads = (padding[0], padding[0], padding[1], padding[1])
-        geo = _Geometry((N, cout) + tuple(out_hw), wa.shape, stride, pads, dilation, groups)
-        if (geo.Ho, geo.Wo) != (H, W):  # output_padding >= stride: the extra rows get no input
-            xp = np.zeros((N, Cin, geo.Ho, geo.Wo), xa.dtype)
-            xp[:, :, :H, :W] = xa
-            xa = xp
-        out = _input_grad(_batch_last_grad(xa, geo), wa, geo)
+        geo = _Geo(xa.shape, wa.shape, groups, stride, padding, dilation, out_hw)
+        N, H, W = geo.N, geo.H, geo.W
+        cols = np.matmul(_weight_groups(wa, groups).transpose(0, 2, 1),
+                         _batch_last(xa, groups))
+        cols = cols.reshape(geo.Cout, geo.kh, geo.kw, H, W, N)
+        out = np.zeros((geo.Cout, geo.Hp, geo.Wp, N), cols.dtype)
+        for i in range(geo.kh):
+            for j in range(geo.kw):
+                rs, cs = geo.slices(i, j)
+                dst = out[:, rs, cs]
+                np.add(dst, cols[:, i, j], out=dst)
+        out = out[:, geo.ph:geo.ph + geo.Ho, geo.pw:geo.pw + geo.Wo]
         if bias is not None:
-            out += bias._data.reshape(-1, 1, 1)
+            out += bias._data.reshape(-1, 1, 1, 1)
+        out = np.ascontiguousarray(out.transpose(3, 0, 1, 2))
         ctx.one_d = one_d
         need = ctx.needs_input_grad
         if need[0] or need[1] or (bias is not None and need[2]):
-            ctx.geo, ctx.has_bias, ctx.hw = geo, bias is not None, (H, W)
-            ctx.args = (stride, pads, dilation, groups)
+            ctx.geo, ctx.has_bias = geo, bias is not None
             ctx.save_for_backward(x, weight)
         return out[:, :, 0, :] if one_d else out
 
@@ -81,26 +111,21 @@ class ConvolutionBackward0(Op):
     def backward(ctx, grad):
         x, weight = ctx.saved_tensors
         geo, need = ctx.geo, ctx.needs_input_grad
-        g = np.ascontiguousarray(grad._data)
-        if ctx.one_d:
-            g = g[:, :, None, :]
-        H, W = ctx.hw
+        g = grad._data
         xa, wa = x._data, weight._data
         if ctx.one_d:
-            xa, wa = xa[:, :, None, :], wa[:, :, None, :]
+            g, xa, wa = g[:, :, None, :], xa[:, :, None, :], wa[:, :, None, :]
         gx = gw = gb = None
-        if need[0]:
-            stride, pads, dilation, groups = ctx.args
-            dx = _Conv.forward(_NoGrad(), _new(g), _new(wa), None, stride, pads, dilation, groups)
-            if dx.shape[2:] != (H, W):
-                dx = np.ascontiguousarray(dx[:, :, :H, :W])
-            gx = _new(dx.reshape(x._data.shape))
-        if need[1]:
-            if (geo.Ho, geo.Wo) != (H, W):
-                xp = np.zeros(xa.shape[:2] + (geo.Ho, geo.Wo), xa.dtype)
-                xp[:, :, :H, :W] = xa
-                xa = xp
-            gw = _new(_conv_weight_grad(g, xa, geo).reshape(weight._data.shape))
+        G = geo.G
+        if need[0] or need[1]:
+            cols = _im2col(g, geo)  # (G, C_out/G*kh*kw, H*W*N)
+            if need[0]:
+                dx = np.matmul(_weight_groups(wa, G), cols)  # (G, C_in/G, H*W*N)
+                dx = dx.reshape(geo.Cin, geo.H, geo.W, geo.N).transpose(3, 0, 1, 2)
+                gx = _new(np.ascontiguousarray(dx).reshape(x._data.shape))
+            if need[1]:
+                dw = np.matmul(_batch_last(xa, G), cols.transpose(0, 2, 1))
+                gw = _new(dw.reshape(weight._data.shape))
         if ctx.has_bias and need[2]:
             gb = _new(g.sum(axis=(0, 2, 3)))
         return gx, gw, gb, None, None, None, None, None
