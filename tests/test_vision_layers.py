@@ -497,3 +497,75 @@ def test_bilinear_and_dropouts(torch):
         torch.manual_seed(7)
         ember.manual_seed(7)
         assert_close(em(ember.tensor(x)), tm(torch.tensor(x)))
+
+
+# ---- strided convolution on the batch-folded GEMM path (ops/conv_strided.py) ------------------
+@pytest.mark.parametrize("kw", [dict(stride=2, padding=1), dict(stride=(2, 3), padding=(0, 2)),
+                                dict(stride=2, dilation=2, groups=2, padding=2),
+                                dict(stride=3, bias=False), dict(stride=2, padding_mode="reflect",
+                                                                 padding=1)])
+def test_strided_conv_many_channels(torch, kw):
+    em, tm = _modules(torch, "Conv2d", 16, 12, 3, **kw)
+    _compare_module(torch, em, tm, _x(3, 16, 9, 11), 1e-4, 1e-5)
+    em, tm = _modules(torch, "Conv1d", 16, 12, 3, **{k: (v[0] if isinstance(v, tuple) else v)
+                                                     for k, v in kw.items()})
+    _compare_module(torch, em, tm, _x(3, 16, 11), 1e-4, 1e-5)
+
+
+def test_strided_conv_gradcheck():
+    x = ember.tensor(_x(2, 8, 5, 6, dtype=np.float64), requires_grad=True)
+    w = ember.tensor(_x(6, 4, 3, 2, dtype=np.float64), requires_grad=True)
+    b = ember.tensor(_x(6, dtype=np.float64), requires_grad=True)
+    assert gradcheck(lambda x, w, b: EF.conv2d(x, w, b, stride=2, padding=1, groups=2), (x, w, b))
+    assert gradcheck(lambda x, w: EF.conv2d(x, w[:, :, :, :1].repeat(1, 2, 1, 1), stride=(2, 1),
+                                            dilation=2), (x, w))
+
+
+# ---- end to end: the benchmark's DCGAN and VAE steps, small ---------------------------------------
+def test_dcgan_and_vae_steps_match_torch(torch):
+    import sys
+    import pathlib
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "bench"))
+    import bench_generative as B
+    results = []
+    for lib in (torch, ember):
+        lib.manual_seed(0)
+        gen, disc = B.dcgan(lib)
+        F = lib.nn.functional
+        rng = np.random.default_rng(0)
+        z = lib.tensor(rng.standard_normal((4, B.NZ, 1, 1)).astype(np.float32))
+        real = lib.tensor(rng.random((4, 1, 28, 28), dtype=np.float32) * 2 - 1)
+        fake = gen(z)
+        loss_d = (F.binary_cross_entropy_with_logits(disc(real), lib.ones(4, 1)) +
+                  F.binary_cross_entropy_with_logits(disc(fake.detach()), lib.zeros(4, 1)))
+        loss_d.backward()
+        loss_g = F.binary_cross_entropy_with_logits(disc(fake), lib.ones(4, 1))
+        loss_g.backward()
+        vae = B._VAEParts(lib)
+        x = lib.tensor(rng.random((4, 1, 28, 28), dtype=np.float32))
+        h = vae.enc(x)
+        recon = vae.dec(vae.dec_fc(h[:, :vae.latent]))
+        loss_v = F.binary_cross_entropy(recon, x, reduction="sum")
+        loss_v.backward()
+        grads = [p.grad for p in list(gen.parameters()) + list(disc.parameters()) +
+                 vae.parameters()]
+        results.append((fake, loss_d, loss_g, recon, loss_v, grads))
+    (ft, dt, gt, rt, vt, grt), (fe, de, ge, re_, ve, gre) = results
+    assert_close(fe, ft.detach(), 1e-4, 1e-5)
+    assert_close(re_, rt.detach(), 1e-4, 1e-5)
+    for a, b in ((de, dt), (ge, gt), (ve, vt)):
+        assert_close(a, b.detach(), 1e-4, 1e-4)
+    for a, b in zip(gre, grt):
+        assert_close(a, b, 1e-3, 1e-4)
+
+
+def test_deprecated_upsample_functions(torch):
+    x = _x(1, 2, 3, 4)
+    for name, kw in (("upsample", dict(scale_factor=2, mode="bilinear")),
+                     ("upsample_nearest", dict(scale_factor=2)),
+                     ("upsample_bilinear", dict(size=(5, 7)))):
+        with pytest.warns(UserWarning):
+            oe = getattr(EF, name)(ember.tensor(x), **kw)
+        with pytest.warns(UserWarning):
+            ot = getattr(torch.nn.functional, name)(torch.tensor(x), **kw)
+        assert_close(oe, ot)

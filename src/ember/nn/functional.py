@@ -877,3 +877,34 @@ from ._loss_functions import (cosine_embedding_loss, ctc_loss,  # noqa: E402,F40
                               multi_margin_loss, multilabel_soft_margin_loss, poisson_nll_loss,
                               soft_margin_loss, triplet_margin_loss,
                               triplet_margin_with_distance_loss)
+
+
+def upsample(input, size=None, scale_factor=None, mode: str = "nearest", align_corners=None):
+    """Deprecated alias of interpolate (warns, as torch)."""
+    warnings.warn("`nn.functional.upsample` is deprecated. Use `nn.functional.interpolate` "
+                  "instead.", stacklevel=2)
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input, size=None, scale_factor=None):
+    """Deprecated: interpolate(mode='nearest')."""
+    warnings.warn("`nn.functional.upsample_nearest` is deprecated. Use "
+                  "`nn.functional.interpolate` instead.", stacklevel=2)
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input, size=None, scale_factor=None):
+    """Deprecated: interpolate(mode='bilinear', align_corners=True)."""
+    warnings.warn("`nn.functional.upsample_bilinear` is deprecated. Use "
+                  "`nn.functional.interpolate` instead.", stacklevel=2)
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
+__all__ += [
+    "conv_transpose1d", "conv_transpose2d", "interpolate", "upsample", "upsample_nearest",
+    "upsample_bilinear", "pixel_shuffle", "pixel_unshuffle", "group_norm", "instance_norm",
+    "local_response_norm", "fold", "unfold", "max_unpool1d", "max_unpool2d", "lp_pool1d",
+    "lp_pool2d", "hardshrink", "softshrink", "rrelu", "rrelu_", "cosine_embedding_loss",
+    "ctc_loss", "gaussian_nll_loss", "hinge_embedding_loss", "margin_ranking_loss",
+    "multi_margin_loss", "multilabel_soft_margin_loss", "poisson_nll_loss", "soft_margin_loss",
+    "triplet_margin_loss", "triplet_margin_with_distance_loss"]
