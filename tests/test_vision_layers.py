@@ -133,6 +133,13 @@ def test_conv_transpose_module_errors(torch):
                lambda: torch.nn.ConvTranspose2d(2, 3, 3, padding_mode="reflect"))
     same_error(torch, lambda: enn.ConvTranspose2d(2, 3, 3, groups=2),
                lambda: torch.nn.ConvTranspose2d(2, 3, 3, groups=2))
+    x, w = _x(1, 2, 3, 3), _x(2, 3, 3, 3)
+    e, t = same_error(torch, lambda: EF.conv_transpose2d(ember.tensor(x), ember.tensor(w),
+                                                         padding="same"),
+                      lambda: torch.nn.functional.conv_transpose2d(torch.tensor(x),
+                                                                   torch.tensor(w),
+                                                                   padding="same"))
+    assert str(e) == str(t)
 
 
 # ---- Conv padding modes -------------------------------------------------------------------------
@@ -486,10 +493,8 @@ def test_bilinear_and_dropouts(torch):
     em, tm = _modules(torch, "Bilinear", 3, 4, 5)
     assert repr(em) == repr(tm)
     assert list(em.state_dict()) == list(tm.state_dict())
-    check_op(torch, lambda lib, a, b: lib.nn.Bilinear(3, 4, 5)(a, b) if False else
-             lib.nn.functional.bilinear(a, b, lib.tensor(tm.weight.detach().numpy()),
-                                        lib.tensor(tm.bias.detach().numpy())),
-             _x(6, 3), _x(6, 4), names=False, rtol=1e-4)
+    check_op(torch, lambda lib, a, b: (em if lib is ember else tm)(a, b), _x(6, 3), _x(6, 4),
+             names=False, rtol=1e-4)
     for name, shape in (("Dropout1d", (4, 5, 6)), ("AlphaDropout", (4, 5))):
         em, tm = _modules(torch, name, 0.4)
         assert repr(em) == repr(tm)

@@ -124,8 +124,8 @@ class ConvolutionBackward0(Op):
                 dx = dx.reshape(geo.Cin, geo.H, geo.W, geo.N).transpose(3, 0, 1, 2)
                 gx = _new(np.ascontiguousarray(dx).reshape(x._data.shape))
             if need[1]:
-                dw = np.matmul(_batch_last(xa, G), cols.transpose(0, 2, 1))
-                gw = _new(dw.reshape(weight._data.shape))
+                dw = np.matmul(cols, _batch_last(xa, G).transpose(0, 2, 1)).transpose(0, 2, 1)
+                gw = _new(np.ascontiguousarray(dw).reshape(weight._data.shape))
         if ctx.has_bias and need[2]:
             gb = _new(g.sum(axis=(0, 2, 3)))
         return gx, gw, gb, None, None, None, None, None
@@ -149,6 +149,10 @@ def conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
         raise RuntimeError(f"weight should have at least three dimensions and {nd + 2} in "
                            f"total, but got weight of size {list(w.shape)}")
     groups = int(groups)
+    for arg, v in (("stride", stride), ("padding", padding), ("output_padding", output_padding),
+                   ("dilation", dilation)):
+        if isinstance(v, str):
+            raise TypeError(f"{name}(): argument '{arg}' must be tuple of ints, not str")
     stride = _tuple(stride, nd, "stride")
     padding = _tuple(padding, nd, "padding")
     output_padding = _tuple(output_padding, nd, "output_padding")
