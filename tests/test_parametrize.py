@@ -214,3 +214,38 @@ def test_matrix_function_gradchecks():
     xa[np.arange(3), np.arange(3)] = [-1.5, 1.5, -1.5]
     x = ember.tensor(xa, requires_grad=True)
     assert gradcheck(lambda x: o.parametrizations.weight[0](x), (x,))
+
+
+# ---- the hook-based forms: nn.utils.weight_norm / spectral_norm ---------------------------------
+@pytest.mark.parametrize("fn", ["weight_norm", "spectral_norm"])
+@pytest.mark.parametrize("ctor", ["linear", "conv", "convT"])
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+def test_hook_based_norms_match_torch(torch, fn, ctor):
+    em, tm = _pair_modules(torch, ctor, getattr(enn.utils, fn), getattr(torch.nn.utils, fn))
+    assert list(em.state_dict()) == list(tm.state_dict())
+    for k, v in tm.state_dict().items():
+        assert_close(em.state_dict()[k], v, 1e-5, 1e-6)
+    for train in (True, True, False):
+        em.train(train)
+        tm.train(train)
+        _backward(torch, em, tm, _input(ctor))
+        for k, v in tm.state_dict().items():
+            assert_close(em.state_dict()[k], v, 1e-5, 1e-6)
+    assert repr(em) == repr(tm)
+    getattr(enn.utils, "remove_" + fn)(em)
+    getattr(torch.nn.utils, "remove_" + fn)(tm)
+    assert list(em.state_dict()) == list(tm.state_dict())
+    assert_close(em.weight, tm.weight.detach(), 1e-5, 1e-6)
+    same_error(torch, lambda: getattr(enn.utils, "remove_" + fn)(em),
+               lambda: getattr(torch.nn.utils, "remove_" + fn)(tm))
+
+
+def test_weight_norm_warns_and_rejects_twice(torch):
+    with pytest.warns(FutureWarning):
+        m = enn.utils.weight_norm(enn.Linear(2, 3))
+    with pytest.warns(FutureWarning):
+        t = torch.nn.utils.weight_norm(torch.nn.Linear(2, 3))
+    same_error(torch, lambda: enn.utils.spectral_norm(enn.utils.spectral_norm(enn.Linear(2, 3))),
+               lambda: torch.nn.utils.spectral_norm(torch.nn.utils.spectral_norm(
+                   torch.nn.Linear(2, 3))))
+    assert list(m.state_dict()) == list(t.state_dict())
