@@ -357,7 +357,7 @@ def test_local_response_norm(torch, args, shape):
     assert_close(xe.grad, xt.grad, 1e-4, 1e-5)
 
 
-# ---- activations ---------------------------------------------------------------------------------
+# ---- activations --------------------------------------------------------------------------------
 ACTS = [("RReLU", (), {}), ("RReLU", (0.1, 0.3), {}), ("Softshrink", (), {}),
         ("Softshrink", (0.3,), {}), ("Hardshrink", (), {}), ("Hardshrink", (0.8,), {}),
         ("Softmax2d", (), {}), ("PReLU", (), {}), ("PReLU", (3,), dict(init=0.1)),
@@ -406,7 +406,7 @@ def test_rrelu_training_draws_and_errors(torch):
                lambda: torch.nn.Softmax2d()(torch.tensor(x)))
 
 
-# ---- pooling extras ---------------------------------------------------------------------------------
+# ---- pooling extras -----------------------------------------------------------------------------
 POOLS = [("MaxPool1d", (3,), dict(stride=2, padding=1), (2, 3, 9)),
          ("MaxPool1d", (2,), dict(ceil_mode=True, dilation=2), (2, 3, 8)),
          ("AvgPool1d", (3,), dict(stride=2, padding=1), (2, 3, 9)),
@@ -475,7 +475,7 @@ def test_fold_unfold_gradcheck_and_errors(torch):
         assert str(e) == str(t)
 
 
-# ---- distances, Bilinear, dropouts ------------------------------------------------------------------
+# ---- distances, Bilinear, dropouts --------------------------------------------------------------
 @pytest.mark.parametrize("name,kw", [("CosineSimilarity", {}), ("CosineSimilarity", dict(dim=0)),
                                      ("PairwiseDistance", {}),
                                      ("PairwiseDistance", dict(p=1.0, keepdim=True)),
@@ -532,7 +532,7 @@ def test_strided_conv_gradcheck():
                                             dilation=2), (x, w), fast_mode=True)
 
 
-# ---- end to end: the benchmark's DCGAN and VAE steps, small ---------------------------------------
+# ---- end to end: the benchmark's DCGAN and VAE steps, small -------------------------------------
 def test_dcgan_and_vae_steps_match_torch(torch):
     import sys
     import pathlib

@@ -30,7 +30,8 @@ def _padded_batch_last(x: np.ndarray, geo) -> np.ndarray:
 
 
 def _cols(x: np.ndarray, geo) -> np.ndarray:
-    """im2col (G, C/G*kh*kw, Ho*Wo*N): entry (c, i, j, p, q, n) = xpad[n, c, s*p + d*i, s*q + d*j]."""
+    """im2col (G, C/G*kh*kw, Ho*Wo*N): entry (c, i, j, p, q, n) is
+    xpad[n, c, s*p + d*i, s*q + d*j]."""
     xp = _padded_batch_last(x, geo)
     sC, sH, sW, sN = xp.strides
     v = as_strided(xp, (geo.C, geo.kh, geo.kw, geo.Ho, geo.Wo, geo.N),
