@@ -580,3 +580,23 @@ def test_deprecated_upsample_functions(torch):
         with pytest.warns(UserWarning):
             ot = getattr(torch.nn.functional, name)(torch.tensor(x), **kw)
         assert_close(oe, ot)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda L: L.nn.ConvTranspose2d(4, 6, 3, stride=2)(L.zeros(0, 4, 5, 5, requires_grad=True)),
+    lambda L: L.nn.Conv2d(64, 6, 3, stride=2)(L.zeros(0, 64, 5, 5, requires_grad=True)),
+    lambda L: L.nn.functional.group_norm(L.zeros(0, 4, 5, requires_grad=True), 2),
+    lambda L: L.nn.functional.interpolate(L.zeros(0, 4, 5, 5, requires_grad=True),
+                                          scale_factor=2, mode="bilinear"),
+    lambda L: L.nn.functional.unfold(L.zeros(0, 2, 4, 4, requires_grad=True), 2),
+    lambda L: L.nn.ConvTranspose2d(4, 6, 3, stride=2)(
+        L.ones(2, 5, 5, 4, requires_grad=True).permute(0, 3, 1, 2)),
+])
+def test_empty_batch_and_non_contiguous(torch, fn):
+    res = []
+    for L in (torch, ember):
+        L.manual_seed(0)
+        y = fn(L)
+        y.sum().backward()
+        res.append(y)
+    assert_close(res[1], res[0].detach(), 1e-5, 1e-5)

@@ -36,7 +36,7 @@ def _cols(x: np.ndarray, geo) -> np.ndarray:
     sC, sH, sW, sN = xp.strides
     v = as_strided(xp, (geo.C, geo.kh, geo.kw, geo.Ho, geo.Wo, geo.N),
                    (sC, geo.dh * sH, geo.dw * sW, geo.sh * sH, geo.sw * sW, sN))
-    return v.reshape(geo.G, -1, geo.Ho * geo.Wo * geo.N)
+    return v.reshape(geo.G, geo.C // geo.G * geo.kh * geo.kw, geo.Ho * geo.Wo * geo.N)
 
 
 def forward(x: np.ndarray, w: np.ndarray, bias, geo) -> np.ndarray:
@@ -53,7 +53,8 @@ def backward(g: np.ndarray, x: np.ndarray, w: np.ndarray, geo, need_x: bool, nee
              need_b: bool):
     """(dx, dW, db) of forward, each None where not needed."""
     G, N = geo.G, geo.N
-    gt = np.ascontiguousarray(g.transpose(1, 2, 3, 0)).reshape(G, geo.O // G, -1)
+    gt = np.ascontiguousarray(g.transpose(1, 2, 3, 0)).reshape(G, geo.O // G,
+                                                                geo.Ho * geo.Wo * N)
     dx = dw = db = None
     if need_w:
         # (cols g^T)^T: the long dimension as the GEMM's inner one runs faster than g cols^T

@@ -48,8 +48,8 @@ class _Geo:
 
 def _batch_last(a: np.ndarray, G: int) -> np.ndarray:
     """(N, C, H, W) -> (G, C/G, H*W*N)."""
-    N, C = a.shape[:2]
-    return np.ascontiguousarray(a.transpose(1, 2, 3, 0)).reshape(G, C // G, -1)
+    N, C, H, W = a.shape
+    return np.ascontiguousarray(a.transpose(1, 2, 3, 0)).reshape(G, C // G, H * W * N)
 
 
 def _weight_groups(w: np.ndarray, G: int) -> np.ndarray:
@@ -65,7 +65,7 @@ def _im2col(g: np.ndarray, geo: _Geo) -> np.ndarray:
     sC, sH, sW, sN = gp.strides
     v = as_strided(gp, (geo.Cout, geo.kh, geo.kw, geo.H, geo.W, geo.N),
                    (sC, geo.dh * sH, geo.dw * sW, geo.sh * sH, geo.sw * sW, sN))
-    return v.reshape(geo.G, -1, geo.H * geo.W * geo.N)
+    return v.reshape(geo.G, geo.Cout // geo.G * geo.kh * geo.kw, geo.H * geo.W * geo.N)
 
 
 class ConvolutionBackward0(Op):

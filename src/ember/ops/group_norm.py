@@ -28,12 +28,13 @@ class NativeGroupNormBackward0(Op):
     def forward(ctx, x, weight, bias, groups, eps):
         a = x._data
         N, C = a.shape[:2]
-        xr = a.reshape(N, groups, -1)
+        S = a.size // max(N * C, 1) if a.size else int(np.prod(a.shape[2:]))
+        xr = a.reshape(N, groups, C // groups * S)
         mean = xr.mean(axis=2, keepdims=True)
         xc = xr - mean
         var = np.mean(xc * xc, axis=2, keepdims=True)
         rstd = (1.0 / np.sqrt(var + eps)).astype(a.dtype)
-        xhat = (xc * rstd).reshape(N, C, -1)
+        xhat = (xc * rstd).reshape(N, C, S)
         out = xhat
         if weight is not None:
             out = out * weight._data.reshape(1, C, 1)
@@ -59,8 +60,8 @@ class NativeGroupNormBackward0(Op):
         else:
             dxhat = g
         if need[0]:
-            d = dxhat.reshape(N, G, -1)
-            xh = xhat.reshape(N, G, -1)
+            d = dxhat.reshape(N, G, C // G * S)
+            xh = xhat.reshape(N, G, C // G * S)
             dx = rstd * (d - d.mean(axis=2, keepdims=True) -
                          xh * np.mean(d * xh, axis=2, keepdims=True))
             gx = _new(dx.reshape(grad._data.shape).astype(grad._data.dtype, copy=False))
@@ -104,15 +105,14 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
         raise ValueError(f"Expected 3D or higher dimensionality                          input "
                          f"(got {x.ndim} dimensions)")
     if use_input_stats:
-        spatial = x.size // max(x.shape[0] * x.shape[1], 1)
-        if spatial <= 1:
+        if int(np.prod(x.shape[2:])) <= 1:
             raise ValueError(f"Expected more than 1 spatial element when training, got input "
                              f"size {input.shape}")
     if not use_input_stats:
         return batch_norm(input, running_mean, running_var, weight, bias, False, momentum, eps)
-    if running_mean is not None or running_var is not None:
+    if (running_mean is not None or running_var is not None) and x.shape[0]:
         N, C = x.shape[:2]
-        xr = x.reshape(N, C, -1)
+        xr = x.reshape(N, C, int(np.prod(x.shape[2:])))
         n = xr.shape[2]
         m = np.asarray(momentum, x.dtype)
         if running_mean is not None:
