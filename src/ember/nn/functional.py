@@ -454,7 +454,7 @@ def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
         return input
     if p == 1.0:
         return input * 0.0
-    alpha = -_SELU_ALPHA * _SELU_SCALE
+    alpha = _SELU_ALPHA * _SELU_SCALE  # dropped units go to -alpha*a*(1-p), SELU's saturation side
     a = 1.0 / math.sqrt((alpha * alpha * p + 1) * (1 - p))
     keep = Tensor._new(_gen(None).bernoulli(input._data.shape, 1.0 - p, input._data.dtype))
     b = (keep - 1.0) * (alpha * a) + alpha * a * p
@@ -515,7 +515,7 @@ class PadBackward0(_nn.Op):
         a = x._data
         ctx.maps = [None if w == (0, 0) else
                     np.pad(np.arange(n), w, mode=mode) for n, w in zip(a.shape, widths)]
-        ctx.sizes = a.shape
+        ctx.sizes, ctx.widths = a.shape, widths
         return np.pad(a, widths, mode=mode)
 
     @staticmethod
@@ -524,9 +524,14 @@ class PadBackward0(_nn.Op):
         for d, m in enumerate(ctx.maps):
             if m is None:
                 continue
-            onehot = np.zeros((m.size, ctx.sizes[d]), gd.dtype)
-            onehot[np.arange(m.size), m] = 1
-            gd = np.moveaxis(np.tensordot(gd, onehot, axes=([d], [0])), -1, d)
+            # the centre copies straight back; each padded slice (a few per side) adds onto
+            # its source slice: one slice-add per padded position, none per element
+            n, lo = ctx.sizes[d], ctx.widths[d][0]
+            moved = np.moveaxis(gd, d, 0)
+            out = moved[lo:lo + n].copy()
+            for k in list(range(lo)) + list(range(lo + n, m.size)):
+                out[m[k]] += moved[k]
+            gd = np.moveaxis(out, 0, d)
         return Tensor._new(np.ascontiguousarray(gd)), None, None
 
 
@@ -876,3 +881,46 @@ from ..ops.attention import scaled_dot_product_attention  # noqa: E402,F401
 from ._attention_functional import multi_head_attention_forward, rms_norm  # noqa: E402,F401
 
 __all__ += ["scaled_dot_product_attention", "multi_head_attention_forward", "rms_norm"]
+# ---- vision layers (vlayers): transposed conv, interpolation, padding, norms, losses ----------
+from ..ops.conv_transpose import conv_transpose1d, conv_transpose2d  # noqa: E402,F401
+from ..ops.upsample import interpolate, pixel_shuffle, pixel_unshuffle  # noqa: E402,F401
+from ..ops.group_norm import group_norm, instance_norm, local_response_norm  # noqa: E402,F401
+from ..ops.fold import (fold, lp_pool1d, lp_pool2d, max_unpool1d, max_unpool2d,  # noqa: E402,F401
+                        unfold)
+from ..ops.shrink import hardshrink, rrelu, rrelu_, softshrink  # noqa: E402,F401
+from ._loss_functions import (cosine_embedding_loss, ctc_loss,  # noqa: E402,F401
+                              gaussian_nll_loss, hinge_embedding_loss, margin_ranking_loss,
+                              multi_margin_loss, multilabel_soft_margin_loss, poisson_nll_loss,
+                              soft_margin_loss, triplet_margin_loss,
+                              triplet_margin_with_distance_loss)
+
+
+def upsample(input, size=None, scale_factor=None, mode: str = "nearest", align_corners=None):
+    """Deprecated alias of interpolate (warns, as torch)."""
+    warnings.warn("`nn.functional.upsample` is deprecated. Use `nn.functional.interpolate` "
+                  "instead.", stacklevel=2)
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input, size=None, scale_factor=None):
+    """Deprecated: interpolate(mode='nearest')."""
+    warnings.warn("`nn.functional.upsample_nearest` is deprecated. Use "
+                  "`nn.functional.interpolate` instead.", stacklevel=2)
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input, size=None, scale_factor=None):
+    """Deprecated: interpolate(mode='bilinear', align_corners=True)."""
+    warnings.warn("`nn.functional.upsample_bilinear` is deprecated. Use "
+                  "`nn.functional.interpolate` instead.", stacklevel=2)
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
+__all__ += [
+    "conv_transpose1d", "conv_transpose2d", "interpolate", "upsample", "upsample_nearest",
+    "upsample_bilinear", "pixel_shuffle", "pixel_unshuffle", "group_norm", "instance_norm",
+    "local_response_norm", "fold", "unfold", "max_unpool1d", "max_unpool2d", "lp_pool1d",
+    "lp_pool2d", "hardshrink", "softshrink", "rrelu", "rrelu_", "cosine_embedding_loss",
+    "ctc_loss", "gaussian_nll_loss", "hinge_embedding_loss", "margin_ranking_loss",
+    "multi_margin_loss", "multilabel_soft_margin_loss", "poisson_nll_loss", "soft_margin_loss",
+    "triplet_margin_loss", "triplet_margin_with_distance_loss"]

@@ -19,6 +19,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from .._tensor import Tensor
 from ..autograd.function import once_differentiable
+from . import conv_strided as _strided
 from .base import Op
 from ._gemm import gemm
 
@@ -232,6 +233,13 @@ class ConvolutionBackward0(Op):
         geo = _Geometry(xa.shape, wa.shape, stride, padding, dilation, groups)
         G, og, O, L = groups, geo.O // groups, geo.O, geo.L
         has_bias = bias is not None
+        if _strided.applies(geo):  # strided: one batch-folded GEMM (ops/conv_strided.py)
+            out = _strided.forward(xa, wa, bias._data if has_bias else None, geo)
+            need = ctx.needs_input_grad
+            if need[0] or need[1] or (has_bias and need[2]):
+                ctx.geo, ctx.one_d, ctx.has_bias = geo, one_d, has_bias
+                ctx.save_for_backward(x, weight)
+            return out[:, :, 0, :] if one_d else out
         w2 = wa.reshape(G, og, -1)
         if has_bias:
             w2 = np.concatenate([w2, bias._data.reshape(G, og, 1)], axis=2)
@@ -267,6 +275,12 @@ class ConvolutionBackward0(Op):
         wa = weight._data
         need_w, need_b = need[1], ctx.has_bias and need[2]
         xa = x._data[:, :, None, :] if ctx.one_d else x._data
+        if _strided.applies(geo):  # strided: one batch-folded GEMM per pass (conv_strided.py)
+            dx, dw, db = _strided.backward(g, xa, wa.reshape(geo.O, -1, geo.kh, geo.kw), geo,
+                                           need[0], need_w, need_b)
+            return (None if dx is None else _new(dx.reshape(x._data.shape)),
+                    None if dw is None else _new(dw.reshape(wa.shape)),
+                    None if db is None else _new(db), None, None, None, None)
         # few input channels make the per-offset weight GEMMs too thin: use columns then
         batch_last_w = need_w and geo.wide and geo.C // geo.G >= 4
         gt = _batch_last_grad(g, geo) if need[0] or batch_last_w else None

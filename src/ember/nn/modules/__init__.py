@@ -23,3 +23,21 @@ from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLay
 
 # ---- recurrent layers (rnn helper) ----
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
+# ---- vision layers (vlayers): transposed conv, padding, upsampling, norms, losses ----
+from .conv import ConvTranspose1d, ConvTranspose2d
+from .padding import (CircularPad1d, CircularPad2d, CircularPad3d, ConstantPad1d, ConstantPad2d,
+                      ConstantPad3d, ReflectionPad1d, ReflectionPad2d, ReflectionPad3d,
+                      ReplicationPad1d, ReplicationPad2d, ReplicationPad3d, ZeroPad1d, ZeroPad2d,
+                      ZeroPad3d)
+from .pixelshuffle import PixelShuffle, PixelUnshuffle
+from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
+from .normalization import GroupNorm, LocalResponseNorm
+from .instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
+from .activation import Hardshrink, RReLU, Softmax2d, Softshrink
+from .distance import CosineSimilarity, PairwiseDistance
+from .fold import Fold, Unfold
+from .pooling import LPPool1d, LPPool2d, MaxUnpool1d, MaxUnpool2d
+from .loss_more import (CosineEmbeddingLoss, CTCLoss, GaussianNLLLoss, HingeEmbeddingLoss,
+                        MarginRankingLoss, MultiLabelSoftMarginLoss, MultiMarginLoss,
+                        PoissonNLLLoss, SoftMarginLoss, TripletMarginLoss,
+                        TripletMarginWithDistanceLoss)
