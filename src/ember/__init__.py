@@ -95,6 +95,8 @@ _NN_FUNCTIONS = {"softmax", "log_softmax", "conv1d", "conv2d", "max_pool1d", "ma
                  "embedding"}
 _SUBMODULES = {"nn", "optim", "utils", "cuda", "backends", "accelerator", "vision",
                "serialization", "random"}
+# ---- distributions: torch.distributions loads on first use ----
+_SUBMODULES.add("distributions")
 
 
 def __getattr__(name):

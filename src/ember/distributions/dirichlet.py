@@ -1,0 +1,87 @@
+"""torch.distributions.Dirichlet."""
+from __future__ import annotations
+
+import numpy as np
+
+from .._size import Size
+from .._tensor import Tensor
+from . import constraints
+from ._sampling import StandardGammaBackward0
+from .exp_family import ExponentialFamily
+
+__all__ = ["Dirichlet"]
+
+
+class Dirichlet(ExponentialFamily):
+    """Dirichlet(concentration) over the last dim; rsample normalises reparameterised gamma
+    draws (gradients flow through them)."""
+    arg_constraints = {"concentration": constraints.independent(constraints.positive, 1)}
+    support = constraints.simplex
+    has_rsample = True
+
+    def __init__(self, concentration, validate_args=None):
+        if concentration.dim() < 1:
+            raise ValueError("`concentration` parameter must be at least one-dimensional.")
+        self.concentration = concentration
+        batch_shape, event_shape = concentration.shape[:-1], concentration.shape[-1:]
+        super().__init__(batch_shape, event_shape, validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        new = self._get_checked_instance(Dirichlet, _instance)
+        batch_shape = Size(batch_shape)
+        new.concentration = self.concentration.expand(batch_shape + self.event_shape)
+        super(Dirichlet, new).__init__(batch_shape, self.event_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
+    def rsample(self, sample_shape=Size()):
+        shape = tuple(self._extended_shape(sample_shape))
+        gammas = StandardGammaBackward0.apply(self.concentration.expand(shape))
+        x = gammas / gammas.sum(-1, keepdim=True)
+        fi = np.finfo(x._data.dtype)
+        np.clip(x._data, fi.tiny, 1 - fi.eps, out=x._data)  # (as torch's sampler clamps)
+        return x
+
+    def log_prob(self, value):
+        from ..ops.special import lgamma, xlogy
+        if self._validate_args:
+            self._validate_sample(value)
+        c = self.concentration
+        return xlogy(c - 1.0, value).sum(-1) + lgamma(c.sum(-1)) - lgamma(c).sum(-1)
+
+    @property
+    def mean(self):
+        return self.concentration / self.concentration.sum(-1, True)
+
+    @property
+    def mode(self):
+        c = self.concentration.detach()._data
+        cm1 = np.clip(c - 1, 0.0, None)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mode = cm1 / cm1.sum(-1, keepdims=True)
+        mask = (c < 1).all(-1)
+        if mask.any():
+            pick = mode[mask].argmax(-1) if mode[mask].size else np.zeros(0, np.int64)
+            mode[mask] = np.eye(c.shape[-1], dtype=c.dtype)[pick]
+        return Tensor._new(mode.astype(c.dtype, copy=False))
+
+    @property
+    def variance(self):
+        con0 = self.concentration.sum(-1, True)
+        return self.concentration * (con0 - self.concentration) / (con0.pow(2) * (con0 + 1))
+
+    def entropy(self):
+        from ..ops.special import digamma, lgamma
+        c = self.concentration
+        k = c.size(-1)
+        a0 = c.sum(-1)
+        return lgamma(c).sum(-1) - lgamma(a0) - (k - a0) * digamma(a0) - \
+            ((c - 1.0) * digamma(c)).sum(-1)
+
+    @property
+    def _natural_params(self):
+        return (self.concentration,)
+
+    def _log_normalizer(self, x):
+        from ..ops.special import lgamma
+        return lgamma(x).sum(-1) - lgamma(x.sum(-1))

@@ -1,0 +1,84 @@
+"""torch.distributions.StudentT."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._size import Size
+from .._tensor import Tensor
+from . import constraints
+from .chi2 import Chi2
+from .distribution import Distribution
+from .utils import _standard_normal, broadcast_all
+
+__all__ = ["StudentT"]
+
+
+class StudentT(Distribution):
+    """Student's t(df, loc, scale); rsample = loc + scale * N / sqrt(Chi2(df) / df)."""
+    arg_constraints = {"df": constraints.positive, "loc": constraints.real,
+                       "scale": constraints.positive}
+    support = constraints.real
+    has_rsample = True
+
+    @property
+    def mean(self):
+        m = self.loc._data.copy()
+        m[np.broadcast_to(self.df._data <= 1, m.shape)] = np.nan
+        return Tensor._new(m)
+
+    @property
+    def mode(self):
+        return self.loc
+
+    @property
+    def variance(self):
+        df, scale = self.df._data, self.scale._data
+        m = df.copy()
+        big = df > 2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            m[big] = (scale ** 2 * df / (df - 2))[big]
+        m[(df <= 2) & (df > 1)] = np.inf
+        m[df <= 1] = np.nan
+        return Tensor._new(m)
+
+    def __init__(self, df, loc=0.0, scale=1.0, validate_args=None):
+        self.df, self.loc, self.scale = broadcast_all(df, loc, scale)
+        self._chi2 = Chi2(self.df)
+        super().__init__(self.df.size(), validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        new = self._get_checked_instance(StudentT, _instance)
+        batch_shape = Size(batch_shape)
+        new.df = self.df.expand(batch_shape)
+        new.loc = self.loc.expand(batch_shape)
+        new.scale = self.scale.expand(batch_shape)
+        new._chi2 = self._chi2.expand(batch_shape)
+        super(StudentT, new).__init__(batch_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
+    def rsample(self, sample_shape=Size()):
+        shape = self._extended_shape(sample_shape)
+        X = _standard_normal(shape, dtype=self.df.dtype)
+        Z = self._chi2.rsample(sample_shape)
+        Y = X * (Z / self.df).rsqrt()
+        return self.loc + self.scale * Y
+
+    def log_prob(self, value):
+        from ..ops.special import lgamma
+        if self._validate_args:
+            self._validate_sample(value)
+        y = (value - self.loc) / self.scale
+        Z = self.scale.log() + 0.5 * self.df.log() + 0.5 * math.log(math.pi) + \
+            lgamma(0.5 * self.df) - lgamma(0.5 * (self.df + 1.0))
+        return -0.5 * (self.df + 1.0) * (y ** 2.0 / self.df).log1p() - Z
+
+    def entropy(self):
+        from ..ops.special import digamma, lgamma
+        df = self.df
+        lbeta = lgamma(0.5 * df) + math.lgamma(0.5) - lgamma(0.5 * (df + 1))
+        return self.scale.log() + 0.5 * (df + 1) * (digamma(0.5 * (df + 1)) -
+                                                    digamma(0.5 * df)) + \
+            0.5 * df.log() + lbeta
