@@ -53,6 +53,19 @@ from . import autograd
 from ._legacy_tensors import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor,
                               HalfTensor, IntTensor, LongTensor, ShortTensor)
 
+# ---- math API (issue 12, mathapi): torch.special, torch.linalg and their torch.* aliases ----
+from .ops.special import (digamma, erf, erfc, i0, lgamma, logit, mvlgamma, polygamma, sinc,
+                          xlogy)
+from .ops.special import exp2, expm1
+from .ops.trig import (acos, acosh, addcdiv, addcmul, arccos, arccosh, arcsin, arcsinh, arctan,
+                       arctan2, arctanh, asin, asinh, atan, atan2, atanh, cosh, deg2rad, frac,
+                       hypot, lerp, log10, rad2deg, sinh, tan)
+from .ops.matrix_construct import (diag, diag_embed, diagonal, trace, tril, tril_indices, triu,
+                                   triu_indices)
+from .ops.linalg_aliases import (cholesky, cross, det, inverse, logdet, matrix_exp, matrix_power,
+                                 norm, pinverse, qr, slogdet, svd)
+from . import linalg, special
+
 _dtype_names = ("float32 float64 float16 int8 int16 int32 int64 uint8 bool")
 
 

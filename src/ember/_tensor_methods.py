@@ -354,3 +354,6 @@ Tensor.__setitem__ = index_put.setitem
 Tensor.index_put_ = index_put.index_put_
 Tensor.index_put = index_put.index_put
 inplace.bind_methods(Tensor)
+
+# ---- math API (issue 12, mathapi): special functions, more elementwise/reduction ops, linalg ----
+from . import _tensor_methods_math  # noqa: E402,F401
