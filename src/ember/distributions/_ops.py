@@ -1,5 +1,5 @@
-"""Private elementwise ops and draws the distributions need that ember's core lacks
-(tan/atan for Cauchy's cdf/icdf, torch's cauchy_ draw)."""
+"""Private ops and draws of the distributions: torch's cauchy_ draw and the regularised
+incomplete gamma function (Gamma.cdf)."""
 from __future__ import annotations
 
 import math
@@ -11,42 +11,6 @@ from ..ops.base import Op
 from ..random import gen
 
 _new = Tensor._new
-
-
-class AtanBackward0(Op):
-    """out = atan(a);  da = g / (1 + a**2)"""
-
-    @staticmethod
-    def forward(ctx, a):
-        ctx.save_for_backward(a)
-        return np.arctan(a._data)
-
-    @staticmethod
-    def backward(ctx, g):
-        a, = ctx.saved_tensors
-        return g / (a * a + 1)
-
-
-class TanBackward0(Op):
-    """out = tan(a);  da = g (1 + out**2)"""
-    _save_output = True
-
-    @staticmethod
-    def forward(ctx, a):
-        return np.tan(a._data)
-
-    @staticmethod
-    def backward(ctx, g):
-        out, = ctx.saved_tensors
-        return g * (out * out + 1)
-
-
-def atan(a):
-    return AtanBackward0.apply(a)
-
-
-def tan(a):
-    return TanBackward0.apply(a)
 
 
 def cauchy_draw(shape, np_dtype, generator=None) -> Tensor:

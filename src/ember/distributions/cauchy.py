@@ -9,7 +9,7 @@ import numpy as np
 from .._size import Size
 from ..ops.creation import full
 from . import constraints
-from ._ops import atan, cauchy_draw, tan
+from ._ops import cauchy_draw
 from .distribution import Distribution
 from .utils import broadcast_all
 
@@ -63,10 +63,10 @@ class Cauchy(Distribution):
     def cdf(self, value):
         if self._validate_args:
             self._validate_sample(value)
-        return atan((value - self.loc) / self.scale) / math.pi + 0.5
+        return ((value - self.loc) / self.scale).atan() / math.pi + 0.5
 
     def icdf(self, value):
-        return tan(math.pi * (value - 0.5)) * self.scale + self.loc
+        return (math.pi * (value - 0.5)).tan() * self.scale + self.loc
 
     def entropy(self):
         return math.log(4 * math.pi) + self.scale.log()
