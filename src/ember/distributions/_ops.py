@@ -39,7 +39,7 @@ class IgammaBackward0(Op):
         from ._sampling import _lg
         a, x = ctx.saved_tensors
         if ctx.needs_input_grad[0]:
-            raise NotImplementedError("the derivative for 'self' is not implemented.")
+            raise NotImplementedError("the derivative for 'igamma: input' is not implemented.")
         av, xv = np.broadcast_arrays(a._data.astype(np.float64), x._data.astype(np.float64))
         with np.errstate(divide="ignore", invalid="ignore"):
             d = np.exp((av - 1) * np.log(xv) - xv - _lg(av))

@@ -4,7 +4,6 @@ from __future__ import annotations
 import numpy as np
 
 from .._size import Size
-from .._tensor import Tensor
 from . import constraints
 from ._sampling import StandardGammaBackward0
 from .exp_family import ExponentialFamily
@@ -55,15 +54,15 @@ class Dirichlet(ExponentialFamily):
 
     @property
     def mode(self):
-        c = self.concentration.detach()._data
-        cm1 = np.clip(c - 1, 0.0, None)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mode = cm1 / cm1.sum(-1, keepdims=True)
-        mask = (c < 1).all(-1)
-        if mask.any():
-            pick = mode[mask].argmax(-1) if mode[mask].size else np.zeros(0, np.int64)
-            mode[mask] = np.eye(c.shape[-1], dtype=c.dtype)[pick]
-        return Tensor._new(mode.astype(c.dtype, copy=False))
+        from ..nn.functional import one_hot
+        c = self.concentration
+        concentrationm1 = (c - 1).clamp(min=0.0)
+        mask = (c < 1).all(dim=-1)
+        mode = concentrationm1 / concentrationm1.sum(-1, True)
+        if bool(mask.any()):  # all below 1: the mass piles up at a vertex
+            corner = one_hot(mode.argmax(-1), concentrationm1.shape[-1]).to(mode)
+            mode = corner.where(mask.unsqueeze(-1), mode)
+        return mode
 
     @property
     def variance(self):

@@ -6,7 +6,6 @@ import math
 import numpy as np
 
 from .._size import Size
-from .._tensor import Tensor
 from . import constraints
 from .chi2 import Chi2
 from .distribution import Distribution
@@ -24,9 +23,7 @@ class StudentT(Distribution):
 
     @property
     def mean(self):
-        m = self.loc._data.copy()
-        m[np.broadcast_to(self.df._data <= 1, m.shape)] = np.nan
-        return Tensor._new(m)
+        return self.loc.masked_fill(self.df <= 1, np.nan)
 
     @property
     def mode(self):
@@ -34,14 +31,12 @@ class StudentT(Distribution):
 
     @property
     def variance(self):
-        df, scale = self.df._data, self.scale._data
-        m = df.copy()
+        df = self.df
         big = df > 2
-        with np.errstate(divide="ignore", invalid="ignore"):
-            m[big] = (scale ** 2 * df / (df - 2))[big]
-        m[(df <= 2) & (df > 1)] = np.inf
-        m[df <= 1] = np.nan
-        return Tensor._new(m)
+        safe_df = df.masked_fill(~big, 3.0)  # (keeps the unused branch's gradient finite)
+        m = self.scale.pow(2) * safe_df / (safe_df - 2)
+        m = m.masked_fill((df <= 2) & (df > 1), np.inf)
+        return m.masked_fill(df <= 1, np.nan)
 
     def __init__(self, df, loc=0.0, scale=1.0, validate_args=None):
         self.df, self.loc, self.scale = broadcast_all(df, loc, scale)
