@@ -58,7 +58,8 @@ class Dirichlet(ExponentialFamily):
         c = self.concentration
         concentrationm1 = (c - 1).clamp(min=0.0)
         mask = (c < 1).all(dim=-1)
-        mode = concentrationm1 / concentrationm1.sum(-1, True)
+        # rows replaced by a vertex below divide by 1, not 0: no nan gradient leaks through
+        mode = concentrationm1 / concentrationm1.sum(-1, True).masked_fill(mask.unsqueeze(-1), 1)
         if bool(mask.any()):  # all below 1: the mass piles up at a vertex
             corner = one_hot(mode.argmax(-1), concentrationm1.shape[-1]).to(mode)
             mode = corner.where(mask.unsqueeze(-1), mode)
