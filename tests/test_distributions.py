@@ -247,6 +247,11 @@ def test_gamma_cdf_gradcheck(torch):
     assert ember.autograd.gradcheck(lambda v: d.cdf(v), (x,))
     ref = torch.special.gammainc(torch.tensor(a.numpy()), torch.tensor(x.detach().numpy()))
     np.testing.assert_allclose(d.cdf(x).detach().numpy(), ref.numpy(), rtol=1e-12)
+    a = np.repeat([0.05, 0.7, 3.0, 40.0, 900.0], 200)  # the series and the continued fraction
+    x = np.random.RandomState(0).gamma(a) * np.random.RandomState(1).uniform(0.5, 1.5, a.size)
+    got = ember.distributions.Gamma(ember.tensor(a), 1.0).cdf(ember.tensor(x)).numpy()
+    ref = torch.special.gammainc(torch.tensor(a), torch.tensor(x)).numpy()
+    np.testing.assert_allclose(got, ref, rtol=2e-8, atol=1e-300)  # (torch: ~1e-9 near a=x)
 
 
 def test_validate_args_errors(torch):

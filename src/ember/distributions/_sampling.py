@@ -30,46 +30,73 @@ def _numpy_rng(generator=None) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(int(gen(generator)._w64(1)[0])))
 
 
+def _series_p(a, x):
+    """P(a, x) by its power series (x < a + 1); entries leave the loop as they converge."""
+    total = 1.0 / a
+    term = total.copy()
+    ap = a.copy()
+    idx = np.arange(a.size)
+    out = np.empty(a.size)
+    xs = x
+    for i in range(1, 100_000):
+        ap += 1
+        term *= xs / ap
+        total += term
+        if i % 8 == 0:
+            done = np.abs(term) < np.abs(total) * 1e-17
+            if done.any():
+                out[idx[done]] = total[done]
+                keep = ~done
+                idx, total, term, ap, xs = idx[keep], total[keep], term[keep], ap[keep], xs[keep]
+                if not idx.size:
+                    break
+    return out * np.exp(-x + a * np.log(x) - _lg(a))
+
+
+def _cf_q(a, x):
+    """Q(a, x) = 1 - P by Lentz's continued fraction (x >= a + 1); entries leave the loop as
+    they converge."""
+    tiny = 1e-300
+    b = x + 1 - a
+    c = np.full(a.shape, 1 / tiny)
+    d = 1 / b
+    h = d.copy()
+    out = np.empty(a.size)
+    idx = np.arange(a.size)
+    aa = a
+    for i in range(1, 100_000):
+        an = -i * (i - aa)
+        b = b + 2
+        d = an * d + b
+        d[np.abs(d) < tiny] = tiny
+        c = b + an / c
+        c[np.abs(c) < tiny] = tiny
+        d = 1 / d
+        delta = d * c
+        h *= delta
+        done = np.abs(delta - 1) < 4e-16
+        if done.any():
+            out[idx[done]] = h[done]
+            keep = ~done
+            idx, aa, b, c, d, h = idx[keep], aa[keep], b[keep], c[keep], d[keep], h[keep]
+            if not idx.size:
+                break
+    return np.exp(-x + a * np.log(x) - _lg(a)) * out
+
+
 def gammainc(a: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Regularised lower incomplete gamma P(a, x) (float64): the power series below a + 1,
-    Lentz's continued fraction for Q = 1 - P above."""
+    """Regularised lower incomplete gamma P(a, x) in float64: the power series below a + 1,
+    the continued fraction for 1 - P above."""
     a, x = np.broadcast_arrays(np.asarray(a, np.float64), np.asarray(x, np.float64))
     out = np.zeros(a.shape)
     pos = x > 0
     ser = pos & (x < a + 1)
     cf = pos & ~ser
     if ser.any():
-        aa, xx = a[ser], x[ser]
-        term = 1.0 / aa
-        total = term.copy()
-        ap = aa.copy()
-        for _ in range(5000):
-            ap = ap + 1
-            term = term * xx / ap
-            total += term
-            if (np.abs(term) < np.abs(total) * 1e-17).all():
-                break
-        out[ser] = total * np.exp(-xx + aa * np.log(xx) - _lg(aa))
+        out[ser] = _series_p(a[ser], x[ser])
     if cf.any():
-        aa, xx = a[cf], x[cf]
-        tiny = 1e-300
-        b = xx + 1 - aa
-        c = np.full(aa.shape, 1 / tiny)
-        d = 1 / b
-        h = d.copy()
-        for i in range(1, 5000):
-            an = -i * (i - aa)
-            b = b + 2
-            d = an * d + b
-            d = np.where(np.abs(d) < tiny, tiny, d)
-            c = b + an / c
-            c = np.where(np.abs(c) < tiny, tiny, c)
-            d = 1 / d
-            delta = d * c
-            h = h * delta
-            if (np.abs(delta - 1) < 1e-16).all():
-                break
-        out[cf] = 1 - np.exp(-xx + aa * np.log(xx) - _lg(aa)) * h
+        out[cf] = 1 - _cf_q(a[cf], x[cf])
+    out[np.isinf(x) & (x > 0)] = 1.0
     return out
 
 
