@@ -9,6 +9,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..ops.base import Op
 from ..random import gen
+from ._sampling import _lg, gammainc
 
 _new = Tensor._new
 
@@ -29,14 +30,12 @@ class IgammaBackward0(Op):
 
     @staticmethod
     def forward(ctx, a, x):
-        from ._sampling import gammainc
         ctx.save_for_backward(a, x)
         dt = np.result_type(a._data, x._data)
         return gammainc(a._data, x._data).astype(dt)
 
     @staticmethod
     def backward(ctx, g):
-        from ._sampling import _lg
         a, x = ctx.saved_tensors
         if ctx.needs_input_grad[0]:
             raise NotImplementedError("the derivative for 'igamma: input' is not implemented.")

@@ -12,6 +12,7 @@ from ..ops.creation import arange, bernoulli as _bernoulli
 from . import constraints
 from .exp_family import ExponentialFamily
 from .utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
+from .._tensor import Tensor
 
 __all__ = ["Bernoulli"]
 
@@ -58,7 +59,6 @@ class Bernoulli(ExponentialFamily):
         p = self.probs.detach()._data
         mode = (p >= 0.5).astype(p.dtype)
         mode[p == 0.5] = np.nan
-        from .._tensor import Tensor
         return Tensor._new(mode)
 
     @property

@@ -6,6 +6,7 @@ from numbers import Number, Real
 from .._size import Size
 from ..ops.creation import tensor
 from ..ops.shape import stack
+from ..ops.special import lgamma
 from . import constraints
 from .dirichlet import Dirichlet
 from .exp_family import ExponentialFamily
@@ -78,5 +79,4 @@ class Beta(ExponentialFamily):
         return (self.concentration1, self.concentration0)
 
     def _log_normalizer(self, x, y):
-        from ..ops.special import lgamma
         return lgamma(x) + lgamma(y) - lgamma(x + y)

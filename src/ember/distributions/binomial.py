@@ -4,6 +4,7 @@ from __future__ import annotations
 from .._size import Size
 from ..autograd.grad_mode import no_grad
 from ..ops.creation import arange
+from ..ops.special import lgamma
 from . import constraints
 from ._sampling import binomial
 from .distribution import Distribution
@@ -82,7 +83,6 @@ class Binomial(Distribution):
             return binomial(self.total_count.expand(shape), self.probs.expand(shape))
 
     def log_prob(self, value):
-        from ..ops.special import lgamma
         if self._validate_args:
             self._validate_sample(value)
         n = self.total_count

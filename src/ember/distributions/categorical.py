@@ -9,6 +9,7 @@ from ..ops.creation import arange, full, multinomial
 from . import constraints
 from .distribution import Distribution
 from .utils import finfo, lazy_property, logits_to_probs, probs_to_logits
+from .. import _dtype
 
 __all__ = ["Categorical"]
 
@@ -103,7 +104,6 @@ class Categorical(Distribution):
         return -p_log_p.sum(-1)
 
     def enumerate_support(self, expand=True):
-        from .. import _dtype
         values = arange(self._num_events, dtype=_dtype.int64)
         values = values.view((-1,) + (1,) * len(self._batch_shape))
         if expand:

@@ -1,7 +1,6 @@
 """torch.distributions.Chi2."""
 from __future__ import annotations
 
-from .._size import Size
 from . import constraints
 from .gamma import Gamma
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 import numpy as np
 
 from .._size import Size
+from ..ops.special import digamma, lgamma, xlogy
 from . import constraints
 from ._sampling import StandardGammaBackward0
 from .exp_family import ExponentialFamily
+from ..nn.functional import one_hot
 
 __all__ = ["Dirichlet"]
 
@@ -42,7 +44,6 @@ class Dirichlet(ExponentialFamily):
         return x
 
     def log_prob(self, value):
-        from ..ops.special import lgamma, xlogy
         if self._validate_args:
             self._validate_sample(value)
         c = self.concentration
@@ -54,7 +55,6 @@ class Dirichlet(ExponentialFamily):
 
     @property
     def mode(self):
-        from ..nn.functional import one_hot
         c = self.concentration
         concentrationm1 = (c - 1).clamp(min=0.0)
         mask = (c < 1).all(dim=-1)
@@ -71,7 +71,6 @@ class Dirichlet(ExponentialFamily):
         return self.concentration * (con0 - self.concentration) / (con0.pow(2) * (con0 + 1))
 
     def entropy(self):
-        from ..ops.special import digamma, lgamma
         c = self.concentration
         k = c.size(-1)
         a0 = c.sum(-1)
@@ -83,5 +82,4 @@ class Dirichlet(ExponentialFamily):
         return (self.concentration,)
 
     def _log_normalizer(self, x):
-        from ..ops.special import lgamma
         return lgamma(x).sum(-1) - lgamma(x.sum(-1))

@@ -7,6 +7,7 @@ import numpy as np
 
 from .._size import Size
 from ..ops.creation import as_tensor
+from ..ops.special import digamma, lgamma, xlogy
 from . import constraints
 from ._ops import igamma
 from ._sampling import StandardGammaBackward0
@@ -59,7 +60,6 @@ class Gamma(ExponentialFamily):
         return value
 
     def log_prob(self, value):
-        from ..ops.special import lgamma, xlogy
         value = as_tensor(value, dtype=self.rate.dtype)
         if self._validate_args:
             self._validate_sample(value)
@@ -67,7 +67,6 @@ class Gamma(ExponentialFamily):
             self.rate * value - lgamma(self.concentration)
 
     def entropy(self):
-        from ..ops.special import digamma, lgamma
         c = self.concentration
         return c - self.rate.log() + lgamma(c) + (1.0 - c) * digamma(c)
 
@@ -76,7 +75,6 @@ class Gamma(ExponentialFamily):
         return (self.concentration - 1, -self.rate)
 
     def _log_normalizer(self, x, y):
-        from ..ops.special import lgamma
         return lgamma(x + 1) + (x + 1) * (-y.reciprocal()).log()
 
     def cdf(self, value):

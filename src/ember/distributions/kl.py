@@ -7,7 +7,10 @@ from functools import total_ordering
 
 import numpy as np
 
+from ..autograd import grad
+from ..nn.functional import softplus
 from ..ops.creation import full_like
+from ..ops.special import digamma, erf, lgamma
 from .bernoulli import Bernoulli
 from .beta import Beta
 from .binomial import Binomial
@@ -24,7 +27,7 @@ from .laplace import Laplace
 from .lowrank_multivariate_normal import (LowRankMultivariateNormal, _batch_lowrank_logdet,
                                           _batch_lowrank_mahalanobis)
 from .multivariate_normal import MultivariateNormal
-from ._linalg import batch_mahalanobis, diagonal, solve_triangular
+from ._linalg import batch_mahalanobis, diag_embed, diagonal, solve_triangular
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
 from .poisson import Poisson
@@ -116,11 +119,6 @@ def kl_divergence(p, q):
     return fun(p, q)
 
 
-def _special():
-    from ..ops import special
-    return special
-
-
 # ---- same family ---------------------------------------------------------------------------
 def _fill(t, mask, v):
     """t with `v` where mask (broadcast to t's shape) holds."""
@@ -131,7 +129,6 @@ def _fill(t, mask, v):
 
 @register_kl(Bernoulli, Bernoulli)
 def _kl_bernoulli_bernoulli(p, q):
-    from ..nn.functional import softplus
     t1 = p.probs * (softplus(-q.logits) - softplus(-p.logits))
     t1 = _fill(_fill(t1, q.probs == 0, np.inf), p.probs == 0, 0.0)
     t2 = (1 - p.probs) * (softplus(q.logits) - softplus(p.logits))
@@ -141,14 +138,13 @@ def _kl_bernoulli_bernoulli(p, q):
 
 @register_kl(Beta, Beta)
 def _kl_beta_beta(p, q):
-    s = _special()
     sum_params_p = p.concentration1 + p.concentration0
     sum_params_q = q.concentration1 + q.concentration0
-    t1 = s.lgamma(q.concentration1) + s.lgamma(q.concentration0) + s.lgamma(sum_params_p)
-    t2 = s.lgamma(p.concentration1) + s.lgamma(p.concentration0) + s.lgamma(sum_params_q)
-    t3 = (p.concentration1 - q.concentration1) * s.digamma(p.concentration1)
-    t4 = (p.concentration0 - q.concentration0) * s.digamma(p.concentration0)
-    t5 = (sum_params_q - sum_params_p) * s.digamma(sum_params_p)
+    t1 = lgamma(q.concentration1) + lgamma(q.concentration0) + lgamma(sum_params_p)
+    t2 = lgamma(p.concentration1) + lgamma(p.concentration0) + lgamma(sum_params_q)
+    t3 = (p.concentration1 - q.concentration1) * digamma(p.concentration1)
+    t4 = (p.concentration0 - q.concentration0) * digamma(p.concentration0)
+    t5 = (sum_params_q - sum_params_p) * digamma(sum_params_p)
     return t1 - t2 + t3 + t4 + t5
 
 
@@ -172,13 +168,12 @@ def _kl_categorical_categorical(p, q):
 
 @register_kl(Dirichlet, Dirichlet)
 def _kl_dirichlet_dirichlet(p, q):
-    s = _special()
     sum_p_concentration = p.concentration.sum(-1)
     sum_q_concentration = q.concentration.sum(-1)
-    t1 = s.lgamma(sum_p_concentration) - s.lgamma(sum_q_concentration)
-    t2 = (s.lgamma(p.concentration) - s.lgamma(q.concentration)).sum(-1)
+    t1 = lgamma(sum_p_concentration) - lgamma(sum_q_concentration)
+    t2 = (lgamma(p.concentration) - lgamma(q.concentration)).sum(-1)
     t3 = p.concentration - q.concentration
-    t4 = s.digamma(p.concentration) - s.digamma(sum_p_concentration).unsqueeze(-1)
+    t4 = digamma(p.concentration) - digamma(sum_p_concentration).unsqueeze(-1)
     return t1 - t2 + (t3 * t4).sum(-1)
 
 
@@ -192,7 +187,6 @@ def _kl_exponential_exponential(p, q):
 @register_kl(ExponentialFamily, ExponentialFamily)
 def _kl_expfamily_expfamily(p, q):
     """The Bregman divergence of the log-normalizer between the natural parameters."""
-    from ..autograd import grad
     if not type(p) is type(q):
         raise NotImplementedError("The cross KL-divergence between different exponential "
                                   "families cannot be computed using Bregman divergences")
@@ -209,23 +203,21 @@ def _kl_expfamily_expfamily(p, q):
 
 @register_kl(Gamma, Gamma)
 def _kl_gamma_gamma(p, q):
-    s = _special()
     t1 = q.concentration * (p.rate / q.rate).log()
-    t2 = s.lgamma(q.concentration) - s.lgamma(p.concentration)
-    t3 = (p.concentration - q.concentration) * s.digamma(p.concentration)
+    t2 = lgamma(q.concentration) - lgamma(p.concentration)
+    t3 = (p.concentration - q.concentration) * digamma(p.concentration)
     t4 = (q.rate - p.rate) * (p.concentration / p.rate)
     return t1 + t2 + t3 + t4
 
 
 @register_kl(Gumbel, Gumbel)
 def _kl_gumbel_gumbel(p, q):
-    s = _special()
     ct1 = p.scale / q.scale
     ct2 = q.loc / q.scale
     ct3 = p.loc / q.scale
     t1 = -ct1.log() - ct2 + ct3
     t2 = ct1 * euler_constant
-    t3 = (ct2 + (s.lgamma(1 + ct1)) - ct3).exp()
+    t3 = (ct2 + (lgamma(1 + ct1)) - ct3).exp()
     return t1 + t2 + t3 - (1 + euler_constant)
 
 
@@ -296,7 +288,6 @@ def _kl_lowrankmultivariatenormal_multivariatenormal(p, q):
     q_scale_tril = q._unbroadcasted_scale_tril.expand(combined_batch_shape + (n, n))
     p_cov_factor = p._unbroadcasted_cov_factor.expand(
         combined_batch_shape + (n, p.cov_factor.size(-1)))
-    from ._linalg import diag_embed
     p_cov_diag = diag_embed(p._unbroadcasted_cov_diag.sqrt()).expand(
         combined_batch_shape + (n, n))
     term21 = _batch_trace_XXT(solve_triangular(q_scale_tril, p_cov_factor, upper=False))
@@ -377,18 +368,16 @@ def _kl_bernoulli_poisson(p, q):
 
 @register_kl(Beta, Exponential)
 def _kl_beta_exponential(p, q):
-    s = _special()
     return -p.entropy() - q.rate.log() + q.rate * (p.concentration1 /
                                                     (p.concentration1 + p.concentration0))
 
 
 @register_kl(Beta, Gamma)
 def _kl_beta_gamma(p, q):
-    s = _special()
     t1 = -p.entropy()
-    t2 = s.lgamma(q.concentration) - q.concentration * q.rate.log()
-    t3 = (q.concentration - 1) * (s.digamma(p.concentration1) -
-                                  s.digamma(p.concentration1 + p.concentration0))
+    t2 = lgamma(q.concentration) - q.concentration * q.rate.log()
+    t3 = (q.concentration - 1) * (digamma(p.concentration1) -
+                                  digamma(p.concentration1 + p.concentration0))
     t4 = q.rate * p.concentration1 / (p.concentration1 + p.concentration0)
     return t1 + t2 - t3 + t4
 
@@ -415,10 +404,9 @@ def _kl_beta_uniform(p, q):
 
 @register_kl(Exponential, Gamma)
 def _kl_exponential_gamma(p, q):
-    s = _special()
     ratio = q.rate / p.rate
     t1 = -q.concentration * ratio.log()
-    return t1 + ratio + s.lgamma(q.concentration) + q.concentration * euler_constant - \
+    return t1 + ratio + lgamma(q.concentration) + q.concentration * euler_constant - \
         (1 + euler_constant)
 
 
@@ -450,10 +438,9 @@ def _kl_gamma_exponential(p, q):
 
 @register_kl(Gamma, Gumbel)
 def _kl_gamma_gumbel(p, q):
-    s = _special()
     beta_scale_prod = p.rate * q.scale
     loc_scale_ratio = q.loc / q.scale
-    t1 = (p.concentration - 1) * s.digamma(p.concentration) - s.lgamma(p.concentration) - \
+    t1 = (p.concentration - 1) * digamma(p.concentration) - lgamma(p.concentration) - \
         p.concentration
     t2 = beta_scale_prod.log() + p.concentration / beta_scale_prod
     t3 = (loc_scale_ratio.exp() * (1 + beta_scale_prod.reciprocal()).pow(-p.concentration)
@@ -463,15 +450,14 @@ def _kl_gamma_gumbel(p, q):
 
 @register_kl(Gamma, Normal)
 def _kl_gamma_normal(p, q):
-    s = _special()
     var_normal = q.scale.pow(2)
     beta_sqr = p.rate.pow(2)
     t1 = 0.5 * (beta_sqr * var_normal * 2 * math.pi).log() - p.concentration - \
-        s.lgamma(p.concentration)
+        lgamma(p.concentration)
     t2 = 0.5 * (p.concentration.pow(2) + p.concentration) / beta_sqr
     t3 = q.loc * p.concentration / p.rate
     t4 = 0.5 * q.loc.pow(2)
-    return t1 + (p.concentration - 1) * s.digamma(p.concentration) + (t2 - t3 + t4) / var_normal
+    return t1 + (p.concentration - 1) * digamma(p.concentration) + (t2 - t3 + t4) / var_normal
 
 
 @register_kl(Laplace, Normal)
@@ -498,22 +484,20 @@ def _kl_normal_gumbel(p, q):
 
 @register_kl(Normal, Laplace)
 def _kl_normal_laplace(p, q):
-    s = _special()
     loc_diff = p.loc - q.loc
     scale_ratio = p.scale / q.scale
     loc_diff_scale_ratio = loc_diff / p.scale
     t1 = scale_ratio.log()
     t2 = math.sqrt(2 / math.pi) * p.scale * (-0.5 * loc_diff_scale_ratio.pow(2)).exp()
-    t3 = loc_diff * s.erf(math.sqrt(0.5) * loc_diff_scale_ratio)
+    t3 = loc_diff * erf(math.sqrt(0.5) * loc_diff_scale_ratio)
     return -t1 + (t2 + t3) / q.scale - (0.5 * (1 + math.log(0.5 * math.pi)))
 
 
 @register_kl(Uniform, Beta)
 def _kl_uniform_beta(p, q):
-    s = _special()
     common_term = p.high - p.low
-    t1 = s.lgamma(q.concentration1) + s.lgamma(q.concentration0) - \
-        s.lgamma(q.concentration1 + q.concentration0)
+    t1 = lgamma(q.concentration1) + lgamma(q.concentration0) - \
+        lgamma(q.concentration1 + q.concentration0)
     t2 = (q.concentration1 - 1) * (_x_log_x(p.high) - _x_log_x(p.low) - common_term) / \
         common_term
     t3 = (q.concentration0 - 1) * (_x_log_x(1 - p.high) - _x_log_x(1 - p.low) + common_term) \
@@ -532,9 +516,8 @@ def _kl_uniform_exponetial(p, q):
 
 @register_kl(Uniform, Gamma)
 def _kl_uniform_gamma(p, q):
-    s = _special()
     common_term = p.high - p.low
-    t1 = s.lgamma(q.concentration) - q.concentration * q.rate.log()
+    t1 = lgamma(q.concentration) - q.concentration * q.rate.log()
     t2 = (q.concentration - 1) * (_x_log_x(p.high) - _x_log_x(p.low) - common_term) / \
         common_term
     t3 = q.rate * (p.high + p.low) / 2

@@ -5,6 +5,7 @@ from numbers import Number
 
 from .._size import Size
 from ..ops.creation import empty
+from ..ops.special import expm1
 from . import constraints
 from .distribution import Distribution
 from .utils import broadcast_all, finfo
@@ -61,7 +62,6 @@ class Laplace(Distribution):
         return -(2 * self.scale).log() - (value - self.loc).abs() / self.scale
 
     def cdf(self, value):
-        from ..ops.special import expm1
         if self._validate_args:
             self._validate_sample(value)
         return 0.5 - 0.5 * (value - self.loc).sign() * expm1(-(value - self.loc).abs()

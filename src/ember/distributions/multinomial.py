@@ -5,11 +5,13 @@ import numpy as np
 
 from .._size import Size
 from ..ops.creation import ones_like, tensor, zeros
+from ..ops.special import lgamma
 from . import constraints
 from .binomial import Binomial
 from .categorical import Categorical
 from .distribution import Distribution
 from .utils import broadcast_all
+from ..ops.creation import as_tensor
 
 __all__ = ["Multinomial"]
 
@@ -73,7 +75,6 @@ class Multinomial(Distribution):
         return counts.type_as(self.probs)
 
     def entropy(self):
-        from ..ops.special import lgamma
         n = tensor(self.total_count)
         cat_entropy = self._categorical.entropy()
         term1 = n * cat_entropy - lgamma(n + 1)
@@ -83,7 +84,6 @@ class Multinomial(Distribution):
         return term1 + (binomial_probs * weights).sum(0).sum(-1)
 
     def log_prob(self, value):
-        from ..ops.special import lgamma
         if self._validate_args:
             self._validate_sample(value)
         logits, value = broadcast_all(self.logits, value)
@@ -91,7 +91,6 @@ class Multinomial(Distribution):
         log_factorial_xs = lgamma(value + 1).sum(-1)
         zero = (value._data == 0) & (logits._data == -np.inf)  # 0 * log 0 counts as 0
         if zero.any():
-            from ..ops.creation import as_tensor
             logits = logits.masked_fill(as_tensor(zero), 0.0)
         log_powers = (logits * value).sum(-1)
         return log_factorial_n - log_factorial_xs + log_powers

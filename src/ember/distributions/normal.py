@@ -7,9 +7,11 @@ from numbers import Number, Real
 from .._size import Size
 from ..autograd.grad_mode import no_grad
 from ..ops.creation import normal as _normal
+from ..ops.special import erf
 from . import constraints
 from .exp_family import ExponentialFamily
 from .utils import _standard_normal, broadcast_all
+from ..ops.elementwise import erfinv
 
 __all__ = ["Normal"]
 
@@ -70,13 +72,11 @@ class Normal(ExponentialFamily):
         return -((value - self.loc) ** 2) / (2 * var) - log_scale - math.log(math.sqrt(2 * math.pi))
 
     def cdf(self, value):
-        from ..ops.special import erf
         if self._validate_args:
             self._validate_sample(value)
         return 0.5 * (1 + erf((value - self.loc) * self.scale.reciprocal() / math.sqrt(2)))
 
     def icdf(self, value):
-        from ..ops.elementwise import erfinv
         return self.loc + self.scale * erfinv(2 * value - 1) * math.sqrt(2)
 
     def entropy(self):

@@ -5,6 +5,7 @@ from numbers import Number
 
 from .._size import Size
 from ..autograd.grad_mode import no_grad
+from ..ops.special import lgamma, xlogy
 from . import constraints
 from ._sampling import poisson
 from .exp_family import ExponentialFamily
@@ -49,7 +50,6 @@ class Poisson(ExponentialFamily):
             return poisson(self.rate.expand(shape))
 
     def log_prob(self, value):
-        from ..ops.special import lgamma, xlogy
         if self._validate_args:
             self._validate_sample(value)
         rate, value = broadcast_all(self.rate, value)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from .._size import Size
 from ..ops.creation import full_like, rand
+from ..ops.special import lgamma
 from . import constraints
 from .categorical import Categorical
 from .distribution import Distribution
@@ -56,7 +57,6 @@ class ExpRelaxedCategorical(Distribution):
         return scores - scores.logsumexp(dim=-1, keepdim=True)
 
     def log_prob(self, value):
-        from ..ops.special import lgamma
         K = self._categorical._num_events
         if self._validate_args:
             self._validate_sample(value)

@@ -6,6 +6,7 @@ import math
 import numpy as np
 
 from .._size import Size
+from ..ops.special import digamma, lgamma
 from . import constraints
 from .chi2 import Chi2
 from .distribution import Distribution
@@ -62,7 +63,6 @@ class StudentT(Distribution):
         return self.loc + self.scale * Y
 
     def log_prob(self, value):
-        from ..ops.special import lgamma
         if self._validate_args:
             self._validate_sample(value)
         y = (value - self.loc) / self.scale
@@ -71,7 +71,6 @@ class StudentT(Distribution):
         return -0.5 * (self.df + 1.0) * (y ** 2.0 / self.df).log1p() - Z
 
     def entropy(self):
-        from ..ops.special import digamma, lgamma
         df = self.df
         lbeta = lgamma(0.5 * df) + math.lgamma(0.5) - lgamma(0.5 * (df + 1))
         return self.scale.log() + 0.5 * (df + 1) * (digamma(0.5 * (df + 1)) -

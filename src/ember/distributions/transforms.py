@@ -7,10 +7,13 @@ import weakref
 
 import numpy as np
 
+from .._size import Size
 from .._tensor import Tensor
 from ..nn import functional as F
+from ..ops.creation import arange, full
 from . import constraints
-from .utils import _sum_rightmost, finfo
+from ._linalg import diag_embed, diagonal, tril
+from .utils import _sum_rightmost, broadcast_all, finfo
 
 __all__ = ["AbsTransform", "AffineTransform", "ComposeTransform", "ExpTransform",
            "IndependentTransform", "LowerCholeskyTransform", "PowerTransform", "ReshapeTransform",
@@ -337,7 +340,6 @@ class ReshapeTransform(Transform):
     bijective = True
 
     def __init__(self, in_shape, out_shape, cache_size=0):
-        from .._size import Size
         self.in_shape = Size(in_shape)
         self.out_shape = Size(out_shape)
         if self.in_shape.numel() != self.out_shape.numel():
@@ -416,7 +418,6 @@ class PowerTransform(Transform):
 
     def __init__(self, exponent, cache_size=0):
         super().__init__(cache_size=cache_size)
-        from .utils import broadcast_all
         (self.exponent,) = broadcast_all(exponent)
 
     def with_cache(self, cache_size=1):
@@ -601,7 +602,6 @@ class AffineTransform(Transform):
         shape = tuple(x.shape)
         scale = self.scale
         if isinstance(scale, numbers.Real):
-            from ..ops.creation import full
             result = full(shape, math.log(abs(scale)), dtype=x.dtype)
         else:
             result = scale.abs().log()
@@ -660,7 +660,6 @@ class StickBreakingTransform(Transform):
     __hash__ = object.__hash__
 
     def _offset(self, x):
-        from ..ops.creation import arange
         k = x.shape[-1]
         return (k + 1) - arange(1, k + 1, dtype=x.dtype)
 
@@ -671,7 +670,6 @@ class StickBreakingTransform(Transform):
         return F.pad(z, [0, 1], value=1) * F.pad(z_cumprod, [1, 0], value=1)
 
     def _inverse(self, y):
-        from ..ops.creation import arange
         y_crop = y[..., :-1]
         k = y.shape[-1] - 1
         offset = (k + 1) - arange(1, k + 1, dtype=y.dtype)
@@ -708,9 +706,7 @@ class LowerCholeskyTransform(Transform):
     __hash__ = object.__hash__
 
     def _call(self, x):
-        from ._linalg import diag_embed, diagonal, tril
         return tril(x, -1) + diag_embed(diagonal(x).exp())
 
     def _inverse(self, y):
-        from ._linalg import diag_embed, diagonal, tril
         return tril(y, -1) + diag_embed(diagonal(y).log())

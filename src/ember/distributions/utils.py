@@ -8,8 +8,9 @@ import numpy as np
 
 from .. import _dtype
 from .._tensor import Tensor
-from ..ops.creation import as_tensor, tensor
+from ..autograd.grad_mode import enable_grad
 from ..nn import functional as F
+from ..ops.creation import as_tensor, empty, tensor, zeros
 
 __all__ = ["broadcast_all", "clamp_probs", "lazy_property", "logits_to_probs", "probs_to_logits",
            "tril_matrix_to_vec", "vec_to_tril_matrix"]
@@ -38,7 +39,6 @@ def broadcast_all(*values):
 
 def _standard_normal(shape, dtype, device=None):
     """Standard normals drawn as torch's `empty(shape).normal_()`."""
-    from ..ops.creation import empty
     return empty(tuple(shape), dtype=dtype).normal_()
 
 
@@ -81,7 +81,6 @@ class lazy_property:
     def __get__(self, instance, obj_type=None):
         if instance is None:
             return _lazy_property_and_property(self.wrapped)
-        from ..autograd.grad_mode import enable_grad
         with enable_grad():
             value = self.wrapped(instance)
         setattr(instance, self.wrapped.__name__, value)
@@ -104,7 +103,6 @@ def tril_matrix_to_vec(mat, diag: int = 0):
 
 def vec_to_tril_matrix(vec, diag: int = 0):
     """The inverse of tril_matrix_to_vec."""
-    from ..ops.creation import zeros
     n = int(round((-(1 + 2 * diag) + ((1 + 2 * diag) ** 2 + 8 * vec.shape[-1] + 4 * abs(diag)
                                        * (diag + 1)) ** 0.5) / 2))
     if vec.shape[-1] != len(np.tril_indices(n, diag)[0]):
