@@ -63,6 +63,17 @@ CASES = {
     "RelaxedBernoulli": (lambda D, t, p: D.RelaxedBernoulli(t, p), (0.5, P2), [0.2, 0.9]),
     "RelaxedOneHot": (lambda D, t, p: D.RelaxedOneHotCategorical(t, p), (0.7, SIMPLEX),
                       [[0.2, 0.3, 0.5], [0.6, 0.3, 0.1]]),
+    "HalfNormal": (lambda D, s: D.HalfNormal(s), (POS2,), V2),
+    "HalfCauchy": (lambda D, s: D.HalfCauchy(s), (POS2,), V2),
+    "Geometric": (lambda D, p: D.Geometric(p), (P2,), [0.0, 3.0]),
+    "GeometricLogits": (lambda D, l: D.Geometric(logits=l), ([0.2, -0.7],), [2.0, 1.0]),
+    "NegativeBinomial": (lambda D, n, p: D.NegativeBinomial(n, p), (POS2, P2), [0.0, 3.0]),
+    "Pareto": (lambda D, s, a: D.Pareto(s, a), ([0.5, 1.0], [3.0, 1.5]), [0.7, 2.0]),
+    "Weibull": (lambda D, s, c: D.Weibull(s, c), (POS2, [0.8, 2.0]), V2),
+    "InverseGamma": (lambda D, a, b: D.InverseGamma(a, b), ([1.5, 3.5], [1.0, 2.0]), V2),
+    "FisherSnedecor": (lambda D, a, b: D.FisherSnedecor(a, b), ([3.0, 6.0], [5.0, 9.0]), V2),
+    "LogisticNormal": (lambda D, a, b: D.LogisticNormal(a, b), ([0.0, 1.0], [1.0, 0.5]),
+                       [0.2, 0.3, 0.5]),
 }
 
 
@@ -163,7 +174,8 @@ SAME_DRAWS = ["Normal", "Bernoulli", "BernoulliLogits", "Categorical", "Categori
               "OneHotCategorical", "Uniform", "Exponential", "Laplace", "Cauchy", "Gumbel",
               "LogNormal", "MultivariateNormal", "MVNPrecision", "MVNScaleTril", "LowRankMVN",
               "Independent", "Mixture", "MixtureMVN", "Transformed", "Multinomial",
-              "RelaxedBernoulli", "RelaxedOneHot"]
+              "RelaxedBernoulli", "RelaxedOneHot", "HalfNormal", "HalfCauchy", "Geometric",
+              "GeometricLogits", "Pareto", "Weibull", "LogisticNormal"]
 
 
 @pytest.mark.parametrize("name", SAME_DRAWS)
@@ -191,6 +203,11 @@ MOMENTS = {  # name: params; moments of 100k draws against the distribution's me
     "Chi2": lambda D: D.Chi2(ember.tensor([1.0, 7.0])),
     "StudentT": lambda D: D.StudentT(ember.tensor([6.0, 9.0]), ember.tensor([1.0, -1.0]),
                                      ember.tensor([2.0, 0.5])),
+    "NegativeBinomial": lambda D: D.NegativeBinomial(ember.tensor([3.0, 20.0]),
+                                                     ember.tensor([0.4, 0.2])),
+    "InverseGamma": lambda D: D.InverseGamma(ember.tensor([5.0, 9.0]), ember.tensor([1.0, 2.0])),
+    "FisherSnedecor": lambda D: D.FisherSnedecor(ember.tensor([6.0, 12.0]),
+                                                 ember.tensor([12.0, 20.0])),
 }
 
 
@@ -453,7 +470,7 @@ def test_python_number_parameters(torch, build):
                                   "Dirichlet", "StudentT", "Gumbel", "Laplace", "Categorical",
                                   "Binomial", "RelaxedOneHot", "Transformed", "Mixture"])
 def test_log_prob_gradcheck_float64(name):
-    """log_prob and entropy are differentiable in float64 (central differences)."""
+    """log_prob is differentiable in float64 (central differences)."""
     fn, params, value = CASES[name]
     arrays = [np.array(p, np.float64) for p in params]
     grad_idx = [i for i, a in enumerate(arrays) if a.dtype.kind == "f"]

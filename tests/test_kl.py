@@ -30,6 +30,9 @@ FAMILIES = {
         t([[0.0, 1.0], [1.0, -1.0]]), t([[[1.0], [0.5]], [[0.3], [0.2]]]), t([1.0, 2.0])),
     "Independent": lambda D, t: D.Independent(D.Normal(t([[0.0, 1.0]]), t([[1.0, 2.0]])), 1),
     "LogNormal": lambda D, t: D.LogNormal(t([0.0, 1.0]), t([1.0, 0.5])),
+    "Geometric": lambda D, t: D.Geometric(t([0.2, 0.7])),
+    "HalfNormal": lambda D, t: D.HalfNormal(t([1.0, 2.0])),
+    "Pareto": lambda D, t: D.Pareto(t([0.5, 1.0]), t([3.0, 1.5])),
 }
 # a second member of each family (other parameters), so KL(p || q) is not zero
 SECOND = {
@@ -54,6 +57,9 @@ SECOND = {
         t([[0.5, 0.0], [1.0, 1.0]]), t([[[0.2], [0.9]], [[1.0], [0.0]]]), t([0.5, 1.0])),
     "Independent": lambda D, t: D.Independent(D.Normal(t([[1.0, 0.0]]), t([[0.5, 1.0]])), 1),
     "LogNormal": lambda D, t: D.LogNormal(t([0.5, -1.0]), t([2.0, 0.7])),
+    "Geometric": lambda D, t: D.Geometric(t([0.5, 0.1])),
+    "HalfNormal": lambda D, t: D.HalfNormal(t([0.5, 3.0])),
+    "Pareto": lambda D, t: D.Pareto(t([0.7, 0.5]), t([1.0, 2.0])),
 }
 
 PAIRS = [(f, f) for f in FAMILIES] + [
