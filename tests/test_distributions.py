@@ -321,6 +321,12 @@ def test_set_default_validate_args(torch):
 
 
 # ---- transforms and constraints --------------------------------------------------------------
+def _package(transforms_module):
+    """torch.distributions or ember.distributions, from its transforms module."""
+    import importlib
+    return importlib.import_module(transforms_module.__name__.rpartition(".")[0])
+
+
 TRANSFORMS = {
     "Exp": (lambda T: T.ExpTransform(), [[0.3, -1.2, 2.0]]),
     "Affine": (lambda T: T.AffineTransform(1.0, -2.0), [[0.3, -1.2, 2.0]]),
@@ -339,6 +345,14 @@ TRANSFORMS = {
     "Independent": (lambda T: T.IndependentTransform(T.SigmoidTransform(), 1),
                     [[0.3, -1.2, 2.0]]),
     "Reshape": (lambda T: T.ReshapeTransform((3,), (3, 1)), [[0.3, -1.2, 2.0]]),
+    "PositiveDefinite": (lambda T: T.PositiveDefiniteTransform(), [[0.3, -1.2], [2.0, 0.5]]),
+    "Cat": (lambda T: T.CatTransform([T.ExpTransform(), T.SigmoidTransform()], dim=1,
+                                     lengths=[1, 2]), [[0.3, -1.2, 2.0]]),
+    "Stack": (lambda T: T.StackTransform([T.ExpTransform(), T.TanhTransform(),
+                                          T.AffineTransform(1.0, 3.0)], dim=1),
+              [[0.3, -1.2, 2.0]]),
+    "CDF": (lambda T: T.CumulativeDistributionTransform(_package(T).Normal(0.5, 2.0)),
+            [[0.3, -1.2, 2.0]]),
 }
 
 
