@@ -74,6 +74,7 @@ CASES = {
     "FisherSnedecor": (lambda D, a, b: D.FisherSnedecor(a, b), ([3.0, 6.0], [5.0, 9.0]), V2),
     "LogisticNormal": (lambda D, a, b: D.LogisticNormal(a, b), ([0.0, 1.0], [1.0, 0.5]),
                        [0.2, 0.3, 0.5]),
+    "Kumaraswamy": (lambda D, a, b: D.Kumaraswamy(a, b), ([0.5, 2.0], [1.5, 3.0]), [0.3, 0.6]),
 }
 
 
@@ -175,7 +176,7 @@ SAME_DRAWS = ["Normal", "Bernoulli", "BernoulliLogits", "Categorical", "Categori
               "LogNormal", "MultivariateNormal", "MVNPrecision", "MVNScaleTril", "LowRankMVN",
               "Independent", "Mixture", "MixtureMVN", "Transformed", "Multinomial",
               "RelaxedBernoulli", "RelaxedOneHot", "HalfNormal", "HalfCauchy", "Geometric",
-              "GeometricLogits", "Pareto", "Weibull", "LogisticNormal"]
+              "GeometricLogits", "Pareto", "Weibull", "LogisticNormal", "Kumaraswamy"]
 
 
 @pytest.mark.parametrize("name", SAME_DRAWS)
