@@ -75,6 +75,8 @@ CASES = {
     "LogisticNormal": (lambda D, a, b: D.LogisticNormal(a, b), ([0.0, 1.0], [1.0, 0.5]),
                        [0.2, 0.3, 0.5]),
     "Kumaraswamy": (lambda D, a, b: D.Kumaraswamy(a, b), ([0.5, 2.0], [1.5, 3.0]), [0.3, 0.6]),
+    "ContinuousBernoulli": (lambda D, p: D.ContinuousBernoulli(p), ([0.2, 0.7, 0.4995],),
+                            [0.3, 0.9, 0.5]),
 }
 
 
@@ -176,7 +178,8 @@ SAME_DRAWS = ["Normal", "Bernoulli", "BernoulliLogits", "Categorical", "Categori
               "LogNormal", "MultivariateNormal", "MVNPrecision", "MVNScaleTril", "LowRankMVN",
               "Independent", "Mixture", "MixtureMVN", "Transformed", "Multinomial",
               "RelaxedBernoulli", "RelaxedOneHot", "HalfNormal", "HalfCauchy", "Geometric",
-              "GeometricLogits", "Pareto", "Weibull", "LogisticNormal", "Kumaraswamy"]
+              "GeometricLogits", "Pareto", "Weibull", "LogisticNormal", "Kumaraswamy",
+              "ContinuousBernoulli"]
 
 
 @pytest.mark.parametrize("name", SAME_DRAWS)
