@@ -33,6 +33,7 @@ FAMILIES = {
     "Geometric": lambda D, t: D.Geometric(t([0.2, 0.7])),
     "HalfNormal": lambda D, t: D.HalfNormal(t([1.0, 2.0])),
     "Pareto": lambda D, t: D.Pareto(t([0.5, 1.0]), t([3.0, 1.5])),
+    "ContinuousBernoulli": lambda D, t: D.ContinuousBernoulli(t([0.2, 0.7])),
 }
 # a second member of each family (other parameters), so KL(p || q) is not zero
 SECOND = {
@@ -60,6 +61,7 @@ SECOND = {
     "Geometric": lambda D, t: D.Geometric(t([0.5, 0.1])),
     "HalfNormal": lambda D, t: D.HalfNormal(t([0.5, 3.0])),
     "Pareto": lambda D, t: D.Pareto(t([0.7, 0.5]), t([1.0, 2.0])),
+    "ContinuousBernoulli": lambda D, t: D.ContinuousBernoulli(t([0.6, 0.3])),
 }
 
 PAIRS = [(f, f) for f in FAMILIES] + [
@@ -76,7 +78,12 @@ PAIRS = [(f, f) for f in FAMILIES] + [
     ("Gumbel", "Uniform"), ("Laplace", "Beta"), ("Laplace", "Exponential"),
     ("Laplace", "Gamma"), ("Laplace", "Uniform"), ("Normal", "Beta"), ("Normal", "Exponential"),
     ("Normal", "Gamma"), ("Normal", "Uniform"), ("Poisson", "Bernoulli"),
-    ("Poisson", "Binomial"),
+    ("Poisson", "Binomial"), ("Beta", "ContinuousBernoulli"), ("Uniform", "ContinuousBernoulli"),
+    ("ContinuousBernoulli", "Exponential"), ("ContinuousBernoulli", "Normal"),
+    ("ContinuousBernoulli", "Uniform"), ("ContinuousBernoulli", "Pareto"),
+    ("Pareto", "Exponential"), ("Pareto", "Gamma"), ("Pareto", "Normal"),
+    ("Uniform", "Pareto"), ("Beta", "Pareto"), ("Exponential", "Pareto"),
+    ("Normal", "ContinuousBernoulli"), ("Pareto", "Beta"), ("Gamma", "Pareto"),
 ]
 
 
