@@ -77,6 +77,8 @@ CASES = {
     "Kumaraswamy": (lambda D, a, b: D.Kumaraswamy(a, b), ([0.5, 2.0], [1.5, 3.0]), [0.3, 0.6]),
     "ContinuousBernoulli": (lambda D, p: D.ContinuousBernoulli(p), ([0.2, 0.7, 0.4995],),
                             [0.3, 0.9, 0.5]),
+    "VonMises": (lambda D, a, k: D.VonMises(a, k), ([0.5, -2.0, 1.0], [0.5, 3.0, 12.0]),
+                 [0.3, 2.5, 1.1]),
 }
 
 
@@ -179,7 +181,7 @@ SAME_DRAWS = ["Normal", "Bernoulli", "BernoulliLogits", "Categorical", "Categori
               "Independent", "Mixture", "MixtureMVN", "Transformed", "Multinomial",
               "RelaxedBernoulli", "RelaxedOneHot", "HalfNormal", "HalfCauchy", "Geometric",
               "GeometricLogits", "Pareto", "Weibull", "LogisticNormal", "Kumaraswamy",
-              "ContinuousBernoulli"]
+              "ContinuousBernoulli", "VonMises"]
 
 
 @pytest.mark.parametrize("name", SAME_DRAWS)
