@@ -79,6 +79,9 @@ CASES = {
                             [0.3, 0.9, 0.5]),
     "VonMises": (lambda D, a, k: D.VonMises(a, k), ([0.5, -2.0, 1.0], [0.5, 3.0, 12.0]),
                  [0.3, 2.5, 1.1]),
+    "GeneralizedPareto": (lambda D, a, s, c: D.GeneralizedPareto(a, s, c),
+                          ([0.0, 1.0, -1.0], [1.0, 2.0, 0.5], [0.3, 0.0, -0.2]),
+                          [0.5, 2.0, 0.1]),
 }
 
 
@@ -181,7 +184,7 @@ SAME_DRAWS = ["Normal", "Bernoulli", "BernoulliLogits", "Categorical", "Categori
               "Independent", "Mixture", "MixtureMVN", "Transformed", "Multinomial",
               "RelaxedBernoulli", "RelaxedOneHot", "HalfNormal", "HalfCauchy", "Geometric",
               "GeometricLogits", "Pareto", "Weibull", "LogisticNormal", "Kumaraswamy",
-              "ContinuousBernoulli", "VonMises"]
+              "ContinuousBernoulli", "VonMises", "GeneralizedPareto"]
 
 
 @pytest.mark.parametrize("name", SAME_DRAWS)
