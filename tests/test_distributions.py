@@ -82,6 +82,8 @@ CASES = {
     "GeneralizedPareto": (lambda D, a, s, c: D.GeneralizedPareto(a, s, c),
                           ([0.0, 1.0, -1.0], [1.0, 2.0, 0.5], [0.3, 0.0, -0.2]),
                           [0.5, 2.0, 0.1]),
+    "LKJCholesky": (lambda D, c: D.LKJCholesky(3, c), ([0.5, 2.0],),
+                    [[[1.0, 0.0, 0.0], [0.6, 0.8, 0.0], [-0.48, 0.36, 0.8]]]),
 }
 
 
@@ -360,6 +362,7 @@ TRANSFORMS = {
     "Stack": (lambda T: T.StackTransform([T.ExpTransform(), T.TanhTransform(),
                                           T.AffineTransform(1.0, 3.0)], dim=1),
               [[0.3, -1.2, 2.0]]),
+    "CorrCholesky": (lambda T: T.CorrCholeskyTransform(), [[0.3, -1.2, 2.0], [0.1, 0.5, -0.4]]),
     "CDF": (lambda T: T.CumulativeDistributionTransform(_package(T).Normal(0.5, 2.0)),
             [[0.3, -1.2, 2.0]]),
 }
@@ -429,11 +432,12 @@ def test_parametrised_constraints(torch):
 
 
 @pytest.mark.parametrize("name", ["real", "positive", "unit_interval", "simplex",
-                                  "lower_cholesky", "real_vector", "interval", "greater_than"])
+                                  "lower_cholesky", "real_vector", "interval", "greater_than",
+                                  "corr_cholesky", "positive_definite"])
 @pytest.mark.parametrize("which", ["biject_to", "transform_to"])
 def test_biject_to_transform_to(torch, name, which):
     x = R.randn(2, 3)
-    if name == "lower_cholesky":
+    if name in ("lower_cholesky", "positive_definite"):
         x = R.randn(2, 3, 3)
     res = []
     for lib in (torch, ember):
@@ -512,3 +516,19 @@ def test_log_prob_gradcheck_float64(name):
     inputs = tuple(ember.tensor(arrays[i], dtype=ember.float64, requires_grad=True)
                    for i in grad_idx)
     assert ember.autograd.gradcheck(f, inputs, atol=1e-6, rtol=1e-4)
+
+
+def test_lkj_cholesky_samples(torch):
+    """Correlation factors in the support whose correlations have the moments of torch's
+    draws (torch's onion sampler, which ember follows)."""
+    stats = []
+    for lib in (torch, ember):
+        lib.manual_seed(0)
+        L = lib.distributions.LKJCholesky(3, lib.tensor(2.0)).sample((40_000,))
+        assert bool(lib.distributions.constraints.corr_cholesky.check(L).all())
+        C = (L @ L.mT).numpy().astype(np.float64)
+        np.testing.assert_allclose(np.diagonal(C, 0, -2, -1), 1.0, atol=1e-5)
+        r = C[:, [1, 2, 2], [0, 0, 1]]
+        stats.append((r.mean(0), r.var(0)))
+    np.testing.assert_allclose(stats[1][0], stats[0][0], atol=0.012)
+    np.testing.assert_allclose(stats[1][1], stats[0][1], rtol=0.04)
