@@ -82,6 +82,10 @@ CASES = {
     "GeneralizedPareto": (lambda D, a, s, c: D.GeneralizedPareto(a, s, c),
                           ([0.0, 1.0, -1.0], [1.0, 2.0, 0.5], [0.3, 0.0, -0.2]),
                           [0.5, 2.0, 0.1]),
+    "Wishart": (lambda D, df, c: D.Wishart(df, c), ([3.0, 5.5], COV), [[3.0, 0.5], [0.5, 2.0]]),
+    "WishartTril": (lambda D, df, c: D.Wishart(df, scale_tril=c), ([2.5],
+                                                                    [[1.0, 0.0], [0.3, 0.8]]),
+                    [[3.0, 0.5], [0.5, 2.0]]),
     "LKJCholesky": (lambda D, c: D.LKJCholesky(3, c), ([0.5, 2.0],),
                     [[[1.0, 0.0, 0.0], [0.6, 0.8, 0.0], [-0.48, 0.36, 0.8]]]),
 }
@@ -219,6 +223,7 @@ MOMENTS = {  # name: params; moments of 100k draws against the distribution's me
     "InverseGamma": lambda D: D.InverseGamma(ember.tensor([5.0, 9.0]), ember.tensor([1.0, 2.0])),
     "FisherSnedecor": lambda D: D.FisherSnedecor(ember.tensor([6.0, 12.0]),
                                                  ember.tensor([12.0, 20.0])),
+    "Wishart": lambda D: D.Wishart(ember.tensor(6.0), ember.tensor([[2.0, 0.5], [0.5, 1.0]])),
 }
 
 

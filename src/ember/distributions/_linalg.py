@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..linalg import cholesky, solve_triangular
+from ..linalg import cholesky, solve, solve_triangular
 from ..ops.creation import eye
 
-__all__ = ["batch_mahalanobis", "batch_mv", "cholesky", "cholesky_inverse", "diag_embed",
-           "diagonal", "solve_triangular", "tril"]
+__all__ = ["batch_mahalanobis", "batch_mv", "cholesky", "cholesky_inverse", "cholesky_solve",
+           "diag_embed", "diagonal", "solve_triangular", "tril"]
 
 
 def diagonal(a):
@@ -43,3 +43,9 @@ def cholesky_inverse(L):
     n = L.shape[-1]
     Linv = solve_triangular(L, eye(n, dtype=L.dtype).expand(tuple(L.shape)), upper=False)
     return Linv.mT @ Linv
+
+
+def cholesky_solve(b, L):
+    """(L L^T)^-1 b from the lower Cholesky factor L (torch.cholesky_solve). Solved with the
+    dense product, so the gradient covers all of L as torch's does."""
+    return solve(L @ L.mT, b)
