@@ -52,16 +52,15 @@ from .von_mises import VonMises
 from .weibull import Weibull
 from .wishart import Wishart
 
-__all__ = ["Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Chi2",
-           "ContinuousBernoulli", "Dirichlet",
-           "Distribution", "Exponential", "ExponentialFamily", "ExpRelaxedCategorical",
-           "FisherSnedecor", "Gamma", "GeneralizedPareto", "Geometric", "Gumbel", "HalfCauchy", "HalfNormal",
-           "Independent", "InverseGamma", "Kumaraswamy", "LKJCholesky", "Laplace", "LogNormal", "LogisticNormal",
-           "LogitRelaxedBernoulli", "LowRankMultivariateNormal", "MixtureSameFamily",
-           "Multinomial", "MultivariateNormal", "NegativeBinomial", "Normal",
+__all__ = ["Bernoulli", "Beta", "biject_to", "Binomial", "Categorical", "Cauchy", "Chi2",
+           "constraints", "ContinuousBernoulli", "Dirichlet", "Distribution", "Exponential",
+           "ExponentialFamily", "ExpRelaxedCategorical", "FisherSnedecor", "Gamma",
+           "GeneralizedPareto", "Geometric", "Gumbel", "HalfCauchy", "HalfNormal", "Independent",
+           "InverseGamma", "kl_divergence", "Kumaraswamy", "Laplace", "LKJCholesky",
+           "LogisticNormal", "LogitRelaxedBernoulli", "LogNormal", "LowRankMultivariateNormal",
+           "MixtureSameFamily", "Multinomial", "MultivariateNormal", "NegativeBinomial", "Normal",
            "OneHotCategorical", "OneHotCategoricalStraightThrough", "Pareto", "Poisson",
-           "RelaxedBernoulli", "RelaxedOneHotCategorical", "StudentT",
-           "TransformedDistribution", "Uniform", "VonMises", "Weibull", "Wishart",
-           "biject_to", "constraints", "kl_divergence", "register_kl", "transform_to",
-           "transforms"]
+           "register_kl", "RelaxedBernoulli", "RelaxedOneHotCategorical", "StudentT",
+           "transform_to", "TransformedDistribution", "transforms", "Uniform", "VonMises",
+           "Weibull", "Wishart"]
 __all__.extend(transforms.__all__)

@@ -18,11 +18,11 @@ from .utils import (_sum_rightmost, broadcast_all, finfo, tril_matrix_to_vec,
                     vec_to_tril_matrix)
 
 __all__ = ["AbsTransform", "AffineTransform", "CatTransform", "ComposeTransform",
-           "CorrCholeskyTransform", "CumulativeDistributionTransform", "ExpTransform", "PositiveDefiniteTransform",
-           "StackTransform",
-           "IndependentTransform", "LowerCholeskyTransform", "PowerTransform", "ReshapeTransform",
-           "SigmoidTransform", "SoftplusTransform", "TanhTransform", "SoftmaxTransform",
-           "StickBreakingTransform", "Transform", "identity_transform"]
+           "CorrCholeskyTransform", "CumulativeDistributionTransform", "ExpTransform",
+           "identity_transform", "IndependentTransform", "LowerCholeskyTransform",
+           "PositiveDefiniteTransform", "PowerTransform", "ReshapeTransform", "SigmoidTransform",
+           "SoftmaxTransform", "SoftplusTransform", "StackTransform", "StickBreakingTransform",
+           "TanhTransform", "Transform"]
 
 
 class Transform:
