@@ -64,6 +64,14 @@ from .ops.matrix_construct import (diag, diag_embed, diagonal, trace, tril, tril
                                    triu_indices)
 from .ops.linalg_aliases import (cholesky, cross, det, inverse, logdet, matrix_exp, matrix_power,
                                  norm, pinverse, qr, slogdet, svd)
+from .ops.products import addbmm, addmv, addr, baddbmm
+from .ops.cumulative import cummax, cummin, diff, logcumsumexp
+from .ops.stats import (aminmax, bincount, bucketize, histc, kthvalue, median, mode, nan_to_num,
+                        nanmean, nanmedian, nanquantile, nansum, quantile, searchsorted, std_mean,
+                        unique, unique_consecutive, var_mean)
+from .ops.shape_more import (as_strided, block_diag, cartesian_prod, cdist, combinations, dsplit,
+                             fliplr, flipud, heaviside, hsplit, kron, meshgrid, moveaxis,
+                             repeat_interleave, rot90, tensor_split, vsplit)
 from . import linalg, special
 
 _dtype_names = ("float32 float64 float16 int8 int16 int32 int64 uint8 bool")

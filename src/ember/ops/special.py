@@ -39,12 +39,22 @@ def _float_dtype(x: np.ndarray) -> np.dtype:
     return _dtype._default.dtype.np
 
 
+class _SINGLE:
+    """Set while an evaluation's values came from float32/float16 (exact squares in float64,
+    and fewer refinement steps needed); read by the kernels below."""
+    flag = False
+
+
 def _in64(fn):
     """Run `fn` on the float64 values of x; the result in x's float dtype (ints: the default)."""
     def f(x):
         dt = _float_dtype(x)
-        with np.errstate(all="ignore"):
-            return np.asarray(fn(np.asarray(x, np.float64))).astype(dt, copy=False)
+        _SINGLE.flag = x.dtype.itemsize <= 4 and x.dtype.kind == "f"
+        try:
+            with np.errstate(all="ignore"):
+                return np.asarray(fn(np.asarray(x, np.float64))).astype(dt, copy=False)
+        finally:
+            _SINGLE.flag = False
     f.__name__ = fn.__name__
     return f
 
@@ -74,24 +84,39 @@ def _erfcx_cf(x: np.ndarray) -> np.ndarray:
 
 def _cheb_pieces():
     """Chebyshev interpolants of erf(x)/x in x^2 on [0, 1] and of erfcx on [0.5, 8], fitted
-    once to the series and the continued fraction (both exact to rounding there)."""
+    once to the series and the continued fraction (both exact to rounding there); the
+    "...32" fits serve float32 inputs: cut where the dropped terms sum below 1e-10."""
     if not _CHEB:
         from numpy.polynomial import chebyshev as C
         _CHEB["erf"] = C.chebinterpolate(lambda t: _erf_over_x_series((t + 1) / 2), 18)
         _CHEB["erfcx"] = [(lo, hi, C.chebinterpolate(
             lambda t, lo=lo, hi=hi: _erfcx_cf(lo + (t + 1) * (hi - lo) / 2), deg))
             for lo, hi, deg in ((0.5, 1.0, 20), (1.0, 2.0, 24), (2.0, 4.0, 24), (4.0, 8.0, 22))]
+        # float32 inputs: the cut series as ordinary polynomials (Horner: half the operations
+        # of Clenshaw; their coefficients stay below 1, so nothing is lost at 1e-10)
+        _CHEB["erf32"] = C.cheb2poly(_cut(_CHEB["erf"]))
+        # ... and erfcx on all of [0.5, inf) at once: (x + 3) erfcx(x) is smooth in
+        # u = (x - 3)/(x + 3) up to u = 1 (x = inf, where it is 1/sqrt(pi))
+        pieces = _CHEB["erfcx"]
+
+        def scaled(t):
+            u = _U32[0] + (t + 1) * (1 - _U32[0]) / 2
+            x = 3 * (1 + u) / np.maximum(1 - u, 1e-300)
+            return np.where(u >= 1, 1 / _SQRT_PI, (x + 3) * _erfcx_pos_pieces(x, pieces, False))
+        _CHEB["erfcx32u"] = C.cheb2poly(_cut(C.chebinterpolate(scaled, 24)))
     return _CHEB
 
 
-def _erfcx_pos(x: np.ndarray) -> np.ndarray:
-    """exp(x^2) erfc(x) for x >= 0.5 (float64)."""
-    from numpy.polynomial.chebyshev import chebval
+_U32 = (-5 / 7,)  # u at x = 0.5
+
+
+def _erfcx_pos_pieces(x, pieces, single):
+    """erfcx for x >= 0.5 from the piecewise fits (x < 8) and the asymptotic series."""
     out = np.empty_like(x)
-    for lo, hi, c in _cheb_pieces()["erfcx"]:
+    for lo, hi, c in pieces:
         m = (x >= lo) & (x < hi)
         if m.any():
-            out[m] = chebval((2 * x[m] - (lo + hi)) / (hi - lo), c)
+            out[m] = _series((2 * x[m] - (lo + hi)) / (hi - lo), c, single)
     m = x >= 8.0
     if m.any():  # 1/(x sqrt(pi)) sum_k (-1)^k (2k-1)!! / (2x^2)^k: 16 terms reach 1e-17 at x=8
         z = x[m]
@@ -105,23 +130,79 @@ def _erfcx_pos(x: np.ndarray) -> np.ndarray:
     return out
 
 
+def _cut(c: np.ndarray) -> np.ndarray:
+    tail = np.cumsum(np.abs(c[::-1]))[::-1]  # tail[k] = sum of |c_j|, j >= k
+    keep = int(np.argmax(tail < 1e-10 * abs(c[0])))
+    return c[:max(keep, 2)]
+
+
+def _series(t: np.ndarray, c, single: bool) -> np.ndarray:
+    """The fitted series at t: Horner on power coefficients (single) or Clenshaw."""
+    if not single:
+        return _chebval(t, c)
+    p = np.full_like(t, c[-1])
+    for ck in c[-2::-1]:
+        p *= t
+        p += ck
+    return p
+
+
+def _chebval(t: np.ndarray, c) -> np.ndarray:
+    """sum_k c_k T_k(t) by Clenshaw's recurrence, in place (NumPy's chebval allocates three
+    arrays per term)."""
+    b1 = np.zeros_like(t)
+    b2 = np.zeros_like(t)
+    t2 = 2 * t
+    tmp = np.empty_like(t)
+    for ck in c[:0:-1]:  # b_k = c_k + 2 t b_{k+1} - b_{k+2}
+        np.multiply(t2, b1, out=tmp)
+        tmp -= b2
+        tmp += ck
+        b1, b2, tmp = tmp, b1, b2
+    b1 *= t
+    b1 -= b2
+    b1 += c[0]
+    return b1
+
+
+def _erfcx_pos(x: np.ndarray) -> np.ndarray:
+    """exp(x^2) erfc(x) for x >= 0.5 (float64)."""
+    cheb = _cheb_pieces()
+    if _SINGLE.flag:
+        u = 1 - 6 / (x + 3)  # (x - 3)/(x + 3), 1 at x = inf
+        t = (2 * u - (_U32[0] + 1)) / (1 - _U32[0])
+        return _series(t, cheb["erfcx32u"], True) / (x + 3)
+    return _erfcx_pos_pieces(x, cheb["erfcx"], False)
+
+
 def _exp_neg_sq(x: np.ndarray) -> np.ndarray:
-    """exp(-x^2) without the rounding error of x*x (it is large once x^2 is)."""
-    xh = np.where(np.isinf(x), 0.0, np.floor(x * 16) / 16)
-    return np.where(np.isinf(x), 0.0, np.exp(-xh * xh) * np.exp(-(x - xh) * (x + xh)))
+    """exp(-x^2) without the rounding error of x*x (it is large once x^2 is): x = xh + xl with
+    a short xh, so xh*xh is exact. Values with float32's 24 bits square exactly as they are."""
+    sq = x * x
+    if _SINGLE.flag:
+        return np.exp(-sq)
+    xh = np.floor(x * 16) / 16
+    xh[np.isinf(x)] = 0.0
+    r = np.exp(-xh * xh)
+    r *= np.exp(-(x - xh) * (x + xh))
+    r[np.isinf(x)] = 0.0
+    return r
 
 
 def _erf64(x: np.ndarray) -> np.ndarray:
-    from numpy.polynomial.chebyshev import chebval
     x = np.asarray(x, np.float64)
     a = np.abs(x)
     out = np.empty_like(x)
     m = a < 1.0
-    xm = x[m]
-    out[m] = xm * chebval(2 * xm * xm - 1, _cheb_pieces()["erf"])
+    if m.any():
+        xm = x[m]
+        single = _SINGLE.flag
+        out[m] = xm * _series(2 * xm * xm - 1, _cheb_pieces()["erf32" if single else "erf"],
+                              single)
     m = ~m & ~np.isnan(a)
-    am = a[m]
-    out[m] = np.copysign(1.0 - _exp_neg_sq(am) * _erfcx_pos(am), x[m])
+    if m.any():
+        am = a[m]
+        out[m] = np.copysign(1.0 - _exp_neg_sq(am) * _erfcx_pos(am), x[m])
     out[np.isnan(x)] = np.nan
     return out
 
@@ -129,12 +210,16 @@ def _erf64(x: np.ndarray) -> np.ndarray:
 def _erfc64(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, np.float64)
     out = np.empty_like(x)
-    mid = np.abs(x) < 0.5
-    out[mid] = 1.0 - _erf64(x[mid])
-    big = np.abs(x) >= 0.5
-    ab = np.abs(x[big])
-    tail = _exp_neg_sq(ab) * _erfcx_pos(ab)
-    out[big] = np.where(x[big] > 0, tail, 2.0 - tail)
+    a = np.abs(x)
+    mid = a < 0.5
+    if mid.any():
+        out[mid] = 1.0 - _erf64(x[mid])
+    big = a >= 0.5
+    if big.any():
+        xb = x[big]
+        ab = np.abs(xb)
+        tail = _exp_neg_sq(ab) * _erfcx_pos(ab)
+        out[big] = np.where(xb > 0, tail, 2.0 - tail)
     out[np.isnan(x)] = np.nan
     return out
 
@@ -159,16 +244,27 @@ _B2K = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617 / 510
         43867 / 798, -174611 / 330)
 
 
+# x (x+1) ... (x+9) = prod_c (u + c), u = x (x+9), c = k (9-k) for k = 0..4: five factors
+_PAIRS = (0.0, 8.0, 14.0, 18.0, 20.0)
+
+
 def _shift_up(x: np.ndarray, target: float):
-    """z = x + n >= target (n >= 0 per element) and the list of the shifted-over x + k values,
-    as (z, prod) with prod = x (x+1) ... (x+n-1) (1 where n = 0); for x > 0."""
+    """z = x + n >= target and prod = x (x+1) ... (x+n-1), for x > 0. Below 1e30 every x is
+    shifted by 10 (harmless above target, and free of per-element masks)."""
+    if not x.size or x.min() >= target:
+        return x, np.ones_like(x)
+    if target <= 10.0 and x.max() < 1e30:
+        u = x * (x + 9.0)
+        prod = u.copy()
+        for c in _PAIRS[1:]:
+            prod *= u + c
+        return x + 10.0, prod
     z = x.copy()
     prod = np.ones_like(x)
-    m = z < target
-    while m.any():
-        prod[m] *= z[m]
-        z[m] += 1.0
+    for _ in range(int(np.ceil(target - z.min()))):
         m = z < target
+        prod *= np.where(m, z, 1.0)
+        z += m
     return z, prod
 
 
@@ -189,6 +285,10 @@ def _lgamma_pos(x: np.ndarray) -> np.ndarray:
 
 def _lgamma64(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, np.float64)
+    if x.size and x.min() > 0 and x.max() < np.inf:  # the usual case: no branches to mask
+        out = _lgamma_pos(x)
+        out[(x == 1.0) | (x == 2.0)] = 0.0
+        return out
     out = np.empty_like(x)
     pos = x > 0
     out[pos] = _lgamma_pos(x[pos])
@@ -204,13 +304,21 @@ def _lgamma64(x: np.ndarray) -> np.ndarray:
 
 
 def _digamma_pos(x: np.ndarray) -> np.ndarray:
-    z = x.copy()
-    acc = np.zeros_like(x)
-    m = z < 10.0
-    while m.any():
-        acc[m] -= 1.0 / z[m]
-        z[m] += 1.0
-        m = z < 10.0
+    if x.size and x.min() < 10.0 and x.max() < 1e30:
+        # psi(x) = psi(x + 10) - sum_k 1/(x+k), the pairs k, 9-k summed as (2x+9)/(u + c)
+        u = x * (x + 9.0)
+        s = 1.0 / u
+        for c in _PAIRS[1:]:
+            s += 1.0 / (u + c)
+        acc = -(2.0 * x + 9.0) * s
+        z = x + 10.0
+    else:
+        z = x.copy()
+        acc = np.zeros_like(x)
+        for _ in range(int(np.ceil(10.0 - z.min())) if z.size and z.min() < 10.0 else 0):
+            m = z < 10.0
+            acc -= np.where(m, 1.0 / z, 0.0)
+            z += m
     inv2 = 1.0 / (z * z)
     s = np.zeros_like(z)
     for k in range(8, 0, -1):
@@ -220,6 +328,8 @@ def _digamma_pos(x: np.ndarray) -> np.ndarray:
 
 def _digamma64(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, np.float64)
+    if x.size and x.min() > 0:  # the usual case (nan fails the test)
+        return _digamma_pos(x)
     out = np.empty_like(x)
     pos = x > 0
     out[pos] = _digamma_pos(x[pos])
@@ -291,9 +401,12 @@ def _bessel_i(nu: int, x: np.ndarray, scaled: bool) -> np.ndarray:
     q = z * z / 4
     term = np.ones_like(z) if nu == 0 else z / 2
     s = term.copy()
+    tol = 1e-9 if _SINGLE.flag else 1e-17
     for k in range(1, 60):
         term = term * q / (k * (k + nu))
         s += term
+        if k % 8 == 0 and not (term > tol * s).any():  # all terms now below the precision
+            break
     out[small] = s * np.exp(-z) if scaled else s
     big = ~small
     z = a[big]
@@ -344,7 +457,7 @@ def _ndtri64(p):
     two_log = -2.0 * np.log(low[deep])
     xi[deep] = -np.sqrt(two_log - np.log(two_log) - 2 * _LOG_SQRT_2PI)
     target = np.log(low)
-    for _ in range(5):
+    for _ in range(2 if _SINGLE.flag else 5):
         ln = _log_ndtr64(xi)
         xi = xi - (ln - target) * np.exp(ln + 0.5 * xi * xi + _LOG_SQRT_2PI)
     x = np.zeros_like(p)

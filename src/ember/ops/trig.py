@@ -9,7 +9,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from .base import Op
-from .elementwise import _binary, _unary, where_
+from .elementwise import _binary, _unary
 from .quiet import quietly
 from .util import check_broadcast, promote
 
