@@ -357,3 +357,14 @@ inplace.bind_methods(Tensor)
 
 # ---- math API (issue 12, mathapi): special functions, more elementwise/reduction ops, linalg ----
 from . import _tensor_methods_math  # noqa: E402,F401
+
+# ---- sequence-model helpers (issue 10, attention part) ----------------------------------------
+from .ops.unfold import unfold as _unfold  # noqa: E402
+
+
+def _multinomial(self, num_samples, replacement=False, *, generator=None):
+    return creation.multinomial(self, num_samples, replacement, generator=generator)
+
+
+Tensor.unfold = _unfold
+Tensor.multinomial = _multinomial
