@@ -120,6 +120,8 @@ _SUBMODULES = {"nn", "optim", "utils", "cuda", "backends", "accelerator", "visio
                "serialization", "random"}
 # vision models (vmodels): torch.hub's offline weight cache
 _SUBMODULES |= {"hub"}
+# ---- distributions: torch.distributions loads on first use ----
+_SUBMODULES.add("distributions")
 
 
 def __getattr__(name):
