@@ -53,6 +53,15 @@ from . import autograd
 from ._legacy_tensors import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor,
                               HalfTensor, IntTensor, LongTensor, ShortTensor)
 
+# ---- safety/fidelity (issue #9): default device, legacy spellings, out= ----------------------
+from ._device import get_default_device, set_default_device  # noqa: E402
+from ._legacy_tensors import is_storage, set_default_tensor_type, typename  # noqa: E402
+from .ops import out as _out  # noqa: E402
+from . import _deprecated  # noqa: E402
+from ._deprecated import range  # noqa: E402,A001  (torch.range; builtins' is unused below)
+_out.install(globals())
+_deprecated.bind(globals())
+
 _dtype_names = ("float32 float64 float16 int8 int16 int32 int64 uint8 bool")
 
 

@@ -354,3 +354,8 @@ Tensor.__setitem__ = index_put.setitem
 Tensor.index_put_ = index_put.index_put_
 Tensor.index_put = index_put.index_put
 inplace.bind_methods(Tensor)
+
+
+# ---- safety/fidelity (issue #9): legacy `t.new(...)` -----------------------------------------
+from ._legacy_tensors import new as _legacy_new  # noqa: E402
+Tensor.new = _legacy_new
