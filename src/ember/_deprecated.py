@@ -21,12 +21,12 @@ _RANGE = ("torch.range is deprecated and will be removed in a future release bec
           "which produces values in [start, end).")
 
 
-def range(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
+def range(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
     """torch.range: start, start + step, ... up to and including end; default float dtype."""
     from .ops import creation
-    warnings.warn(_RANGE, UserWarning, stacklevel=2)
     if end is None:
-        start, end = 0, start
+        raise TypeError('range() missing 1 required positional arguments: "end"')
+    warnings.warn(_RANGE, UserWarning, stacklevel=2)
     start, end, step = (v.item() if isinstance(v, Tensor) else v for v in (start, end, step))
     if step == 0:
         raise RuntimeError("step must be nonzero")

@@ -144,8 +144,10 @@ def typename(obj) -> str:
     qualname = kind.__qualname__
     if module in ("builtins", "__builtin__", ""):
         return qualname
-    if module.split(".")[0] == "ember":  # ember plays torch's part
-        module = "torch" + module[len("ember"):]
+    if module.split(".")[0] == "ember":  # ember plays torch's part, under torch's names
+        import ember
+        module = "torch" if getattr(ember, qualname, None) is kind else \
+            "torch" + module[len("ember"):]
     return f"{module}.{qualname}"
 
 

@@ -35,13 +35,13 @@ _CPP = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64"
 CAST = ("add sub subtract mul multiply div divide true_divide floor_divide remainder fmod pow "
         "maximum minimum eq ne lt le gt ge greater less greater_equal less_equal not_equal "
         "logical_and logical_or logical_xor logical_not bitwise_and bitwise_or bitwise_xor "
-        "bitwise_not exp log log1p log2 sqrt rsqrt sin cos tanh sigmoid reciprocal erfinv "
-        "abs absolute ceil floor round trunc square clamp clip where outer ger std var "
-        "logsumexp").split()
+        "exp log log1p log2 sqrt rsqrt sin cos tanh sigmoid reciprocal erfinv square outer ger "
+        "std var logsumexp").split()
 CAT = "cat concat concatenate stack hstack vstack".split()
 SAME = ("matmul mm bmm mv dot inner addmm index_select gather take take_along_dim "
         "masked_select index_add scatter amax amin argmax argmin nonzero norm msort neg "
-        "negative sign clamp_min clamp_max max min sort topk").split()
+        "negative sign abs absolute ceil floor round trunc clamp clip clamp_min clamp_max where "
+        "bitwise_not max min sort topk").split()
 ACCUMULATE = "sum prod cumsum cumprod mean".split()
 BOOL = "all any".split()
 FACTORY = "zeros ones empty full arange linspace logspace eye rand randn randint randperm " \
@@ -132,9 +132,13 @@ def _with_out(fn, name: str, policy: str):
                                    f"({_type_name(out._data.dtype)})")
             if want is None:
                 kwargs["dtype"] = _dtype._FROM_NP[out._data.dtype]
+        if policy == "accumulate" and name.startswith("cum") and kwargs["dtype"] is \
+                _dtype.bool_:
+            raise NotImplementedError(f'"{name}_out_cpu" not implemented for \'Bool\'')
         r = fn(*args, **kwargs)
         if isinstance(r, Tensor):
-            _write(out, r._data, name, policy)
+            # max/min of two tensors is elementwise: cast like maximum/minimum
+            _write(out, r._data, name, "cast" if name in ("max", "min") else policy)
             return out
         # a (values, indices) result: out is a sequence of as many tensors
         if not isinstance(out, (tuple, list)) or len(out) != len(r):
@@ -142,7 +146,8 @@ def _with_out(fn, name: str, policy: str):
                             f"{type(out).__name__}")
         for o, t in zip(out, r):
             _write(o, t._data, name, "same")
-        return type(r)(*out) if hasattr(r, "_fields") else type(r)(out)
+        from .reduce import _named
+        return _named(type(r).__name__ + "_out")(*out)  # torch.return_types.max_out & co.
     return wrapper
 
 
