@@ -457,6 +457,9 @@ OUT_CASES = {
     "index_add": (lambda L, o: L.index_add(_a(L), 0, L.tensor([1, 1]), _a(L), out=o), (2, 3)),
     "scatter": (lambda L, o: L.scatter(_a(L), 1, L.tensor([[0], [2]]), 9.0, out=o), (2, 3)),
     "msort": (lambda L, o: L.msort(_a(L), out=o), (2, 3)),
+    "addcmul": (lambda L, o: L.addcmul(_a(L), _a(L), L.ones(3), value=2, out=o), (2, 3)),
+    "addcdiv": (lambda L, o: L.addcdiv(_a(L), _a(L), L.full((3,), 4.0), out=o), (2, 3)),
+    "lerp": (lambda L, o: L.lerp(_a(L), L.zeros(3), 0.25, out=o), (2, 3)),
 }
 LONG_OUT = {  # ops whose natural output is int64 or bool
     "argmax": (lambda L, o: L.argmax(_a(L), 1, out=o), (2,)),
@@ -610,3 +613,82 @@ def test_out_aliasing_and_views(torch):
 def test_out_keeps_hot_paths_plain():
     assert ember.add(ember.ones(2), 1).tolist() == [2.0, 2.0]
     assert ember.matmul.__wrapped__ is ember.ops.linalg.matmul
+
+
+# ---- addcmul / addcdiv / lerp (the lines of hand-written Adam and EMA) --------------------------
+POINTWISE = {
+    "addcmul": lambda L, a, b, c: L.addcmul(a, b, c, value=0.5),
+    "addcmul_default": lambda L, a, b, c: L.addcmul(a, b, c),
+    "addcdiv": lambda L, a, b, c: L.addcdiv(a, b, c.abs() + 1, value=-2),
+    "lerp_number": lambda L, a, b, c: L.lerp(a, b, 0.3),
+    "lerp_near_one": lambda L, a, b, c: L.lerp(a, b, 0.9),
+    "lerp_tensor": lambda L, a, b, c: L.lerp(a, b, c.sigmoid()),
+    "method_addcmul": lambda L, a, b, c: a.addcmul(b, c, value=3),
+    "method_lerp": lambda L, a, b, c: a.lerp(b, 0.5),
+}
+SHAPES = [((2, 3), (2, 3), (2, 3)), ((2, 3), (3,), (1, 3)), ((3,), (2, 3), (2, 1))]
+
+
+@pytest.mark.parametrize("case", list(POINTWISE))
+@pytest.mark.parametrize("shapes", SHAPES, ids=["same", "broadcast", "broadcast_self"])
+def test_pointwise_values_and_gradients(torch, case, shapes):
+    rng = np.random.RandomState(0)
+    arrays = [rng.randn(*s).astype(np.float32) for s in shapes]
+
+    def run(L):
+        ts = [L.tensor(x, requires_grad=True) for x in arrays]
+        y = POINTWISE[case](L, *ts)
+        (y * L.arange(float(y.numel())).reshape(y.shape)).sum().backward()
+        return [y, y.grad_fn.name()] + [t.grad for t in ts]
+    both(torch, run)
+
+
+@pytest.mark.parametrize("case", list(POINTWISE))
+def test_pointwise_gradcheck(case):
+    rng = np.random.RandomState(1)
+    ts = [ember.tensor(rng.randn(*s), dtype=ember.float64, requires_grad=True)
+          for s in SHAPES[1]]
+    assert ember.autograd.gradcheck(lambda a, b, c: POINTWISE[case](ember, a, b, c), ts)
+    assert ember.autograd.gradgradcheck(lambda a, b, c: POINTWISE[case](ember, a, b, c), ts)
+
+
+INPLACE = {
+    "adam_second_moment": lambda L, v, g: v.mul_(0.999).addcmul_(g, g, value=1 - 0.999),
+    "adam_step": lambda L, p, g: p.addcdiv_(g, g.abs().sqrt().add_(1e-8), value=-0.01),
+    "ema": lambda L, e, p: e.lerp_(p, 0.1),
+    "ema_tensor_weight": lambda L, e, p: e.lerp_(p, L.full(e.shape, 0.25)),
+    "old_positional_value": lambda L, v, g: v.addcmul_(0.5, g, g),
+    "old_positional_addcdiv": lambda L, v, g: L.addcdiv(v, 2, g, g.abs() + 1),
+    "broadcast_into_self": lambda L, v, g: v.addcmul_(g[0], g[0]),
+    "self_too_small": lambda L, v, g: v[0].addcmul_(g, g),
+    "int_tensors_float_value": lambda L, v, g: L.addcmul(v.long(), g.long(), g.long(),
+                                                         value=0.5),
+    "int_addcdiv": lambda L, v, g: L.addcdiv(v, g.long(), g.long()),
+    "lerp_int": lambda L, v, g: L.lerp(v.long(), g.long(), 0.5),
+    "lerp_dtype_mismatch": lambda L, v, g: L.lerp(v, g.double(), 0.5),
+    "not_a_tensor": lambda L, v, g: L.addcmul(v, [1.0], g),
+}
+
+
+@pytest.mark.parametrize("case", list(INPLACE))
+def test_pointwise_in_place_and_errors(torch, case):
+    rng = np.random.RandomState(2)
+    x, y = rng.randn(2, 3).astype(np.float32), rng.randn(2, 3).astype(np.float32)
+
+    def run(L):
+        v, g = L.tensor(x), L.tensor(y)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            r = INPLACE[case](L, v, g)
+        return [r, v, v._version]
+    both(torch, run)
+
+
+def test_pointwise_in_place_records_autograd(torch):
+    def run(L):
+        w = L.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        v = w * 1
+        v.addcmul_(w, w, value=2).lerp_(w * 3, 0.25).addcdiv_(w, w + 1)
+        v.sum().backward()
+        return [v, v.grad_fn.name(), w.grad]
+    both(torch, run)

@@ -59,6 +59,7 @@ from ._legacy_tensors import is_storage, set_default_tensor_type, typename  # no
 from .ops import out as _out  # noqa: E402
 from . import _deprecated  # noqa: E402
 from ._deprecated import range  # noqa: E402,A001  (torch.range; builtins' is unused below)
+from .ops.pointwise import addcdiv, addcmul, lerp  # noqa: E402
 _out.install(globals())
 _deprecated.bind(globals())
 

@@ -356,6 +356,9 @@ Tensor.index_put = index_put.index_put
 inplace.bind_methods(Tensor)
 
 
-# ---- safety/fidelity (issue #9): legacy `t.new(...)` -----------------------------------------
+# ---- safety/fidelity (issue #9): legacy `t.new(...)`, addcmul/addcdiv/lerp ---------------
 from ._legacy_tensors import new as _legacy_new  # noqa: E402
+from .ops import pointwise as _pointwise  # noqa: E402
 Tensor.new = _legacy_new
+for _n in _pointwise.__all__:
+    setattr(Tensor, _n, getattr(_pointwise, _n))

@@ -36,7 +36,7 @@ CAST = ("add sub subtract mul multiply div divide true_divide floor_divide remai
         "maximum minimum eq ne lt le gt ge greater less greater_equal less_equal not_equal "
         "logical_and logical_or logical_xor logical_not bitwise_and bitwise_or bitwise_xor "
         "exp log log1p log2 sqrt rsqrt sin cos tanh sigmoid reciprocal erfinv square outer ger "
-        "std var logsumexp").split()
+        "std var logsumexp addcmul addcdiv lerp").split()
 CAT = "cat concat concatenate stack hstack vstack".split()
 SAME = ("matmul mm bmm mv dot inner addmm index_select gather take take_along_dim "
         "masked_select index_add scatter amax amin argmax argmin nonzero norm msort neg "
