@@ -692,3 +692,31 @@ def test_pointwise_in_place_records_autograd(torch):
         v.sum().backward()
         return [v, v.grad_fn.name(), w.grad]
     both(torch, run)
+
+
+# ---- resize_ ------------------------------------------------------------------------------------
+RESIZE = {
+    "new_then_resize": lambda L: L.ones(2).new().resize_(2, 3).fill_(1),
+    "shrink_keeps_first": lambda L: L.arange(6.0).resize_(2, 2),
+    "grow_keeps_first": lambda L: L.arange(4.0).resize_(2, 3)[0, :],
+    "tuple_size": lambda L: L.arange(6.0).resize_((3, 2)),
+    "same_size": lambda L: L.arange(6.0).reshape(2, 3).resize_(2, 3),
+    "resize_as_": lambda L: L.arange(6.0).resize_as_(L.ones(3, 2)),
+    "zero": lambda L: L.arange(6.0).resize_(0),
+    "requires_grad": lambda L: L.ones(2, requires_grad=True).resize_(3),
+    "negative": lambda L: L.ones(2).resize_(-1),
+}
+
+
+@pytest.mark.parametrize("case", list(RESIZE))
+def test_resize_(torch, case):
+    both(torch, RESIZE[case])
+
+
+def test_resize_shrink_shares_memory(torch):
+    for L in (torch, ember):
+        t = L.arange(6.0)
+        v = t[:2]
+        t.resize_(3)
+        t[0] = 9
+        assert v[0].item() == 9 and t._version == v._version

@@ -356,9 +356,11 @@ Tensor.index_put = index_put.index_put
 inplace.bind_methods(Tensor)
 
 
-# ---- safety/fidelity (issue #9): legacy `t.new(...)`, addcmul/addcdiv/lerp ---------------
+# ---- safety/fidelity (issue #9): legacy `t.new(...)`, addcmul/addcdiv/lerp, resize_ --------
 from ._legacy_tensors import new as _legacy_new  # noqa: E402
 from .ops import pointwise as _pointwise  # noqa: E402
 Tensor.new = _legacy_new
-for _n in _pointwise.__all__:
-    setattr(Tensor, _n, getattr(_pointwise, _n))
+from .ops import resize as _resize  # noqa: E402
+for _m in (_pointwise, _resize):
+    for _n in _m.__all__:
+        setattr(Tensor, _n, getattr(_m, _n))
