@@ -720,3 +720,12 @@ def test_resize_shrink_shares_memory(torch):
         t.resize_(3)
         t[0] = 9
         assert v[0].item() == 9 and t._version == v._version
+
+
+def test_type_refuses_cuda_types_clearly():
+    for target in (ember.cuda.FloatTensor, "torch.cuda.FloatTensor", "ember.cuda.LongTensor"):
+        with pytest.raises(RuntimeError, match=r"ember runs on the CPU only: torch.cuda.\w+ is "
+                                               r"not available"):
+            ember.ones(2).type(target)
+    assert ember.ones(2).type() == "torch.FloatTensor"
+    assert ember.ones(2).type(ember.DoubleTensor).dtype == ember.float64

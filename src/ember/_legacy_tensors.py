@@ -196,3 +196,17 @@ class _CudaLegacyType(type):
 
 
 CUDA_TYPES = {name: _CudaLegacyType(name, (), {"__module__": "ember.cuda"}) for name in _LEGACY}
+
+
+def type_method(method):
+    """Tensor.type, refusing CUDA types with the reason (ember runs on the CPU only)."""
+    def type(self, dtype=None, non_blocking=False, **kwargs):
+        if isinstance(dtype, _CudaLegacyType) or (isinstance(dtype, str) and dtype.replace(
+                "ember.", "torch.").startswith("torch.cuda.")):
+            name = dtype.replace("ember.", "torch.") if isinstance(dtype, str) else \
+                f"torch.cuda.{dtype.__name__}"
+            raise RuntimeError(f"ember runs on the CPU only: {name} is not available "
+                               "(ember.cuda.is_available() returns False)")
+        return method(self, dtype, non_blocking, **kwargs)
+    type.__doc__ = method.__doc__
+    return type

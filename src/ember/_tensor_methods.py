@@ -359,7 +359,9 @@ inplace.bind_methods(Tensor)
 # ---- safety/fidelity (issue #9): legacy `t.new(...)`, addcmul/addcdiv/lerp, resize_ --------
 from ._legacy_tensors import new as _legacy_new  # noqa: E402
 from .ops import pointwise as _pointwise  # noqa: E402
+from ._legacy_tensors import type_method as _type_method  # noqa: E402
 Tensor.new = _legacy_new
+Tensor.type = _type_method(Tensor.type)
 from .ops import resize as _resize  # noqa: E402
 for _m in (_pointwise, _resize):
     for _n in _m.__all__:
