@@ -149,7 +149,8 @@ def test_plain_file_extra_and_missing_bytes_are_counted(tmp_path):
         datasets.mnist.read_image_file(p)
     p.write_bytes(idx(np.arange(12, dtype=np.uint8).reshape(3, 2, 2))[:-2])
     with pytest.raises(RuntimeError, match=r"x.idx: truncated or wrong header: the header "
-                                           r"announces 3x2x2 = 12 bytes of data, the file holds 10"):
+                                           r"announces 3x2x2 = 12 bytes of data, the file "
+                                           r"holds 10"):
         datasets.mnist.read_image_file(p)
 
 
@@ -189,7 +190,8 @@ def test_md5_cache_sees_a_rewrite_with_the_same_size_and_mtime(plain_mnist_test,
     assert ds.targets[5].item() == 1
     corrupt_labels(labels, how)
     with pytest.raises(RuntimeError, match=r"t10k-labels-idx1-ubyte: the content's md5 is "
-                                           r"[0-9a-f]{32}, expected 27ae3e4e09519cfbb04c329615203637"):
+                                           r"[0-9a-f]{32}, expected "
+                                           r"27ae3e4e09519cfbb04c329615203637"):
         datasets.MNIST(str(root), train=False)
 
 

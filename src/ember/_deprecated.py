@@ -40,7 +40,8 @@ def range(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fal
 
 def _overload_warning(name: str, method: bool) -> str:
     if method:
-        old, new = f"{name}(Number alpha, Tensor other)", f"{name}(Tensor other, *, Number alpha = 1)"
+        old = f"{name}(Number alpha, Tensor other)"
+        new = f"{name}(Tensor other, *, Number alpha = 1)"
     else:
         old = f"{name}(Tensor input, Number alpha, Tensor other, *, Tensor out = None)"
         new = f"{name}(Tensor input, Tensor other, *, Number alpha = 1, Tensor out = None)"

@@ -36,8 +36,9 @@ def _is_int(v) -> bool:
 def _invalid(args, kwargs) -> TypeError:
     got = ", ".join(type(a).__name__ for a in args)
     got += "".join(f", {k}={type(v).__name__}" for k, v in kwargs.items())
-    return TypeError(f"new() received an invalid combination of arguments - got ({got.lstrip(', ')}),"
-                     f" but expected one of:\n{_SIGNATURES}")
+    got = got.lstrip(", ")
+    return TypeError(f"new() received an invalid combination of arguments - got ({got}), but "
+                     f"expected one of:\n{_SIGNATURES}")
 
 
 def legacy_new(dt, args, kwargs, strict: bool) -> Tensor:

@@ -7,7 +7,6 @@ retried with a short back-off; the others fail at once.
 """
 from __future__ import annotations
 
-import gzip
 import hashlib
 import os
 import socket
