@@ -34,7 +34,8 @@ def test_default_recipe_one_epoch(one_epoch_run, torch):
     r, out = one_epoch_run
     assert r.returncode == 0, r.stderr
     rows = read_metrics(out / "metrics.csv")
-    assert list(rows[0]) == ["epoch", "train_loss", "test_loss", "test_accuracy", "seconds"]
+    assert list(rows[0]) == ["epoch", "train_loss", "val_loss", "val_accuracy", "test_loss",
+                             "test_accuracy", "lr", "seconds"]
     assert len(rows) == 1 and rows[0]["epoch"] == "1"
     assert float(rows[0]["test_accuracy"]) > 0.85  # SGD 0.01 after one epoch: ~0.89
     assert float(rows[0]["train_loss"]) < 1.5  # epoch average from ~2.3 down (torch: ~1.0)
@@ -65,7 +66,7 @@ def test_ember_data_environment_variable(tmp_path, datasets_root):
 
 @pytest.mark.parametrize("args, words", [
     (["--epochs", "0"], "positive"),
-    (["--model", "resnet"], "invalid choice"),
+    (["--model", "resnet"], "expected mlp, cnn, FILE.py:CLASS"),
     (["--lr", "abc"], "invalid float"),
     (["--batch-size", "-3"], "positive"),
 ])
@@ -78,7 +79,7 @@ def test_bad_arguments_one_line_error(tmp_path, args, words):
 def test_missing_data_one_line_error(tmp_path):
     # no files and no network: download=True fails, and the user gets one line
     r = ember_train("--data", str(tmp_path / "nowhere"), "--out", str(tmp_path), cwd=tmp_path)
-    assert r.returncode == 1
+    assert r.returncode == 2
     err = r.stderr.strip()
     assert "Traceback" not in err and len(err.splitlines()) == 1, err
     assert "ember train: error:" in err and "MNIST" in err

@@ -23,7 +23,7 @@ def same(e, t, *, values=True):
     assert tuple(e.shape) == tuple(t.shape)
     assert e.requires_grad == t.requires_grad
     if values:
-        np.testing.assert_allclose(e.detach().numpy(), t.detach().numpy(), rtol=1e-6)
+        np.testing.assert_allclose(e.detach().numpy(), t.detach().numpy(), rtol=1e-5, atol=1e-7)
 
 
 def both(torch, fn, *, values=True):

@@ -53,14 +53,34 @@ from . import autograd
 from ._legacy_tensors import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor,
                               HalfTensor, IntTensor, LongTensor, ShortTensor)
 
+# ---- math API (issue 12, mathapi): torch.special, torch.linalg and their torch.* aliases ----
+from .ops.special import (digamma, erf, erfc, i0, lgamma, logit, mvlgamma, polygamma, sinc,
+                          xlogy)
+from .ops.special import exp2, expm1
+from .ops.trig import (acos, acosh, addcdiv, addcmul, arccos, arccosh, arcsin, arcsinh, arctan,
+                       arctan2, arctanh, asin, asinh, atan, atan2, atanh, cosh, deg2rad, frac,
+                       hypot, lerp, log10, rad2deg, sinh, tan)
+from .ops.matrix_construct import (diag, diag_embed, diagonal, trace, tril, tril_indices, triu,
+                                   triu_indices)
+from .ops.linalg_aliases import (cholesky, cross, det, inverse, logdet, matrix_exp, matrix_power,
+                                 norm, pinverse, qr, slogdet, svd)
+from .ops.products import addbmm, addmv, addr, baddbmm
+from .ops.cumulative import cummax, cummin, diff, logcumsumexp
+from .ops.stats import (aminmax, bincount, bucketize, histc, kthvalue, median, mode, nan_to_num,
+                        nanmean, nanmedian, nanquantile, nansum, quantile, searchsorted, std_mean,
+                        unique, unique_consecutive, var_mean)
+from .ops.shape_more import (as_strided, block_diag, cartesian_prod, cdist, combinations, dsplit,
+                             fliplr, flipud, heaviside, hsplit, kron, meshgrid, moveaxis,
+                             repeat_interleave, rot90, tensor_split, vsplit)
+from . import linalg, special
+
 # ---- safety/fidelity (issue #9): default device, legacy spellings, out= ----------------------
 from ._device import get_default_device, set_default_device  # noqa: E402
 from ._legacy_tensors import is_storage, set_default_tensor_type, typename  # noqa: E402
 from .ops import out as _out  # noqa: E402
 from . import _deprecated  # noqa: E402
 from ._deprecated import range  # noqa: E402,A001  (torch.range; builtins' is unused below)
-from .ops.pointwise import addcdiv, addcmul, lerp  # noqa: E402
-_out.install(globals())
+_out.install(globals())  # (after every block that defines a function it wraps)
 _deprecated.bind(globals())
 
 _dtype_names = ("float32 float64 float16 int8 int16 int32 int64 uint8 bool")

@@ -2,7 +2,7 @@
 
 `torch.range` (end inclusive); the positional-alpha overloads `add(input, alpha, other)`,
 `t.add_(alpha, other)`, `t.sub_(alpha, other)` of pre-1.5 optimizers (`p.data.add_(-lr, d_p)`);
-`t.volatile` (always False).
+`addcmul(input, value, t1, t2)` and `addcdiv(...)` likewise; `t.volatile` (always False).
 """
 from __future__ import annotations
 
@@ -65,6 +65,24 @@ def _positional_alpha(fn, name: str, method: bool):
     return f
 
 
+def _positional_value(fn, name: str, method: bool):
+    """`addcmul(x, t1, t2)` as before; `addcmul(x, value, t1, t2)` (a number first) as torch's
+    deprecated overload, `addcmul(x, t1, t2, value=value)`."""
+    def f(self, tensor1, tensor2, *args, **kwargs):
+        if len(args) == 1 and isinstance(tensor1, numbers.Number) and \
+                isinstance(tensor2, Tensor) and "value" not in kwargs:
+            first = "" if method else "Tensor input, "
+            warnings.warn(f"This overload of {name} is deprecated:\n\t{name}({first}Number "
+                          f"value, Tensor tensor1, Tensor tensor2)\nConsider using one of the "
+                          f"following signatures instead:\n\t{name}({first}Tensor tensor1, "
+                          f"Tensor tensor2, *, Number value = 1)", UserWarning, stacklevel=2)
+            return fn(self, tensor2, args[0], value=tensor1, **kwargs)
+        return fn(self, tensor1, tensor2, *args, **kwargs)
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = fn.__doc__
+    return f
+
+
 def _volatile(self) -> bool:
     warnings.warn("volatile was removed (Variable.volatile is always False)", UserWarning,
                   stacklevel=2)
@@ -77,4 +95,8 @@ def bind(namespace: dict) -> None:
         setattr(Tensor, name, _positional_alpha(getattr(Tensor, name), name, True))
     for name in ("add", "sub"):
         namespace[name] = _positional_alpha(namespace[name], name, False)
+    for name in ("addcmul", "addcmul_", "addcdiv", "addcdiv_"):
+        setattr(Tensor, name, _positional_value(getattr(Tensor, name), name, True))
+    for name in ("addcmul", "addcdiv"):
+        namespace[name] = _positional_value(namespace[name], name, False)
     Tensor.volatile = property(_volatile)

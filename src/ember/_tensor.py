@@ -249,6 +249,18 @@ class Tensor:
             return RemovableHandle(self._hooks, hook)
         return self.grad_fn._add_tensor_hook(self._output_nr, hook)
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call `hook(tensor)` after a gradient has been accumulated into this leaf's `.grad`."""
+        if not self._rg:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        from .autograd.function import RemovableHandle
+        acc = self._get_accumulator()
+        if acc._post_acc_hooks is None:
+            acc._post_acc_hooks = {}
+        return RemovableHandle(acc._post_acc_hooks, hook)
+
     # backward: autograd/engine.py's tensor_backward, bound in _tensor_methods.py
 
     def detach(self) -> "Tensor":

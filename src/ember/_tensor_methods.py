@@ -355,14 +355,14 @@ Tensor.index_put_ = index_put.index_put_
 Tensor.index_put = index_put.index_put
 inplace.bind_methods(Tensor)
 
+# ---- math API (issue 12, mathapi): special functions, more elementwise/reduction ops, linalg ----
+from . import _tensor_methods_math  # noqa: E402,F401
 
-# ---- safety/fidelity (issue #9): legacy `t.new(...)`, addcmul/addcdiv/lerp, resize_ --------
+# ---- safety/fidelity (issue #9): legacy `t.new(...)`, `t.type(cuda type)`, resize_ ----------
 from ._legacy_tensors import new as _legacy_new  # noqa: E402
-from .ops import pointwise as _pointwise  # noqa: E402
 from ._legacy_tensors import type_method as _type_method  # noqa: E402
+from .ops import resize as _resize  # noqa: E402
 Tensor.new = _legacy_new
 Tensor.type = _type_method(Tensor.type)
-from .ops import resize as _resize  # noqa: E402
-for _m in (_pointwise, _resize):
-    for _n in _m.__all__:
-        setattr(Tensor, _n, getattr(_m, _n))
+Tensor.resize_ = _resize.resize_
+Tensor.resize_as_ = _resize.resize_as_

@@ -254,6 +254,9 @@ def _execute(roots, grads, retain_graph, create_graph, aliased, capture, accumul
                     buf = _pre_node(node, buf, create_graph, aliased, capture, results)
                 if acc_allowed is None or node in acc_allowed:
                     _accumulate(node._var_ref, buf[0], create_graph, aliased)
+                    if node._post_acc_hooks:  # register_post_accumulate_grad_hook (DDP's trigger)
+                        for h in list(node._post_acc_hooks.values()):
+                            h(node._var_ref)
                 continue
             else:
                 if node._pre_hooks or node._retained or node._node_pre_hooks or capture:

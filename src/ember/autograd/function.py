@@ -290,6 +290,8 @@ class AccumulateGrad(Node):
     _n_args = 1
     _tensor_pos = (0,)
 
+    _post_acc_hooks = None  # {id: hook(variable)} run after the gradient is accumulated
+
     def __init__(self, variable: Tensor):
         self._var_ref = variable  # leaves own their accumulator; the accumulator owns the leaf
         self.next_functions = ()

@@ -18,6 +18,7 @@ from numpy.lib.stride_tricks import as_strided
 from .._tensor import Tensor
 from ..autograd.function import once_differentiable
 from .base import Op
+from ._gemm import gemm
 
 _new = Tensor._new
 
@@ -142,7 +143,7 @@ def _weight_grad_batch_last(gt: np.ndarray, x: np.ndarray, geo: _Geometry) -> np
     dw = np.empty((geo.kh, geo.kw, G, geo.O // G, C // G), gt.dtype)
     for i, j in _offsets(geo):
         s = (i * geo.dh * geo.Wp + j * geo.dw) * N
-        np.matmul(gt, xt[:, :, s:s + LN].transpose(0, 2, 1), out=dw[i, j])
+        gemm(gt, xt[:, :, s:s + LN].transpose(0, 2, 1), out=dw[i, j])
     return dw.reshape(geo.kh, geo.kw, geo.O, C // G).transpose(2, 3, 0, 1)
 
 
@@ -160,7 +161,7 @@ def _input_grad(gt: np.ndarray, w: np.ndarray, geo: _Geometry) -> np.ndarray:
         dxt = np.zeros((G, cg, geo.Hp * geo.Wp * N), gt.dtype)
         for i, j in _offsets(geo):
             s = (i * geo.dh * geo.Wp + j * geo.dw) * N
-            np.matmul(wt[i, j], gt, out=tmp)
+            gemm(wt[i, j], gt, out=tmp)
             dst = dxt[:, :, s:s + LN]
             np.add(dst, tmp, out=dst)
     else:
@@ -170,7 +171,7 @@ def _input_grad(gt: np.ndarray, w: np.ndarray, geo: _Geometry) -> np.ndarray:
         tv = tmp.reshape(G, cg, geo.Ho, geo.Wo, N)
         for i, j in _offsets(geo):
             r, c = i * geo.dh, j * geo.dw
-            np.matmul(wt[i, j], gt, out=tmp)
+            gemm(wt[i, j], gt, out=tmp)
             dst = dxt[:, :, r:r + eh:geo.sh, c:c + ew:geo.sw]
             np.add(dst, tv, out=dst)
     dxt = dxt.reshape(C, geo.Hp, geo.Wp, N)[:, geo.pt:geo.pt + geo.H, geo.pl:geo.pl + geo.W]
@@ -208,10 +209,10 @@ class ConvolutionBackward0(Op):
             if geo.wide:  # GEMM into a scratch chunk, then drop the gap columns
                 if flat is None:
                     flat = np.empty((cols.shape[0], G, og, L), out.dtype)
-                np.matmul(w2, cols, out=flat[:m])
+                gemm(w2, cols, out=flat[:m])
                 np.copyto(out[n0:n1], _out_view(flat[:m].reshape(m, O, L), geo, m))
             else:
-                np.matmul(w2, cols, out=out[n0:n1].reshape(m, G, og, L))
+                gemm(w2, cols, out=out[n0:n1].reshape(m, G, og, L))
         need = ctx.needs_input_grad
         if need[0] or need[1] or (has_bias and need[2]):
             ctx.geo, ctx.one_d, ctx.has_bias = geo, one_d, has_bias
@@ -242,7 +243,7 @@ class ConvolutionBackward0(Op):
             dwt = None
             # per sample cols @ g^T, summed: (G, Kg [+1], O/G), the bias row giving db
             for n0, n1, cols in _column_chunks(_windows(xa, geo), geo, ctx.has_bias):
-                part = np.matmul(cols, gc[n0:n1].transpose(0, 1, 3, 2)).sum(axis=0)
+                part = gemm(cols, gc[n0:n1].transpose(0, 1, 3, 2)).sum(axis=0)
                 if dwt is None:
                     dwt = part
                 else:

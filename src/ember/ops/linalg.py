@@ -6,6 +6,7 @@ import numpy as np
 from .._tensor import Tensor
 from .base import Op
 from .util import promote
+from ._gemm import gemm
 
 _new = Tensor._new
 
@@ -45,7 +46,7 @@ class MmBackward0(Op):
     def forward(ctx, a, b):
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None,
                               b if ctx.needs_input_grad[0] else None)
-        return np.matmul(a._data, b._data)
+        return gemm(a._data, b._data)
 
     @staticmethod
     def backward(ctx, g):
@@ -79,7 +80,7 @@ class AddmmBackward0(Op):
         ctx.save_for_backward(a if ctx.needs_input_grad[2] else None,
                               b if ctx.needs_input_grad[1] else None)
         ctx.beta, ctx.alpha = beta, alpha
-        out = np.matmul(a._data, b._data)
+        out = gemm(a._data, b._data)
         if alpha != 1:
             out *= alpha
         if beta == 0:  # torch ignores the bias (nan and inf included) when beta is 0
@@ -116,7 +117,7 @@ class _Matmul(Op):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return np.matmul(a._data, b._data)
+        return gemm(a._data, b._data)
 
 
 class BmmBackward0(_Matmul):

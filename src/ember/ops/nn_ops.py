@@ -16,6 +16,7 @@ from .._tensor import Tensor
 from ..autograd.function import once_differentiable
 from ..autograd.grad_mode import state as _grad_state
 from .base import Op
+from ._gemm import gemm
 
 _new = Tensor._new
 
@@ -32,7 +33,7 @@ class AddmmBackward0(Op):
         nig = ctx.needs_input_grad
         if nig[1] or nig[2]:
             ctx.save_for_backward(x if nig[2] else None, weight if nig[1] else None)
-        out = np.matmul(x._data, weight._data.T)
+        out = gemm(x._data, weight._data.T)
         out += bias._data
         return out
 
@@ -43,7 +44,7 @@ class AddmmBackward0(Op):
         if not _grad_state.enabled:
             gd = g._data
             return (_new(gd.sum(0)) if nig[0] else None,
-                    _new(np.matmul(gd, w._data)) if nig[1] else None,
+                    _new(gemm(gd, w._data)) if nig[1] else None,
                     _new(_weight_grad(gd, x._data)) if nig[2] else None)
         return (g.sum(0) if nig[0] else None,
                 g.mm(w) if nig[1] else None,
@@ -55,7 +56,7 @@ def _weight_grad(g: np.ndarray, x: np.ndarray) -> np.ndarray:
     outer product."""
     if g.shape[0] == 1:
         return np.multiply.outer(g[0], x[0])
-    return np.matmul(g.T, x)
+    return gemm(g.T, x)
 
 
 # ---- softmax family -------------------------------------------------------------------------

@@ -189,6 +189,9 @@ class CumprodBackward0(Op):
     def backward(ctx, g):
         a, out = ctx.saved_tensors
         d = ctx.d
+        if (a._data == 0).any():  # s / a divides by the zeros (mathapi: cumulative.py's formula)
+            from .cumulative import cumprod_grad_with_zeros
+            return _new(cumprod_grad_with_zeros(a._data, g._data, d)), None
         s = (g * out).flip(d).cumsum(d).flip(d)
         return s / a, None
 

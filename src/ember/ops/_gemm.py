@@ -1,0 +1,137 @@
+"""Matrix products with the BLAS thread count chosen per call.
+
+OpenBLAS splits a GEMM over its threads and has each wait for the others. On a machine where
+another process holds a core (the usual laptop or CI runner), a thread without a core makes the
+rest spin: at the default thread count the seed MLP's epoch ran 25x slower than at one thread.
+So each product picks its thread count:
+
+- products too small to gain from a second thread (nearly all of a small model's) run on one;
+- larger ones are timed on one thread and on the allowed maximum now and then, per size class,
+  and run on whichever is faster per multiply-add: on an idle machine that is usually the
+  maximum, beside a busy core it is one. Timings older than a few seconds are measured again,
+  since the load on a machine changes.
+
+The thread count is set through OpenBLAS's own `openblas_set_num_threads` (0.5 µs through
+ctypes; threadpoolctl's context managers take milliseconds), and only when it changes. BLAS
+libraries other than OpenBLAS are left to their own threading.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+# below this many multiply-adds a second thread gains less than its synchronisation costs on
+# the CPUs measured (bench/run.py's W1/W4 GEMMs); the seed MLP's largest product is 6.4M
+SERIAL_MACS = 1 << 23
+_REPROBE_SECONDS = 2.0
+
+_matmul = np.matmul
+_perf = time.perf_counter
+
+
+class _Blas:
+    """The OpenBLAS thread setter, found on first use (threadpoolctl finds NumPy's BLAS)."""
+    ready = False
+    set_threads = None   # ctypes function, or None when the BLAS is not OpenBLAS
+    current = 1          # the count last set by ember
+    allowed = 1          # the user's limit: set_num_threads, else the BLAS's own default
+
+
+_blas = _Blas()
+# size class (log2 of the multiply-adds) -> [threads chosen, time/MAC on 1, time/MAC on max,
+# when the other count was last timed]
+_classes: dict = {}
+
+
+def _find() -> None:
+    _blas.ready = True
+    try:
+        from threadpoolctl import ThreadpoolController
+        import ctypes
+        for lib in ThreadpoolController().lib_controllers:
+            if lib.internal_api == "openblas":
+                dll = ctypes.CDLL(lib.filepath)
+                name = f"{lib._symbol_prefix}openblas_set_num_threads{lib._symbol_suffix}"
+                fn = getattr(dll, name)
+                fn.argtypes = [ctypes.c_int]
+                fn.restype = None
+                get = getattr(dll, f"{lib._symbol_prefix}openblas_get_num_threads"
+                                   f"{lib._symbol_suffix}")
+                _blas.allowed = _blas.current = int(get())
+                _blas.set_threads = fn
+                return
+    except Exception:  # noqa: BLE001 - any BLAS we cannot drive keeps its own threading
+        _blas.set_threads = None
+
+
+def set_allowed(n: int) -> None:
+    """ember.set_num_threads: the most threads any product may use."""
+    if not _blas.ready:
+        _find()
+    _blas.allowed = n
+    _classes.clear()
+    _use(1 if n == 1 else n)
+
+
+def allowed() -> int:
+    if not _blas.ready:
+        _find()
+    return _blas.allowed
+
+
+def _use(n: int) -> None:
+    if n != _blas.current and _blas.set_threads is not None:
+        _blas.set_threads(n)
+        _blas.current = n
+
+
+def _macs(a: np.ndarray, b: np.ndarray) -> int:
+    """Multiply-adds of a @ b, batch dimensions (of either operand) included."""
+    n = b.shape[-1] if b.ndim > 1 else 1
+    macs = a.size * n
+    if b.ndim > 2 and b.ndim >= a.ndim:
+        macs = max(macs, b.size * (a.shape[-2] if a.ndim > 1 else 1))
+    return macs
+
+
+def gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """np.matmul(a, b, out=out) on the thread count that suits its size."""
+    macs = _macs(a, b)
+    if macs < SERIAL_MACS:
+        if _blas.current != 1:
+            if not _blas.ready:
+                _find()
+            _use(1)
+        return _matmul(a, b) if out is None else _matmul(a, b, out=out)
+    if not _blas.ready:
+        _find()
+    most = _blas.allowed
+    if most == 1 or _blas.set_threads is None:
+        if most == 1:
+            _use(1)
+        return _matmul(a, b) if out is None else _matmul(a, b, out=out)
+    key = macs.bit_length()
+    c = _classes.get(key)
+    now = _perf()
+    if c is None:
+        c = _classes[key] = [most, None, None, now]
+    # time the count not in use when its timing is missing or stale; else use the faster
+    if c[1] is None:
+        n = 1
+    elif c[2] is None:
+        n = most
+    elif now - c[3] > _REPROBE_SECONDS:
+        n = most if c[0] == 1 else 1
+        c[3] = now
+    else:
+        n = c[0]
+    _use(n)
+    t0 = _perf()
+    r = _matmul(a, b) if out is None else _matmul(a, b, out=out)
+    per = (_perf() - t0) / macs
+    slot = 1 if n == 1 else 2
+    c[slot] = per if c[slot] is None else 0.5 * (c[slot] + per)
+    if c[1] is not None and c[2] is not None:
+        c[0] = 1 if c[1] <= c[2] else most
+    return r
