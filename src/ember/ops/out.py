@@ -36,12 +36,19 @@ CAST = ("add sub subtract mul multiply div divide true_divide floor_divide remai
         "maximum minimum eq ne lt le gt ge greater less greater_equal less_equal not_equal "
         "logical_and logical_or logical_xor logical_not bitwise_and bitwise_or bitwise_xor "
         "exp log log1p log2 sqrt rsqrt sin cos tanh sigmoid reciprocal erfinv square outer ger "
-        "std var logsumexp addcmul addcdiv lerp").split()
+        "std var logsumexp addcmul addcdiv lerp "
+        # the math API's (ops/special.py, trig.py, products.py, ...)
+        "digamma erf erfc i0 lgamma logit mvlgamma polygamma sinc xlogy exp2 expm1 acos acosh "
+        "asin asinh atan atan2 atanh cosh deg2rad hypot log10 rad2deg sinh tan addr diff "
+        "kron").split()
 CAT = "cat concat concatenate stack hstack vstack".split()
 SAME = ("matmul mm bmm mv dot inner addmm index_select gather take take_along_dim "
         "masked_select index_add scatter amax amin argmax argmin nonzero norm msort neg "
         "negative sign abs absolute ceil floor round trunc clamp clip clamp_min clamp_max where "
-        "bitwise_not max min sort topk").split()
+        "bitwise_not max min sort topk "
+        "frac diag tril triu cross inverse matrix_power addbmm addmv baddbmm logcumsumexp histc "
+        "nan_to_num quantile nanquantile bucketize searchsorted heaviside cummax cummin aminmax "
+        "kthvalue median mode nanmedian").split()
 ACCUMULATE = "sum prod cumsum cumprod mean".split()
 BOOL = "all any".split()
 FACTORY = "zeros ones empty full arange linspace logspace eye rand randn randint randperm " \
@@ -146,9 +153,20 @@ def _with_out(fn, name: str, policy: str):
                             f"{type(out).__name__}")
         for o, t in zip(out, r):
             _write(o, t._data, name, "same")
-        from .reduce import _named
-        return _named(type(r).__name__ + "_out")(*out)  # torch.return_types.max_out & co.
+        return _out_type(type(r))(*out)  # torch.return_types.max_out & co.
     return wrapper
+
+
+@functools.lru_cache(maxsize=None)
+def _out_type(kind: type) -> type:
+    """The `out=` twin of a result type (max -> max_out), with the same fields."""
+    from .reduce import _named
+    if kind._fields == ("values", "indices"):
+        return _named(kind.__name__ + "_out")
+    import collections
+    t = collections.namedtuple(kind.__name__ + "_out", kind._fields)
+    t.__module__ = kind.__module__
+    return t
 
 
 def install(namespace: dict) -> None:
