@@ -49,6 +49,8 @@ from .ops.shape import (broadcast_to, cat, chunk, clone, concat, concatenate, fl
                         swapdims, t, tile, transpose, unbind, unflatten, unsqueeze, vstack)
 from .random import (Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed,
                      set_rng_state)
+# sequence-model helpers (issue 10, attention part)
+from .ops.einsum import einsum
 from . import autograd
 from ._legacy_tensors import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor,
                               HalfTensor, IntTensor, LongTensor, ShortTensor)
@@ -125,6 +127,8 @@ _NN_FUNCTIONS = {"softmax", "log_softmax", "conv1d", "conv2d", "max_pool1d", "ma
                  "embedding"}
 _SUBMODULES = {"nn", "optim", "utils", "cuda", "backends", "accelerator", "vision",
                "serialization", "random"}
+# vision models (vmodels): torch.hub's offline weight cache
+_SUBMODULES |= {"hub"}
 
 
 def __getattr__(name):

@@ -370,9 +370,15 @@ def _check_p(p: float) -> None:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
 
 
-def _dropout_mask(shape, p: float, np_dtype) -> Tensor:
-    """Bernoulli(1 - p) draws scaled by 1 / (1 - p) (all zeros when p == 1)."""
-    keep = _gen(None).bernoulli(shape, 1.0 - p, np_dtype)
+def _dropout_mask(shape, p: float, np_dtype, like: np.ndarray | None = None) -> Tensor:
+    """Bernoulli(1 - p) draws scaled by 1 / (1 - p) (all zeros when p == 1); laid out in the
+    memory order of array `like` when given, as torch fills its empty_like(input) noise."""
+    g = _gen(None)
+    if like is None:
+        keep = g.bernoulli(shape, 1.0 - p, np_dtype)
+    else:
+        from ..random import in_memory_order
+        keep = in_memory_order(like, lambda s: g.bernoulli(s, 1.0 - p, np_dtype))
     if p < 1.0:
         keep *= np_dtype.type(1.0 / (1.0 - p))
     return Tensor._new(keep)
@@ -384,7 +390,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True,
     _check_p(p)
     if not training or p == 0.0 or input._data.size == 0:
         return input
-    mask = _dropout_mask(input._data.shape, p, input._data.dtype)
+    mask = _dropout_mask(input._data.shape, p, input._data.dtype, input._data)
     return input.mul_(mask) if inplace else input * mask
 
 
@@ -863,3 +869,10 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
             return loss.sum()
         return loss.sum() / Tensor._new(np.asarray(input.shape[0], loss._data.dtype))
     return _reduce(loss, reduction)
+
+
+# ---- attention and transformer helpers (issue 10, attention part) -----------------------------
+from ..ops.attention import scaled_dot_product_attention  # noqa: E402,F401
+from ._attention_functional import multi_head_attention_forward, rms_norm  # noqa: E402,F401
+
+__all__ += ["scaled_dot_product_attention", "multi_head_attention_forward", "rms_norm"]

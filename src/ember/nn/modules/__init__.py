@@ -15,3 +15,11 @@ from .pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool1d, A
 from .batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d
 from .normalization import LayerNorm
 from .sparse import Embedding
+# attention and transformer layers (issue 10, attention part)
+from .multihead_attention import MultiheadAttention
+from .normalization_rms import RMSNorm
+from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer,
+                          TransformerEncoder, TransformerEncoderLayer)
+
+# ---- recurrent layers (rnn helper) ----
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase

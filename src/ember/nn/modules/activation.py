@@ -317,3 +317,7 @@ class LogSoftmax(_SoftmaxBase):
 
     def forward(self, input: Tensor) -> Tensor:
         return F.log_softmax(input, self.dim, _stacklevel=5)
+
+
+# torch's module path for MultiheadAttention (it lives in multihead_attention.py; issue 10)
+from .multihead_attention import MultiheadAttention  # noqa: E402,F401

@@ -162,3 +162,7 @@ class LayerNorm(Module):
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, "
                 f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")
+
+
+# torch's module path for RMSNorm (it lives in normalization_rms.py; issue 10)
+from .normalization_rms import RMSNorm  # noqa: E402,F401
