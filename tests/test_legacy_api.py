@@ -253,9 +253,10 @@ IDIOMS = {
                         L.range(0, -2, -1), L.range(3)),
     "range_zero_step": lambda L: L.range(0, 1, 0),
     "range_wrong_sign": lambda L: L.range(0, -1, 1),
-    "default_device": lambda L: (L.set_default_device("cpu"), L.set_default_device(None),
+    # (ends with None: torch's default device is a global mode that would stay on otherwise)
+    "default_device": lambda L: (L.set_default_device("cpu"),
                                  L.set_default_device(L.device("cpu")),
-                                 str(L.get_default_device())),
+                                 str(L.get_default_device()), L.set_default_device(None)),
     "cuda_legacy_type_call": lambda L: L.cuda.FloatTensor([1.0]),
 }
 
