@@ -76,6 +76,15 @@ from .ops.shape_more import (as_strided, block_diag, cartesian_prod, cdist, comb
                              repeat_interleave, rot90, tensor_split, vsplit)
 from . import linalg, special
 
+# ---- safety/fidelity (issue #9): default device, legacy spellings, out= ----------------------
+from ._device import get_default_device, set_default_device  # noqa: E402
+from ._legacy_tensors import is_storage, set_default_tensor_type, typename  # noqa: E402
+from .ops import out as _out  # noqa: E402
+from . import _deprecated  # noqa: E402
+from ._deprecated import range  # noqa: E402,A001  (torch.range; builtins' is unused below)
+_out.install(globals())  # (after every block that defines a function it wraps)
+_deprecated.bind(globals())
+
 _dtype_names = ("float32 float64 float16 int8 int16 int32 int64 uint8 bool")
 
 

@@ -368,3 +368,12 @@ def _multinomial(self, num_samples, replacement=False, *, generator=None):
 
 Tensor.unfold = _unfold
 Tensor.multinomial = _multinomial
+
+# ---- safety/fidelity (issue #9): legacy `t.new(...)`, `t.type(cuda type)`, resize_ ----------
+from ._legacy_tensors import new as _legacy_new  # noqa: E402
+from ._legacy_tensors import type_method as _type_method  # noqa: E402
+from .ops import resize as _resize  # noqa: E402
+Tensor.new = _legacy_new
+Tensor.type = _type_method(Tensor.type)
+Tensor.resize_ = _resize.resize_
+Tensor.resize_as_ = _resize.resize_as_

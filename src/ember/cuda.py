@@ -35,3 +35,11 @@ def current_device() -> int:
 
 def get_device_name(device=None) -> str:
     raise RuntimeError("ember runs on the CPU only: no CUDA device is available")
+
+
+# safety/fidelity (issue #9): torch.cuda.FloatTensor & co. (isinstance is False; calls raise)
+def __getattr__(name):
+    from ._legacy_tensors import CUDA_TYPES
+    if name in CUDA_TYPES:
+        return CUDA_TYPES[name]
+    raise AttributeError(f"module 'ember.cuda' has no attribute '{name}'")
