@@ -182,7 +182,7 @@ def test_download_failure_is_clear_and_leaves_nothing(tmp_path):
     with pytest.raises(RuntimeError, match="Error downloading train-images-idx3-ubyte.gz") as e:
         Offline(str(tmp_path / "root"), download=True)
     assert "nowhere" in str(e.value) and "gone" in str(e.value)
-    assert os.listdir(tmp_path / "root" / "Offline" / "raw") == []
+    assert not (tmp_path / "root").exists()  # no empty folders left behind
 
 
 # ---- real data -------------------------------------------------------------------------------

@@ -202,30 +202,82 @@ class MNIST(VisionDataset):
         return Tensor._new(images), Tensor._new(labels.astype(np.int64))
 
     def download(self) -> None:
-        """Download the missing files (nothing when this split's files are present)."""
+        """Fetch the missing files (nothing when this split's files are present): first from a
+        local dataset cache (`$EMBER_DATA`, then ~/.cache/ember/datasets, laid out as
+        <cache>/<Name>/raw/), linked or copied when valid, then from the mirrors. A failure
+        leaves no folder it created behind."""
         if self._check_exists():
             return
+        made, p = [], os.path.abspath(self.raw_folder)
+        while not os.path.exists(p):  # every folder makedirs is about to create
+            made.insert(0, p)
+            p = os.path.dirname(p)
         os.makedirs(self.raw_folder, exist_ok=True)
-        for filename, md5 in self.resources:
-            base = filename.split(".gz")[0]
-            if self._find(base) is not None:
-                continue
-            errors = []
-            for mirror in self.mirrors:
-                url = f"{mirror}{filename}"
-                try:
-                    utils.download_url(url, root=self.raw_folder, filename=filename, md5=md5,
-                                       check=lambda p, b=base, f=filename: self._check_download(
-                                           p, b, f))
-                except (RuntimeError, urllib.error.URLError, OSError) as e:
-                    errors.append(e)
+        try:
+            for filename, md5 in self.resources:
+                base = filename.split(".gz")[0]
+                if self._find(base) is not None or self._from_cache(base):
                     continue
-                break
-            else:
-                s = f"Error downloading {filename}:\n"
-                for mirror, err in zip(self.mirrors, errors):
-                    s += f"Tried {mirror}, got:\n{err}\n"
-                raise RuntimeError(s)
+                self._from_mirrors(filename, md5, base)
+        except BaseException:
+            for p in reversed(made):
+                try:
+                    os.rmdir(p)  # only if still empty
+                except OSError:
+                    pass
+            raise
+
+    def _cache_folders(self) -> list[str]:
+        """The local dataset caches, as <cache>/<Name>/raw folders other than our own."""
+        roots = [os.environ.get("EMBER_DATA"), os.path.join("~", ".cache", "ember", "datasets")]
+        out = []
+        for r in roots:
+            if r:
+                raw = os.path.join(os.path.expanduser(r), self.__class__.__name__, "raw")
+                if os.path.abspath(raw) != os.path.abspath(self.raw_folder) and raw not in out:
+                    out.append(raw)
+        return out
+
+    def _from_cache(self, base: str) -> bool:
+        """Link (else copy) a valid cached copy of `base` into raw/; True when one was found."""
+        md5 = self._md5_of(base)
+        kind, ndim = ("image", 3) if "images" in base else ("label", 1)
+        for folder in self._cache_folders():
+            for name in (base, base + ".gz"):
+                src = os.path.join(folder, name)
+                if not os.path.isfile(src):
+                    continue
+                try:
+                    array, head = _read_idx(src, ndim, kind)
+                    if md5 is not None and utils.content_md5(src, head, array) != md5:
+                        continue  # not the official content: keep looking
+                except (RuntimeError, OSError, ValueError):
+                    continue
+                dst = os.path.join(self.raw_folder, name)
+                try:
+                    os.symlink(os.path.abspath(src), dst)
+                except OSError:
+                    utils.copy_atomically(src, dst)
+                return True
+        return False
+
+    def _from_mirrors(self, filename: str, md5: str, base: str) -> None:
+        errors = []
+        for mirror in self.mirrors:
+            url = f"{mirror}{filename}"
+            try:
+                utils.download_url(url, root=self.raw_folder, filename=filename, md5=md5,
+                                   check=lambda p, b=base, f=filename: self._check_download(
+                                       p, b, f))
+            except (RuntimeError, urllib.error.URLError, OSError) as e:
+                errors.append(e)
+                continue
+            return
+        s = (f"Error downloading {filename}: not in {self.raw_folder}, nor in the local "
+             f"dataset caches {', '.join(self._cache_folders()) or '(none)'};\n")
+        for mirror, err in zip(self.mirrors, errors):
+            s += f"Tried {mirror}, got:\n{err}\n"
+        raise RuntimeError(s)
 
     @staticmethod
     def _check_download(tmp_path, base: str, filename: str) -> None:

@@ -273,3 +273,18 @@ def download_url(url: str, root, filename: str | None = None, md5: str | None = 
             os.remove(tmp)
     return fpath
 
+
+def copy_atomically(src: str, dst: str) -> None:
+    """Copy `src` to `dst` through a temporary file in dst's folder, so no half copy remains."""
+    import shutil
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-" + os.path.basename(dst), dir=os.path.dirname(dst))
+    os.close(fd)
+    try:
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, dst)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
