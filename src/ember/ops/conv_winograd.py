@@ -53,18 +53,71 @@ def _kernel_transform(w: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(u.transpose(2, 3, 0, 1)).reshape(16, O, C)
 
 
-def _input_transform(xp: np.ndarray, Th: int, Tw: int) -> np.ndarray:
-    """V (4, 4, C, N, Th, Tw) = B^T d B for every 4x4 tile d (at stride 2) of the channel-first
-    padded input xp (C, N, 2Th+2, 2Tw+2). B^T's rows: d0-d2, d1+d2, d2-d1, d1-d3."""
-    C, N, _, Wp = xp.shape
-    r = [xp[:, :, k:k + 2 * Th:2] for k in range(4)]
-    t = np.empty((4, C, N, Th, Wp), xp.dtype)
+# ---- layout -------------------------------------------------------------------------------
+# A tile at stride 2 reads padded rows 2t..2t+3; splitting the padded image by the parity of its
+# row and column, (2, 2, C, N, T+1, T+1), turns each of those rows into a unit-stride slice
+# [k % 2, ..., k // 2 : k // 2 + T], so every transform below is a contiguous NumPy add.
+
+def _parities(pad: int, size: int):
+    """For padded-image parity 0 and 1: (first source index, first half-index, count) of the
+    source positions 0..size-1 placed at padded position p = pad + index."""
+    for par in (0, 1):
+        h0 = (par - pad) % 2
+        n = len(range(h0, size, 2))
+        yield par, h0, (h0 + pad) // 2, n
+
+
+class _Scratch:
+    """Flat buffers reused by every chunk of one call, viewed at each chunk's shape: the
+    transforms then run on memory already mapped and, chunk by chunk, in cache."""
+    __slots__ = ("dtype", "bufs")
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+        self.bufs = {}
+
+    def get(self, name: str, shape) -> np.ndarray:
+        size = 1
+        for d in shape:
+            size *= d
+        b = self.bufs.get(name)
+        if b is None or b.size < size:
+            b = self.bufs[name] = np.empty(size, self.dtype)
+        return b[:size].reshape(shape)
+
+
+def _split(x: np.ndarray, pt: int, pl: int, Th: int, Tw: int, xs: np.ndarray) -> np.ndarray:
+    """xs (2, 2, C, n, Th+1, Tw+1) = the zero-padded image x (n, C, H, W) by row/column parity."""
+    H, W = x.shape[2:]
+    xs[...] = 0
+    for pr, h0, i0, nh in _parities(pt, H):
+        for pc, w0, j0, nw in _parities(pl, W):
+            np.copyto(xs[pr, pc, :, :, i0:i0 + nh, j0:j0 + nw],
+                      x[:, :, h0::2, w0::2].transpose(1, 0, 2, 3))
+    return xs
+
+
+def _merge(xs: np.ndarray, pt: int, pl: int, x: np.ndarray) -> None:
+    """x (n, C, H, W) = the inverse of _split, cropped, from xs (2, 2, C, n, Th+1, Tw+1)."""
+    H, W = x.shape[2:]
+    for pr, h0, i0, nh in _parities(pt, H):
+        for pc, w0, j0, nw in _parities(pl, W):
+            np.copyto(x[:, :, h0::2, w0::2],
+                      xs[pr, pc, :, :, i0:i0 + nh, j0:j0 + nw].transpose(1, 0, 2, 3))
+
+
+def _input_transform(xs: np.ndarray, Th: int, Tw: int, sc: _Scratch) -> np.ndarray:
+    """V (4, 4, C, n, Th, Tw) = B^T d B for every 4x4 tile d (at stride 2) of the split padded
+    input xs (2, 2, C, n, Th+1, Tw+1). B^T's rows: d0-d2, d1+d2, d2-d1, d1-d3."""
+    C, N = xs.shape[2:4]
+    r = [xs[k % 2, :, :, :, k // 2:k // 2 + Th] for k in range(4)]  # (2, C, n, Th, Tw+1)
+    t = sc.get("t", (4, 2, C, N, Th, Tw + 1))
     np.subtract(r[0], r[2], out=t[0])
     np.add(r[1], r[2], out=t[1])
     np.subtract(r[2], r[1], out=t[2])
     np.subtract(r[1], r[3], out=t[3])
-    s = [t[..., k:k + 2 * Tw:2] for k in range(4)]
-    v = np.empty((4, 4, C, N, Th, Tw), xp.dtype)
+    s = [t[:, k % 2, ..., k // 2:k // 2 + Tw] for k in range(4)]  # (4, C, n, Th, Tw)
+    v = sc.get("v", (4, 4, C, N, Th, Tw))
     np.subtract(s[0], s[2], out=v[:, 0])
     np.add(s[1], s[2], out=v[:, 1])
     np.subtract(s[2], s[1], out=v[:, 2])
@@ -72,90 +125,93 @@ def _input_transform(xp: np.ndarray, Th: int, Tw: int) -> np.ndarray:
     return v
 
 
-def _output_transform(m: np.ndarray, out6: np.ndarray) -> None:
-    """out6 (N, O, Th, 2, Tw, 2) = A^T M A per tile, from m (4, 4, O, N, Th, Tw).
+def _output_transform(m: np.ndarray, out6: np.ndarray, sc: _Scratch) -> None:
+    """out6 (n, O, Th, 2, Tw, 2) = A^T M A per tile, from m (4, 4, O, n, Th, Tw).
     A^T's rows: m0+m1+m2, m1-m2-m3."""
-    y = np.empty((2,) + m.shape[1:], m.dtype)
+    y = sc.get("y", (2,) + m.shape[1:])  # (2, 4, O, n, Th, Tw)
     np.add(m[0], m[1], out=y[0])
     y[0] += m[2]
     np.subtract(m[1], m[2], out=y[1])
     y[1] -= m[3]
-    for u in range(2):
-        yu = y[u].transpose(0, 2, 1, 3, 4)  # (4, N, O, Th, Tw)
-        d0, d1 = out6[:, :, :, u, :, 0], out6[:, :, :, u, :, 1]
-        np.add(yu[0], yu[1], out=d0)
-        d0 += yu[2]
-        np.subtract(yu[1], yu[2], out=d1)
-        d1 -= yu[3]
+    o = sc.get("o", (2, 2) + m.shape[2:])
+    np.add(y[:, 0], y[:, 1], out=o[:, 0])
+    o[:, 0] += y[:, 2]
+    np.subtract(y[:, 1], y[:, 2], out=o[:, 1])
+    o[:, 1] -= y[:, 3]
+    np.copyto(out6, o.transpose(3, 2, 4, 0, 5, 1))
 
 
-def _grad_transform(g: np.ndarray, Th: int, Tw: int) -> np.ndarray:
-    """Z (16, O, P) = A g A^T for every 2x2 tile of the output gradient g (N, O, Ho, Wo).
+def _grad_transform(g: np.ndarray, Th: int, Tw: int, sc: _Scratch) -> np.ndarray:
+    """Z (16, O, P) = A g A^T for every 2x2 tile of the output gradient g (n, O, Ho, Wo).
     A's rows: g0, g0+g1, g0-g1, -g1."""
     N, O, Ho, Wo = g.shape
-    if Ho != 2 * Th or Wo != 2 * Tw:  # odd sizes: tiles hang over by one zero row/column
-        gp = np.zeros((N, O, 2 * Th, 2 * Tw), g.dtype)
-        gp[:, :, :Ho, :Wo] = g
-        g = gp
-    g6 = g.reshape(N, O, Th, 2, Tw, 2).transpose(1, 0, 2, 4, 3, 5)  # (O, N, Th, Tw, 2, 2)
-    q = np.empty((4, O, N, Th, Tw, 2), g.dtype)
-    np.copyto(q[0], g6[..., 0, :])
-    np.add(g6[..., 0, :], g6[..., 1, :], out=q[1])
-    np.subtract(g6[..., 0, :], g6[..., 1, :], out=q[2])
-    np.negative(g6[..., 1, :], out=q[3])
-    z = np.empty((4, 4, O, N, Th, Tw), g.dtype)
-    np.copyto(z[:, 0], q[..., 0])
-    np.add(q[..., 0], q[..., 1], out=z[:, 1])
-    np.subtract(q[..., 0], q[..., 1], out=z[:, 2])
-    np.negative(q[..., 1], out=z[:, 3])
+    gs = sc.get("gs", (2, 2, O, N, Th, Tw))  # by parity; odd sizes leave a zero row/column
+    if Ho != 2 * Th or Wo != 2 * Tw:
+        gs[...] = 0
+    for u in (0, 1):
+        for v in (0, 1):
+            src = g[:, :, u::2, v::2]
+            np.copyto(gs[u, v, :, :, :src.shape[2], :src.shape[3]], src.transpose(1, 0, 2, 3))
+    q = sc.get("q", (4, 2, O, N, Th, Tw))
+    np.copyto(q[0], gs[0])
+    np.add(gs[0], gs[1], out=q[1])
+    np.subtract(gs[0], gs[1], out=q[2])
+    np.negative(gs[1], out=q[3])
+    z = sc.get("z", (4, 4, O, N, Th, Tw))
+    np.copyto(z[:, 0], q[:, 0])
+    np.add(q[:, 0], q[:, 1], out=z[:, 1])
+    np.subtract(q[:, 0], q[:, 1], out=z[:, 2])
+    np.negative(q[:, 1], out=z[:, 3])
     return z.reshape(16, O, -1)
 
 
-def _along(a: np.ndarray, axis: int, sl: slice) -> np.ndarray:
-    idx = [slice(None)] * a.ndim
-    idx[axis] = sl
-    return a[tuple(idx)]
-
-
-def _adjoint_1d(e: np.ndarray, even: np.ndarray, odd: np.ndarray, axis: int) -> None:
-    """The transpose of B^T along one tile axis, with the overlap-add of tiles 2 apart.
-
-    e (4, ...): indexed first by B^T's row, tile index s (0..T-1) on `axis` of e[k];
-    even / odd: image positions 2s and 2s+1 (s = 0..T) on the same axis. Per tile
-    d0 = e0, d1 = e1-e2+e3, d2 = e1+e2-e0, d3 = -e3; position 2s gets d0 of tile s and d2 of
-    tile s-1, position 2s+1 gets d1 of tile s and d3 of tile s-1."""
-    head, tail = slice(None, -1), slice(1, None)
-    np.copyto(_along(even, axis, head), e[0])
-    _along(even, axis, slice(-1, None))[...] = 0
-    lo = _along(even, axis, tail)
+def _adjoint_1d(e, even: np.ndarray, odd: np.ndarray) -> None:
+    """The transpose of B^T along one tile axis (the last of e[k]), with the overlap-add of
+    tiles 2 apart. e[k] (..., T): by B^T's row k; even / odd (..., T+1): image positions 2s and
+    2s+1. Per tile d0 = e0, d1 = e1-e2+e3, d2 = e1+e2-e0, d3 = -e3; position 2s gets d0 of
+    tile s and d2 of tile s-1, position 2s+1 gets d1 of tile s and d3 of tile s-1."""
+    np.copyto(even[..., :-1], e[0])
+    even[..., -1] = 0
+    lo = even[..., 1:]
     lo += e[1]
     lo += e[2]
     lo -= e[0]
-    oh = _along(odd, axis, head)
+    oh = odd[..., :-1]
     np.subtract(e[1], e[2], out=oh)
     oh += e[3]
-    _along(odd, axis, slice(-1, None))[...] = 0
-    ot = _along(odd, axis, tail)
+    odd[..., -1] = 0
+    ot = odd[..., 1:]
     ot -= e[3]
 
 
-def _input_grad(e: np.ndarray, C: int, N: int, Th: int, Tw: int) -> np.ndarray:
-    """The padded input's gradient (C, N, 2Th+2, 2Tw+2) from E (16, C, P) = U^T Z:
+def _input_grad(e: np.ndarray, C: int, N: int, Th: int, Tw: int, sc: _Scratch) -> np.ndarray:
+    """The split padded input's gradient (2, 2, C, n, Th+1, Tw+1) from E (16, C, P) = U^T Z:
     the transpose of `_input_transform`, columns first, then rows."""
     e = e.reshape(4, 4, C, N, Th, Tw)
-    f = np.empty((4, C, N, Th, Tw + 1, 2), e.dtype)
-    _adjoint_1d(e.transpose(1, 0, 2, 3, 4, 5), f[..., 0], f[..., 1], axis=-1)
-    f = f.reshape(4, C, N, Th, 2 * Tw + 2)
-    dxp = np.empty((C, N, Th + 1, 2, 2 * Tw + 2), e.dtype)
-    _adjoint_1d(f, dxp[:, :, :, 0], dxp[:, :, :, 1], axis=-2)
-    return dxp.reshape(C, N, 2 * Th + 2, 2 * Tw + 2)
+    f = sc.get("f", (4, 2, C, N, Th, Tw + 1))
+    _adjoint_1d([e[:, k] for k in range(4)], f[:, 0], f[:, 1])
+    dxs = sc.get("dxs", (2, 2, C, N, Th + 1, Tw + 1))
+    # rows: the tile axis (Th) is second to last; swap it last in views
+    _adjoint_1d(f.swapaxes(-1, -2), dxs[0].swapaxes(-1, -2), dxs[1].swapaxes(-1, -2))
+    return dxs
+
+
+def _chunk(N: int, C: int, O: int, Th: int, Tw: int, itemsize: int) -> int:
+    """Samples per chunk: the transforms' buffers of a chunk (about 7 copies of the input's
+    tiles and 7 of the output's) stay within _CHUNK_BYTES, so in cache."""
+    per = (7 * C + 7 * O) * 4 * (Th + 1) * (Tw + 1) * itemsize
+    return max(1, min(N, _CHUNK_BYTES // per))
+
+
+_CHUNK_BYTES = 4 << 20
 
 
 class ConvolutionBackward0(Op):
     """Winograd F(2x2, 3x3) convolution (named as torch names its convolution node).
 
     Shape: x (N, C, H, W), weight (O, C, 3, 3), bias (O,) or None; padding (top, bottom, left,
-    right); stride 1, dilation 1, groups 1 (see use_winograd)."""
+    right); stride 1, dilation 1, groups 1 (see use_winograd). Work goes a few samples at a
+    time (see _chunk); backward recomputes each chunk's V rather than keeping 4x the input."""
 
     @staticmethod
     def forward(ctx, x, weight, bias, stride, padding, dilation, groups):
@@ -165,44 +221,71 @@ class ConvolutionBackward0(Op):
         pt, pb, pl, pr = padding
         Ho, Wo = H + pt + pb - 2, W + pl + pr - 2
         Th, Tw = (Ho + 1) // 2, (Wo + 1) // 2
-        # channel-first padded copy, one zero row/column more where the output size is odd
-        xp = np.zeros((C, N, 2 * Th + 2, 2 * Tw + 2), xa.dtype)
-        xp[:, :, pt:pt + H, pl:pl + W] = xa.transpose(1, 0, 2, 3)
-        v = _input_transform(xp, Th, Tw).reshape(16, C, -1)
         u = _kernel_transform(wa)
-        m = gemm(u, v)  # (16, O, P)
-        out6 = np.empty((N, O, Th, 2, Tw, 2), xa.dtype)
-        _output_transform(m.reshape(4, 4, O, N, Th, Tw), out6)
-        out = out6.reshape(N, O, 2 * Th, 2 * Tw)
+        sc = _Scratch(xa.dtype)
+        out = np.empty((N, O, 2 * Th, 2 * Tw), xa.dtype)
+        out6 = out.reshape(N, O, Th, 2, Tw, 2)
+        nc = _chunk(N, C, O, Th, Tw, xa.itemsize)
+        for n0 in range(0, N, nc):
+            n1 = min(N, n0 + nc)
+            m = n1 - n0
+            xs = _split(xa[n0:n1], pt, pl, Th, Tw, sc.get("xs", (2, 2, C, m, Th + 1, Tw + 1)))
+            v = _input_transform(xs, Th, Tw, sc).reshape(16, C, -1)
+            mm = gemm(u, v, out=sc.get("m", (16, O, m * Th * Tw)))
+            _output_transform(mm.reshape(4, 4, O, m, Th, Tw), out6[n0:n1], sc)
         if Ho != 2 * Th or Wo != 2 * Tw:
             out = np.ascontiguousarray(out[:, :, :Ho, :Wo])
         if bias is not None:
             out += bias._data.reshape(O, 1, 1)
         need = ctx.needs_input_grad
         if need[0] or need[1] or (bias is not None and need[2]):
-            ctx.dims = (N, C, H, W, Th, Tw, padding)
+            ctx.dims = (Th, Tw, padding, nc)
             ctx.has_bias = bias is not None
-            ctx.v = v if need[1] else None
+            ctx.x = xa if need[1] else None
             ctx.u = u if need[0] else None
         return out
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad):
-        N, C, H, W, Th, Tw, (pt, pb, pl, pr) = ctx.dims
+        Th, Tw, (pt, pb, pl, pr), nc = ctx.dims
         need = ctx.needs_input_grad
         g = grad._data
+        N, O = g.shape[:2]
+        xa = ctx.x
         gx = gw = gb = None
-        z = _grad_transform(g, Th, Tw)  # (16, O, P)
+        sc = _Scratch(g.dtype)
+        if need[0]:
+            ut = np.ascontiguousarray(ctx.u.transpose(0, 2, 1))  # (16, C, O)
+            C = ut.shape[1]
+            dx = np.empty((N, C) + _in_hw(Th, Tw, g.shape, (pt, pb, pl, pr)), g.dtype)
         if need[1]:
-            mw = gemm(z, ctx.v.transpose(0, 2, 1)).reshape(4, 4, -1, C)  # (4, 4, O, C)
+            C = xa.shape[1]
+            mw = np.zeros((16, O, C), g.dtype)
+        for n0 in range(0, N, nc):
+            n1 = min(N, n0 + nc)
+            m = n1 - n0
+            z = _grad_transform(g[n0:n1], Th, Tw, sc)  # (16, O, P)
+            if need[1]:
+                xs = _split(xa[n0:n1], pt, pl, Th, Tw, sc.get("xs", (2, 2, C, m, Th + 1, Tw + 1)))
+                v = _input_transform(xs, Th, Tw, sc).reshape(16, C, -1)
+                mw += gemm(z, v.transpose(0, 2, 1), out=sc.get("mw", (16, O, C)))
+            if need[0]:
+                e = gemm(ut, z, out=sc.get("e", (16, C, m * Th * Tw)))
+                _merge(_input_grad(e, C, m, Th, Tw, sc), pt, pl, dx[n0:n1])
+        if need[1]:
             gt = _G.T.astype(g.dtype)
             # dW[o, c] = G^T M[:, :, o, c] G
-            gw = _new(np.ascontiguousarray((gt @ mw.transpose(2, 3, 0, 1) @ gt.T)))
+            gw = _new(np.ascontiguousarray(gt @ mw.reshape(4, 4, O, C).transpose(2, 3, 0, 1)
+                                           @ gt.T))
         if ctx.has_bias and need[2]:
             gb = _new(g.sum(axis=(0, 2, 3)))
         if need[0]:
-            e = gemm(ctx.u.transpose(0, 2, 1), z)  # (16, C, P)
-            dxp = _input_grad(e, C, N, Th, Tw)
-            gx = _new(np.ascontiguousarray(dxp[:, :, pt:pt + H, pl:pl + W].transpose(1, 0, 2, 3)))
+            gx = _new(dx)
         return gx, gw, gb, None, None, None, None
+
+
+def _in_hw(Th, Tw, gshape, pad):
+    """The input's (H, W) from the output gradient's shape and the padding (3x3, stride 1)."""
+    pt, pb, pl, pr = pad
+    return gshape[2] + 2 - pt - pb, gshape[3] + 2 - pl - pr
