@@ -106,29 +106,38 @@ def _merge(xs: np.ndarray, pt: int, pl: int, x: np.ndarray) -> None:
                       xs[pr, pc, :, :, i0:i0 + nh, j0:j0 + nw].transpose(1, 0, 2, 3))
 
 
+# Each image row of tiles is Tw + 1 wide: the extra "wide" column lets a shift by one tile
+# column be a shift by one element of the flat buffer (long unit-stride runs for NumPy). Its
+# values in V and M are unused: the output drops them, and the gradient Z is zero there, so
+# they add nothing to dW and, through the adjoint, nothing to dx.
+
 def _input_transform(xs: np.ndarray, Th: int, Tw: int, sc: _Scratch) -> np.ndarray:
-    """V (4, 4, C, n, Th, Tw) = B^T d B for every 4x4 tile d (at stride 2) of the split padded
+    """V (4, 4, C, n, Th, Tw+1) = B^T d B for every 4x4 tile d (at stride 2) of the split padded
     input xs (2, 2, C, n, Th+1, Tw+1). B^T's rows: d0-d2, d1+d2, d2-d1, d1-d3."""
-    C, N = xs.shape[2:4]
-    r = [xs[k % 2, :, :, :, k // 2:k // 2 + Th] for k in range(4)]  # (2, C, n, Th, Tw+1)
-    t = sc.get("t", (4, 2, C, N, Th, Tw + 1))
+    C, N, _, Wq = xs.shape[2:]
+    r = [xs[k % 2, :, :, :, k // 2:k // 2 + Th] for k in range(4)]  # (2, C, n, Th, Wq)
+    t = sc.get("t", (4, 2, C, N, Th, Wq))
     np.subtract(r[0], r[2], out=t[0])
     np.add(r[1], r[2], out=t[1])
     np.subtract(r[2], r[1], out=t[2])
     np.subtract(r[1], r[3], out=t[3])
-    s = [t[:, k % 2, ..., k // 2:k // 2 + Tw] for k in range(4)]  # (4, C, n, Th, Tw)
-    v = sc.get("v", (4, 4, C, N, Th, Tw))
-    np.subtract(s[0], s[2], out=v[:, 0])
-    np.add(s[1], s[2], out=v[:, 1])
-    np.subtract(s[2], s[1], out=v[:, 2])
-    np.subtract(s[1], s[3], out=v[:, 3])
+    tf = t.reshape(4, 2, -1)
+    L = tf.shape[2] - 1
+    s = [tf[:, k % 2, k // 2:k // 2 + L] for k in range(4)]  # (4, C*n*Th*Wq - 1)
+    v = sc.get("v", (4, 4, C, N, Th, Wq))
+    vf = v.reshape(4, 4, -1)
+    np.subtract(s[0], s[2], out=vf[:, 0, :L])
+    np.add(s[1], s[2], out=vf[:, 1, :L])
+    np.subtract(s[2], s[1], out=vf[:, 2, :L])
+    np.subtract(s[1], s[3], out=vf[:, 3, :L])
+    vf[:, :, L] = 0
     return v
 
 
 def _output_transform(m: np.ndarray, out6: np.ndarray, sc: _Scratch) -> None:
-    """out6 (n, O, Th, 2, Tw, 2) = A^T M A per tile, from m (4, 4, O, n, Th, Tw).
+    """out6 (n, O, Th, 2, Tw, 2) = A^T M A per tile, from m (4, 4, O, n, Th, Tw+1).
     A^T's rows: m0+m1+m2, m1-m2-m3."""
-    y = sc.get("y", (2,) + m.shape[1:])  # (2, 4, O, n, Th, Tw)
+    y = sc.get("y", (2,) + m.shape[1:])  # (2, 4, O, n, Th, Wq)
     np.add(m[0], m[1], out=y[0])
     y[0] += m[2]
     np.subtract(m[1], m[2], out=y[1])
@@ -138,26 +147,31 @@ def _output_transform(m: np.ndarray, out6: np.ndarray, sc: _Scratch) -> None:
     o[:, 0] += y[:, 2]
     np.subtract(y[:, 1], y[:, 2], out=o[:, 1])
     o[:, 1] -= y[:, 3]
-    np.copyto(out6, o.transpose(3, 2, 4, 0, 5, 1))
+    Tw = out6.shape[4]
+    for u in (0, 1):
+        for v in (0, 1):
+            np.copyto(out6[:, :, :, u, :, v], o[u, v, ..., :Tw].transpose(1, 0, 2, 3))
 
 
 def _grad_transform(g: np.ndarray, Th: int, Tw: int, sc: _Scratch) -> np.ndarray:
-    """Z (16, O, P) = A g A^T for every 2x2 tile of the output gradient g (n, O, Ho, Wo).
-    A's rows: g0, g0+g1, g0-g1, -g1."""
+    """Z (16, O, P) = A g A^T for every 2x2 tile of the output gradient g (n, O, Ho, Wo),
+    zero in the wide column. A's rows: g0, g0+g1, g0-g1, -g1."""
     N, O, Ho, Wo = g.shape
-    gs = sc.get("gs", (2, 2, O, N, Th, Tw))  # by parity; odd sizes leave a zero row/column
-    if Ho != 2 * Th or Wo != 2 * Tw:
+    gs = sc.get("gs", (2, 2, O, N, Th, Tw + 1))  # by parity
+    if Ho != 2 * Th or Wo != 2 * Tw:  # odd sizes leave a zero row/column
         gs[...] = 0
+    else:
+        gs[..., Tw] = 0
     for u in (0, 1):
         for v in (0, 1):
             src = g[:, :, u::2, v::2]
             np.copyto(gs[u, v, :, :, :src.shape[2], :src.shape[3]], src.transpose(1, 0, 2, 3))
-    q = sc.get("q", (4, 2, O, N, Th, Tw))
+    q = sc.get("q", (4, 2, O, N, Th, Tw + 1))
     np.copyto(q[0], gs[0])
     np.add(gs[0], gs[1], out=q[1])
     np.subtract(gs[0], gs[1], out=q[2])
     np.negative(gs[1], out=q[3])
-    z = sc.get("z", (4, 4, O, N, Th, Tw))
+    z = sc.get("z", (4, 4, O, N, Th, Tw + 1))
     np.copyto(z[:, 0], q[:, 0])
     np.add(q[:, 0], q[:, 1], out=z[:, 1])
     np.subtract(q[:, 0], q[:, 1], out=z[:, 2])
@@ -165,34 +179,45 @@ def _grad_transform(g: np.ndarray, Th: int, Tw: int, sc: _Scratch) -> np.ndarray
     return z.reshape(16, O, -1)
 
 
-def _adjoint_1d(e, even: np.ndarray, odd: np.ndarray) -> None:
-    """The transpose of B^T along one tile axis (the last of e[k]), with the overlap-add of
-    tiles 2 apart. e[k] (..., T): by B^T's row k; even / odd (..., T+1): image positions 2s and
-    2s+1. Per tile d0 = e0, d1 = e1-e2+e3, d2 = e1+e2-e0, d3 = -e3; position 2s gets d0 of
-    tile s and d2 of tile s-1, position 2s+1 gets d1 of tile s and d3 of tile s-1."""
-    np.copyto(even[..., :-1], e[0])
-    even[..., -1] = 0
-    lo = even[..., 1:]
-    lo += e[1]
-    lo += e[2]
-    lo -= e[0]
-    oh = odd[..., :-1]
-    np.subtract(e[1], e[2], out=oh)
-    oh += e[3]
-    odd[..., -1] = 0
-    ot = odd[..., 1:]
-    ot -= e[3]
-
-
 def _input_grad(e: np.ndarray, C: int, N: int, Th: int, Tw: int, sc: _Scratch) -> np.ndarray:
-    """The split padded input's gradient (2, 2, C, n, Th+1, Tw+1) from E (16, C, P) = U^T Z:
-    the transpose of `_input_transform`, columns first, then rows."""
-    e = e.reshape(4, 4, C, N, Th, Tw)
-    f = sc.get("f", (4, 2, C, N, Th, Tw + 1))
-    _adjoint_1d([e[:, k] for k in range(4)], f[:, 0], f[:, 1])
-    dxs = sc.get("dxs", (2, 2, C, N, Th + 1, Tw + 1))
-    # rows: the tile axis (Th) is second to last; swap it last in views
-    _adjoint_1d(f.swapaxes(-1, -2), dxs[0].swapaxes(-1, -2), dxs[1].swapaxes(-1, -2))
+    """The split padded input's gradient (2, 2, C, n, Th+1, Tw+1) from E (16, C, P) = U^T Z
+    (zero in the wide column): the transpose of `_input_transform`, columns then rows.
+
+    Along each axis, per tile d0 = e0, d1 = e1-e2+e3, d2 = e1+e2-e0, d3 = -e3 (B applied to
+    e); image position 2s gets d0 of tile s and d2 of tile s-1, position 2s+1 gets d1 of tile
+    s and d3 of tile s-1 (tiles overlap by 2)."""
+    Wq = Tw + 1
+    # columns, on the flat buffer: position 2s of a row and the wide column (zero) of the row
+    # before meet exactly as tiles s and s-1 do
+    ef = e.reshape(4, 4, -1)
+    f = sc.get("f", (4, 2, C, N, Th, Wq))
+    ff = f.reshape(4, 2, -1)
+    e0, e1, e2, e3 = (ef[:, k] for k in range(4))
+    ev, od = ff[:, 0], ff[:, 1]
+    np.copyto(ev, e0)
+    lo = ev[:, 1:]
+    lo += e1[:, :-1]
+    lo += e2[:, :-1]
+    lo -= e0[:, :-1]
+    np.subtract(e1, e2, out=od)
+    od += e3
+    lo = od[:, 1:]
+    lo -= e3[:, :-1]
+    # rows: image rows 0..Th, each a contiguous run of Wq
+    dxs = sc.get("dxs", (2, 2, C, N, Th + 1, Wq))
+    f0, f1, f2, f3 = f
+    ev, od = dxs[0], dxs[1]
+    np.copyto(ev[..., :Th, :], f0)
+    ev[..., Th, :] = 0
+    lo = ev[..., 1:, :]
+    lo += f1
+    lo += f2
+    lo -= f0
+    np.subtract(f1, f2, out=od[..., :Th, :])
+    od[..., :Th, :] += f3
+    od[..., Th, :] = 0
+    lo = od[..., 1:, :]
+    lo -= f3
     return dxs
 
 
@@ -231,8 +256,8 @@ class ConvolutionBackward0(Op):
             m = n1 - n0
             xs = _split(xa[n0:n1], pt, pl, Th, Tw, sc.get("xs", (2, 2, C, m, Th + 1, Tw + 1)))
             v = _input_transform(xs, Th, Tw, sc).reshape(16, C, -1)
-            mm = gemm(u, v, out=sc.get("m", (16, O, m * Th * Tw)))
-            _output_transform(mm.reshape(4, 4, O, m, Th, Tw), out6[n0:n1], sc)
+            mm = gemm(u, v, out=sc.get("m", (16, O, m * Th * (Tw + 1))))
+            _output_transform(mm.reshape(4, 4, O, m, Th, Tw + 1), out6[n0:n1], sc)
         if Ho != 2 * Th or Wo != 2 * Tw:
             out = np.ascontiguousarray(out[:, :, :Ho, :Wo])
         if bias is not None:
@@ -271,7 +296,7 @@ class ConvolutionBackward0(Op):
                 v = _input_transform(xs, Th, Tw, sc).reshape(16, C, -1)
                 mw += gemm(z, v.transpose(0, 2, 1), out=sc.get("mw", (16, O, C)))
             if need[0]:
-                e = gemm(ut, z, out=sc.get("e", (16, C, m * Th * Tw)))
+                e = gemm(ut, z, out=sc.get("e", (16, C, m * Th * (Tw + 1))))
                 _merge(_input_grad(e, C, m, Th, Tw, sc), pt, pl, dx[n0:n1])
         if need[1]:
             gt = _G.T.astype(g.dtype)
