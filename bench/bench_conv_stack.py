@@ -6,7 +6,8 @@ The model (issue 15, item 4): 28x28 inputs, batch 64,
     linear 128*7*7 -> 10, cross-entropy, SGD with momentum.
 torch and ember run alternating chunks of --steps calls; each pair gives a ratio ember/torch and
 the median (and range) of the pair ratios is reported, so that load drifting on a shared machine
-hits both alike. The load average is printed before and after.
+hits both alike. The load average is printed before and after. Times are this process's CPU
+time unless --wall.
 
     python bench/bench_conv_stack.py [--pairs 9] [--steps 5] [--only step]
 """
@@ -68,11 +69,11 @@ def cases(fw, seed=0):
     return out
 
 
-def chunk(fn, steps: int) -> float:
-    t = time.perf_counter()
+def chunk(fn, steps: int, clock) -> float:
+    t = clock()
     for _ in range(steps):
         fn()
-    return (time.perf_counter() - t) / steps * 1e3
+    return (clock() - t) / steps * 1e3
 
 
 def main() -> None:
@@ -80,13 +81,18 @@ def main() -> None:
     ap.add_argument("--pairs", type=int, default=9)
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--only", help="run only cases whose name contains this")
+    ap.add_argument("--wall", action="store_true",
+                    help="wall-clock time (default: this process's CPU time, which other "
+                         "processes on a loaded machine disturb less)")
     a = ap.parse_args()
     import torch
     from threadpoolctl import threadpool_limits
     import ember
     torch.set_num_threads(1)
     ember.set_num_threads(1)
-    print(f"load average at start: {os.getloadavg()} on {os.cpu_count()} cores; 1 thread")
+    clock = time.perf_counter if a.wall else time.process_time
+    print(f"load average at start: {os.getloadavg()} on {os.cpu_count()} cores; 1 thread; "
+          f"{'wall' if a.wall else 'CPU'} time")
     ct, ce = cases(torch), cases(ember)
     print(f"{'case':28s} {'torch ms':>9s} {'ember ms':>9s} {'ratio':>6s} {'range':>12s}")
     with threadpool_limits(1):
@@ -97,9 +103,9 @@ def main() -> None:
             tt, te, rs = [], [], []
             for i in range(a.pairs):  # alternate which goes first
                 if i % 2:
-                    e, t = chunk(ce[name], a.steps), chunk(ct[name], a.steps)
+                    e, t = chunk(ce[name], a.steps, clock), chunk(ct[name], a.steps, clock)
                 else:
-                    t, e = chunk(ct[name], a.steps), chunk(ce[name], a.steps)
+                    t, e = chunk(ct[name], a.steps, clock), chunk(ce[name], a.steps, clock)
                 tt.append(t), te.append(e), rs.append(e / t)
             print(f"{name:28s} {statistics.median(tt):9.2f} {statistics.median(te):9.2f} "
                   f"{statistics.median(rs):6.2f} {min(rs):5.2f}-{max(rs):5.2f}", flush=True)

@@ -86,10 +86,10 @@ class _Scratch:
         return b[:size].reshape(shape)
 
 
-def _split(x: np.ndarray, pt: int, pl: int, Th: int, Tw: int, xs: np.ndarray) -> np.ndarray:
-    """xs (2, 2, C, n, Th+1, Tw+1) = the zero-padded image x (n, C, H, W) by row/column parity."""
-    H, W = x.shape[2:]
-    xs[...] = 0
+def _split(x: np.ndarray, pt: int, pl: int, Th: int, Tw: int) -> np.ndarray:
+    """The zero-padded image x (N, C, H, W) by row/column parity: (2, 2, C, N, Th+1, Tw+1)."""
+    N, C, H, W = x.shape
+    xs = np.zeros((2, 2, C, N, Th + 1, Tw + 1), x.dtype)
     for pr, h0, i0, nh in _parities(pt, H):
         for pc, w0, j0, nw in _parities(pl, W):
             np.copyto(xs[pr, pc, :, :, i0:i0 + nh, j0:j0 + nw],
@@ -179,9 +179,10 @@ def _grad_transform(g: np.ndarray, Th: int, Tw: int, sc: _Scratch) -> np.ndarray
     return z.reshape(16, O, -1)
 
 
-def _input_grad(e: np.ndarray, C: int, N: int, Th: int, Tw: int, sc: _Scratch) -> np.ndarray:
-    """The split padded input's gradient (2, 2, C, n, Th+1, Tw+1) from E (16, C, P) = U^T Z
-    (zero in the wide column): the transpose of `_input_transform`, columns then rows.
+def _input_grad(e: np.ndarray, C: int, N: int, Th: int, Tw: int, sc: _Scratch,
+                dxs: np.ndarray) -> None:
+    """dxs (2, 2, C, n, Th+1, Tw+1), the split padded input's gradient, from E (16, C, P) =
+    U^T Z (zero in the wide column): the transpose of `_input_transform`, columns then rows.
 
     Along each axis, per tile d0 = e0, d1 = e1-e2+e3, d2 = e1+e2-e0, d3 = -e3 (B applied to
     e); image position 2s gets d0 of tile s and d2 of tile s-1, position 2s+1 gets d1 of tile
@@ -204,7 +205,6 @@ def _input_grad(e: np.ndarray, C: int, N: int, Th: int, Tw: int, sc: _Scratch) -
     lo = od[:, 1:]
     lo -= e3[:, :-1]
     # rows: image rows 0..Th, each a contiguous run of Wq
-    dxs = sc.get("dxs", (2, 2, C, N, Th + 1, Wq))
     f0, f1, f2, f3 = f
     ev, od = dxs[0], dxs[1]
     np.copyto(ev[..., :Th, :], f0)
@@ -218,17 +218,20 @@ def _input_grad(e: np.ndarray, C: int, N: int, Th: int, Tw: int, sc: _Scratch) -
     od[..., Th, :] = 0
     lo = od[..., 1:, :]
     lo -= f3
-    return dxs
 
 
 def _chunk(N: int, C: int, O: int, Th: int, Tw: int, itemsize: int) -> int:
-    """Samples per chunk: the transforms' buffers of a chunk (about 7 copies of the input's
-    tiles and 7 of the output's) stay within _CHUNK_BYTES, so in cache."""
-    per = (7 * C + 7 * O) * 4 * (Th + 1) * (Tw + 1) * itemsize
-    return max(1, min(N, _CHUNK_BYTES // per))
+    """Samples per chunk: enough tiles for the GEMMs to run near full speed (_CHUNK_TILES), as
+    long as the transforms' buffers of a chunk (about 7 copies of the input's tiles and 7 of
+    the output's) stay within _CHUNK_BYTES, so in cache."""
+    tiles = Th * (Tw + 1)
+    per = (7 * C + 7 * O) * 4 * tiles * itemsize
+    n = min(-(-_CHUNK_TILES // tiles), max(1, _CHUNK_BYTES // per))
+    return max(1, min(N, n))
 
 
-_CHUNK_BYTES = 4 << 20
+_CHUNK_TILES = 1024
+_CHUNK_BYTES = 16 << 20
 
 
 class ConvolutionBackward0(Op):
@@ -251,11 +254,11 @@ class ConvolutionBackward0(Op):
         out = np.empty((N, O, 2 * Th, 2 * Tw), xa.dtype)
         out6 = out.reshape(N, O, Th, 2, Tw, 2)
         nc = _chunk(N, C, O, Th, Tw, xa.itemsize)
+        xs = _split(xa, pt, pl, Th, Tw)
         for n0 in range(0, N, nc):
             n1 = min(N, n0 + nc)
             m = n1 - n0
-            xs = _split(xa[n0:n1], pt, pl, Th, Tw, sc.get("xs", (2, 2, C, m, Th + 1, Tw + 1)))
-            v = _input_transform(xs, Th, Tw, sc).reshape(16, C, -1)
+            v = _input_transform(xs[:, :, :, n0:n1], Th, Tw, sc).reshape(16, C, -1)
             mm = gemm(u, v, out=sc.get("m", (16, O, m * Th * (Tw + 1))))
             _output_transform(mm.reshape(4, 4, O, m, Th, Tw + 1), out6[n0:n1], sc)
         if Ho != 2 * Th or Wo != 2 * Tw:
@@ -284,20 +287,21 @@ class ConvolutionBackward0(Op):
             ut = np.ascontiguousarray(ctx.u.transpose(0, 2, 1))  # (16, C, O)
             C = ut.shape[1]
             dx = np.empty((N, C) + _in_hw(Th, Tw, g.shape, (pt, pb, pl, pr)), g.dtype)
+            dxs = np.empty((2, 2, C, N, Th + 1, Tw + 1), g.dtype)
         if need[1]:
             C = xa.shape[1]
             mw = np.zeros((16, O, C), g.dtype)
+            xs = _split(xa, pt, pl, Th, Tw)
         for n0 in range(0, N, nc):
             n1 = min(N, n0 + nc)
             m = n1 - n0
             z = _grad_transform(g[n0:n1], Th, Tw, sc)  # (16, O, P)
             if need[1]:
-                xs = _split(xa[n0:n1], pt, pl, Th, Tw, sc.get("xs", (2, 2, C, m, Th + 1, Tw + 1)))
-                v = _input_transform(xs, Th, Tw, sc).reshape(16, C, -1)
+                v = _input_transform(xs[:, :, :, n0:n1], Th, Tw, sc).reshape(16, C, -1)
                 mw += gemm(z, v.transpose(0, 2, 1), out=sc.get("mw", (16, O, C)))
             if need[0]:
                 e = gemm(ut, z, out=sc.get("e", (16, C, m * Th * (Tw + 1))))
-                _merge(_input_grad(e, C, m, Th, Tw, sc), pt, pl, dx[n0:n1])
+                _input_grad(e, C, m, Th, Tw, sc, dxs[:, :, :, n0:n1])
         if need[1]:
             gt = _G.T.astype(g.dtype)
             # dW[o, c] = G^T M[:, :, o, c] G
@@ -306,6 +310,7 @@ class ConvolutionBackward0(Op):
         if ctx.has_bias and need[2]:
             gb = _new(g.sum(axis=(0, 2, 3)))
         if need[0]:
+            _merge(dxs, pt, pl, dx)
             gx = _new(dx)
         return gx, gw, gb, None, None, None, None
 
