@@ -134,9 +134,9 @@ def _input_transform(xs: np.ndarray, Th: int, Tw: int, sc: _Scratch) -> np.ndarr
     return v
 
 
-def _output_transform(m: np.ndarray, out6: np.ndarray, sc: _Scratch) -> None:
-    """out6 (n, O, Th, 2, Tw, 2) = A^T M A per tile, from m (4, 4, O, n, Th, Tw+1).
-    A^T's rows: m0+m1+m2, m1-m2-m3."""
+def _output_transform(m: np.ndarray, out6: np.ndarray, sc: _Scratch, bias) -> None:
+    """out6 (n, O, Th, 2, Tw, 2) = A^T M A per tile (+ bias (O, 1, 1, 1) or None), from
+    m (4, 4, O, n, Th, Tw+1). A^T's rows: m0+m1+m2, m1-m2-m3."""
     y = sc.get("y", (2,) + m.shape[1:])  # (2, 4, O, n, Th, Wq)
     np.add(m[0], m[1], out=y[0])
     y[0] += m[2]
@@ -147,6 +147,8 @@ def _output_transform(m: np.ndarray, out6: np.ndarray, sc: _Scratch) -> None:
     o[:, 0] += y[:, 2]
     np.subtract(y[:, 1], y[:, 2], out=o[:, 1])
     o[:, 1] -= y[:, 3]
+    if bias is not None:
+        o += bias
     Tw = out6.shape[4]
     for u in (0, 1):
         for v in (0, 1):
@@ -157,20 +159,24 @@ def _grad_transform(g: np.ndarray, Th: int, Tw: int, sc: _Scratch) -> np.ndarray
     """Z (16, O, P) = A g A^T for every 2x2 tile of the output gradient g (n, O, Ho, Wo),
     zero in the wide column. A's rows: g0, g0+g1, g0-g1, -g1."""
     N, O, Ho, Wo = g.shape
-    gs = sc.get("gs", (2, 2, O, N, Th, Tw + 1))  # by parity
-    if Ho != 2 * Th or Wo != 2 * Tw:  # odd sizes leave a zero row/column
-        gs[...] = 0
-    else:
-        gs[..., Tw] = 0
-    for u in (0, 1):
-        for v in (0, 1):
-            src = g[:, :, u::2, v::2]
-            np.copyto(gs[u, v, :, :, :src.shape[2], :src.shape[3]], src.transpose(1, 0, 2, 3))
+    # rows of A straight from the strided parity views of g (u: row parity, v: column parity)
     q = sc.get("q", (4, 2, O, N, Th, Tw + 1))
-    np.copyto(q[0], gs[0])
-    np.add(gs[0], gs[1], out=q[1])
-    np.subtract(gs[0], gs[1], out=q[2])
-    np.negative(gs[1], out=q[3])
+    if Ho != 2 * Th or Wo != 2 * Tw:  # odd sizes: the missing row/column of tiles is zero
+        q[...] = 0
+    else:
+        q[..., Tw] = 0
+    for v in (0, 1):
+        g0 = g[:, :, 0::2, v::2].transpose(1, 0, 2, 3)  # (O, n, rows, cols)
+        g1 = g[:, :, 1::2, v::2].transpose(1, 0, 2, 3)
+        h0, w0 = g0.shape[2:]
+        h1 = g1.shape[2]
+        np.copyto(q[0, v, :, :, :h0, :w0], g0)
+        np.add(g0[:, :, :h1], g1, out=q[1, v, :, :, :h1, :w0])
+        np.subtract(g0[:, :, :h1], g1, out=q[2, v, :, :, :h1, :w0])
+        np.negative(g1, out=q[3, v, :, :, :h1, :w0])
+        if h1 < h0:  # odd height: the last tile row has no second output row
+            np.copyto(q[1, v, :, :, h1:h0, :w0], g0[:, :, h1:])
+            np.copyto(q[2, v, :, :, h1:h0, :w0], g0[:, :, h1:])
     z = sc.get("z", (4, 4, O, N, Th, Tw + 1))
     np.copyto(z[:, 0], q[:, 0])
     np.add(q[:, 0], q[:, 1], out=z[:, 1])
@@ -253,6 +259,7 @@ class ConvolutionBackward0(Op):
         sc = _Scratch(xa.dtype)
         out = np.empty((N, O, 2 * Th, 2 * Tw), xa.dtype)
         out6 = out.reshape(N, O, Th, 2, Tw, 2)
+        b = None if bias is None else bias._data.reshape(O, 1, 1, 1)
         nc = _chunk(N, C, O, Th, Tw, xa.itemsize)
         xs = _split(xa, pt, pl, Th, Tw)
         for n0 in range(0, N, nc):
@@ -260,11 +267,9 @@ class ConvolutionBackward0(Op):
             m = n1 - n0
             v = _input_transform(xs[:, :, :, n0:n1], Th, Tw, sc).reshape(16, C, -1)
             mm = gemm(u, v, out=sc.get("m", (16, O, m * Th * (Tw + 1))))
-            _output_transform(mm.reshape(4, 4, O, m, Th, Tw + 1), out6[n0:n1], sc)
+            _output_transform(mm.reshape(4, 4, O, m, Th, Tw + 1), out6[n0:n1], sc, b)
         if Ho != 2 * Th or Wo != 2 * Tw:
             out = np.ascontiguousarray(out[:, :, :Ho, :Wo])
-        if bias is not None:
-            out += bias._data.reshape(O, 1, 1)
         need = ctx.needs_input_grad
         if need[0] or need[1] or (bias is not None and need[2]):
             ctx.dims = (Th, Tw, padding, nc)
