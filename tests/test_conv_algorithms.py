@@ -68,22 +68,31 @@ def test_path_by_shape(torch, cin, cout, k, stride, dilation, groups, expect):
 
 # ---- Winograd against torch ---------------------------------------------------------------
 
+@pytest.fixture(params=["winograd-forward", "im2col-forward"])
+def forward_by(request, monkeypatch):
+    """Both forwards of the Winograd op: its own (from MIN_CHANNELS_FORWARD input channels)
+    and im2col's (fewer channels; the gradients are Winograd's either way)."""
+    monkeypatch.setattr(cw, "MIN_CHANNELS_FORWARD", 1 if request.param == "winograd-forward"
+                        else 1 << 30)
+    return request.param
+
+
 @pytest.mark.parametrize("hw,padding", [
     ((8, 8), 1), ((7, 9), 1), ((5, 6), 0), ((6, 7), (2, 0)), ((3, 3), 0), ((4, 4), 3),
     ((1, 1), 1), ((2, 5), (1, 2)), ((28, 28), 1), ((14, 14), 1), ((3, 4), "valid"),
     ((6, 5), "same"),
 ])
-def test_winograd_matches_torch(torch, hw, padding):
+def test_winograd_matches_torch(torch, forward_by, hw, padding):
     _check(torch, (3, 16, *hw), (20, 16, 3, 3), padding=padding, path=WINOGRAD)
 
 
 @pytest.mark.parametrize("need", [(True, False, False), (False, True, False),
                                   (False, False, True), (True, True, False)])
-def test_winograd_partial_gradients(torch, need):
+def test_winograd_partial_gradients(torch, forward_by, need):
     _check(torch, (2, 16, 6, 7), (16, 16, 3, 3), need=need, path=WINOGRAD)
 
 
-def test_winograd_without_bias_and_unbatched(torch):
+def test_winograd_without_bias_and_unbatched(torch, forward_by):
     _check(torch, (2, 17, 5, 8), (18, 17, 3, 3), bias=False, path=WINOGRAD)
     x = RNG.standard_normal((16, 6, 5)).astype(np.float32)
     w = RNG.standard_normal((16, 16, 3, 3)).astype(np.float32)
@@ -96,13 +105,13 @@ def test_winograd_without_bias_and_unbatched(torch):
     assert_close(xe.grad, xt.grad, rtol=1e-4, atol=1e-4)
 
 
-def test_winograd_float64(torch):
+def test_winograd_float64(torch, forward_by):
     oe = _check(torch, (2, 16, 7, 6), (16, 16, 3, 3), dtype=np.float64, path=WINOGRAD)
     assert oe.dtype == ember.float64
 
 
 @pytest.mark.parametrize("tiles,nbytes", [(1, 1), (40, 1 << 30), (1 << 30, 1 << 30)])
-def test_winograd_chunks(torch, monkeypatch, tiles, nbytes):
+def test_winograd_chunks(torch, forward_by, monkeypatch, tiles, nbytes):
     """One sample per chunk, a partial last chunk (5 samples by 2), and one chunk for all."""
     monkeypatch.setattr(cw, "_CHUNK_TILES", tiles)
     monkeypatch.setattr(cw, "_CHUNK_BYTES", nbytes)
@@ -124,7 +133,7 @@ def test_empty_batch_uses_im2col(torch):
 
 @pytest.mark.parametrize("hw,padding,bias", [((4, 5), 1, True), ((5, 4), 0, False),
                                              ((3, 3), (2, 1), True)])
-def test_winograd_gradcheck(monkeypatch, hw, padding, bias):
+def test_winograd_gradcheck(monkeypatch, forward_by, hw, padding, bias):
     monkeypatch.setattr(cw, "MIN_CHANNELS", 2)  # small channel counts through Winograd
     monkeypatch.setattr(cw, "_CHUNK_TILES", 1)  # and several chunks
     x = ember.tensor(RNG.standard_normal((2, 2, *hw)), requires_grad=True)

@@ -32,9 +32,13 @@ _new = Tensor._new
 # G (4x3), the kernel transform: U = G w G^T
 _G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
 
-# fewest input and output channels for which the transforms pay for themselves (bench/
-# bench_conv_stack.py: with 1 input channel the im2col GEMM is faster; from 16 on Winograd)
+# fewest input and output channels for which the transforms pay for themselves (measured
+# fw+bw, 1 thread, Winograd/im2col: 16->16 @28x28 0.81, 32->64 @28 0.80, 64->128 @14 0.72)
 MIN_CHANNELS = 16
+# fewest input channels for which the Winograd *forward* beats the im2col GEMM (its GEMMs have
+# depth C; measured forward only: C=16 1.23, C=32 1.14, C=64 0.89); below, the forward is
+# im2col's and only the gradients (depth O and P) go through Winograd
+MIN_CHANNELS_FORWARD = 64
 
 
 def use_winograd(xshape, wshape, stride, dilation, groups) -> bool:
@@ -256,11 +260,19 @@ class ConvolutionBackward0(Op):
         Ho, Wo = H + pt + pb - 2, W + pl + pr - 2
         Th, Tw = (Ho + 1) // 2, (Wo + 1) // 2
         u = _kernel_transform(wa)
+        nc = _chunk(N, C, O, Th, Tw, xa.itemsize)
+        need = ctx.needs_input_grad
+        if need[0] or need[1] or (bias is not None and need[2]):
+            ctx.dims = (Th, Tw, padding, nc)
+            ctx.has_bias = bias is not None
+            ctx.x = xa if need[1] else None
+            ctx.u = u if need[0] else None
+        if C < MIN_CHANNELS_FORWARD:
+            return _im2col_forward(x, weight, bias, padding)
         sc = _Scratch(xa.dtype)
         out = np.empty((N, O, 2 * Th, 2 * Tw), xa.dtype)
         out6 = out.reshape(N, O, Th, 2, Tw, 2)
         b = None if bias is None else bias._data.reshape(O, 1, 1, 1)
-        nc = _chunk(N, C, O, Th, Tw, xa.itemsize)
         xs = _split(xa, pt, pl, Th, Tw)
         for n0 in range(0, N, nc):
             n1 = min(N, n0 + nc)
@@ -270,12 +282,6 @@ class ConvolutionBackward0(Op):
             _output_transform(mm.reshape(4, 4, O, m, Th, Tw + 1), out6[n0:n1], sc, b)
         if Ho != 2 * Th or Wo != 2 * Tw:
             out = np.ascontiguousarray(out[:, :, :Ho, :Wo])
-        need = ctx.needs_input_grad
-        if need[0] or need[1] or (bias is not None and need[2]):
-            ctx.dims = (Th, Tw, padding, nc)
-            ctx.has_bias = bias is not None
-            ctx.x = xa if need[1] else None
-            ctx.u = u if need[0] else None
         return out
 
     @staticmethod
@@ -318,6 +324,16 @@ class ConvolutionBackward0(Op):
             _merge(dxs, pt, pl, dx)
             gx = _new(dx)
         return gx, gw, gb, None, None, None, None
+
+
+class _NoGrad:
+    needs_input_grad = (False,) * 7
+
+
+def _im2col_forward(x, weight, bias, padding) -> np.ndarray:
+    """The output by ops/conv.py's im2col GEMMs (saving nothing: backward is this module's)."""
+    from .conv import ConvolutionBackward0 as Im2col  # conv.py imports this module
+    return Im2col.forward(_NoGrad(), x, weight, bias, (1, 1), padding, (1, 1), 1)
 
 
 def _in_hw(Th, Tw, gshape, pad):
