@@ -142,3 +142,17 @@ def test_winograd_gradcheck(monkeypatch, forward_by, hw, padding, bias):
     assert _path(F.conv2d(x, w, b, padding=padding)) == WINOGRAD
     assert gradcheck(lambda *a: F.conv2d(*a, padding=padding),
                      (x, w) if b is None else (x, w, b))
+
+
+def test_integer_input_stays_on_im2col():
+    """The Winograd transforms have fractional coefficients: integer convolutions (whatever
+    ember does with them) never go through them."""
+    x = ember.tensor(RNG.integers(-3, 4, (2, 16, 5, 5)))
+    w = ember.tensor(RNG.integers(-3, 4, (16, 16, 3, 3)))
+    try:
+        out = F.conv2d(x, w, padding=1)
+    except RuntimeError:
+        return  # rejected, as torch rejects integer convolutions on CPU
+    xn, wn = x.numpy().astype(np.float64), w.numpy().astype(np.float64)
+    xf, wf = ember.tensor(xn), ember.tensor(wn)
+    np.testing.assert_array_equal(out.numpy(), F.conv2d(xf, wf, padding=1).numpy())

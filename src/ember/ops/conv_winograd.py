@@ -3,20 +3,27 @@
 Each 2x2 block of output pixels is computed from the 4x4 input tile under it as
     Y = A^T [ sum_c (G w G^T) ⊙ (B^T d B) ] A
 so that per output pixel the channel sum costs 16/4 = 4 multiply-adds per (o, c) instead of 9.
-The transforms are a few shifted adds over whole images (stride-2 slices of a channel-first,
-padded copy of the input); the channel sums are 16 batched GEMMs (U[k] (O, C) @ V[k] (C, P),
-P = N * tiles) through `gemm`.
+The transforms are a few shifted adds over whole images (unit-stride slices of a channel-first,
+padded copy of the input split by row/column parity, see "layout"); the channel sums are 16
+batched GEMMs (U[k] (O, C) @ V[k] (C, P), P = samples * tiles) through `gemm`. Work goes a few
+samples at a time through buffers reused by every chunk, so the transforms run in cache.
 
 Backward is the exact transpose of those linear maps, so it costs the same 16 GEMMs again per
 gradient and no transform of the kernel-flipped problem:
     Z = A g A^T                        (the output gradient, tile by tile)
     dW = G^T [ sum_tiles Z ⊙ V ] G     (16 GEMMs Z[k] (O, P) @ V[k]^T (P, C))
     dx = overlap-add of B [ U^T Z ] B^T over the 4x4 tiles (they overlap by 2).
-V (the transformed input) is kept from forward instead of the input itself.
+Backward recomputes each chunk's V from the input (cheap in cache) rather than keeping 4x the
+input. With few input channels the forward is ops/conv.py's im2col GEMM (faster there: the
+Winograd GEMMs have depth C) and only the gradients go through here.
 
 Where it wins: the transforms are memory-bound work proportional to (C + O) * pixels, against
-GEMM work proportional to C * O * pixels, so only with enough channels on both sides; `use_winograd`
-holds the rule (measured: bench/bench_conv_stack.py).
+GEMM work proportional to C * O * pixels, so only with enough channels on both sides;
+`use_winograd` holds the rule (measured with bench/bench_conv_stack.py and paired timings).
+
+F(4x4, 3x3) (2.25 instead of 4 multiply-adds per output) was tried: with NumPy's one pass per
+transform coefficient its transforms cost more than the GEMM time it saves, and its float32
+error (~1.5e-5 on unit-scale outputs) is ten times F(2x2)'s.
 """
 from __future__ import annotations
 
