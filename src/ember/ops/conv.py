@@ -22,6 +22,7 @@ from ..autograd.function import once_differentiable
 from . import conv_strided as _strided
 from .base import Op
 from ._gemm import gemm
+from .conv_winograd import ConvolutionBackward0 as WinogradConvolution, use_winograd
 
 _new = Tensor._new
 
@@ -409,7 +410,13 @@ def convolution(input, weight, bias, stride, padding, dilation, groups, nd: int)
                            f"actual input size")
     if unbatched:
         input = input.unsqueeze(0)
-    out = ConvolutionBackward0.apply(input, weight, bias, stride, pads, dilation, groups)
+    # ---- convspeed: the algorithm by shape (Winograd F(2x2,3x3) where it wins) ----
+    op = ConvolutionBackward0
+    # (floating point only: the transforms have fractional coefficients)
+    if nd == 2 and x.dtype.kind == "f" and use_winograd(input.shape, w.shape, stride, dilation,
+                                                        groups):
+        op = WinogradConvolution
+    out = op.apply(input, weight, bias, stride, pads, dilation, groups)
     return out.squeeze(0) if unbatched else out
 
 
