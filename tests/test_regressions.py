@@ -100,3 +100,27 @@ def test_clamp_and_where_gradients_select_instead_of_multiplying(torch):
             (b / b).sum().backward()  # 0/0 = nan where b is 0
             grads.append(a.grad.tolist())
         assert str(grads[0]) == str(grads[1]), grads
+
+
+def test_small_products_run_on_one_blas_thread():
+    # at the default thread count a small GEMM must not use OpenBLAS's second thread: on a
+    # machine with a busy core the threads wait for each other (the busy-core collapse)
+    import subprocess
+    import sys
+    code = ("import os; os.environ.pop('OPENBLAS_NUM_THREADS', None)\n"
+            "import ember\n"
+            "from threadpoolctl import threadpool_info\n"
+            "from ember.ops import _gemm\n"
+            "before = [i['num_threads'] for i in threadpool_info() if i['user_api'] == 'blas']\n"
+            "ember.randn(64, 784) @ ember.randn(784, 128)\n"
+            "after = [i['num_threads'] for i in threadpool_info() if i['user_api'] == 'blas']\n"
+            "print(before, after, ember.get_num_threads())\n")
+    env = {k: v for k, v in __import__("os").environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, check=True).stdout.split("]")
+    before, after = int(out[0].strip(" [")), int(out[1].strip(" ["))
+    import os
+    if (os.cpu_count() or 1) > 1:
+        assert before > 1  # OpenBLAS starts with every core
+    assert after == 1      # the small product ran on one
+    assert int(out[2]) == before  # the user-visible maximum is unchanged

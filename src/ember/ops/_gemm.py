@@ -34,7 +34,7 @@ class _Blas:
     """The OpenBLAS thread setter, found on first use (threadpoolctl finds NumPy's BLAS)."""
     ready = False
     set_threads = None   # ctypes function, or None when the BLAS is not OpenBLAS
-    current = 1          # the count last set by ember
+    current = None       # the count last set (None until the BLAS has been found)
     allowed = 1          # the user's limit: set_num_threads, else the BLAS's own default
 
 
