@@ -357,3 +357,12 @@ inplace.bind_methods(Tensor)
 
 # ---- math API (issue 12, mathapi): special functions, more elementwise/reduction ops, linalg ----
 from . import _tensor_methods_math  # noqa: E402,F401
+
+
+# ---- devices and bfloat16 (issue 12, mpx) ----
+Tensor.bfloat16 = _caster(_dtype.bfloat16)
+_TYPE_STRINGS["bfloat16"] = "torch.BFloat16Tensor"
+_FROM_TYPE_STRING["torch.BFloat16Tensor"] = "bfloat16"
+Tensor.is_xpu = Tensor.is_mps = Tensor.is_mkldnn = Tensor.is_nested = Tensor.is_ipu = False
+Tensor.is_vulkan = Tensor.is_mtia = Tensor.is_maia = False
+Tensor.is_cpu = True

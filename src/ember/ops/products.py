@@ -149,10 +149,16 @@ def addr(input, vec1, vec2, *, beta=1, alpha=1):
 
 
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    from ..amp.autocast_mode import cast_low, state
+    if state.on:
+        input, batch1, batch2 = cast_low(input, batch1, batch2)
     return BaddbmmBackward0.apply(input, batch1, batch2, beta, alpha)
 
 
 def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    from ..amp.autocast_mode import cast_low, state
+    if state.on:
+        input, batch1, batch2 = cast_low(input, batch1, batch2)
     return AddbmmBackward0.apply(input, batch1, batch2, beta, alpha)
 
 

@@ -504,7 +504,7 @@ class Module:
         return self._cast_floating(_dtype.float16)
 
     def bfloat16(self) -> "Module":
-        raise TypeError("ember has no bfloat16 dtype (NumPy has none)")
+        return self._cast_floating(_dtype.bfloat16)
 
     def type(self, dst_type) -> "Module":
         """Cast all parameters and buffers (floating or not) to `dst_type`."""
