@@ -69,8 +69,8 @@ class autocast:
             raise RuntimeError(f"Expected one of {', '.join(_DEVICES)} device type at start of "
                                f"device string: {device_type}")
         self.device = device_type
-        self.fast_dtype = (dtype if dtype is not None
-                           else _DEFAULT_DTYPE.get(device_type, _dtype.float16))
+        # without a dtype, the device's current autocast dtype (that of an enclosing region)
+        self.fast_dtype = dtype if dtype is not None else get_autocast_dtype(device_type)
         self._cache_enabled = True if cache_enabled is None else cache_enabled
         enabled = bool(enabled)
         if device_type == "cuda" and enabled:
