@@ -436,6 +436,12 @@ class Module:
         zero_grads(self.parameters(), set_to_none)
 
     def share_memory(self) -> "Module":
+        """Move every parameter and buffer (and gradient) into shared memory, in place, so
+        processes given this module (torch.multiprocessing) update the same arrays."""
+        for t in list(self.parameters()) + list(self.buffers()):
+            t.share_memory_()
+            if t._grad is not None:
+                t._grad.share_memory_()
         return self
 
     def apply(self, fn: Callable[["Module"], None]) -> "Module":
