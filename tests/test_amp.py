@@ -426,3 +426,15 @@ def test_compile_module_matches_torch(torch):
     np.testing.assert_allclose(e[4], t[4], rtol=1e-4)
     ee, te = same_error(torch, lambda: ember.compile(3), lambda: torch.compile(3))
     assert str(ee) == str(te)
+
+
+def test_bfloat16_checkpoints_round_trip_with_torch(torch, tmp_path):
+    t = torch.randn(3, 4).bfloat16()
+    torch.save({"w": t, "f": torch.ones(2)}, tmp_path / "t.pt")
+    e = ember.load(tmp_path / "t.pt")
+    assert e["w"].dtype is ember.bfloat16
+    np.testing.assert_array_equal(e["w"].float().numpy(), t.float().numpy())
+    ember.save({"w": e["w"], "v": e["w"][1:]}, tmp_path / "e.pt")
+    r = torch.load(tmp_path / "e.pt")
+    assert r["w"].dtype == torch.bfloat16 and torch.equal(r["w"], t)
+    assert torch.equal(r["v"], t[1:])
