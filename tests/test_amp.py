@@ -97,6 +97,10 @@ _OPS = {
     "conv2d": lambda L, F, x, w: F.conv2d(L.tensor(_img), L.tensor(_cw)),
     "conv1d": lambda L, F, x, w: F.conv1d(L.tensor(_img[:, :, 0]), L.tensor(_cw[..., 0])),
     "prelu": lambda L, F, x, w: F.prelu(x, L.tensor([0.2])),
+    "conv_transpose2d": lambda L, F, x, w: F.conv_transpose2d(L.tensor(_img),
+                                                              L.tensor(_cw).transpose(0, 1)),
+    "margin_ranking_to_fp32": lambda L, F, x, w: F.margin_ranking_loss(
+        x.bfloat16(), x.bfloat16() * 2, L.ones(4, 3)),
     "mv_stays_fp32": lambda L, F, x, w: L.mv(x, w[0]),
     "dot_stays_fp32": lambda L, F, x, w: L.dot(x[0], x[1]),
     "relu_stays": lambda L, F, x, w: F.relu(x),

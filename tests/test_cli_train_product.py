@@ -31,9 +31,9 @@ import torch.nn.functional as F
 class Net(nn.Module):
     """A small network written for PyTorch."""
 
-    def __init__(self, hidden=32, dropout=0.0):
+    def __init__(self, hidden=32, dropout=0.0, inputs=784):
         super().__init__()
-        self.fc1 = nn.Linear(784, hidden)
+        self.fc1 = nn.Linear(inputs, hidden)
         self.drop = nn.Dropout(dropout)
         self.fc2 = nn.Linear(hidden, 10)
 
@@ -151,7 +151,7 @@ def test_folder_dataset(work):
         (root / f"digit{lab}").mkdir(parents=True, exist_ok=True)
         Image.fromarray(img).save(root / f"digit{lab}" / f"{i}.png")
     r = ember_cli("train", "--model", "net.py:Net", "--dataset", f"folder:{root}",
-                  "--epochs", "1", "--batch-size", "20", "--out", "folderrun", "--no-progress",
+                  "--model-args", '{"inputs": 2352}', "--epochs", "1", "--batch-size", "20", "--out", "folderrun", "--no-progress",
                   cwd=work)
     assert r.returncode == 0, r.stderr
     assert len(_steps(work / "folderrun")) == 3
@@ -393,7 +393,7 @@ def test_summary_command(work, torch):
     (["--optimizer", "sgdd"], "not an optimizer"),
     (["--scheduler", "Nope"], "no such scheduler"),
     (["--model-args", "{bad"], "not valid JSON"),
-    (["--out", "/proc/forbidden/run"], "not a writable folder"),
+    (["--out", "net.py/run"], "is not a writable folder"),
     (["--data", "nowhere"], "cannot load MNIST"),
     (["--resume", "nowhere"], "no config.json"),
     (["--early-stop", "2"], "--val-split"),

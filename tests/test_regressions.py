@@ -83,3 +83,20 @@ def test_root_gradient_is_cast_to_the_output_dtype(torch, expr):
         y.backward(lib.full(y.shape, 0.1, dtype=lib.float32))
         grads.append(x.grad.tolist())
     assert grads[0] == grads[1]
+
+
+def test_clamp_and_where_gradients_select_instead_of_multiplying(torch):
+    # a NaN gradient in the branch that was not taken must not leak (torch selects)
+    import ember
+    cases = [lambda L, a: L.clamp(a, min=0), lambda L, a: L.clamp(a, max=0),
+             lambda L, a: L.clamp(a, -0.5, 0.5), lambda L, a: a.clamp_min(0),
+             lambda L, a: L.clamp(a, min=L.zeros(2)),
+             lambda L, a: L.where(a > 0, a, L.zeros(2))]
+    for f in cases:
+        grads = []
+        for L in (torch, ember):
+            a = L.tensor([-1.0, 2.0], requires_grad=True)
+            b = f(L, a)
+            (b / b).sum().backward()  # 0/0 = nan where b is 0
+            grads.append(a.grad.tolist())
+        assert str(grads[0]) == str(grads[1]), grads

@@ -96,7 +96,8 @@ def _apply(t, ops):
             index[dim] = i % t.shape[dim]
             t = t[tuple(index)]
         elif op[0] == "t":
-            t = t.t()
+            if t.dim() == 2:  # a select skipped above on an empty dim keeps a dimension
+                t = t.t()
         else:
             t = t.unsqueeze(op[1])
     return t

@@ -49,6 +49,8 @@ from .ops.shape import (broadcast_to, cat, chunk, clone, concat, concatenate, fl
                         swapdims, t, tile, transpose, unbind, unflatten, unsqueeze, vstack)
 from .random import (Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed,
                      set_rng_state)
+# sequence-model helpers (issue 10, attention part)
+from .ops.einsum import einsum
 from . import autograd
 from ._legacy_tensors import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor,
                               HalfTensor, IntTensor, LongTensor, ShortTensor)
@@ -73,6 +75,15 @@ from .ops.shape_more import (as_strided, block_diag, cartesian_prod, cdist, comb
                              fliplr, flipud, heaviside, hsplit, kron, meshgrid, moveaxis,
                              repeat_interleave, rot90, tensor_split, vsplit)
 from . import linalg, special
+
+# ---- safety/fidelity (issue #9): default device, legacy spellings, out= ----------------------
+from ._device import get_default_device, set_default_device  # noqa: E402
+from ._legacy_tensors import is_storage, set_default_tensor_type, typename  # noqa: E402
+from .ops import out as _out  # noqa: E402
+from . import _deprecated  # noqa: E402
+from ._deprecated import range  # noqa: E402,A001  (torch.range; builtins' is unused below)
+_out.install(globals())  # (after every block that defines a function it wraps)
+_deprecated.bind(globals())
 
 _dtype_names = ("float32 float64 float16 int8 int16 int32 int64 uint8 bool")
 
@@ -116,6 +127,10 @@ _NN_FUNCTIONS = {"softmax", "log_softmax", "conv1d", "conv2d", "max_pool1d", "ma
                  "embedding"}
 _SUBMODULES = {"nn", "optim", "utils", "cuda", "backends", "accelerator", "vision",
                "serialization", "random"}
+# vision models (vmodels): torch.hub's offline weight cache
+_SUBMODULES |= {"hub"}
+# ---- distributions: torch.distributions loads on first use ----
+_SUBMODULES.add("distributions")
 
 
 def __getattr__(name):

@@ -47,3 +47,14 @@ def check_device(d) -> None:
         raise RuntimeError(
             f"ember runs on the CPU only; device '{d}' is not available "
             "(ember.cuda.is_available() returns False)")
+
+
+def set_default_device(device) -> None:
+    """torch.set_default_device: the CPU (or None) is accepted; ember has no other device to
+    make the default, so any other device is a RuntimeError naming it."""
+    check_device(device)
+
+
+def get_default_device() -> device:
+    """torch.get_default_device: always the CPU in ember."""
+    return CPU

@@ -25,14 +25,13 @@ class Tensor:
     __array_priority__ = 1000
 
     def __init__(self, *args, **kwargs):
-        raise TypeError("use ember.tensor(...) or ember.empty(...) to create a Tensor")
+        pass  # __new__ built it
 
     def __new__(cls, *args, **kwargs):
-        # ember.Tensor(2, 3) and ember.Tensor([1, 2]) behave like torch.Tensor (legacy constructor).
-        if cls is Tensor and (args or kwargs):
-            from .ops.creation import _legacy_tensor
-            return _legacy_tensor(*args, **kwargs)
-        return object.__new__(cls)
+        # ember.Tensor(), Tensor(2, 3), Tensor([1, 2]), Tensor(ndarray): torch's legacy
+        # constructor, float32 (the default dtype) tensors
+        from ._legacy_tensors import tensor_new
+        return tensor_new(cls, args, kwargs)
 
     # ---- construction -------------------------------------------------------------------
     @staticmethod

@@ -358,6 +358,26 @@ inplace.bind_methods(Tensor)
 # ---- math API (issue 12, mathapi): special functions, more elementwise/reduction ops, linalg ----
 from . import _tensor_methods_math  # noqa: E402,F401
 
+# ---- sequence-model helpers (issue 10, attention part) ----------------------------------------
+from .ops.unfold import unfold as _unfold  # noqa: E402
+
+
+def _multinomial(self, num_samples, replacement=False, *, generator=None):
+    return creation.multinomial(self, num_samples, replacement, generator=generator)
+
+
+Tensor.unfold = _unfold
+Tensor.multinomial = _multinomial
+
+# ---- safety/fidelity (issue #9): legacy `t.new(...)`, `t.type(cuda type)`, resize_ ----------
+from ._legacy_tensors import new as _legacy_new  # noqa: E402
+from ._legacy_tensors import type_method as _type_method  # noqa: E402
+from .ops import resize as _resize  # noqa: E402
+Tensor.new = _legacy_new
+Tensor.type = _type_method(Tensor.type)
+Tensor.resize_ = _resize.resize_
+Tensor.resize_as_ = _resize.resize_as_
+
 
 # ---- devices and bfloat16 (issue 12, mpx) ----
 Tensor.bfloat16 = _caster(_dtype.bfloat16)

@@ -148,3 +148,22 @@ def fp32_wrap(fn):
 def _is_tensor(x):
     from .._tensor import Tensor
     return isinstance(x, Tensor)
+
+
+def low_wrap(fn):
+    """`fn` under torch's lower-precision policy, for ops without an inline check: the inputs
+    are rounded to the autocast dtype, the op runs in float32 (torch's CPU kernels accumulate
+    in float32 too) and its result is rounded to the autocast dtype."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if not state.on:
+            return fn(*args, **kwargs)
+        low = state.dtype
+
+        def prep(a):
+            if _is_tensor(a) and _eligible(a):
+                return a.to(low).to(_dtype.float32)
+            return a
+        out = fn(*[prep(a) for a in args], **{k: prep(v) for k, v in kwargs.items()})
+        return out.to(low) if _is_tensor(out) and _eligible(out) else out
+    return wrapper

@@ -13,10 +13,4 @@ __all__ = ["backward", "grad", "Function", "FunctionCtx", "once_differentiable",
 # the functions shadow their submodule's name, as in torch (import its errors from
 # ember.autograd.gradcheck, which resolves through sys.modules)
 from .gradcheck import gradcheck, gradgradcheck  # noqa: E402
-
-
-def Variable(data, requires_grad=False, volatile=False):
-    """The pre-0.4 wrapper: returns the tensor itself, as torch does now."""
-    if requires_grad:
-        data.requires_grad_(True)
-    return data
+from .variable import Variable  # noqa: E402

@@ -83,3 +83,11 @@ def initial_seed() -> int:
 
 def get_rng_state(device="cuda"):
     _lazy_init()
+
+
+# safety/fidelity (issue #9): torch.cuda.FloatTensor & co. (isinstance is False; calls raise)
+def __getattr__(name):
+    from ._legacy_tensors import CUDA_TYPES
+    if name in CUDA_TYPES:
+        return CUDA_TYPES[name]
+    raise AttributeError(f"module 'ember.cuda' has no attribute '{name}'")

@@ -374,9 +374,15 @@ def _check_p(p: float) -> None:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
 
 
-def _dropout_mask(shape, p: float, np_dtype) -> Tensor:
-    """Bernoulli(1 - p) draws scaled by 1 / (1 - p) (all zeros when p == 1)."""
-    keep = _gen(None).bernoulli(shape, 1.0 - p, np_dtype)
+def _dropout_mask(shape, p: float, np_dtype, like: np.ndarray | None = None) -> Tensor:
+    """Bernoulli(1 - p) draws scaled by 1 / (1 - p) (all zeros when p == 1); laid out in the
+    memory order of array `like` when given, as torch fills its empty_like(input) noise."""
+    g = _gen(None)
+    if like is None:
+        keep = g.bernoulli(shape, 1.0 - p, np_dtype)
+    else:
+        from ..random import in_memory_order
+        keep = in_memory_order(like, lambda s: g.bernoulli(s, 1.0 - p, np_dtype))
     if p < 1.0:
         keep *= np_dtype.type(1.0 / (1.0 - p))
     return Tensor._new(keep)
@@ -388,7 +394,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True,
     _check_p(p)
     if not training or p == 0.0 or input._data.size == 0:
         return input
-    mask = _dropout_mask(input._data.shape, p, input._data.dtype)
+    mask = _dropout_mask(input._data.shape, p, input._data.dtype, input._data)
     return input.mul_(mask) if inplace else input * mask
 
 
@@ -452,7 +458,7 @@ def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
         return input
     if p == 1.0:
         return input * 0.0
-    alpha = -_SELU_ALPHA * _SELU_SCALE
+    alpha = _SELU_ALPHA * _SELU_SCALE  # dropped units go to -alpha*a*(1-p), SELU's saturation side
     a = 1.0 / math.sqrt((alpha * alpha * p + 1) * (1 - p))
     keep = Tensor._new(_gen(None).bernoulli(input._data.shape, 1.0 - p, input._data.dtype))
     b = (keep - 1.0) * (alpha * a) + alpha * a * p
@@ -513,7 +519,7 @@ class PadBackward0(_nn.Op):
         a = x._data
         ctx.maps = [None if w == (0, 0) else
                     np.pad(np.arange(n), w, mode=mode) for n, w in zip(a.shape, widths)]
-        ctx.sizes = a.shape
+        ctx.sizes, ctx.widths = a.shape, widths
         return np.pad(a, widths, mode=mode)
 
     @staticmethod
@@ -522,9 +528,14 @@ class PadBackward0(_nn.Op):
         for d, m in enumerate(ctx.maps):
             if m is None:
                 continue
-            onehot = np.zeros((m.size, ctx.sizes[d]), gd.dtype)
-            onehot[np.arange(m.size), m] = 1
-            gd = np.moveaxis(np.tensordot(gd, onehot, axes=([d], [0])), -1, d)
+            # the centre copies straight back; each padded slice (a few per side) adds onto
+            # its source slice: one slice-add per padded position, none per element
+            n, lo = ctx.sizes[d], ctx.widths[d][0]
+            moved = np.moveaxis(gd, d, 0)
+            out = moved[lo:lo + n].copy()
+            for k in list(range(lo)) + list(range(lo + n, m.size)):
+                out[m[k]] += moved[k]
+            gd = np.moveaxis(out, 0, d)
         return Tensor._new(np.ascontiguousarray(gd)), None, None
 
 
@@ -869,9 +880,58 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
     return _reduce(loss, reduction)
 
 
+# ---- attention and transformer helpers (issue 10, attention part) -----------------------------
+from ..ops.attention import scaled_dot_product_attention  # noqa: E402,F401
+from ._attention_functional import multi_head_attention_forward, rms_norm  # noqa: E402,F401
+
+__all__ += ["scaled_dot_product_attention", "multi_head_attention_forward", "rms_norm"]
+# ---- vision layers (vlayers): transposed conv, interpolation, padding, norms, losses ----------
+from ..ops.conv_transpose import conv_transpose1d, conv_transpose2d  # noqa: E402,F401
+from ..ops.upsample import interpolate, pixel_shuffle, pixel_unshuffle  # noqa: E402,F401
+from ..ops.group_norm import group_norm, instance_norm, local_response_norm  # noqa: E402,F401
+from ..ops.fold import (fold, lp_pool1d, lp_pool2d, max_unpool1d, max_unpool2d,  # noqa: E402,F401
+                        unfold)
+from ..ops.shrink import hardshrink, rrelu, rrelu_, softshrink  # noqa: E402,F401
+from ._loss_functions import (cosine_embedding_loss, ctc_loss,  # noqa: E402,F401
+                              gaussian_nll_loss, hinge_embedding_loss, margin_ranking_loss,
+                              multi_margin_loss, multilabel_soft_margin_loss, poisson_nll_loss,
+                              soft_margin_loss, triplet_margin_loss,
+                              triplet_margin_with_distance_loss)
+
+
+def upsample(input, size=None, scale_factor=None, mode: str = "nearest", align_corners=None):
+    """Deprecated alias of interpolate (warns, as torch)."""
+    warnings.warn("`nn.functional.upsample` is deprecated. Use `nn.functional.interpolate` "
+                  "instead.", stacklevel=2)
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input, size=None, scale_factor=None):
+    """Deprecated: interpolate(mode='nearest')."""
+    warnings.warn("`nn.functional.upsample_nearest` is deprecated. Use "
+                  "`nn.functional.interpolate` instead.", stacklevel=2)
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input, size=None, scale_factor=None):
+    """Deprecated: interpolate(mode='bilinear', align_corners=True)."""
+    warnings.warn("`nn.functional.upsample_bilinear` is deprecated. Use "
+                  "`nn.functional.interpolate` instead.", stacklevel=2)
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
+__all__ += [
+    "conv_transpose1d", "conv_transpose2d", "interpolate", "upsample", "upsample_nearest",
+    "upsample_bilinear", "pixel_shuffle", "pixel_unshuffle", "group_norm", "instance_norm",
+    "local_response_norm", "fold", "unfold", "max_unpool1d", "max_unpool2d", "lp_pool1d",
+    "lp_pool2d", "hardshrink", "softshrink", "rrelu", "rrelu_", "cosine_embedding_loss",
+    "ctc_loss", "gaussian_nll_loss", "hinge_embedding_loss", "margin_ranking_loss",
+    "multi_margin_loss", "multilabel_soft_margin_loss", "poisson_nll_loss", "soft_margin_loss",
+    "triplet_margin_loss", "triplet_margin_with_distance_loss"]
+
 # ---- autocast (issue 12, mpx): the losses on torch's CPU float32 list take float32 inputs ----
 from ..amp.autocast_mode import cast_low as _amp_low, state as _amp  # noqa: E402
-from ..amp.autocast_mode import fp32_wrap as _amp_fp32  # noqa: E402
+from ..amp.autocast_mode import fp32_wrap as _amp_fp32, low_wrap as _amp_low_wrap  # noqa: E402
 
 for _name in ("mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "nll_loss", "cross_entropy",
               "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
@@ -880,4 +940,7 @@ for _name in ("mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "nll_loss",
               "multi_margin_loss", "multilabel_margin_loss"):
     if _name in globals():
         globals()[_name] = _amp_fp32(globals()[_name])
+for _name in ("conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "conv3d"):
+    if _name in globals():  # on torch's CPU lower-precision list
+        globals()[_name] = _amp_low_wrap(globals()[_name])
 del _name

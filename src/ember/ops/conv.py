@@ -4,7 +4,9 @@ Forward: im2col columns (N, C*kh*kw, L) come from a window view of the input (no
 over pixels) a few samples at a time, into one cache-sized buffer, and each chunk is one batched
 GEMM W (O, C*kh*kw [+bias]) @ columns. For stride 1 the columns are "wide": kernel offset (i, j)
 is ONE contiguous run of the flattened padded image starting at i*dh*Wp + j*dw, so the copy moves
-long runs; the Wp-Wo extra columns per row are dropped from the output.
+long runs; the Wp-Wo extra columns per row are dropped from the output. Small feature maps
+(deep layers) put the whole batch into one GEMM instead (forward and the column weight gradient),
+so the weight matrix is read once rather than once per sample.
 
 Backward works batch-last (N innermost): there each kernel offset's part of the image is one
 contiguous run per channel, so dx and (with enough channels) dW are kh*kw small GEMMs straight
@@ -17,6 +19,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from .._tensor import Tensor
 from ..autograd.function import once_differentiable
+from . import conv_strided as _strided
 from .base import Op
 from ._gemm import gemm
 from ..amp.autocast_mode import cast_low as _amp_low, state as _amp
@@ -179,6 +182,37 @@ def _input_grad(gt: np.ndarray, w: np.ndarray, geo: _Geometry) -> np.ndarray:
     return np.ascontiguousarray(dxt.transpose(3, 0, 1, 2))
 
 
+def _fold_batch(geo: _Geometry) -> bool:
+    """Small feature maps (deep layers): per-sample GEMMs with a few columns each would re-read
+    the whole weight matrix once per sample, so the batch goes into one GEMM's columns."""
+    return geo.N > 1 and geo.L < 64 and _column_rows(geo, True) * geo.L * geo.N <= 4 * _CHUNK
+
+
+def _folded_columns(xa: np.ndarray, geo: _Geometry, ones: bool) -> np.ndarray:
+    """The im2col columns of all samples side by side: (G, C/G*kh*kw [+1], N*L)."""
+    v = _windows(xa, geo)  # (N, G, C/G, kh, kw, *L)
+    N, G = geo.N, geo.G
+    kg = v.shape[2] * geo.kh * geo.kw
+    cols = np.empty((G, kg + ones, N) + v.shape[5:], v.dtype)
+    if ones:
+        cols[:, kg] = 1
+    np.copyto(cols[:, :kg].reshape((G,) + v.shape[2:5] + (N,) + v.shape[5:]),
+              np.moveaxis(v, 0, 4))
+    return cols.reshape(G, kg + ones, N * geo.L)
+
+
+def _forward_folded(xa: np.ndarray, w2: np.ndarray, geo: _Geometry, has_bias: bool,
+                    out: np.ndarray) -> None:
+    """out = W @ columns, one GEMM over the whole batch."""
+    N, L = geo.N, geo.L
+    res = gemm(w2, _folded_columns(xa, geo, has_bias))  # (G, O/G, N*L)
+    res = res.reshape(geo.O, N, L).transpose(1, 0, 2)
+    if geo.wide:
+        np.copyto(out, _out_view(np.ascontiguousarray(res), geo, N))
+    else:
+        np.copyto(out.reshape(N, geo.O, L), res)
+
+
 class ConvolutionBackward0(Op):
     """out[n, o] = sum_{c,i,j} w[o, c, i, j] * xpad[n, c, s*p + d*(i, j)] + b[o]  (im2col GEMMs)
 
@@ -200,20 +234,30 @@ class ConvolutionBackward0(Op):
         geo = _Geometry(xa.shape, wa.shape, stride, padding, dilation, groups)
         G, og, O, L = groups, geo.O // groups, geo.O, geo.L
         has_bias = bias is not None
+        if _strided.applies(geo):  # strided: one batch-folded GEMM (ops/conv_strided.py)
+            out = _strided.forward(xa, wa, bias._data if has_bias else None, geo)
+            need = ctx.needs_input_grad
+            if need[0] or need[1] or (has_bias and need[2]):
+                ctx.geo, ctx.one_d, ctx.has_bias = geo, one_d, has_bias
+                ctx.save_for_backward(x, weight)
+            return out[:, :, 0, :] if one_d else out
         w2 = wa.reshape(G, og, -1)
         if has_bias:
             w2 = np.concatenate([w2, bias._data.reshape(G, og, 1)], axis=2)
         out = np.empty((geo.N, O, geo.Ho, geo.Wo), np.result_type(xa, wa))
-        flat = None
-        for n0, n1, cols in _column_chunks(_windows(xa, geo), geo, has_bias):
-            m = n1 - n0
-            if geo.wide:  # GEMM into a scratch chunk, then drop the gap columns
-                if flat is None:
-                    flat = np.empty((cols.shape[0], G, og, L), out.dtype)
-                gemm(w2, cols, out=flat[:m])
-                np.copyto(out[n0:n1], _out_view(flat[:m].reshape(m, O, L), geo, m))
-            else:
-                gemm(w2, cols, out=out[n0:n1].reshape(m, G, og, L))
+        if _fold_batch(geo):
+            _forward_folded(xa, w2, geo, has_bias, out)
+        else:
+            flat = None
+            for n0, n1, cols in _column_chunks(_windows(xa, geo), geo, has_bias):
+                m = n1 - n0
+                if geo.wide:  # GEMM into a scratch chunk, then drop the gap columns
+                    if flat is None:
+                        flat = np.empty((cols.shape[0], G, og, L), out.dtype)
+                    gemm(w2, cols, out=flat[:m])
+                    np.copyto(out[n0:n1], _out_view(flat[:m].reshape(m, O, L), geo, m))
+                else:
+                    gemm(w2, cols, out=out[n0:n1].reshape(m, G, og, L))
         need = ctx.needs_input_grad
         if need[0] or need[1] or (has_bias and need[2]):
             ctx.geo, ctx.one_d, ctx.has_bias = geo, one_d, has_bias
@@ -232,6 +276,12 @@ class ConvolutionBackward0(Op):
         wa = weight._data
         need_w, need_b = need[1], ctx.has_bias and need[2]
         xa = x._data[:, :, None, :] if ctx.one_d else x._data
+        if _strided.applies(geo):  # strided: one batch-folded GEMM per pass (conv_strided.py)
+            dx, dw, db = _strided.backward(g, xa, wa.reshape(geo.O, -1, geo.kh, geo.kw), geo,
+                                           need[0], need_w, need_b)
+            return (None if dx is None else _new(dx.reshape(x._data.shape)),
+                    None if dw is None else _new(dw.reshape(wa.shape)),
+                    None if db is None else _new(db), None, None, None, None)
         # few input channels make the per-offset weight GEMMs too thin: use columns then
         batch_last_w = need_w and geo.wide and geo.C // geo.G >= 4
         gt = _batch_last_grad(g, geo) if need[0] or batch_last_w else None
@@ -242,13 +292,17 @@ class ConvolutionBackward0(Op):
         elif need_w or need_b:
             gc = _grad_cols(g, geo)
             dwt = None
-            # per sample cols @ g^T, summed: (G, Kg [+1], O/G), the bias row giving db
-            for n0, n1, cols in _column_chunks(_windows(xa, geo), geo, ctx.has_bias):
-                part = gemm(cols, gc[n0:n1].transpose(0, 1, 3, 2)).sum(axis=0)
-                if dwt is None:
-                    dwt = part
-                else:
-                    dwt += part
+            if _fold_batch(geo):  # one GEMM contracting over the whole batch's columns
+                gf = gc.transpose(1, 0, 3, 2).reshape(geo.G, -1, geo.O // geo.G)
+                dwt = gemm(_folded_columns(xa, geo, ctx.has_bias), gf)
+            else:
+                # per sample cols @ g^T, summed: (G, Kg [+1], O/G), the bias row giving db
+                for n0, n1, cols in _column_chunks(_windows(xa, geo), geo, ctx.has_bias):
+                    part = gemm(cols, gc[n0:n1].transpose(0, 1, 3, 2)).sum(axis=0)
+                    if dwt is None:
+                        dwt = part
+                    else:
+                        dwt += part
             if dwt is None:  # an empty batch
                 dwt = np.zeros((geo.G, _column_rows(geo, ctx.has_bias), geo.O // geo.G), g.dtype)
             kg = dwt.shape[1] - ctx.has_bias

@@ -468,12 +468,5 @@ def multinomial(input, num_samples, replacement=False, *, generator=None) -> Ten
     return _new(idx.astype(np.int64, copy=False).reshape(a.shape[:-1] + (num_samples,)))
 
 
-def _legacy_tensor(*args, dtype=None, device=None):
-    """ember.Tensor(...) / FloatTensor(...): sizes give an uninitialised float tensor, data copies."""
-    if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
-        return tensor(args[0], dtype=dtype or _dtype.float32)
-    return empty(*args, dtype=dtype or _dtype.float32)
-
-
 def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False) -> Tensor:
     return _finish(np.array(s, _np_dtype(dtype)), requires_grad, device)

@@ -610,6 +610,15 @@ def _clamp_float(x: np.ndarray, *bounds) -> np.ndarray:
     return x
 
 
+def _zero_of(g):
+    return _new(np.zeros((), g._data.dtype))
+
+
+def _pick(g, mask):
+    """g where `mask`, else 0, as torch selects (g * mask would turn a NaN of g into NaN)."""
+    return where_(_new(mask), g, _zero_of(g))
+
+
 class ClampBackward1(Op):
     """out = min(max(a, lo), hi) (number bounds);  da = g where lo <= a <= hi else 0"""
 
@@ -637,7 +646,7 @@ class ClampBackward1(Op):
             mask = x >= ctx.lo
         else:
             mask = (x >= ctx.lo) & (x <= ctx.hi)
-        return g * _new(mask), None, None
+        return _pick(g, mask), None, None
 
 
 class ClampMinBackward0(Op):
@@ -653,7 +662,7 @@ class ClampMinBackward0(Op):
     @staticmethod
     def backward(ctx, g):
         a, = ctx.saved_tensors
-        return g * _new(a._data >= ctx.lo), None
+        return _pick(g, a._data >= ctx.lo), None
 
 
 class ClampMaxBackward0(Op):
@@ -669,7 +678,7 @@ class ClampMaxBackward0(Op):
     @staticmethod
     def backward(ctx, g):
         a, = ctx.saved_tensors
-        return g * _new(a._data <= ctx.hi), None
+        return _pick(g, a._data <= ctx.hi), None
 
 
 def _promoted_bounds(a, lo, hi):
@@ -707,11 +716,11 @@ class ClampBackward0(Op):
         a, lo, hi = ctx.saved_tensors
         x, l, h = _promoted_bounds(a, lo, hi)
         if l is None:
-            return g * _new(x <= h), None, g * _new(x > h)
+            return _pick(g, x <= h), None, _pick(g, x > h)
         if h is None:
-            return g * _new(x >= l), g * _new(x < l), None
-        return (g * _new((x >= l) & (x <= h)), g * _new((x < l) & (l < h)),
-                g * _new((x > h) | (l > h)))
+            return _pick(g, x >= l), _pick(g, x < l), None
+        return (_pick(g, (x >= l) & (x <= h)), _pick(g, (x < l) & (l < h)),
+                _pick(g, (x > h) | (l > h)))
 
 
 class ClampMinBackward1(Op):
@@ -726,7 +735,7 @@ class ClampMinBackward1(Op):
     def backward(ctx, g):
         a, lo = ctx.saved_tensors
         x, l, _ = _promoted_bounds(a, lo, None)
-        return g * _new(x >= l), g * _new(x < l)
+        return _pick(g, x >= l), _pick(g, x < l)
 
 
 class ClampMaxBackward1(Op):
@@ -741,7 +750,7 @@ class ClampMaxBackward1(Op):
     def backward(ctx, g):
         a, hi = ctx.saved_tensors
         x, h, _ = _promoted_bounds(a, hi, None)
-        return g * _new(x <= h), g * _new(x > h)
+        return _pick(g, x <= h), _pick(g, x > h)
 
 
 class MaximumBackward0(Op):
@@ -798,7 +807,7 @@ class WhereBackward0(Op):
     @staticmethod
     def backward(ctx, g):
         c = _new(ctx.cond)
-        z = g * 0.0
+        z = _zero_of(g)  # a real zero: g * 0 would carry a NaN of g into the other branch
         nig = ctx.needs_input_grad
         return (where_(c, g, z) if nig[0] else None), (where_(c, z, g) if nig[1] else None), None
 

@@ -10,6 +10,19 @@ from .base import Op
 _new = Tensor._new
 
 
+def _sum_rows_by_index(n: int, idx: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """out (n, d) with out[i] = the sum of the rows g[k] where idx[k] == i: the rows sorted by
+    index (stably, so each sum runs in np.add.at's order) and summed per run with
+    np.add.reduceat, several times faster than np.add.at."""
+    out = np.zeros((n, g.shape[1]), g.dtype)
+    if idx.size:
+        order = np.argsort(idx, kind="stable")
+        s = idx[order]
+        starts = np.flatnonzero(np.concatenate(([True], s[1:] != s[:-1])))
+        out[s[starts]] = np.add.reduceat(g[order], starts, axis=0)
+    return out
+
+
 class EmbeddingBackward0(Op):
     """out = weight[indices];  dweight[i] = sum of g over the positions holding index i (zero for
     padding_idx; divided by the index's count in the batch when scale_grad_by_freq).
@@ -31,8 +44,7 @@ class EmbeddingBackward0(Op):
         n, d = ctx.shape
         idx = ctx.indices.reshape(-1)
         g = grad._data.reshape(-1, d)
-        gw = np.zeros((n, d), g.dtype)
-        np.add.at(gw, idx, g)
+        gw = _sum_rows_by_index(n, idx, g)
         if ctx.scale:
             counts = np.bincount(idx, minlength=n)
             gw /= np.maximum(counts, 1).astype(g.dtype)[:, None]

@@ -215,6 +215,44 @@ class ErfBackward0(Op):
         return g * (-(x * x)).exp() * (2.0 / math.sqrt(math.pi))
 
 
+_ERFC_COEFS = (-0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.18628806, 0.09678418,
+               0.37409196, 1.00002368)
+
+
+def _phi_np(a: np.ndarray) -> np.ndarray:
+    """The standard normal CDF Phi(a) = (1 + erf(a / sqrt 2)) / 2 in a's dtype: float64 exactly
+    (math.erf), others through _erf_np's erfc approximation evaluated in place in float32
+    (a third of the passes over the data: GELU's forward is a hot op of transformer MLPs)."""
+    if a.dtype == np.float64:
+        return 0.5 * (1.0 + _erf_np(a * _SQRT1_2))
+    x = (a if a.dtype == np.float32 else a.astype(np.float32)).reshape(-1)  # (0-dim: 1-D)
+    f = np.float32
+    z = np.abs(x)
+    z *= f(_SQRT1_2)
+    t = z * f(0.5)
+    t += f(1.0)
+    np.divide(f(1.0), t, out=t)
+    p = t * f(0.17087277)
+    for c in _ERFC_COEFS:  # Horner, in place
+        p += f(c)
+        p *= t
+    p += f(-1.26551223)
+    z *= z
+    p -= z
+    np.exp(p, out=p)
+    p *= t
+    p *= f(-0.5)
+    p += f(0.5)  # 1/2 - erfc(|a| / sqrt 2) / 2 = Phi(|a|) - 1/2 >= 0
+    # give it a's sign bit: integer bit operations are an order of magnitude faster than
+    # np.copysign or np.where on a sign mask
+    sign = np.bitwise_and(x.view(np.int32), np.int32(-2 ** 31))
+    pi = p.view(np.int32)
+    np.bitwise_or(pi, sign, out=pi)
+    p += f(0.5)
+    out = p.reshape(a.shape)
+    return out if out.dtype == a.dtype else out.astype(a.dtype)
+
+
 class GeluBackward0(Op):
     """none: out = x * Phi(x);  dx = g * (Phi(x) + x * phi(x))
     tanh: out = x/2 (1 + tanh(k (x + 0.044715 x^3))), k = sqrt(2/pi);  dx from the product rule"""
@@ -226,7 +264,10 @@ class GeluBackward0(Op):
         if approximate == "tanh":
             inner = a * (1.0 + 0.044715 * a * a) * _SQRT_2_OVER_PI
             return (0.5 * a * (1.0 + np.tanh(inner))).astype(a.dtype, copy=False)
-        return (0.5 * a * (1.0 + _erf_np(a * _SQRT1_2))).astype(a.dtype, copy=False)
+        cdf = _phi_np(a)
+        if ctx.needs_input_grad[0]:
+            ctx.cdf = cdf  # reused by the backward
+        return a * cdf
 
     @staticmethod
     def backward(ctx, g):
@@ -236,6 +277,17 @@ class GeluBackward0(Op):
             th = (x * (1.0 + 0.044715 * x2) * _SQRT_2_OVER_PI).tanh()
             d_inner = _SQRT_2_OVER_PI * (1.0 + 3 * 0.044715 * x2)
             d = 0.5 * (1.0 + th) + 0.5 * x * (1.0 - th * th) * d_inner
+        elif not _grad_state.enabled:  # NumPy: d = Phi(x) + x exp(-x^2/2) / sqrt(2 pi)
+            a = x._data.reshape(-1)
+            t = a.dtype.type
+            d = a * a
+            d *= t(-0.5)
+            np.exp(d, out=d)
+            d *= a
+            d *= t(_INV_SQRT_2PI)
+            d += ctx.cdf.reshape(-1)
+            d *= g._data.reshape(-1)
+            return _new(d.reshape(x._data.shape)), None
         else:
             cdf = 0.5 * (1.0 + ErfBackward0.apply(x * _SQRT1_2))
             d = cdf + x * (-0.5 * x * x).exp() * _INV_SQRT_2PI

@@ -7,6 +7,8 @@ statistics are constants and dx = g' * invstd).
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .._tensor import Tensor
@@ -102,6 +104,20 @@ class NativeBatchNormBackward0(Op):
         return gx, gw, gb, None, None, None, None
 
 
+_ONES: dict = {}
+
+
+def _ones(n: int, dtype) -> np.ndarray:
+    """A cached read-only vector of n ones (the row-sum GEMV operand)."""
+    v = _ONES.get((n, dtype))
+    if v is None:
+        if len(_ONES) > 64:
+            _ONES.clear()
+        v = _ONES[(n, dtype)] = np.ones(n, dtype)
+        v.flags.writeable = False
+    return v
+
+
 class NativeLayerNormBackward0(Op):
     """out = (x - mean) * rstd * weight + bias, statistics over the last len(normalized_shape)
     dims of each sample.
@@ -112,9 +128,9 @@ class NativeLayerNormBackward0(Op):
     @staticmethod
     def forward(ctx, x, normalized_shape, weight, bias, eps):
         xa = x._data
-        d = int(np.prod(normalized_shape))
+        d = math.prod(normalized_shape)  # (np.prod of a tuple costs more than the GEMV below)
         x2 = xa.reshape(-1, d)
-        ones = np.ones(d, xa.dtype)
+        ones = _ones(d, xa.dtype)
         # row reductions as BLAS matrix-vector products: far faster than NumPy's axis=1 sums
         mean = (x2 @ ones) / d
         xc = x2 - mean[:, None]
@@ -147,7 +163,7 @@ class NativeLayerNormBackward0(Op):
         if need[0]:
             # dx = rstd * (g' - mean(g') - x_hat * mean(g' * x_hat)),  g' = g * weight
             gh = g * weight._data.reshape(-1) if weight is not None else g.copy()
-            a = (gh @ np.ones(d, gh.dtype)) / d
+            a = (gh @ _ones(d, gh.dtype)) / d
             b = np.einsum("ij,ij->i", gh, xhat) / d
             gh -= a[:, None]
             gh -= xhat * b[:, None]

@@ -59,7 +59,8 @@ def _full_index(idx: np.ndarray, dim: int):
 
 
 def _check_gather(x: np.ndarray, idx: np.ndarray, dim: int) -> None:
-    if idx.ndim != max(x.ndim, 1) and not (x.ndim == 0 and idx.ndim <= 1):
+    # torch compares dims as max(ndim, 1): a 0-dim index works on a 1-D tensor (and v.v.)
+    if max(idx.ndim, 1) != max(x.ndim, 1):
         raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
     for d in range(idx.ndim):
         if d != dim and x.ndim and idx.shape[d] > x.shape[d]:
@@ -71,13 +72,13 @@ def _check_gather(x: np.ndarray, idx: np.ndarray, dim: int) -> None:
 def _check_scatter(x: np.ndarray, idx: np.ndarray, src, dim: int) -> None:
     if idx.size == 0:  # torch checks no shapes for an empty index
         return
-    if idx.ndim != max(x.ndim, 1) and not (x.ndim == 0 and idx.ndim <= 1):
+    if max(idx.ndim, 1) != max(x.ndim, 1):
         raise RuntimeError("Index tensor must have the same number of dimensions as self tensor")
     s = src._data if isinstance(src, Tensor) else None
     if s is not None and 0 < s.ndim < idx.ndim:  # torch reads src.size(d) for each of index's d
         raise IndexError(f"Dimension out of range (expected to be in range of [{-s.ndim}, "
                          f"{s.ndim - 1}], but got {s.ndim})")
-    if s is not None and s.ndim != idx.ndim and not (s.ndim == 0 and idx.ndim <= 1):
+    if s is not None and max(s.ndim, 1) != max(idx.ndim, 1):
         raise RuntimeError("Index tensor must have the same number of dimensions as src tensor")
     for d in range(idx.ndim):
         too_big = (d != dim and x.ndim and idx.shape[d] > x.shape[d]) or \
@@ -101,6 +102,8 @@ def _scatter_np(out: np.ndarray, dim: int, idx: np.ndarray, values, reduce=None)
     of _REDUCE_UFUNCS (plain assignment for reduce=None)."""
     if idx.size == 0:
         return
+    if idx.ndim == 0:  # a 0-dim index addresses one element, as a 1-element index does
+        idx = idx.reshape(1)
     v = values
     if isinstance(v, np.ndarray) and v.shape != idx.shape:
         v = v[tuple(slice(0, n) for n in idx.shape)] if v.ndim else v
@@ -127,6 +130,8 @@ def _scattered(x: np.ndarray, dim: int, idx: np.ndarray, values, reduce=None) ->
 def _gather_np(x: np.ndarray, dim: int, idx: np.ndarray) -> np.ndarray:
     if x.ndim == 0:
         return np.broadcast_to(x, idx.shape).copy()
+    if idx.ndim == 0:  # a 0-dim index on a 1-D tensor: a 0-dim result
+        return x[_full_index(idx.reshape(1), dim)].reshape(())
     return x[_full_index(idx, dim)]
 
 

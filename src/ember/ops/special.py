@@ -51,8 +51,10 @@ def _in64(fn):
         dt = _float_dtype(x)
         _SINGLE.flag = x.dtype.itemsize <= 4 and x.dtype.kind == "f"
         try:
-            with np.errstate(all="ignore"):
-                return np.asarray(fn(np.asarray(x, np.float64))).astype(dt, copy=False)
+            with np.errstate(all="ignore"):  # (0-dim: a 1-element array, as the kernels
+                x64 = np.asarray(x, np.float64)  # assign into their results in place)
+                return np.asarray(fn(x64.reshape(-1) if x64.ndim == 0 else x64)).reshape(
+                    x64.shape).astype(dt, copy=False)
         finally:
             _SINGLE.flag = False
     f.__name__ = fn.__name__

@@ -165,7 +165,8 @@ def _lerp_operands(a, b):
     if x.dtype != y.dtype:
         raise RuntimeError(f"expected dtype {_dt(x)} for `end` but got dtype {_dt(y)}")
     if x.dtype.kind != "f":
-        raise RuntimeError(f'"lerp_kernel_scalar" not implemented for \'{_type_name(x)}\'')
+        raise NotImplementedError(f'"lerp_kernel_scalar" not implemented for '
+                                  f'\'{_type_name(x)}\'')
     try:
         np.broadcast_shapes(x.shape, y.shape)
     except ValueError:
@@ -183,8 +184,8 @@ class AddcmulBackward0(Op):
         ctx.v = v
         p = _binary(np.multiply, t1, t2)
         x, q = promote(a, _new(p))
-        try:
-            return x + (q * v if v != 1 else q)
+        try:  # value in the result's dtype, as torch (0.5 is 0 for integer tensors)
+            return x + (q * q.dtype.type(v) if v != 1 else q)
         except ValueError:
             check_broadcast(x, q)
             raise
@@ -215,8 +216,8 @@ class AddcdivBackward0(Op):
                                "dtypes.")
         p = quietly(lambda u, w: _binary(np.true_divide, u, w), t1, t2)
         x, q = promote(a, _new(p))
-        try:
-            return x + (q * v if v != 1 else q)
+        try:  # value in the result's dtype, as torch (0.5 is 0 for integer tensors)
+            return x + (q * q.dtype.type(v) if v != 1 else q)
         except ValueError:
             check_broadcast(x, q)
             raise

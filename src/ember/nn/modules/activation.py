@@ -317,3 +317,60 @@ class LogSoftmax(_SoftmaxBase):
 
     def forward(self, input: Tensor) -> Tensor:
         return F.log_softmax(input, self.dim, _stacklevel=5)
+
+
+# torch's module path for MultiheadAttention (it lives in multihead_attention.py; issue 10)
+from .multihead_attention import MultiheadAttention  # noqa: E402,F401
+# ---- vision layers (vlayers): RReLU, Softshrink, Hardshrink, Softmax2d ------------------------
+class RReLU(Module):
+    """Leaky ReLU with a random negative slope ~ U(lower, upper) in training, the mean slope in
+    evaluation."""
+    __constants__ = ["lower", "upper", "inplace"]
+
+    def __init__(self, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
+                 inplace: bool = False) -> None:
+        super().__init__()
+        self.lower = lower
+        self.upper = upper
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        from ...ops.shrink import rrelu
+        return rrelu(input, self.lower, self.upper, self.training, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"lower={self.lower}, upper={self.upper}{_inplace_str(self.inplace)}"
+
+
+class Softshrink(Module):
+    """x - lambd, x + lambd, or 0 inside [-lambd, lambd]."""
+    __constants__ = ["lambd"]
+
+    def __init__(self, lambd: float = 0.5) -> None:
+        super().__init__()
+        self.lambd = lambd
+
+    def forward(self, input: Tensor) -> Tensor:
+        from ...ops.shrink import softshrink
+        return softshrink(input, self.lambd)
+
+    def extra_repr(self) -> str:
+        return str(self.lambd)
+
+
+class Hardshrink(Softshrink):
+    """x outside [-lambd, lambd], else 0."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        from ...ops.shrink import hardshrink
+        return hardshrink(input, self.lambd)
+
+
+class Softmax2d(Module):
+    """Softmax over the channels of (N, C, H, W) or (C, H, W) input."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        if input.dim() not in (3, 4):
+            raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {input.dim()}D "
+                             "instead")
+        return F.softmax(input, -3)

@@ -6,12 +6,13 @@ import math
 from ..._tensor import Tensor
 from ...ops import creation
 from ...ops.conv import convolution
+from ...ops.conv_transpose import conv_transpose
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
 from .module import Module
 
-__all__ = ["Conv1d", "Conv2d"]
+__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -28,6 +29,7 @@ class _ConvNd(Module):
     __constants__ = ["stride", "padding", "dilation", "groups", "padding_mode", "output_padding",
                      "in_channels", "out_channels", "kernel_size"]
     _nd = 2
+    _transposed = False  # a transposed convolution's weight is (in, out/groups, *kernel)
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
                  groups=1, bias=True, padding_mode="zeros", device=None, dtype=None) -> None:
@@ -71,8 +73,10 @@ class _ConvNd(Module):
         else:
             self._reversed_padding_repeated_twice = tuple(
                 p for p in reversed(self.padding) for _ in range(2))
-        self.weight = Parameter(creation.empty(
-            (out_channels, in_channels // groups) + self.kernel_size, dtype=dtype, device=device))
+        channels = ((in_channels, out_channels // groups) if self._transposed else
+                    (out_channels, in_channels // groups))
+        self.weight = Parameter(creation.empty(channels + self.kernel_size, dtype=dtype,
+                                               device=device))
         if bias:
             self.bias = Parameter(creation.empty(out_channels, dtype=dtype, device=device))
         else:
@@ -134,4 +138,65 @@ class Conv2d(_ConvNd):
     """2-d convolution over (N, C_in, H, W) or (C_in, H, W) input.
 
     Shape: (N, C_in, H, W) -> (N, C_out, H_out, W_out), H_out = (H + 2p - d(k-1) - 1) // s + 1."""
+    _nd = 2
+
+
+# ---- transposed convolutions (vision layers) --------------------------------------------------
+class _ConvTransposeNd(_ConvNd):
+    """weight (in, out/groups, *kernel); forward(input, output_size=None) picks output_padding
+    from a requested output size, as torch's."""
+    _transposed = True
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
+                 device=None, dtype=None) -> None:
+        if padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for '
+                             f"{self.__class__.__name__}")
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, device, dtype)
+        self.transposed = True
+        self.output_padding = _ntuple(output_padding, self._nd)
+
+    def _output_padding(self, input: Tensor, output_size, stride, padding, kernel_size,
+                        num_spatial_dims: int, dilation=None) -> tuple:
+        if output_size is None:
+            return tuple(self.output_padding)
+        nd = num_spatial_dims
+        output_size = list(output_size)
+        has_batch = input.dim() == nd + 2
+        if len(output_size) == nd + 2 or (len(output_size) == nd + 1 and not has_batch):
+            output_size = output_size[-nd:]
+        if len(output_size) != nd:
+            raise ValueError(f"ConvTranspose{nd}D: for {input.dim()}D input, output_size must "
+                             f"have {nd} or {nd + 2} elements (got {len(output_size)})")
+        dilation = self.dilation if dilation is None else dilation
+        spatial = input.shape[-nd:]
+        lo = [(spatial[d] - 1) * stride[d] - 2 * padding[d] +
+              (dilation[d] if dilation is not None else 1) * (kernel_size[d] - 1) + 1
+              for d in range(nd)]
+        hi = [lo[d] + stride[d] - 1 for d in range(nd)]
+        for d in range(nd):
+            if not lo[d] <= output_size[d] <= hi[d]:
+                raise ValueError(f"requested an output size of {tuple(output_size)}, but valid "
+                                 f"sizes range from {lo} to {hi} (for an input of "
+                                 f"{input.shape[-nd:]})")
+        return tuple(output_size[d] - lo[d] for d in range(nd))
+
+    def forward(self, input: Tensor, output_size=None) -> Tensor:
+        op = self._output_padding(input, output_size, self.stride, self.padding,
+                                  self.kernel_size, self._nd, self.dilation)
+        return conv_transpose(input, self.weight, self.bias, self.stride, self.padding, op,
+                              self.groups, self.dilation, self._nd)
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """Transposed 1-d convolution.  Shape: (N, C_in, L) -> (N, C_out, L_out),
+    L_out = (L - 1) s - 2 p + d (k - 1) + output_padding + 1."""
+    _nd = 1
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """Transposed 2-d convolution.  Shape: (N, C_in, H, W) -> (N, C_out, H_out, W_out),
+    H_out = (H - 1) s - 2 p + d (k - 1) + output_padding + 1."""
     _nd = 2

@@ -55,8 +55,11 @@ class Linear(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         p = self._parameters
-        w = p["weight"]
-        b = p["bias"]
+        w = p.get("weight")
+        if w is None or len(p) != 2:  # a parametrized / hook-computed weight or bias: attributes
+            w, b = self.weight, self.bias
+        else:
+            b = p["bias"]
         # the common case (2-D float input of the weight's dtype) goes straight to the GEMM op
         if b is not None and type(input) is Tensor and input._data.ndim == 2 and not _amp.on and \
                 input._data.dtype == w._data.dtype and input._data.shape[1] == w._data.shape[1]:

@@ -142,3 +142,73 @@ class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
 
     def forward(self, input: Tensor):
         return P.adaptive_max_pool2d(input, self.output_size, self.return_indices)
+
+
+# ---- vision layers (vlayers): MaxUnpool1d/2d, LPPool1d/2d ------------------------------------
+class _MaxUnpoolNd(Module):
+    _nd = 2
+
+    def __init__(self, kernel_size, stride=None, padding=0) -> None:
+        super().__init__()
+        nd = self._nd
+
+        def tup(v):
+            return tuple(v) if isinstance(v, (tuple, list)) else (v,) * nd
+        self.kernel_size = tup(kernel_size)
+        self.stride = tup(stride if stride is not None else kernel_size)
+        self.padding = tup(padding)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxUnpool1d(_MaxUnpoolNd):
+    """The partial inverse of MaxPool1d.  Shape: (N, C, L) -> (N, C, (L - 1) s - 2 p + k)."""
+    _nd = 1
+
+    def forward(self, input: Tensor, indices: Tensor, output_size=None) -> Tensor:
+        from ...ops.fold import max_unpool1d
+        return max_unpool1d(input, indices, self.kernel_size, self.stride, self.padding,
+                            output_size)
+
+
+class MaxUnpool2d(_MaxUnpoolNd):
+    """The partial inverse of MaxPool2d.  Shape: (N, C, H, W) -> (N, C, H_out, W_out)."""
+    _nd = 2
+
+    def forward(self, input: Tensor, indices: Tensor, output_size=None) -> Tensor:
+        from ...ops.fold import max_unpool2d
+        return max_unpool2d(input, indices, self.kernel_size, self.stride, self.padding,
+                            output_size)
+
+
+class _LPPoolNd(Module):
+    __constants__ = ["norm_type", "kernel_size", "stride", "ceil_mode"]
+
+    def __init__(self, norm_type: float, kernel_size, stride=None,
+                 ceil_mode: bool = False) -> None:
+        super().__init__()
+        self.norm_type = norm_type
+        self.kernel_size = kernel_size
+        self.stride = stride
+        self.ceil_mode = ceil_mode
+
+    def extra_repr(self) -> str:
+        return (f"norm_type={self.norm_type}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, ceil_mode={self.ceil_mode}")
+
+
+class LPPool1d(_LPPoolNd):
+    """(sum of x^p over each window)^(1/p) along the last dim."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        from ...ops.fold import lp_pool1d
+        return lp_pool1d(input, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
+
+
+class LPPool2d(_LPPoolNd):
+    """(sum of x^p over each 2-d window)^(1/p)."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        from ...ops.fold import lp_pool2d
+        return lp_pool2d(input, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)

@@ -1,5 +1,9 @@
-"""ember.vision.datasets: torchvision's MNIST and FashionMNIST."""
+"""ember.vision.datasets: torchvision's MNIST, FashionMNIST, FakeData, DatasetFolder and
+ImageFolder."""
+from .fakedata import FakeData
+from .folder import DatasetFolder, ImageFolder
 from .mnist import MNIST, FashionMNIST
 from .vision import StandardTransform, VisionDataset
 
-__all__ = ["MNIST", "FashionMNIST", "VisionDataset", "StandardTransform"]
+__all__ = ["MNIST", "FashionMNIST", "FakeData", "DatasetFolder", "ImageFolder",
+           "VisionDataset", "StandardTransform"]

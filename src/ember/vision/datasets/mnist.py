@@ -10,7 +10,9 @@ network access when the files are present.
 Batch path: `__getitems__` serves a whole batch with a few NumPy operations when the transform
 is made of ToTensor/PILToTensor followed by Normalize/ConvertImageDtype (the arithmetic is the
 one the per-sample transforms use, so values are bit-identical); anything else goes through
-the per-sample `__getitem__`, exactly as torchvision.
+the per-sample `__getitem__`, exactly as torchvision. `dataset[i]` runs such a transform on the
+array the same way, without making a PIL image: Pillow is needed only by transforms that need
+PIL images.
 """
 from __future__ import annotations
 
@@ -31,35 +33,58 @@ from .vision import VisionDataset
 __all__ = ["MNIST", "FashionMNIST", "read_image_file", "read_label_file"]
 
 
-def _read_idx(path, ndim: int, kind: str) -> tuple[np.ndarray, bytes]:
-    """A uint8 IDX file (gzip or not): (array of its declared shape, validated; its content)."""
-    buf = utils.read_maybe_gzip(path)
-    return _parse_idx(buf, path, ndim, kind), buf
+def _read_idx(path, ndim: int, kind: str, name=None) -> tuple[np.ndarray, bytes]:
+    """A uint8 IDX file (gzip or not): (array of its declared shape, validated; the header).
+
+    The header is read first and the data straight into an array of the size it declares, so
+    memory stays about the size of the real content: data beyond the declared size is never
+    inflated (a gzip bomb costs one byte past it), and a size the file cannot hold is refused
+    before anything is allocated. Errors are RuntimeErrors naming the file.
+    """
+    with utils.ContentReader(path, name) as r:
+        head = r.read(4 + 4 * ndim)
+        dims = _parse_header(head, r.name, ndim, kind)
+        offset = len(head)
+        expected = 1
+        for d in dims:  # Python ints: no overflow whatever the header says
+            expected *= d
+        shape = "x".join(map(str, dims))
+        bound = r.max_content_size() - offset
+        if expected > bound:
+            held = f"the file holds {bound}" if not r.gzip else \
+                f"a gzip file of {r.stored_size} bytes cannot inflate to more than {bound}"
+            raise RuntimeError(f"{r.name}: truncated or wrong header: the header announces "
+                               f"{shape} = {expected} bytes of data, {held}")
+        try:
+            data = np.empty(expected, np.uint8)
+        except MemoryError:
+            raise RuntimeError(f"{r.name}: the header announces {shape} = {expected} bytes of "
+                               "data, more than this machine can allocate") from None
+        have = r.readinto(memoryview(data)) if expected else 0
+        if have < expected:
+            raise RuntimeError(f"{r.name}: truncated: the header announces {shape} = {expected} "
+                               f"bytes of data, the file holds {have}")
+        if not r.at_end():
+            held = f"the file holds {r.stored_size - offset}" if not r.gzip else \
+                "the file holds more"
+            raise RuntimeError(f"{r.name}: has extra bytes: the header announces {shape} = "
+                               f"{expected} bytes of data, {held}")
+    return data.reshape(dims), head
 
 
-def _parse_idx(buf: bytes, path, ndim: int, kind: str) -> np.ndarray:
-    """The data of IDX content `buf` (magic 0x0000080<ndim>, big-endian int32 dims, uint8 data),
-    or a RuntimeError naming `path` and what is wrong."""
-    if len(buf) < 4 + 4 * ndim:
-        raise RuntimeError(f"{path}: too short to be an IDX {kind} file ({len(buf)} bytes); the "
+def _parse_header(head: bytes, path, ndim: int, kind: str) -> tuple:
+    """The dims of IDX header `head` (magic 0x0000080<ndim>, big-endian int32 dims), or a
+    RuntimeError naming `path` and what is wrong."""
+    if len(head) < 4 + 4 * ndim:
+        raise RuntimeError(f"{path}: too short to be an IDX {kind} file ({len(head)} bytes); the "
                            "file is truncated or corrupt")
-    magic = int.from_bytes(buf[:4], "big")
+    magic = int.from_bytes(head[:4], "big")
     want = 0x0800 | ndim
     if magic != want:
         raise RuntimeError(f"{path}: wrong header: magic number 0x{magic:08X}, expected "
                            f"0x{want:08X} for an IDX {kind} file (uint8, {ndim} dimension"
                            f"{'s' if ndim > 1 else ''})")
-    dims = tuple(int.from_bytes(buf[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
-    offset = 4 + 4 * ndim
-    expected = int(np.prod(dims))
-    have = len(buf) - offset
-    if have != expected:
-        shape = "x".join(map(str, dims))
-        what = "truncated" if have < expected else "has extra bytes"
-        raise RuntimeError(f"{path}: {what}: the header announces {shape} = {expected} bytes of "
-                           f"data, the file holds {have}")
-    # frombuffer over bytes is read-only; copy once so `dataset.data` is writable like torch's
-    return np.frombuffer(buf, dtype=np.uint8, offset=offset).reshape(dims).copy()
+    return tuple(int.from_bytes(head[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
 
 
 def read_image_file(path) -> Tensor:
@@ -153,10 +178,10 @@ class MNIST(VisionDataset):
 
     def _read_checked(self, base: str, ndim: int, kind: str) -> np.ndarray:
         path = self._find(base)
-        array, content = _read_idx(path, ndim, kind)
+        array, head = _read_idx(path, ndim, kind)
         md5 = self._md5_of(base)
         if md5 is not None:
-            got = utils.content_md5(path, content)
+            got = utils.content_md5(path, head, array)
             if got != md5:
                 raise RuntimeError(
                     f"{path}: the content's md5 is {got}, expected {md5} (the official "
@@ -205,8 +230,7 @@ class MNIST(VisionDataset):
     @staticmethod
     def _check_download(tmp_path, base: str, filename: str) -> None:
         ndim = 3 if "images" in base else 1
-        content = utils.read_maybe_gzip(tmp_path, name=filename)
-        _parse_idx(content, filename, ndim, "image" if ndim == 3 else "label")
+        _read_idx(tmp_path, ndim, "image" if ndim == 3 else "label", name=filename)
 
     # ---- samples ------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -219,9 +243,13 @@ class MNIST(VisionDataset):
             index = index.item()
         img = data._data[index] if isinstance(data, Tensor) else np.asarray(data[index])
         target = int(targets._data[index] if isinstance(targets, Tensor) else targets[index])
-        img = F._image_from_array(img, "L")
-        if self.transform is not None:
-            img = self.transform(img)
+        sample = _transform_array(self.transform, img)
+        if sample is not None:  # ToTensor & co. on the array: no PIL image (nor Pillow) needed
+            img = sample
+        else:
+            img = F._image_from_array(img, "L")
+            if self.transform is not None:
+                img = self.transform(img)
         if self.target_transform is not None:
             target = self.target_transform(target)
         return img, target
@@ -335,6 +363,18 @@ def _batch_transforms(transform):
         if type(t) not in _ELEMENTWISE or not _plain_module(t):
             return None
     return ts
+
+
+def _transform_array(transform, img: np.ndarray):
+    """transform(PIL image of the uint8 (H, W) array `img`) computed on the array itself when the
+    batch path can run `transform` (same arithmetic, so the same tensor), else None."""
+    ts = _batch_transforms(transform)
+    if ts is None or img.dtype != np.uint8 or img.ndim != 2:
+        return None
+    try:
+        return Tensor._new(_apply(ts, img[None, None].copy())[0])
+    except Exception:  # the per-sample path raises torchvision's error
+        return None
 
 
 def _apply(ts, x: np.ndarray) -> np.ndarray:

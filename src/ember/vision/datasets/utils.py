@@ -7,7 +7,6 @@ retried with a short back-off; the others fail at once.
 """
 from __future__ import annotations
 
-import gzip
 import hashlib
 import os
 import socket
@@ -18,16 +17,17 @@ import urllib.request
 import zlib
 
 __all__ = ["calculate_md5", "check_md5", "check_integrity", "download_url", "read_maybe_gzip",
-           "content_md5"]
+           "content_md5", "stream_md5", "ContentReader"]
 
 USER_AGENT = "ember"
 TIMEOUT = 30.0            # seconds without data before a download attempt is abandoned
 RETRIES = 2               # extra attempts for errors that may pass
 BACKOFF = 1.0             # seconds before the first retry (doubled each time)
 _CHUNK = 1 << 20
+_DEFLATE_MAX_RATIO = 1032  # DEFLATE's largest expansion (258-byte matches in ~2-bit codes)
 
-# md5 of verified files' contents, keyed by (path, size, mtime): a file is hashed once per
-# process however many datasets read it.
+# md5 of verified files' contents (see content_md5): a file is hashed once per process however
+# many datasets read it.
 _verified: dict = {}
 
 
@@ -53,38 +53,152 @@ def check_integrity(fpath, md5: str | None = None) -> bool:
     return check_md5(fpath, md5)
 
 
+class ContentReader:
+    """The content of a file, decompressed on the fly when its name ends in .gz.
+
+    Reads never produce more than they are asked for (zlib's max_length), so a caller that
+    knows how much content to expect is never made to inflate more: a small gzip bomb costs
+    what its caller asked for, not what it inflates to. Corrupt or truncated gzip data raises
+    RuntimeError naming the file.
+    """
+
+    def __init__(self, path, name=None) -> None:
+        self.path = path
+        self.name = str(name or path)
+        self.gzip = self.name.endswith(".gz")
+        self._f = open(path, "rb")
+        self.stored_size = os.fstat(self._f.fileno()).st_size
+        self._d = zlib.decompressobj(wbits=31) if self.gzip else None  # checks CRC and length
+        self._pending = b""  # compressed input the decompressor has not consumed yet
+
+    def __enter__(self) -> "ContentReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._f.close()
+
+    def max_content_size(self) -> int:
+        """An upper bound on the content's size: the file's size, or for gzip the most DEFLATE
+        can inflate it to (1032:1), so a header claiming more is a lie caught before reading."""
+        return self.stored_size * _DEFLATE_MAX_RATIO + 1024 if self.gzip else self.stored_size
+
+    def _error(self, e) -> RuntimeError:
+        return RuntimeError(f"{self.name}: the gzip data is truncated or corrupt ({e}); "
+                            "delete the file and download it again")
+
+    def read(self, n: int) -> bytes:
+        """Up to n bytes of content (fewer only at its end)."""
+        if not self.gzip:
+            return self._f.read(n)
+        out = []
+        while n > 0:
+            chunk = self._inflate(n)
+            if chunk is None:
+                break
+            out.append(chunk)
+            n -= len(chunk)
+        return b"".join(out)
+
+    def readinto(self, view) -> int:
+        """Fill the writable buffer `view` (a memoryview of bytes) as far as the content goes;
+        the number of bytes written."""
+        if not self.gzip:
+            got = 0
+            while got < len(view):
+                k = self._f.readinto(view[got:got + _CHUNK])
+                if not k:
+                    break
+                got += k
+            return got
+        got = 0
+        while got < len(view):
+            chunk = self._inflate(min(len(view) - got, _CHUNK))
+            if chunk is None:
+                break
+            view[got:got + len(chunk)] = chunk
+            got += len(chunk)
+        return got
+
+    def _inflate(self, n: int):
+        """Up to n (> 0) bytes of content, at least one, or None at the end of the content."""
+        d = self._d
+        try:
+            while True:
+                if d.eof:  # end of a gzip member: another may follow (concatenated files)
+                    rest = d.unused_data + self._pending
+                    self._pending = b""
+                    if not rest:
+                        rest = self._f.read(_CHUNK)
+                        if not rest:
+                            return None
+                    d = self._d = zlib.decompressobj(wbits=31)
+                    self._pending = rest
+                data = self._pending or d.unconsumed_tail
+                if not data:
+                    data = self._f.read(_CHUNK)
+                    if not data:
+                        raise EOFError("compressed file ended before the end-of-stream marker "
+                                       "was reached")
+                self._pending = b""
+                out = d.decompress(data, n)
+                if d.unconsumed_tail:
+                    self._pending = d.unconsumed_tail
+                if out:
+                    return out
+        except (OSError, EOFError, zlib.error) as e:
+            raise self._error(e) from None
+
+    def at_end(self) -> bool:
+        """Whether the content is over (reading on, without keeping more than one byte, so the
+        gzip checksum of everything read so far is verified)."""
+        return not self.read(1)
+
+
 def read_maybe_gzip(path, name=None) -> bytes:
-    """The content of file `path`, decompressed when its name (or `name`) ends in .gz.
+    """The whole content of file `path`, decompressed when its name (or `name`) ends in .gz.
 
     Raises RuntimeError naming the file when the gzip stream is truncated or corrupt.
     """
-    with open(path, "rb") as f:
-        raw = f.read()
-    if not str(name or path).endswith(".gz"):
-        return raw
-    try:
-        d = zlib.decompressobj(wbits=31)  # gzip framing; checks the CRC and length in C
-        out = d.decompress(raw)
-        if not d.eof:
-            raise EOFError("compressed file ended before the end-of-stream marker was reached")
-        if d.unused_data:  # a multi-member file (rare): let gzip read every member
-            out = gzip.decompress(raw)
-        return out
-    except (OSError, EOFError, zlib.error) as e:
-        raise RuntimeError(f"{name or path}: the gzip data is truncated or corrupt ({e}); "
-                           "delete the file and download it again") from None
+    with ContentReader(path, name) as r:
+        parts = []
+        while True:
+            chunk = r.read(_CHUNK)
+            if not chunk:
+                return b"".join(parts)
+            parts.append(chunk)
 
 
-def content_md5(path, content: bytes | None = None) -> str:
-    """md5 of the (uncompressed) content of `path`, cached by (path, size, mtime)."""
+def stream_md5(path, name=None) -> str:
+    """md5 of the (uncompressed) content of `path`, read in bounded chunks."""
+    md5 = hashlib.md5()
+    with ContentReader(path, name) as r:
+        for chunk in iter(lambda: r.read(_CHUNK), b""):
+            md5.update(chunk)
+    return md5.hexdigest()
+
+
+def content_md5(path, *parts) -> str:
+    """md5 of the (uncompressed) content of `path`, given as `parts` (buffers in order) or read.
+
+    Cached per process, keyed on the file's identity and state (device, inode, size, mtime and
+    ctime: a rewrite or replacement changes some of them) and on the CRC-32 of the content the
+    caller just read (cheap beside the md5), so a file rewritten with the same size and times
+    within one clock tick is still hashed again: a cache hit means these very bytes were verified.
+    """
+    if not parts or parts == (None,):
+        return stream_md5(path)
     st = os.stat(path)
-    key = (os.path.abspath(path), st.st_size, st.st_mtime_ns)
+    crc = 0
+    for p in parts:
+        crc = zlib.crc32(p, crc)
+    key = (os.path.abspath(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns,
+           st.st_ctime_ns, crc, sum(memoryview(p).nbytes for p in parts))
     md5 = _verified.get(key)
     if md5 is None:
-        if content is None:
-            content = read_maybe_gzip(path)
-        md5 = hashlib.md5(content).hexdigest()
-        _verified[key] = md5
+        h = hashlib.md5()
+        for p in parts:
+            h.update(p)
+        md5 = _verified[key] = h.hexdigest()
     return md5
 
 
@@ -145,7 +259,7 @@ def download_url(url: str, root, filename: str | None = None, md5: str | None = 
                     raise
                 time.sleep(BACKOFF * 2 ** attempt)
         if md5 is not None:
-            got = hashlib.md5(read_maybe_gzip(tmp, name=filename)).hexdigest()
+            got = stream_md5(tmp, name=filename)
             if got != md5:
                 raise RuntimeError(f"downloaded {url} but its content has md5 {got}, expected "
                                    f"{md5}: the file is corrupt or not the expected one")

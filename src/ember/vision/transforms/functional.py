@@ -25,7 +25,8 @@ from ..._tensor import Tensor
 __all__ = ["InterpolationMode", "get_dimensions", "get_image_size", "get_image_num_channels",
            "to_tensor", "pil_to_tensor", "to_pil_image", "convert_image_dtype", "normalize",
            "resize", "center_crop", "crop", "pad", "hflip", "vflip", "rotate", "affine",
-           "to_grayscale", "rgb_to_grayscale", "resized_crop"]
+           "to_grayscale", "rgb_to_grayscale", "resized_crop", "adjust_brightness",
+           "adjust_contrast", "adjust_saturation", "adjust_hue", "gaussian_blur", "erase"]
 
 
 class InterpolationMode(Enum):
@@ -692,3 +693,123 @@ def rgb_to_grayscale(img, num_output_channels: int = 1):
     if num_output_channels == 3:
         l_img = np.broadcast_to(l_img, a.shape)
     return Tensor._new(l_img)
+
+
+# ---- colour adjustments, blur, erasing -------------------------------------------------------
+def _tensor_channels(img, permitted) -> int:
+    _assert_tensor_image(img)
+    c = get_dimensions(img)[0]
+    if c not in permitted:
+        raise TypeError(f"Input image tensor permitted channel values are {permitted}, but found "
+                        f"{c}")
+    return c
+
+
+def _enhance(img, name: str, factor: float):
+    from PIL import ImageEnhance
+    _check_pil(img)
+    return getattr(ImageEnhance, name)(img).enhance(factor)
+
+
+def adjust_brightness(img, brightness_factor: float):
+    """Scale the intensities by brightness_factor (0: black, 1: unchanged), clamped."""
+    if not isinstance(img, Tensor):
+        return _enhance(img, "Brightness", brightness_factor)
+    if brightness_factor < 0:
+        raise ValueError(f"brightness_factor ({brightness_factor}) is not non-negative.")
+    _tensor_channels(img, [1, 3])
+    from ._color import blend
+    a = img.detach()._data
+    return Tensor._new(blend(a, np.zeros_like(a), brightness_factor))
+
+
+def adjust_contrast(img, contrast_factor: float):
+    """Blend with the image's mean grey (0: uniform grey, 1: unchanged)."""
+    if not isinstance(img, Tensor):
+        return _enhance(img, "Contrast", contrast_factor)
+    if contrast_factor < 0:
+        raise ValueError(f"contrast_factor ({contrast_factor}) is not non-negative.")
+    _tensor_channels(img, [3, 1])
+    from ._color import adjust_contrast as contrast
+    return Tensor._new(contrast(img.detach()._data, contrast_factor))
+
+
+def adjust_saturation(img, saturation_factor: float):
+    """Blend with the grey image (0: grey, 1: unchanged, 2: twice as saturated)."""
+    if not isinstance(img, Tensor):
+        return _enhance(img, "Color", saturation_factor)
+    if saturation_factor < 0:
+        raise ValueError(f"saturation_factor ({saturation_factor}) is not non-negative.")
+    if _tensor_channels(img, [1, 3]) == 1:
+        return img
+    from ._color import blend, grayscale
+    a = img.detach()._data
+    return Tensor._new(blend(a, grayscale(a), saturation_factor))
+
+
+def adjust_hue(img, hue_factor: float):
+    """Shift the hue by hue_factor turns, in [-0.5, 0.5] (through HSV)."""
+    if not (-0.5 <= hue_factor <= 0.5):
+        raise ValueError(f"hue_factor ({hue_factor}) is not in [-0.5, 0.5].")
+    if not isinstance(img, Tensor):
+        _check_pil(img)
+        input_mode = img.mode
+        if input_mode in {"L", "1", "I", "F"}:
+            return img
+        h, s, v = img.convert("HSV").split()
+        np_h = np.array(h, dtype=np.uint8)
+        with np.errstate(over="ignore"):  # hue wraps around the circle
+            np_h += np.int32(hue_factor * 255).astype(np.uint8)
+        h = _image_from_array(np_h, "L")
+        return _pil().merge("HSV", (h, s, v)).convert(input_mode)
+    if _tensor_channels(img, [1, 3]) == 1:
+        return img
+    from ._color import adjust_hue as hue
+    return Tensor._new(hue(img.detach()._data, hue_factor))
+
+
+def gaussian_blur(img, kernel_size, sigma=None):
+    """Blur with a (kh, kw) Gaussian (sigma per axis; default 0.3 * ((k - 1) * 0.5 - 1) + 0.8
+    as k * 0.15 + 0.35), reflecting at the borders. PIL images are blurred as uint8 tensors."""
+    if not isinstance(kernel_size, (int, list, tuple)):
+        raise TypeError("kernel_size should be int or a sequence of integers. Got "
+                        f"{type(kernel_size)}")
+    if isinstance(kernel_size, int):
+        kernel_size = [kernel_size, kernel_size]
+    if len(kernel_size) != 2:
+        raise ValueError(f"If kernel_size is a sequence its length should be 2. Got "
+                         f"{len(kernel_size)}")
+    for ksize in kernel_size:
+        if ksize % 2 == 0 or ksize < 0:
+            raise ValueError(f"kernel_size should have odd and positive integers. Got "
+                             f"{kernel_size}")
+    if sigma is None:
+        sigma = [ksize * 0.15 + 0.35 for ksize in kernel_size]
+    if sigma is not None and not isinstance(sigma, (int, float, list, tuple)):
+        raise TypeError(f"sigma should be either float or sequence of floats. Got {type(sigma)}")
+    if isinstance(sigma, (int, float)):
+        sigma = [float(sigma), float(sigma)]
+    if isinstance(sigma, (list, tuple)) and len(sigma) == 1:
+        sigma = [sigma[0], sigma[0]]
+    if len(sigma) != 2:
+        raise ValueError(f"If sigma is a sequence, its length should be 2. Got {len(sigma)}")
+    for s in sigma:
+        if s <= 0.0:
+            raise ValueError(f"sigma should have positive values. Got {sigma}")
+    from ._color import gaussian_blur as blur
+    if isinstance(img, Tensor):
+        _assert_tensor_image(img)
+        return Tensor._new(blur(img.detach()._data, kernel_size, sigma))
+    if not _is_pil_image(img):
+        raise TypeError(f"img should be PIL Image or Tensor. Got {type(img)}")
+    out = Tensor._new(blur(pil_to_tensor(img)._data, kernel_size, sigma))
+    return to_pil_image(out, mode=img.mode)
+
+
+def erase(img, i: int, j: int, h: int, w: int, v, inplace: bool = False):
+    """Set the (h, w) window at (i, j) to v (a tensor broadcasting to (..., C, h, w))."""
+    if not isinstance(img, Tensor):
+        raise TypeError(f"img should be Tensor Image. Got {type(img)}")
+    out = img if inplace else img.clone()
+    out[..., i:i + h, j:j + w] = v
+    return out

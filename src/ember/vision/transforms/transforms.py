@@ -18,7 +18,8 @@ from .functional import InterpolationMode, _interpolation_modes_from_int
 __all__ = ["Compose", "ToTensor", "PILToTensor", "ConvertImageDtype", "ToPILImage", "Normalize",
            "Lambda", "Resize", "CenterCrop", "Pad", "RandomCrop", "RandomHorizontalFlip",
            "RandomVerticalFlip", "RandomRotation", "RandomAffine", "Grayscale",
-           "RandomApply", "RandomChoice", "RandomOrder", "InterpolationMode"]
+           "RandomApply", "RandomChoice", "RandomOrder", "InterpolationMode",
+           "RandomResizedCrop", "ColorJitter", "GaussianBlur", "RandomErasing"]
 
 
 class Compose:
@@ -494,3 +495,249 @@ class RandomOrder(Compose):
         for i in order:
             img = self.transforms[i](img)
         return img
+
+
+def _log_ratio(ratio):
+    """log of the aspect-ratio range as torchvision computes it: a float32 tensor's log."""
+    import numpy as np
+    return [float(v) for v in np.log(np.array(ratio, dtype=np.float32))]
+
+
+def _exp_item(x: float) -> float:
+    """torch.exp of a one-element float32 tensor, as a Python float."""
+    import numpy as np
+    return float(np.exp(np.float32(x)))
+
+
+class RandomResizedCrop(Module):
+    """Crop a random window (area fraction in `scale`, aspect ratio in `ratio`, log-uniform)
+    and resize it to `size`; after 10 failed draws, a central crop."""
+
+    def __init__(self, size, scale=(0.08, 1.0), ratio=(3.0 / 4.0, 4.0 / 3.0),
+                 interpolation=InterpolationMode.BILINEAR, antialias=True) -> None:
+        super().__init__()
+        self.size = _setup_size(size, error_msg="Please provide only two dimensions (h, w) for "
+                                                "size.")
+        if not isinstance(scale, Sequence):
+            raise TypeError("Scale should be a sequence")
+        if not isinstance(ratio, Sequence):
+            raise TypeError("Ratio should be a sequence")
+        if (scale[0] > scale[1]) or (ratio[0] > ratio[1]):
+            import warnings
+            warnings.warn("Scale and ratio should be of kind (min, max)")
+        if isinstance(interpolation, int):
+            interpolation = _interpolation_modes_from_int(interpolation)
+        self.interpolation = interpolation
+        self.antialias = antialias
+        self.scale = scale
+        self.ratio = ratio
+
+    @staticmethod
+    def get_params(img, scale, ratio):
+        """(top, left, height, width): per try, area fraction ~ U(scale), then log aspect
+        ratio ~ U(log ratio), then top and left by randint when the window fits."""
+        import math
+        _, height, width = F.get_dimensions(img)
+        area = height * width
+        log_ratio = _log_ratio(ratio)
+        for _ in range(10):
+            target_area = area * _uniform_item(scale[0], scale[1])
+            aspect_ratio = _exp_item(_uniform_item(log_ratio[0], log_ratio[1]))
+            w = int(round(math.sqrt(target_area * aspect_ratio)))
+            h = int(round(math.sqrt(target_area / aspect_ratio)))
+            if 0 < w <= width and 0 < h <= height:
+                i = _randint_item(height - h + 1)
+                j = _randint_item(width - w + 1)
+                return i, j, h, w
+        in_ratio = float(width) / float(height)
+        if in_ratio < min(ratio):
+            w = width
+            h = int(round(w / min(ratio)))
+        elif in_ratio > max(ratio):
+            h = height
+            w = int(round(h * max(ratio)))
+        else:
+            w, h = width, height
+        return (height - h) // 2, (width - w) // 2, h, w
+
+    def forward(self, img):
+        i, j, h, w = self.get_params(img, self.scale, self.ratio)
+        return F.resized_crop(img, i, j, h, w, self.size, self.interpolation,
+                              antialias=self.antialias)
+
+    def __repr__(self) -> str:
+        return (f"{self.__class__.__name__}(size={self.size}, "
+                f"scale={tuple(round(s, 4) for s in self.scale)}, "
+                f"ratio={tuple(round(r, 4) for r in self.ratio)}, "
+                f"interpolation={self.interpolation.value}, antialias={self.antialias})")
+
+
+class ColorJitter(Module):
+    """Random brightness, contrast, saturation and hue changes, applied in a random order
+    (randperm(4), then one uniform draw per enabled adjustment)."""
+
+    def __init__(self, brightness=0, contrast=0, saturation=0, hue=0) -> None:
+        super().__init__()
+        self.brightness = self._check_input(brightness, "brightness")
+        self.contrast = self._check_input(contrast, "contrast")
+        self.saturation = self._check_input(saturation, "saturation")
+        self.hue = self._check_input(hue, "hue", center=0, bound=(-0.5, 0.5),
+                                     clip_first_on_zero=False)
+
+    @staticmethod
+    def _check_input(value, name, center=1, bound=(0, float("inf")),
+                     clip_first_on_zero=True):
+        if isinstance(value, numbers.Number):
+            if value < 0:
+                raise ValueError(f"If {name} is a single number, it must be non negative.")
+            value = [center - float(value), center + float(value)]
+            if clip_first_on_zero:
+                value[0] = max(value[0], 0.0)
+        elif isinstance(value, (tuple, list)) and len(value) == 2:
+            value = [float(value[0]), float(value[1])]
+        else:
+            raise TypeError(f"{name} should be a single number or a list/tuple with length 2.")
+        if not bound[0] <= value[0] <= value[1] <= bound[1]:
+            raise ValueError(f"{name} values should be between {bound}, but got {value}.")
+        if value[0] == value[1] == center:  # no change
+            return None
+        return tuple(value)
+
+    @staticmethod
+    def get_params(brightness, contrast, saturation, hue):
+        from ...ops.creation import randperm
+        fn_idx = randperm(4)
+        b = None if brightness is None else _uniform_item(brightness[0], brightness[1])
+        c = None if contrast is None else _uniform_item(contrast[0], contrast[1])
+        s = None if saturation is None else _uniform_item(saturation[0], saturation[1])
+        h = None if hue is None else _uniform_item(hue[0], hue[1])
+        return fn_idx, b, c, s, h
+
+    def forward(self, img):
+        fn_idx, b, c, s, h = self.get_params(self.brightness, self.contrast, self.saturation,
+                                             self.hue)
+        for fn_id in fn_idx.tolist():
+            if fn_id == 0 and b is not None:
+                img = F.adjust_brightness(img, b)
+            elif fn_id == 1 and c is not None:
+                img = F.adjust_contrast(img, c)
+            elif fn_id == 2 and s is not None:
+                img = F.adjust_saturation(img, s)
+            elif fn_id == 3 and h is not None:
+                img = F.adjust_hue(img, h)
+        return img
+
+    def __repr__(self) -> str:
+        return (f"{self.__class__.__name__}(brightness={self.brightness}, contrast="
+                f"{self.contrast}, saturation={self.saturation}, hue={self.hue})")
+
+
+class GaussianBlur(Module):
+    """Blur with a Gaussian of `kernel_size` and a sigma drawn uniformly from `sigma`."""
+
+    def __init__(self, kernel_size, sigma=(0.1, 2.0)) -> None:
+        super().__init__()
+        self.kernel_size = _setup_size(kernel_size, "Kernel size should be a tuple/list of two "
+                                                    "integers")
+        for ks in self.kernel_size:
+            if ks <= 0 or ks % 2 == 0:
+                raise ValueError("Kernel size value should be an odd and positive number.")
+        if isinstance(sigma, numbers.Number):
+            if sigma <= 0:
+                raise ValueError("If sigma is a single number, it must be positive.")
+            sigma = (sigma, sigma)
+        elif isinstance(sigma, Sequence) and len(sigma) == 2:
+            if not 0.0 < sigma[0] <= sigma[1]:
+                raise ValueError("sigma values should be positive and of the form (min, max).")
+        else:
+            raise ValueError("sigma should be a single number or a list/tuple with length 2.")
+        self.sigma = sigma
+
+    @staticmethod
+    def get_params(sigma_min: float, sigma_max: float) -> float:
+        return _uniform_item(sigma_min, sigma_max)
+
+    def forward(self, img):
+        sigma = self.get_params(self.sigma[0], self.sigma[1])
+        return F.gaussian_blur(img, self.kernel_size, [sigma, sigma])
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}(kernel_size={self.kernel_size}, sigma={self.sigma})"
+
+
+class RandomErasing(Module):
+    """With probability p, erase a random rectangle of a tensor image (area fraction in
+    `scale`, aspect ratio in `ratio`) with `value` (a number, per-channel values, or
+    "random": standard normal noise)."""
+
+    def __init__(self, p: float = 0.5, scale=(0.02, 0.33), ratio=(0.3, 3.3), value=0,
+                 inplace: bool = False) -> None:
+        super().__init__()
+        if not isinstance(value, (numbers.Number, str, tuple, list)):
+            raise TypeError("Argument value should be either a number or str or a sequence")
+        if isinstance(value, str) and value != "random":
+            raise ValueError("If value is str, it should be 'random'")
+        if not isinstance(scale, Sequence):
+            raise TypeError("Scale should be a sequence")
+        if not isinstance(ratio, Sequence):
+            raise TypeError("Ratio should be a sequence")
+        if (scale[0] > scale[1]) or (ratio[0] > ratio[1]):
+            import warnings
+            warnings.warn("Scale and ratio should be of kind (min, max)")
+        if scale[0] < 0 or scale[1] > 1:
+            raise ValueError("Scale should be between 0 and 1")
+        if p < 0 or p > 1:
+            raise ValueError("Random erasing probability should be between 0 and 1")
+        self.p = p
+        self.scale = scale
+        self.ratio = ratio
+        self.value = value
+        self.inplace = inplace
+
+    @staticmethod
+    def get_params(img, scale, ratio, value=None):
+        """(top, left, h, w, values) of the rectangle; after 10 failed draws the whole image
+        (returned unchanged as its own values)."""
+        import math
+
+        from ...ops.creation import empty, tensor
+        img_c, img_h, img_w = img.shape[-3], img.shape[-2], img.shape[-1]
+        area = img_h * img_w
+        log_ratio = _log_ratio(ratio)
+        for _ in range(10):
+            erase_area = area * _uniform_item(scale[0], scale[1])
+            aspect_ratio = _exp_item(_uniform_item(log_ratio[0], log_ratio[1]))
+            h = int(round(math.sqrt(erase_area * aspect_ratio)))
+            w = int(round(math.sqrt(erase_area / aspect_ratio)))
+            if not (h < img_h and w < img_w):
+                continue
+            if value is None:
+                v = empty([img_c, h, w]).normal_()
+            else:
+                v = tensor(value)[:, None, None]
+            i = _randint_item(img_h - h + 1)
+            j = _randint_item(img_w - w + 1)
+            return i, j, h, w, v
+        return 0, 0, img_h, img_w, img
+
+    def forward(self, img):
+        if _rand_item() < self.p:
+            if isinstance(self.value, (int, float)):
+                value = [float(self.value)]
+            elif isinstance(self.value, str):
+                value = None
+            elif isinstance(self.value, (list, tuple)):
+                value = [float(v) for v in self.value]
+            else:
+                value = self.value
+            if value is not None and not (len(value) in (1, img.shape[-3])):
+                raise ValueError("If value is a sequence, it should have either a single value "
+                                 f"or {img.shape[-3]} (number of input channels)")
+            x, y, h, w, v = self.get_params(img, scale=self.scale, ratio=self.ratio,
+                                            value=value)
+            return F.erase(img, x, y, h, w, v, self.inplace)
+        return img
+
+    def __repr__(self) -> str:
+        return (f"{self.__class__.__name__}(p={self.p}, scale={self.scale}, ratio={self.ratio}, "
+                f"value={self.value}, inplace={self.inplace})")

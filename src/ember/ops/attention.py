@@ -1,0 +1,271 @@
+"""Scaled dot-product attention as one fused op with a hand-written backward.
+
+torch's CPU math path builds the same result from a chain of ops (matmul, add, _safe_softmax,
+dropout, matmul); here forward and backward are a few batched GEMMs on NumPy arrays, so a
+transformer step records one node per attention call instead of a dozen.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._tensor import Tensor
+from ..autograd.function import once_differentiable
+from ..random import gen as _gen
+from .base import Op
+from ._gemm import gemm
+from .nn_ops import _reduce_keepdim
+from .normalization import _ones
+
+_new = Tensor._new
+
+# C++ type names torch prints in SDPA's dtype errors
+_CPP_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
+              "int32": "int", "int16": "short int", "int8": "signed char",
+              "uint8": "unsigned char", "bool": "bool"}
+_TORCH_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+                "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+                "bool": "Bool"}
+
+_CAUSAL: dict = {}
+
+
+def _causal_mask(lq: int, ls: int, dtype) -> np.ndarray:
+    """The additive causal mask (0 on and below the diagonal, -inf above), top-left aligned as
+    torch's tril(ones(L, S)); cached, since a model asks for the same one every step."""
+    key = (lq, ls, dtype)
+    m = _CAUSAL.get(key)
+    if m is None:
+        if len(_CAUSAL) > 32:
+            _CAUSAL.clear()
+        m = np.zeros((lq, ls), dtype)
+        m[np.triu_indices(lq, 1, ls)] = -np.inf
+        m.flags.writeable = False
+        _CAUSAL[key] = m
+    return m
+
+
+def _row_sums(x: np.ndarray) -> np.ndarray:
+    """x.sum(-1, keepdims=True) as a BLAS matrix-vector product (several times faster than
+    NumPy's reduction along a short last axis)."""
+    return gemm(x, _ones(x.shape[-1], x.dtype))[..., None]
+
+
+def _fold(x: np.ndarray, heads: int) -> np.ndarray:
+    """(..., H, L, D) -> (..., heads, (H // heads) * L, D): the query heads that share one
+    key/value head (grouped-query attention) stacked along L, so one GEMM serves the group and
+    its transpose sums the group's gradients (torch repeat_interleaves the key instead)."""
+    s = x.shape
+    return x.reshape(s[:-3] + (heads, (s[-3] // heads) * s[-2], s[-1]))
+
+
+def _unfold(x: np.ndarray, hq: int) -> np.ndarray:
+    """The inverse of _fold: (..., h, r * L, D) -> (..., hq, L, D)."""
+    s = x.shape
+    return x.reshape(s[:-3] + (hq, (s[-3] * s[-2]) // hq, s[-1]))
+
+
+class ScaledDotProductAttentionBackward0(Op):
+    """out = dropout(softmax(scale * q k^T + mask)) v, the softmax safe (a row with every key
+    masked gives zeros, as torch's _safe_softmax).
+
+    With P = softmax(S), D the dropout keep-mask scaled by 1/(1-p), and g = dout:
+      dv = (P D)^T g,  dP = (g v^T) D,  dS = P (dP - sum(dP P, -1)),
+      dq = scale dS k,  dk = scale dS^T q,  dmask = dS (summed to the mask's shape).
+    Arguments: q (..., L, E), k (..., S, E), v (..., S, Ev), a float mask tensor or None (a
+    bool or causal mask arrives as the additive array `fixed`; `causal` says it is the causal
+    one, which never masks a whole row), dropout p, scale, and the key
+    and value head counts under grouped-query attention (None without).
+    Shape: -> (..., L, Ev)."""
+
+    @staticmethod
+    def forward(ctx, q, k, v, mask, fixed, causal, p, scale, hk, hv):
+        qa, ka, va = q._data, k._data, v._data
+        hq = qa.shape[-3] if hk is not None else None
+        qs = qa * qa.dtype.type(scale)
+        if hk is not None and hk != hq:
+            s = _unfold(gemm(_fold(qs, hk), ka.swapaxes(-1, -2)), hq)
+        else:
+            s = gemm(qs, ka.swapaxes(-1, -2))
+        if fixed is not None:  # (masks broadcast to the scores' shape: checked by the caller)
+            s += fixed
+        if mask is not None:
+            s += mask._data
+        # softmax over the keys, in place
+        m = _reduce_keepdim(np.maximum, s, s.ndim - 1)
+        dead = None
+        if mask is not None or fixed is not None and not causal:
+            dead = ~np.isfinite(m)  # rows with every key masked (-inf): softmax gives 0
+            if dead.any():
+                m[dead] = 0
+            else:
+                dead = None
+        s -= m
+        np.exp(s, out=s)
+        tot = _row_sums(s)
+        if dead is not None:
+            tot[dead] = 1
+        s /= tot
+        keep = None
+        if p > 0.0:
+            if p < 1.0:
+                keep = _gen(None).bernoulli(s.shape, 1.0 - p, s.dtype)
+                keep *= s.dtype.type(1.0 / (1.0 - p))
+            else:  # torch's dropout(p=1) multiplies by zero without drawing
+                keep = np.zeros(s.shape, s.dtype)
+            pd = s * keep
+        else:
+            pd = s
+        if hv is not None and hv != hq:
+            out = _unfold(gemm(_fold(pd, hv), va), hq)
+        else:
+            out = gemm(pd, va)
+        nig = ctx.needs_input_grad
+        if nig[0] or nig[1] or nig[2] or nig[3]:
+            ctx.save_for_backward(q, k, v)
+            ctx.attn, ctx.keep, ctx.scale, ctx.heads = s, keep, scale, (hq, hk, hv)
+        return out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, g):
+        q, k, v = ctx.saved_tensors
+        qa, ka, va = q._data, k._data, v._data
+        P, keep, scale = ctx.attn, ctx.keep, ctx.scale
+        hq, hk, hv = ctx.heads
+        nig = ctx.needs_input_grad
+        gd = g._data
+        pd = P if keep is None else P * keep
+        gk = gv = gq = gm = None
+        if hv is not None and hv != hq:
+            gf = _fold(gd, hv)
+            if nig[2]:
+                gv = gemm(_fold(pd, hv).swapaxes(-1, -2), gf)
+            dp = _unfold(gemm(gf, va.swapaxes(-1, -2)), hq)
+        else:
+            if nig[2]:
+                gv = gemm(pd.swapaxes(-1, -2), gd)
+            dp = gemm(gd, va.swapaxes(-1, -2))
+        if nig[0] or nig[1] or nig[3]:
+            if keep is not None:
+                dp *= keep
+            # dS = P * (dP - rowsum(dP * P)), in place in dp
+            dp -= _row_sums(dp * P)
+            dp *= P
+            ds = dp
+            if nig[3]:
+                gm = ds
+            t = qa.dtype.type(scale)
+            if hk is not None and hk != hq:
+                dsf = _fold(ds, hk)
+                if nig[0]:
+                    gq = _unfold(gemm(dsf, ka), hq)
+                    gq *= t
+                if nig[1]:
+                    gk = gemm(dsf.swapaxes(-1, -2), _fold(qa, hk))
+                    gk *= t
+            else:
+                if nig[0]:
+                    gq = gemm(ds, ka)
+                    gq *= t
+                if nig[1]:
+                    gk = gemm(ds.swapaxes(-1, -2), qa)
+                    gk *= t
+        return (None if gq is None else _new(gq), None if gk is None else _new(gk),
+                None if gv is None else _new(gv), None if gm is None else _new(gm),
+                None, None, None, None, None, None)
+
+
+def _check_broadcast(a, b) -> None:
+    """torch's message for shapes a and b that do not broadcast."""
+    n = max(len(a), len(b))
+    for i in range(1, min(len(a), len(b)) + 1):
+        x, y = a[-i], b[-i]
+        if x != y and x != 1 and y != 1:
+            raise RuntimeError(f"The size of tensor a ({x}) must match the size of tensor b "
+                               f"({y}) at non-singleton dimension {n - i}")
+
+
+def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask=None,
+                                 dropout_p: float = 0.0, is_causal: bool = False,
+                                 scale: float | None = None,
+                                 enable_gqa: bool = False) -> Tensor:
+    """softmax(query key^T * scale + mask) value, with dropout on the attention weights.
+
+    attn_mask: bool (True = attend) or float (added to the scores), broadcast to (..., L, S);
+    is_causal: query i attends keys 0..i (no attn_mask allowed then); scale defaults to
+    1/sqrt(E); enable_gqa: key/value may have fewer heads (dim -3) than query, each shared by
+    a group of query heads.  Shape: query (..., L, E), key (..., S, E), value (..., S, Ev) ->
+    (..., L, Ev)."""
+    qa, ka, va = query._data, key._data, value._data
+    if not (qa.dtype == ka.dtype == va.dtype):
+        raise RuntimeError(f"Expected query, key, and value to have the same dtype, but got "
+                           f"query.dtype: {_CPP_NAMES.get(qa.dtype.name, qa.dtype.name)} "
+                           f"key.dtype: {_CPP_NAMES.get(ka.dtype.name, ka.dtype.name)} and "
+                           f"value.dtype: {_CPP_NAMES.get(va.dtype.name, va.dtype.name)} "
+                           f"instead.")
+    if qa.ndim < 2 or ka.ndim < 2 or va.ndim < 2:
+        raise RuntimeError(f"Expected query, key, and value to all be  at least 2 dimensional, "
+                           f"but got query.dim: {qa.ndim} key.dim: {ka.ndim} and value.dim: "
+                           f"{va.ndim} instead.")
+    mask = fixed = None
+    if attn_mask is not None:
+        md = attn_mask._data
+        if md.dtype != np.bool_ and md.dtype != qa.dtype:
+            raise RuntimeError(f"Expected attn_mask dtype to be bool or float or to match query "
+                               f"dtype, but got attn_mask.dtype: "
+                               f"{_CPP_NAMES.get(md.dtype.name, md.dtype.name)} and  query.dtype:"
+                               f" {_CPP_NAMES.get(qa.dtype.name, qa.dtype.name)} instead.")
+        if is_causal:
+            raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be "
+                               "set when is_causal=True")
+    if qa.dtype.kind != "f":
+        raise RuntimeError(f"expected scalar type Float but found {_TORCH_NAMES[qa.dtype.name]}")
+    hk = hv = None
+    if enable_gqa:
+        if qa.ndim < 3 or ka.ndim < 3 or va.ndim < 3:
+            raise IndexError(f"Dimension out of range (expected to be in range of [-2, 1], but "
+                             f"got -3)")
+        hq = qa.shape[-3]
+        hk, hv = ka.shape[-3], va.shape[-3]
+        if hq % hk or hq % hv:
+            raise RuntimeError("Number of heads in key and value must divide the number of "
+                               "heads in ")
+    lq, e = qa.shape[-2:]
+    s_len = ka.shape[-2]
+    qb, kb, vb = qa.shape[:-2], ka.shape[:-2], va.shape[:-2]
+    if enable_gqa:  # the head dims broadcast after the repeat
+        kb = kb[:-1] + (qb[-1],)
+        vb = vb[:-1] + (qb[-1],)
+    _check_broadcast(qb, kb)
+    batch = np.broadcast_shapes(qb, kb)
+    nb = math.prod(batch)
+    if ka.shape[-1] != e:
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                           f"[{nb}, {e}] but got: [{nb}, {ka.shape[-1]}].")
+    _check_broadcast(batch, vb)
+    if va.shape[-2] != s_len:
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                           f"[{math.prod(np.broadcast_shapes(batch, vb))}, {s_len}] but got: "
+                           f"[{math.prod(np.broadcast_shapes(batch, vb))}, {va.shape[-2]}].")
+    if attn_mask is not None:
+        scores = batch + (lq, s_len)
+        _check_broadcast(scores, md.shape)
+        full = np.broadcast_shapes(scores, md.shape)
+        if full != scores:  # torch adds the mask to the scores in place
+            raise RuntimeError(f"output with shape {list(scores)} doesn't match the broadcast "
+                               f"shape {list(full)}")
+        if md.dtype == np.bool_:
+            fixed = np.where(md, qa.dtype.type(0), qa.dtype.type(-np.inf))
+        else:
+            mask = attn_mask
+    elif is_causal:
+        fixed = _causal_mask(lq, s_len, qa.dtype)
+    p = float(dropout_p)
+    if p > 0.0 and p > 1.0:
+        raise RuntimeError(f"dropout probability has to be between 0 and 1, but got {p}")
+    sc = 1.0 / math.sqrt(e) if scale is None else float(scale)
+    return ScaledDotProductAttentionBackward0.apply(query, key, value, mask, fixed,
+                                                    attn_mask is None and is_causal, p, sc, hk,
+                                                    hv)

@@ -1,0 +1,153 @@
+"""Group, instance and local-response normalization.
+
+Group norm is one fused op with a hand-written backward (statistics over each sample's group of
+channels); instance norm is group norm with one channel per group (plus running statistics, as
+torch keeps them); local response norm composes ember ops over the channel axis, as torch does.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .._tensor import Tensor
+from ..autograd.function import once_differentiable
+from .base import Op
+
+_new = Tensor._new
+
+
+class NativeGroupNormBackward0(Op):
+    """out = (x - mean_g) / sqrt(var_g + eps) * w_c + b_c, statistics over each (sample, group).
+
+    With xhat the normalized input and dxhat = g * w:
+    dx = rstd * (dxhat - mean_g(dxhat) - xhat * mean_g(dxhat * xhat));
+    dw = sum_{n, spatial} g * xhat;  db = sum_{n, spatial} g.
+
+    Shape: x (N, C, *), weight / bias (C,) or None."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, groups, eps):
+        a = x._data
+        N, C = a.shape[:2]
+        S = a.size // max(N * C, 1) if a.size else int(np.prod(a.shape[2:]))
+        xr = a.reshape(N, groups, C // groups * S)
+        mean = xr.mean(axis=2, keepdims=True)
+        xc = xr - mean
+        var = np.mean(xc * xc, axis=2, keepdims=True)
+        rstd = (1.0 / np.sqrt(var + eps)).astype(a.dtype)
+        xhat = (xc * rstd).reshape(N, C, S)
+        out = xhat
+        if weight is not None:
+            out = out * weight._data.reshape(1, C, 1)
+        if bias is not None:
+            out = out + bias._data.reshape(1, C, 1)
+        ctx.xhat, ctx.rstd, ctx.groups = xhat, rstd, groups
+        ctx.has = (weight is not None, bias is not None)
+        if weight is not None:
+            ctx.save_for_backward(weight)
+        return np.ascontiguousarray(out).reshape(a.shape)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        xhat, rstd, G = ctx.xhat, ctx.rstd, ctx.groups
+        N, C, S = xhat.shape
+        g = grad._data.reshape(N, C, S)
+        need = ctx.needs_input_grad
+        gx = gw = gb = None
+        if ctx.has[0]:
+            w = ctx.saved_tensors[0]._data
+            dxhat = g * w.reshape(1, C, 1)
+        else:
+            dxhat = g
+        if need[0]:
+            d = dxhat.reshape(N, G, C // G * S)
+            xh = xhat.reshape(N, G, C // G * S)
+            dx = rstd * (d - d.mean(axis=2, keepdims=True) -
+                         xh * np.mean(d * xh, axis=2, keepdims=True))
+            gx = _new(dx.reshape(grad._data.shape).astype(grad._data.dtype, copy=False))
+        if ctx.has[0] and need[1]:
+            gw = _new(np.einsum("ncs,ncs->c", g, xhat))
+        if ctx.has[1] and need[2]:
+            gb = _new(g.sum(axis=(0, 2)))
+        return gx, gw, gb, None, None
+
+
+def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5):
+    """Normalize each sample over groups of channels, then scale and shift per channel.
+
+    Shape: (N, C, *) -> (N, C, *)."""
+    x = input._data
+    if x.ndim < 2:
+        raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received "
+                           f"{x.ndim}")
+    C = x.shape[1]
+    if num_groups <= 0 or C % num_groups:
+        raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, "
+                           f"but got input of shape {list(x.shape)} and num_groups={num_groups}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and (t._data.ndim != 1 or t._data.shape[0] != C):
+            raise RuntimeError(f"Expected {name} to be a vector of size equal to the number of "
+                               f"channels in input, but got {name} of shape "
+                               f"{list(t._data.shape)} and input of shape {list(x.shape)}")
+    return NativeGroupNormBackward0.apply(input, weight, bias, int(num_groups), float(eps))
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats: bool = True, momentum: float = 0.1, eps: float = 1e-5):
+    """Normalize each (sample, channel) over its spatial positions; with use_input_stats=False
+    the running statistics normalize instead. Running statistics, when given, move towards the
+    batch average of the per-instance mean and unbiased variance.
+
+    Shape: (N, C, *) -> (N, C, *)."""
+    from .normalization import batch_norm
+    x = input._data
+    if x.ndim < 3:
+        raise ValueError(f"Expected 3D or higher dimensionality                          input "
+                         f"(got {x.ndim} dimensions)")
+    if use_input_stats:
+        if int(np.prod(x.shape[2:])) <= 1:
+            raise ValueError(f"Expected more than 1 spatial element when training, got input "
+                             f"size {input.shape}")
+    if not use_input_stats:
+        return batch_norm(input, running_mean, running_var, weight, bias, False, momentum, eps)
+    if (running_mean is not None or running_var is not None) and x.shape[0]:
+        N, C = x.shape[:2]
+        xr = x.reshape(N, C, int(np.prod(x.shape[2:])))
+        n = xr.shape[2]
+        m = np.asarray(momentum, x.dtype)
+        if running_mean is not None:
+            rm = running_mean._data
+            rm *= 1 - m
+            rm += m * xr.mean(axis=2).mean(axis=0).astype(rm.dtype)
+            running_mean._vc[0] += 1
+        if running_var is not None:
+            rv = running_var._data
+            rv *= 1 - m
+            rv += m * (xr.var(axis=2) * (n / max(n - 1, 1))).mean(axis=0).astype(rv.dtype)
+            running_var._vc[0] += 1
+    return NativeGroupNormBackward0.apply(input, weight, bias, int(x.shape[1]), float(eps))
+
+
+def local_response_norm(input, size: int, alpha: float = 1e-4, beta: float = 0.75,
+                        k: float = 1.0):
+    """x / (k + alpha / size * sum of x^2 over `size` neighbouring channels)^beta, the window
+    zero-padded as torch's (size // 2 before, (size - 1) // 2 after).
+
+    Shape: (N, C, *) -> (N, C, *)."""
+    from ..nn.functional import pad
+    dim = input.dim()
+    if dim < 3:
+        raise ValueError(f"Expected 3D or higher dimensionality                          input "
+                         f"(got {dim} dimensions)")
+    if input._data.size == 0:
+        return input
+    C = input.shape[1]
+    sq = (input * input).unsqueeze(1)  # (N, 1, C, *): pad along the channel axis
+    widths = [0, 0] * (dim - 2) + [size // 2, (size - 1) // 2]
+    sq = pad(sq, widths).squeeze(1)
+    div = sq.narrow(1, 0, C)
+    for i in range(1, size):
+        div = div + sq.narrow(1, i, C)
+    div = (div * (alpha / size) + k) ** beta
+    return input / div
+
