@@ -416,7 +416,16 @@ def test_compile_runs_eagerly():
     assert h(ember.ones(1)).item() == 2.0 and k(ember.ones(1)).item() == 0.0
 
 
-def test_compile_module_matches_torch(torch):
+@pytest.fixture
+def torch_compile_state(torch):
+    """torch.compile turns torch.distributions' argument validation off for the whole process
+    (dynamo's setting): put it back for the tests that follow."""
+    old = torch.distributions.Distribution._validate_args
+    yield
+    torch.distributions.Distribution.set_default_validate_args(old)
+
+
+def test_compile_module_matches_torch(torch, torch_compile_state):
     def prog(lib):
         m = lib.nn.Sequential(lib.nn.Linear(3, 4), lib.nn.Tanh(), lib.nn.Linear(4, 1))
         c = lib.compile(m, backend="eager")

@@ -87,7 +87,7 @@ def get_rng_state(device="cuda"):
 
 # safety/fidelity (issue #9): torch.cuda.FloatTensor & co. (isinstance is False; calls raise)
 def __getattr__(name):
-    from ._legacy_tensors import CUDA_TYPES
+    from .._legacy_tensors import CUDA_TYPES
     if name in CUDA_TYPES:
         return CUDA_TYPES[name]
     raise AttributeError(f"module 'ember.cuda' has no attribute '{name}'")
