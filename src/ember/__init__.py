@@ -145,3 +145,15 @@ def __getattr__(name):
         from . import _nn_functions
         return getattr(_nn_functions, name)
     raise AttributeError(f"module 'ember' has no attribute '{name}'")
+
+
+# ---- amp, devices, multiprocessing, onnx (issue 12, mpx) ----
+from ._dtype import bfloat16
+from .amp.autocast_mode import autocast
+from ._compile import compile
+from ._matmul_precision import get_float32_matmul_precision, set_float32_matmul_precision
+_SUBMODULES |= {"amp", "multiprocessing", "onnx"}
+from .amp.autocast_mode import (get_autocast_dtype, get_autocast_cpu_dtype,
+                                is_autocast_available, is_autocast_cpu_enabled,
+                                is_autocast_enabled)
+_SUBMODULES |= {"cpu"}

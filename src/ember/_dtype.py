@@ -48,13 +48,26 @@ int16 = dtype("int16", np.int16, 1)
 int32 = dtype("int32", np.int32, 1)
 int64 = dtype("int64", np.int64, 1)
 bool_ = dtype("bool", np.bool_, 0)
+# bfloat16 (amp, issue 12): NumPy has none; the small ml_dtypes package registers one with NumPy
+# (its kind is "V", so floating checks ask the ember dtype, or `is_float_np` below)
+import ml_dtypes as _ml_dtypes  # noqa: E402
+
+bfloat16 = dtype("bfloat16", _ml_dtypes.bfloat16, 2)
 
 half, float, double = float16, float32, float64
 short, int, long = int16, int32, int64
 
-_ALL = (float16, float32, float64, uint8, int8, int16, int32, int64, bool_)
+_ALL = (float16, float32, float64, uint8, int8, int16, int32, int64, bool_, bfloat16)
 _FROM_NP = {d.np: d for d in _ALL}
 _BY_NAME = {d.name: d for d in _ALL}
+
+
+_BF16_NP = bfloat16.np
+
+
+def is_float_np(np_dtype) -> bool:
+    """True for the NumPy dtypes of ember's floating dtypes (bfloat16's kind is "V", not "f")."""
+    return np_dtype.kind == "f" or np_dtype == _BF16_NP
 
 
 def _by_name(name: str) -> dtype:

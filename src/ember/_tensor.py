@@ -119,7 +119,7 @@ class Tensor:
     layout = "strided"
 
     def is_floating_point(self) -> bool:
-        return self._data.dtype.kind == "f"
+        return _dtype.is_float_np(self._data.dtype)
 
     def is_complex(self) -> bool:
         return False
@@ -171,7 +171,7 @@ class Tensor:
                     "a computed variable in a subgraph that doesn't require differentiation use "
                     "var_no_grad = var.detach().")
             return
-        if value and self._data.dtype.kind not in "fc":
+        if value and self._data.dtype.kind not in "fc" and not _dtype.is_float_np(self._data.dtype):
             raise RuntimeError("only Tensors of floating point dtype can require gradients")
         self._rg = value
 

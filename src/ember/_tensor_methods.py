@@ -377,3 +377,12 @@ Tensor.new = _legacy_new
 Tensor.type = _type_method(Tensor.type)
 Tensor.resize_ = _resize.resize_
 Tensor.resize_as_ = _resize.resize_as_
+
+
+# ---- devices and bfloat16 (issue 12, mpx) ----
+Tensor.bfloat16 = _caster(_dtype.bfloat16)
+_TYPE_STRINGS["bfloat16"] = "torch.BFloat16Tensor"
+_FROM_TYPE_STRING["torch.BFloat16Tensor"] = "bfloat16"
+Tensor.is_xpu = Tensor.is_mps = Tensor.is_mkldnn = Tensor.is_nested = Tensor.is_ipu = False
+Tensor.is_vulkan = Tensor.is_mtia = Tensor.is_maia = False
+Tensor.is_cpu = True

@@ -2,7 +2,6 @@
 construction set, linear algebra aliases), bound in one place beside `_tensor_methods.py`."""
 from __future__ import annotations
 
-import weakref
 
 from ._tensor import Tensor
 from .ops import inplace
@@ -28,25 +27,9 @@ def bind(tensor_cls=Tensor) -> None:
 bind()
 
 
-# is_shared()/share_memory_(): the flag only (CPU tensors need no move); torch.multiprocessing
-# gives them real shared memory
-_SHARED = {}  # id -> weakref (tensors compare elementwise, so no WeakSet)
-
-
-def _share_memory_(self):
-    key = id(self)
-    _SHARED[key] = weakref.ref(self, lambda _, k=key: _SHARED.pop(k, None))
-    return self
-
-
-def _shared(t) -> bool:
-    r = _SHARED.get(id(t))
-    return r is not None and r() is t
-
-
-def _is_shared(self):
-    return _shared(self) or (self._base is not None and _shared(self._base))
-
+# is_shared()/share_memory_(): the array really moves into shared memory (issue 12, mpx:
+# _shared_memory.py), so torch.multiprocessing's Queue/Process/Hogwild see one copy
+from ._shared_memory import is_shared as _is_shared, share_memory_ as _share_memory_  # noqa: E402
 
 Tensor.share_memory_ = _share_memory_
 Tensor.is_shared = _is_shared

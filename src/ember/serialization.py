@@ -49,6 +49,7 @@ _STORAGE_DTYPES = {
     "FloatStorage": np.float32, "DoubleStorage": np.float64, "HalfStorage": np.float16,
     "LongStorage": np.int64, "IntStorage": np.int32, "ShortStorage": np.int16,
     "CharStorage": np.int8, "ByteStorage": np.uint8, "BoolStorage": np.bool_,
+    "BFloat16Storage": _dtype.bfloat16.np,  # ml_dtypes' bfloat16 (issue 12, mpx)
 }
 _STORAGE_OF = {np.dtype(v): k for k, v in _STORAGE_DTYPES.items()}
 _ALIGN = 64
@@ -166,7 +167,7 @@ def _write_archive(fileobj, obj, name: str) -> None:
         _add(z, f"{name}/byteorder", b"little")
         for key, arr in storages.items():
             arr = arr.astype(arr.dtype.newbyteorder("<"), copy=False)
-            _add(z, f"{name}/data/{key}", memoryview(np.ascontiguousarray(arr)).cast("B"),
+            _add(z, f"{name}/data/{key}", memoryview(np.ascontiguousarray(arr).view(np.uint8)),
                  align=True)
         _add(z, f"{name}/version", b"3\n")
         _add(z, f"{name}/.data/serialization_id", b"0" * 40)
@@ -214,8 +215,8 @@ def _safe_name(name: str) -> str:
 _CHUNK = 1 << 20          # records are read in 1 MiB pieces: no second copy of the file
 _MAX_INFLATION = 32       # a compressed record may expand at most this much (deflate bombs)
 # torch dtypes/storages ember has no NumPy counterpart for: named in the error, not "unsafe"
-_MISSING_TORCH_TYPES = {"bfloat16", "complex32", "complex64", "complex128", "cfloat", "cdouble",
-                        "BFloat16Storage", "ComplexFloatStorage", "ComplexDoubleStorage",
+_MISSING_TORCH_TYPES = {"complex32", "complex64", "complex128", "cfloat", "cdouble",
+                        "ComplexFloatStorage", "ComplexDoubleStorage",
                         "QInt8Storage", "QUInt8Storage", "QInt32Storage", "QUInt4x2Storage",
                         "float8_e4m3fn", "float8_e5m2", "uint16", "uint32", "uint64"}
 
@@ -339,7 +340,7 @@ class _Loader:
                             f"match expected size ({nbytes} bytes = {numel} elements * "
                             f"{dtype.itemsize} bytes/element) for {name}")
         arr = np.empty(numel, dtype)
-        self.read_into(info, memoryview(arr).cast("B"))
+        self.read_into(info, memoryview(arr.view(np.uint8)))  # bytes: bfloat16 has no buffer code
         if self.byteorder == "big" and dtype.itemsize > 1:
             arr.byteswap(inplace=True)
         st = self.loaded[key] = self.restore_location(_Storage(arr), location)

@@ -1,2 +1,2 @@
-"""`ember.backends`: the torch.backends flags beginner code touches (mps, cudnn)."""
-from . import cudnn, mps  # noqa: F401
+"""`ember.backends`: the torch.backends flags CPU programs touch (cuda, cudnn, mps, mkldnn...)."""
+from . import cuda, cudnn, mkl, mkldnn, mps, openmp  # noqa: F401

@@ -65,6 +65,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     Shape: input (*, in), weight (out, in), bias (out,) -> (*, out)."""
     _check_tensor("linear", "input", input)
     _check_tensor("linear", "weight", weight, 2)
+    if _amp.on:  # autocast (issue 12): linear runs in the lower precision
+        input, weight, bias = _amp_low(input, weight, bias)
     x = input._data
     w = weight._data
     if x.ndim == 0 or w.ndim == 0:
@@ -266,6 +268,8 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
     """input if input > 0 else weight * input (one weight, or one per channel: dim 1)."""
     _check_tensor("prelu", "input", input)
     _check_tensor("prelu", "weight", weight, 2)
+    if _amp.on:
+        input, weight = _amp_low(input, weight)
     if weight.dim() > 1:
         raise RuntimeError(f"prelu: Expected `weight` to be a scalar or 1D tensor, but got: "
                            f"ndim = {weight.dim()}")
@@ -924,3 +928,19 @@ __all__ += [
     "ctc_loss", "gaussian_nll_loss", "hinge_embedding_loss", "margin_ranking_loss",
     "multi_margin_loss", "multilabel_soft_margin_loss", "poisson_nll_loss", "soft_margin_loss",
     "triplet_margin_loss", "triplet_margin_with_distance_loss"]
+
+# ---- autocast (issue 12, mpx): the losses on torch's CPU float32 list take float32 inputs ----
+from ..amp.autocast_mode import cast_low as _amp_low, state as _amp  # noqa: E402
+from ..amp.autocast_mode import fp32_wrap as _amp_fp32, low_wrap as _amp_low_wrap  # noqa: E402
+
+for _name in ("mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "nll_loss", "cross_entropy",
+              "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
+              "cosine_embedding_loss", "hinge_embedding_loss", "poisson_nll_loss",
+              "margin_ranking_loss", "soft_margin_loss", "triplet_margin_loss",
+              "multi_margin_loss", "multilabel_margin_loss"):
+    if _name in globals():
+        globals()[_name] = _amp_fp32(globals()[_name])
+for _name in ("conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "conv3d"):
+    if _name in globals():  # on torch's CPU lower-precision list
+        globals()[_name] = _amp_low_wrap(globals()[_name])
+del _name

@@ -97,6 +97,8 @@ def _macs(a: np.ndarray, b: np.ndarray) -> int:
 
 def gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """np.matmul(a, b, out=out) on the thread count that suits its size."""
+    if a.dtype.itemsize == 2 and a.dtype.kind in "fV":
+        return _half_gemm(a, b, out)
     macs = _macs(a, b)
     if macs < SERIAL_MACS:
         if _blas.current != 1:
@@ -135,3 +137,13 @@ def gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndar
     if c[1] is not None and c[2] is not None:
         c[0] = 1 if c[1] <= c[2] else most
     return r
+
+
+def _half_gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray | None) -> np.ndarray:
+    """float16 / bfloat16 products (autocast): accumulate in float32 through BLAS and round once,
+    as torch's CPU kernels do; NumPy's own half loops are slow and ml_dtypes' return float32."""
+    r = gemm(a.astype(np.float32), b.astype(np.float32))
+    if out is None:
+        return r.astype(a.dtype)
+    out[...] = r
+    return out

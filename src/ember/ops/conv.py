@@ -23,6 +23,7 @@ from . import conv_strided as _strided
 from .base import Op
 from ._gemm import gemm
 from .conv_winograd import ConvolutionBackward0 as WinogradConvolution, use_winograd
+from ..amp.autocast_mode import cast_low as _amp_low, state as _amp
 
 _new = Tensor._new
 
@@ -338,6 +339,8 @@ _SCALAR_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "in
 
 
 def convolution(input, weight, bias, stride, padding, dilation, groups, nd: int):
+    if _amp.on:  # autocast: convolutions run in the lower precision
+        input, weight, bias = _amp_low(input, weight, bias)
     """F.conv1d / F.conv2d (nd = 1 or 2): checks and padding resolution as torch, then the op."""
     name = f"conv{nd}d"
     x, w = input._data, weight._data

@@ -7,6 +7,7 @@ from .._tensor import Tensor
 from .base import Op
 from .util import promote
 from ._gemm import gemm
+from ..amp.autocast_mode import cast_low as _amp_low, state as _amp
 
 _new = Tensor._new
 
@@ -56,6 +57,8 @@ class MmBackward0(Op):
 
 
 def mm(input, mat2):
+    if _amp.on:  # autocast: mm runs in the lower precision
+        input, mat2 = _amp_low(input, mat2)
     a, b = input._data, mat2._data
     if a.dtype == np.bool_ or b.dtype == np.bool_:
         raise NotImplementedError("\"addmm_impl_cpu_\" not implemented for 'Bool'")
@@ -98,6 +101,8 @@ class AddmmBackward0(Op):
 
 
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+    if _amp.on:
+        input, mat1, mat2 = _amp_low(input, mat1, mat2)
     a, b = mat1._data, mat2._data
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
         return mm(mat1, mat2)  # raises torch's message
@@ -131,6 +136,8 @@ class BmmBackward0(_Matmul):
 
 
 def bmm(input, mat2):
+    if _amp.on:
+        input, mat2 = _amp_low(input, mat2)
     a, b = input._data, mat2._data
     if a.ndim != 3:
         raise RuntimeError("batch1 must be a 3D tensor")
@@ -277,6 +284,9 @@ def matmul(input, other):
         if not isinstance(t, Tensor):
             raise TypeError(f"matmul(): argument '{name}' (position {pos + 1}) must be Tensor, "
                             f"not {type(t).__name__}")
+    if _amp.on and (input._data.ndim > 1 or other._data.ndim > 1):  # torch leaves dot/mv alone
+        if not (input._data.ndim == 2 and other._data.ndim == 1):
+            input, other = _amp_low(input, other)
     a, b = input._data, other._data
     if a.ndim == 0 or b.ndim == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are "

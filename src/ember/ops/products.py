@@ -8,6 +8,7 @@ import numpy as np
 from .._tensor import Tensor
 from .base import Op
 from .linalg import _check_dtypes
+from ._gemm import gemm  # bfloat16/float16 products stay in their dtype
 
 _new = Tensor._new
 
@@ -109,7 +110,7 @@ class BaddbmmBackward0(Op):
         _check_bmm("baddbmm", a._data, b._data)
         _check_dtypes(a, b, "bmm")
         ctx.save_for_backward(a, b)
-        return _combine(ctx, inp, np.matmul(a._data, b._data), beta, alpha)
+        return _combine(ctx, inp, gemm(a._data, b._data), beta, alpha)
 
     @staticmethod
     def backward(ctx, g):
@@ -129,7 +130,7 @@ class AddbmmBackward0(Op):
         _check_bmm("addbmm", a._data, b._data)
         _check_dtypes(a, b, "bmm")
         ctx.save_for_backward(a, b)
-        return _combine(ctx, inp, np.matmul(a._data, b._data).sum(0), beta, alpha)
+        return _combine(ctx, inp, gemm(a._data, b._data).sum(0), beta, alpha)
 
     @staticmethod
     def backward(ctx, g):
@@ -149,10 +150,16 @@ def addr(input, vec1, vec2, *, beta=1, alpha=1):
 
 
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    from ..amp.autocast_mode import cast_low, state
+    if state.on:
+        input, batch1, batch2 = cast_low(input, batch1, batch2)
     return BaddbmmBackward0.apply(input, batch1, batch2, beta, alpha)
 
 
 def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    from ..amp.autocast_mode import cast_low, state
+    if state.on:
+        input, batch1, batch2 = cast_low(input, batch1, batch2)
     return AddbmmBackward0.apply(input, batch1, batch2, beta, alpha)
 
 

@@ -12,6 +12,7 @@ from ..parameter import Parameter
 from .module import Module
 
 __all__ = ["Identity", "Linear", "Bilinear", "LazyLinear"]
+from ...amp.autocast_mode import state as _amp  # autocast takes F.linear's path
 
 
 class Identity(Module):
@@ -60,7 +61,7 @@ class Linear(Module):
         else:
             b = p["bias"]
         # the common case (2-D float input of the weight's dtype) goes straight to the GEMM op
-        if b is not None and type(input) is Tensor and input._data.ndim == 2 and \
+        if b is not None and type(input) is Tensor and input._data.ndim == 2 and not _amp.on and \
                 input._data.dtype == w._data.dtype and input._data.shape[1] == w._data.shape[1]:
             return AddmmBackward0.apply(b, input, w)
         return F.linear(input, w, b)

@@ -436,6 +436,12 @@ class Module:
         zero_grads(self.parameters(), set_to_none)
 
     def share_memory(self) -> "Module":
+        """Move every parameter and buffer (and gradient) into shared memory, in place, so
+        processes given this module (torch.multiprocessing) update the same arrays."""
+        for t in list(self.parameters()) + list(self.buffers()):
+            t.share_memory_()
+            if t._grad is not None:
+                t._grad.share_memory_()
         return self
 
     def apply(self, fn: Callable[["Module"], None]) -> "Module":
@@ -504,7 +510,7 @@ class Module:
         return self._cast_floating(_dtype.float16)
 
     def bfloat16(self) -> "Module":
-        raise TypeError("ember has no bfloat16 dtype (NumPy has none)")
+        return self._cast_floating(_dtype.bfloat16)
 
     def type(self, dst_type) -> "Module":
         """Cast all parameters and buffers (floating or not) to `dst_type`."""

@@ -106,10 +106,14 @@ def _reduce_tensor(t):
     return _rebuild_tensor, (t._data, t._rg)
 
 
-def register_tensor_pickling() -> None:
-    """Send plain Tensors between processes as (array, requires_grad) (no autograd history)."""
+def register_tensor_pickling(replace: bool = True) -> None:
+    """Send plain Tensors between processes as (array, requires_grad) (no autograd history).
+    replace=False keeps a reduction already registered (ember.multiprocessing's shared memory
+    in the main process: a DataLoader must not turn it off for the program's own queues)."""
     from multiprocessing.reduction import ForkingPickler
     from ..._tensor import Tensor
+    if not replace and Tensor in ForkingPickler._extra_reducers:
+        return
     ForkingPickler.register(Tensor, _reduce_tensor)
 
 

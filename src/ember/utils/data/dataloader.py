@@ -322,7 +322,7 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
             ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
         elif isinstance(ctx, str):
             ctx = multiprocessing.get_context(ctx)
-        _worker.register_tensor_pickling()
+        _worker.register_tensor_pickling(replace=False)
         self._result_queue = ctx.Queue()
         self._index_queues = []
         self._workers = []
