@@ -264,9 +264,13 @@ def test_getitem_with_totensor_needs_no_pillow(datasets_root):
         "NEEDS PIL: ember.vision needs Pillow for PIL images: pip install pillow", "OK"]
 
 
-def test_pillow_is_a_default_dependency():
+def test_pillow_is_the_vision_extra_not_a_dependency():
+    # the default install stays small (~80 MB); the no-PIL sample path above covers dataset[i]
     import re
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     with open(os.path.join(root, "pyproject.toml")) as f:
-        deps = re.search(r"^dependencies = \[(.*?)\]", f.read(), re.M | re.S).group(1)
-    assert re.search(r'"pillow>=', deps, re.I), deps
+        text = f.read()
+    deps = re.search(r"^dependencies = \[(.*?)\]", text, re.M | re.S).group(1)
+    assert not re.search(r'"pillow', deps, re.I), deps
+    vision = re.search(r"^vision = \[(.*?)\]", text, re.M | re.S).group(1)
+    assert re.search(r'"pillow>=', vision, re.I), vision
