@@ -3,8 +3,8 @@ with 2 processes x 1 BLAS thread under MPI against 1 process x 1 thread.
 
     python bench/bench_ddp.py [--data ../shared/datasets] [--steps 600]
 
-Each process of the 2-process run trains batch 100 per step on its own shard (global batch 200,
-so the epoch takes 300 steps); the 1-process run takes 600 steps of 100. Reports samples per
+Both runs take the same 600 steps of global batch 100 (the 2-process run: 50 samples per rank
+per step, its gradient averaged by DDP), so they should reach the same final loss. Reports samples per
 second, the speed-up, the final training loss of both, the share of a step spent in the
 gradient allreduce, and the machine's load average while it ran.
 """
@@ -27,7 +27,7 @@ import ember as torch
 import ember.nn as nn, ember.nn.functional as F
 import ember.distributed as dist
 from ember.nn.parallel import DistributedDataParallel as DDP
-data, steps, world = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+data, steps, world, scale = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"
 torch.set_num_threads(1)
 def idx(name, off, shape):
     with gzip.open(os.path.join(data, "FashionMNIST", "raw", name)) as f:
@@ -52,9 +52,12 @@ if world > 1:
     rank = dist.get_rank()
     net = DDP(model)
 opt = torch.optim.Adam(model.parameters(), lr=0.01)
-B = 100
-my_steps = steps // world
-order = np.random.default_rng(0).permutation(len(x))[:steps * B].reshape(world, my_steps, B)[rank]
+if scale:  # 100 per rank: global batch 100 x world, steps / world of them
+    B, my_steps = 100, steps // world
+else:  # the global batch stays 100: the same steps, so the same final loss
+    B, my_steps = 100 // world, steps
+order = np.random.default_rng(0).permutation(len(x))[:my_steps * B * world].reshape(
+    my_steps, world, B)[:, rank]
 batches = [(torch.from_numpy(x[i]), torch.from_numpy(y[i])) for i in order]
 losses = []
 t0 = time.perf_counter()
@@ -73,8 +76,13 @@ if world > 1:  # the allreduce of one step's gradients alone, timed on the same 
     for _ in range(100):
         dist.all_reduce(flat)
     comm = (time.perf_counter() - c0) / 100
-print(json.dumps({"rank": rank, "seconds": seconds, "steps": my_steps,
-                  "loss": float(np.mean(losses[-50:])), "allreduce_s": comm}), flush=True)
+line = json.dumps({"rank": rank, "seconds": seconds, "steps": my_steps,
+                   "loss": float(np.mean(losses[-50:])), "allreduce_s": comm})
+for i in range(world):  # one rank at a time: mpiexec would interleave the lines
+    if i == rank:
+        print(line, flush=True)
+    if world > 1:
+        dist.barrier()
 '''
 
 
@@ -88,6 +96,9 @@ def main() -> None:
     p.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "datasets"))
     p.add_argument("--steps", type=int, default=600)
     p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--scale-batch", action="store_true",
+                   help="100 samples per rank per step (global batch 200, half the steps) "
+                        "instead of 50 (global batch 100, the same steps as one process)")
     a = p.parse_args()
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
                PYTHONPATH=os.path.join(ROOT, "src"))
@@ -99,9 +110,10 @@ def main() -> None:
     one, two = [], []
     try:
         for _ in range(a.repeat):  # alternate, so both see the same phases of the machine
-            one.append(run([sys.executable, script, a.data, str(a.steps), "1"], env)[0])
+            sc = "1" if a.scale_batch else "0"
+            one.append(run([sys.executable, script, a.data, str(a.steps), "1", sc], env)[0])
             two.append(run([mpiexec, "-n", "2", sys.executable, script, a.data, str(a.steps),
-                            "2"], env))
+                            "2", sc], env))
     finally:
         os.unlink(script)
     n = a.steps * 100
