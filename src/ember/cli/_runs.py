@@ -51,16 +51,15 @@ def read_csv(path: str) -> list[dict]:
         return list(csv.DictReader(f))
 
 
-def new_run_folder(runs_dir: str, name: str) -> str:
-    """runs/<YYYYmmdd-HHMMSS>-<name>, made unique, with runs/latest pointing at it."""
+def new_run_path(runs_dir: str, name: str) -> str:
+    """runs/<YYYYmmdd-HHMMSS>-<name>, made unique (the folder itself is created later, once the
+    data has loaded, so a failed start writes nothing)."""
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    base = os.path.join(runs_dir, f"{stamp}-{name}")
+    base = os.path.abspath(os.path.join(runs_dir, f"{stamp}-{name}"))
     path, i = base, 1
     while os.path.exists(path):
         i += 1
         path = f"{base}-{i}"
-    os.makedirs(path)
-    point_latest(runs_dir, path)
     return path
 
 

@@ -567,14 +567,8 @@ def _make_folder(cfg) -> str:
     if cfg.out is not None:
         folder = os.path.abspath(cfg.out)
     else:
-        import datetime
         name = cfg.name or f"{cfg.dataset.split(':')[0]}-{os.path.basename(cfg.model).split(':')[-1]}"
-        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-        folder = os.path.abspath(os.path.join(cfg.runs_dir, f"{stamp}-{name}"))
-        i = 1
-        while os.path.exists(folder):
-            i += 1
-            folder = os.path.abspath(os.path.join(cfg.runs_dir, f"{stamp}-{name}-{i}"))
+        folder = _runs.new_run_path(cfg.runs_dir, name)
     parent = folder
     while not os.path.exists(parent):
         parent = os.path.dirname(parent)
