@@ -251,7 +251,7 @@ class LstmLayerBackward0(_RNNLayer):
         proj = w_hr is not None
         save = LstmLayerBackward0._save(ctx)
         if (not proj and len(steps) > 1 and B and steps[0][1] == steps[-1][1] == B
-                and LstmLayerBackward0._uniform_ok):
+                and dt.itemsize >= 4 and LstmLayerBackward0._uniform_ok):  # (half: gemm())
             # every step has the whole batch: the transposed loop (ops/lstm_uniform.py)
             out, hn, cn, ctx.uniform = _lstm_uniform.forward(
                 X, h0._data if h0 is not None else None, c0._data if c0 is not None else None,
