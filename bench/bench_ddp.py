@@ -115,8 +115,7 @@ def main() -> None:
             sc = "1" if a.scale_batch else "0"
             one.append(run([sys.executable, script, a.data, str(a.steps), "1", sc], env)[0])
             two.append(run([mpiexec, *a.mpiexec_args.split(), "-n", "2", sys.executable, script,
-                            a.data, str(a.steps),
-                            "2", sc], env))
+                            a.data, str(a.steps), "2", sc], env))
     finally:
         os.unlink(script)
     n = a.steps * 100
