@@ -302,3 +302,33 @@ def test_first_order_graph_unchanged():
     x = ember.randn(5, 2, 3, requires_grad=True)
     (g,) = ember.autograd.grad(m(x)[0].sum(), x)
     assert g.grad_fn is None and not g.requires_grad
+
+
+def test_lstm_gradgradcheck_all_parameters():
+    m = ember.nn.LSTM(2, 3, proj_size=2, bidirectional=True).double()
+    (x,) = _leaves(ember, _arrays((3, 2, 2)), ember.float64)
+    params = tuple(m.parameters())
+    assert gradgradcheck(lambda x, *p: m(x)[0], (x,) + params)
+
+
+def test_multihead_attention_gradient_penalty_matches_torch(torch):
+    """End to end: a gradient penalty through nn.MultiheadAttention (SDPA inside, with an
+    attention mask and a key padding mask) with torch's weights."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    torch.manual_seed(0)
+    tm = torch.nn.MultiheadAttention(8, 2, batch_first=True).double()
+    em = ember.nn.MultiheadAttention(8, 2, batch_first=True).double()
+    em.load_state_dict({k: ember.tensor(v.numpy()) for k, v in tm.state_dict().items()})
+    x = RNG.standard_normal((2, 5, 8))
+    pad = np.zeros((2, 5), bool)
+    pad[1, 3:] = True
+    res = []
+    for lib, m in ((torch, tm), (ember, em)):
+        xt = lib.tensor(x.copy(), requires_grad=True)
+        mask = lib.nn.Transformer.generate_square_subsequent_mask(5, dtype=lib.float64)
+        with sdpa_kernel(SDPBackend.MATH):  # torch's fused CPU kernel is once-differentiable
+            out, _ = m(xt, xt, xt, attn_mask=mask, key_padding_mask=lib.tensor(pad),
+                       need_weights=False)
+        (g,) = lib.autograd.grad((out ** 2).sum(), xt, create_graph=True)
+        res.append(lib.autograd.grad((g ** 2).sum(), [xt] + list(m.parameters())))
+    assert_close(list(res[1]), list(res[0]), rtol=1e-7, atol=1e-9)
