@@ -332,3 +332,33 @@ def test_multihead_attention_gradient_penalty_matches_torch(torch):
         (g,) = lib.autograd.grad((out ** 2).sum(), xt, create_graph=True)
         res.append(lib.autograd.grad((g ** 2).sum(), [xt] + list(m.parameters())))
     assert_close(list(res[1]), list(res[0]), rtol=1e-7, atol=1e-9)
+
+
+def test_layer_norm_gradgradcheck():
+    x, w, b = _leaves(ember, _arrays((3, 4, 5), (4, 5), (4, 5)), ember.float64)
+    F = ember.nn.functional
+    assert gradgradcheck(lambda x, w, b: F.layer_norm(x, (4, 5), w, b), (x, w, b))
+    assert gradgradcheck(lambda x: F.layer_norm(x, (5,)), (x,))
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_transformer_layer_gradient_penalty_matches_torch(torch, norm_first):
+    """End to end: a gradient penalty through a TransformerEncoderLayer (causal SDPA inside
+    MultiheadAttention, LayerNorm, the feed-forward block) with torch's weights."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    torch.manual_seed(0)
+    kw = dict(d_model=8, nhead=2, dim_feedforward=16, dropout=0.0, batch_first=True,
+              norm_first=norm_first, activation="gelu")
+    tl = torch.nn.TransformerEncoderLayer(**kw).double()
+    el = ember.nn.TransformerEncoderLayer(**kw).double()
+    el.load_state_dict({k: ember.tensor(v.numpy()) for k, v in tl.state_dict().items()})
+    x = RNG.standard_normal((2, 5, 8))
+    res = []
+    for lib, layer in ((torch, tl), (ember, el)):
+        xt = lib.tensor(x.copy(), requires_grad=True)
+        mask = lib.nn.Transformer.generate_square_subsequent_mask(5, dtype=lib.float64)
+        with sdpa_kernel(SDPBackend.MATH):  # torch's fused CPU kernel is once-differentiable
+            out = layer(xt, src_mask=mask, is_causal=True)
+        (g,) = lib.autograd.grad((out ** 2).sum(), xt, create_graph=True)
+        res.append(lib.autograd.grad((g ** 2).sum(), [xt] + list(layer.parameters())))
+    assert_close(list(res[1]), list(res[0]), rtol=1e-7, atol=1e-9)
