@@ -41,25 +41,58 @@ def _batch_last(a: np.ndarray, pads=None) -> np.ndarray:
 
 def _im2col(ap: np.ndarray, ksize, stride, dilation, out_size, groups: int) -> np.ndarray:
     """Columns (G, C/G*prod(k), prod(out)*N) of padded batch-last ap (C, *S, N): entry
-    (c, *k, *o, n) is ap[c, *(s*o + d*k), n] (one copy of a strided view)."""
-    st = ap.strides
-    sp = st[1:-1]
-    v = as_strided(ap, (ap.shape[0],) + tuple(ksize) + tuple(out_size) + (ap.shape[-1],),
-                   (st[0],) + tuple(d * s for d, s in zip(dilation, sp)) +
-                   tuple(t * s for t, s in zip(stride, sp)) + (st[-1],))
-    C = ap.shape[0]
-    return v.reshape(groups, C // groups * math.prod(ksize), -1)
+    (c, *k, *o, n) is ap[c, *(s*o + d*k), n] (one copy of a strided view; strided, by phase
+    as in _col2im, so each copied row is a contiguous W*N run)."""
+    C, N = ap.shape[0], ap.shape[-1]
+    nd = len(ksize)
+    if all(t == 1 for t in stride):
+        st = ap.strides
+        v = as_strided(ap, (C,) + tuple(ksize) + tuple(out_size) + (N,),
+                       (st[0],) + tuple(d * t for d, t in zip(dilation, st[1:-1])) +
+                       st[1:-1] + (st[-1],))
+        return v.reshape(groups, C // groups * math.prod(ksize), -1)
+    q = tuple(-(-n // t) for n, t in zip(ap.shape[1:-1], stride))
+    if any(a * t != n for a, t, n in zip(q, stride, ap.shape[1:-1])):
+        full = np.zeros((C,) + tuple(a * t for a, t in zip(q, stride)) + (N,), ap.dtype)
+        full[(slice(None),) + tuple(slice(0, n) for n in ap.shape[1:-1])] = ap
+        ap = full
+    # (C, q0, s0, q1, s1, ..., N) -> phases first: (*s, C, *q, N)
+    split = ap.reshape((C,) + tuple(x for a, t in zip(q, stride) for x in (a, t)) + (N,))
+    order = tuple(2 + 2 * d for d in range(nd)) + (0,) + tuple(1 + 2 * d for d in range(nd)) + \
+        (2 * nd + 1,)
+    ph = np.ascontiguousarray(split.transpose(order))
+    cols = np.empty((C,) + tuple(ksize) + tuple(out_size) + (N,), ap.dtype)
+    for off in itertools.product(*(range(k) for k in ksize)):
+        ar = [divmod(d * o, t) for o, d, t in zip(off, dilation, stride)]
+        cols[(slice(None),) + off] = ph[tuple(r for _, r in ar) + (slice(None),) +
+                                        tuple(slice(a, a + n) for (a, _), n in
+                                              zip(ar, out_size))]
+    return cols.reshape(groups, C // groups * math.prod(ksize), -1)
 
 
 def _col2im(cols: np.ndarray, grid, ksize, stride, dilation, in_size) -> np.ndarray:
     """The adjoint of _im2col: cols (C, *k, *in, N) summed into a zero grid (C, *grid, N),
-    kernel offset k of position p landing at s*p + d*k (one slice-add per kernel offset)."""
-    out = np.zeros((cols.shape[0],) + tuple(grid) + (cols.shape[-1],), cols.dtype)
+    kernel offset k of position p landing at s*p + d*k (one slice-add per kernel offset).
+
+    Strided, the grid is accumulated split by phase, (*s, C, *ceil(grid/s), N): offset d*k =
+    a*s + r lands in phase r at a + p, a contiguous block whose rows run W*N elements (not N
+    elements stepped by s), and one transpose puts the phases back in place."""
+    nd = len(ksize)
+    C, N = cols.shape[0], cols.shape[-1]
+    q = tuple(-(-g // s) for g, s in zip(grid, stride))
+    buf = np.zeros(tuple(stride) + (C,) + q + (N,), cols.dtype)
     for off in itertools.product(*(range(k) for k in ksize)):
-        dst = out[(slice(None),) + tuple(slice(d * o, d * o + s * (n - 1) + 1, s) for o, s, d, n in
-                                         zip(off, stride, dilation, in_size))]
+        ar = [divmod(d * o, s) for o, d, s in zip(off, dilation, stride)]
+        dst = buf[tuple(r for _, r in ar) + (slice(None),) +
+                  tuple(slice(a, a + n) for (a, _), n in zip(ar, in_size))]
         np.add(dst, cols[(slice(None),) + off], out=dst)
-    return out
+    if all(s == 1 for s in stride):
+        out = buf.reshape(buf.shape[nd:])
+    else:  # (*s, C, *q, N) -> (C, q0, s0, q1, s1, ..., N) -> (C, *(q*s), N)
+        order = (nd,) + tuple(x for d in range(nd) for x in (nd + 1 + d, d)) + (2 * nd + 1,)
+        out = buf.transpose(order).reshape((C,) + tuple(a * s for a, s in zip(q, stride)) +
+                                           (N,))
+    return out[(slice(None),) + tuple(slice(0, g) for g in grid)]
 
 
 def _to_batch_first(a: np.ndarray) -> np.ndarray:
