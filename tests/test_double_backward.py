@@ -362,3 +362,49 @@ def test_transformer_layer_gradient_penalty_matches_torch(torch, norm_first):
         (g,) = lib.autograd.grad((out ** 2).sum(), xt, create_graph=True)
         res.append(lib.autograd.grad((g ** 2).sum(), [xt] + list(layer.parameters())))
     assert_close(list(res[1]), list(res[0]), rtol=1e-7, atol=1e-9)
+
+
+def _cube_once(lib):
+    from importlib import import_module
+    once = import_module(lib.__name__ + ".autograd.function").once_differentiable
+
+    class Cube(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x ** 3
+
+        @staticmethod
+        @once
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return 3 * x ** 2 * g
+    return Cube
+
+
+def test_once_differentiable_second_order_raises_as_torch(torch):
+    """A once-differentiable backward under create_graph gives gradients that require grad
+    through torch's Error node: differentiating them raises, instead of silently leaving out
+    that op's second-order terms."""
+    a = RNG.standard_normal(3)
+    msgs = []
+    for lib in (torch, ember):
+        x = lib.tensor(a, requires_grad=True)
+        (g,) = lib.autograd.grad(_cube_once(lib).apply(x).sin().sum(), x, create_graph=True)
+        assert g.requires_grad and type(g.grad_fn).__name__ == "Error"
+        with pytest.raises(RuntimeError) as e:
+            g.sum().backward()
+        msgs.append(str(e.value))
+        # the first-order values are unchanged
+        assert_close(g.detach(), lib.tensor(3 * a ** 2 * np.cos(a ** 3)), check_dtype=False)
+    assert msgs[1].startswith(msgs[0])
+
+
+def test_once_differentiable_builtin_op_raises_in_a_gradient_penalty():
+    """A residual block around a (once-differentiable) convolution: the penalty's backward
+    reaches the convolution's backward and raises, naming it."""
+    c = ember.nn.Conv2d(2, 2, 3, padding=1)
+    x = ember.randn(1, 2, 5, 5, requires_grad=True)
+    (g,) = ember.autograd.grad((x + c(x)).tanh().sum(), x, create_graph=True)
+    with pytest.raises(RuntimeError, match="once_differentiable.*ConvolutionBackward0"):
+        (g ** 2).sum().backward()
