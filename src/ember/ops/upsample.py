@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from .._tensor import Tensor
-from ..autograd.function import once_differentiable
+from ..autograd.grad_mode import state as _grad_state
 from .base import Op
 
 _new = Tensor._new
@@ -132,10 +132,12 @@ class _Resample(Op):
         return np.ascontiguousarray(a)
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, g):
         if ctx.copy_back:
             return g, None, None
+        if _grad_state.enabled:  # create_graph: the backward is the same op with M_k^T
+            return type(ctx).apply(g, tuple(np.ascontiguousarray(m.T) for m in ctx.mats)), \
+                None, None
         a = g._data
         nd = len(ctx.mats)
         for k, m in enumerate(ctx.mats):
