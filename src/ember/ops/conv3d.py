@@ -3,8 +3,9 @@
 Everything is laid out channel-first and batch-last, (C, D, H, W, N), as the transposed 2-d
 convolution (ops/conv_transpose.py): the columns of all samples are ONE copy of a strided view
 of the padded input, so each pass is one GEMM per group with the batch folded into its long
-dimension, and col2im is one strided slice-add per kernel offset (kd*kh*kw of them; no loop
-over voxels). The two ops are each other's adjoints:
+dimension, and col2im is one slice-add per kernel offset (kd*kh*kw of them; no loop over
+voxels; strided, the grid is split by stride phase so each is a contiguous block). The two
+ops are each other's adjoints:
 
     conv3d:            out = W cols(x)             dx = col2im(W^T g),  dW = g cols(x)^T
     conv_transpose3d:  out = col2im(W^T x)         dx = W cols(g),      dW = x cols(g)^T
