@@ -251,3 +251,24 @@ POOL_ERRORS = [
 def test_pool3d_errors(torch, i):
     ee, te = same_error(torch, lambda: POOL_ERRORS[i](ember), lambda: POOL_ERRORS[i](torch))
     assert str(ee) == str(te)
+
+
+@pytest.mark.parametrize("kind", ["max", "avg"])
+def test_pool3d_double_backward(torch, kind):
+    """gradgradcheck, and a gradient penalty through the pooling vs torch."""
+    x = ember.randn(2, 2, 5, 4, 5, dtype=ember.float64, requires_grad=True)
+    if kind == "max":
+        def fn(L, t):
+            return L.nn.functional.max_pool3d(t, 3, 2, 1, ceil_mode=True)
+    else:
+        def fn(L, t):
+            return L.nn.functional.avg_pool3d(t, 3, 2, 1, ceil_mode=True,
+                                              count_include_pad=False)
+    assert ember.autograd.gradgradcheck(lambda t: fn(ember, t), (x,))
+    a = RNG.permutation(2 * 2 * 5 * 4 * 5).reshape(2, 2, 5, 4, 5) / 50.0
+    res = []
+    for lib in (torch, ember):
+        xt = lib.tensor(a, requires_grad=True)
+        (g,) = lib.autograd.grad((fn(lib, xt.sin()) ** 3).sum(), xt, create_graph=True)
+        res.append(lib.autograd.grad((g ** 2).sum(), xt))
+    assert_close(list(res[1]), list(res[0]), rtol=1e-9, atol=1e-9)

@@ -14,7 +14,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .._tensor import Tensor
-from ..autograd.function import once_differentiable
+from ..autograd.grad_mode import state as _grad_state
 from .base import Op
 from .pooling import _lowest, out_size
 
@@ -90,9 +90,15 @@ class MaxPool3DWithIndicesBackward0(Op):
         return (out, idx) if return_indices else out
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, g, *_):
         idx, shape = ctx.idx, ctx.shape
+        if _grad_state.enabled:  # create_graph: a recorded scatter-add (its backward a gather)
+            from .creation import zeros
+            lead = int(np.prod(shape[:-3]))
+            g2 = g.reshape(lead, -1)
+            dx = zeros(lead, int(np.prod(shape[-3:])), dtype=g.dtype).scatter_add(
+                1, _new(idx.reshape(lead, -1)), g2)
+            return dx.reshape(shape), None, None, None, None, None, None
         vol = shape[-1] * shape[-2] * shape[-3]
         lead = int(np.prod(shape[:-3]))
         base = (np.arange(lead, dtype=np.int64) * vol).reshape(idx.shape[:-3] + (1, 1, 1))
@@ -121,18 +127,40 @@ class AvgPool3DBackward0(Op):
         acc /= div
         if ctx.needs_input_grad[0]:
             ctx.win, ctx.div, ctx.shape = win, div, xa.shape
+            ctx.args = (kernel, stride, padding, ceil_mode, count_include_pad, divisor_override)
         return acc
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, g):
-        win = ctx.win
-        gd = g._data / ctx.div
-        gp = np.zeros(ctx.shape[:-3] + tuple(n + p + h for n, p, h in
-                                             zip(win.size, win.p, win.hi)), gd.dtype)
-        for _, sl in win.offset_slices():
-            gp[sl] += gd
-        return _new(np.ascontiguousarray(win.crop(gp))), None, None, None, None, None, None
+        if _grad_state.enabled:  # create_graph: the adjoint as an op of its own
+            return (AvgPool3DBackwardBackward0.apply(g, ctx.win, ctx.div, ctx.shape, ctx.args),
+                    None, None, None, None, None, None)
+        return _new(_avg_adjoint(g._data, ctx.win, ctx.div, ctx.shape)), None, None, None, \
+            None, None, None
+
+
+def _avg_adjoint(g: np.ndarray, win: _Win3, div, shape) -> np.ndarray:
+    """dx of average pooling: g / divisor added back over every window."""
+    gd = g / div
+    gp = np.zeros(shape[:-3] + tuple(n + p + h for n, p, h in zip(win.size, win.p, win.hi)),
+                  gd.dtype)
+    for _, sl in win.offset_slices():
+        gp[sl] += gd
+    return np.ascontiguousarray(win.crop(gp))
+
+
+class AvgPool3DBackwardBackward0(Op):
+    """The average pooling's backward as an op (double backward): dx = A^T g, and its own
+    gradient is the pooling again, A gg."""
+
+    @staticmethod
+    def forward(ctx, g, win, div, shape, args):
+        ctx.args = args
+        return _avg_adjoint(g._data, win, div, shape)
+
+    @staticmethod
+    def backward(ctx, gg):
+        return (AvgPool3DBackward0.apply(gg, *ctx.args), None, None, None, None)
 
 
 def _divisor(win: _Win3, count_include_pad: bool, divisor_override, dtype):
