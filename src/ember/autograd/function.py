@@ -260,6 +260,12 @@ class Node:
                 out = self._backward_impl(*grads)
             finally:
                 _grad_state.enabled = True
+            if any(g is not None and g._rg for g in grads):
+                # the gradients depend on something that requires grad: as torch, they require
+                # grad through a node that raises when reached, rather than silently dropping
+                # this op's second-order terms
+                from ..ops.delayed_error import delay_error
+                out = delay_error(out if type(out) is tuple else (out,), self)
         else:
             out = self._fwd.backward(self, *grads)
         if type(out) is not tuple:

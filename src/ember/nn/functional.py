@@ -937,6 +937,13 @@ __all__ += [
     "multi_margin_loss", "multilabel_soft_margin_loss", "poisson_nll_loss", "soft_margin_loss",
     "triplet_margin_loss", "triplet_margin_with_distance_loss"]
 
+# ---- 3-d convolution and pooling (apigaps) ---------------------------------------------------
+from ..ops.conv import conv3d  # noqa: E402,F401
+from ..ops.conv_transpose import conv_transpose3d  # noqa: E402,F401
+from ..ops.pooling3d import avg_pool3d, max_pool3d  # noqa: E402,F401
+
+__all__ += ["conv3d", "conv_transpose3d", "avg_pool3d", "max_pool3d"]
+
 # ---- autocast (issue 12, mpx): the losses on torch's CPU float32 list take float32 inputs ----
 from ..amp.autocast_mode import cast_low as _amp_low, state as _amp  # noqa: E402
 from ..amp.autocast_mode import fp32_wrap as _amp_fp32, low_wrap as _amp_low_wrap  # noqa: E402

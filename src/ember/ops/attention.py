@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from .._tensor import Tensor
-from ..autograd.function import once_differentiable
+from ..autograd.grad_mode import state as _grad_state
 from ..random import gen as _gen
 from .base import Op
 from ._gemm import gemm
@@ -123,14 +123,16 @@ class ScaledDotProductAttentionBackward0(Op):
             out = gemm(pd, va)
         nig = ctx.needs_input_grad
         if nig[0] or nig[1] or nig[2] or nig[3]:
-            ctx.save_for_backward(q, k, v)
+            ctx.save_for_backward(q, k, v, mask)
             ctx.attn, ctx.keep, ctx.scale, ctx.heads = s, keep, scale, (hq, hk, hv)
+            ctx.fixed = fixed
         return out
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, g):
-        q, k, v = ctx.saved_tensors
+        if _grad_state.enabled:  # create_graph: the same formulas in ember ops (differentiable)
+            return _backward_graph(ctx, g)
+        q, k, v, _ = ctx.saved_tensors
         qa, ka, va = q._data, k._data, v._data
         P, keep, scale = ctx.attn, ctx.keep, ctx.scale
         hq, hk, hv = ctx.heads
@@ -175,6 +177,65 @@ class ScaledDotProductAttentionBackward0(Op):
         return (None if gq is None else _new(gq), None if gk is None else _new(gk),
                 None if gv is None else _new(gv), None if gm is None else _new(gm),
                 None, None, None, None, None, None)
+
+
+def _repeat_heads(t: Tensor, hq: int) -> Tensor:
+    """Key/value heads (..., h, S, E) repeated to the query's hq heads, each `hq // h` times in
+    a row (query head j reads key head j // (hq // h))."""
+    s = t.shape
+    r = hq // s[-3]
+    return t.unsqueeze(-3).expand(*s[:-2], r, *s[-2:]).reshape(*s[:-3], hq, *s[-2:])
+
+
+def _sum_heads(t: Tensor, h: int) -> Tensor:
+    """The adjoint of _repeat_heads: (..., hq, S, E) summed over each group to (..., h, S, E)."""
+    s = t.shape
+    return t.reshape(*s[:-3], h, s[-3] // h, *s[-2:]).sum(-3)
+
+
+def _backward_graph(ctx, g: Tensor):
+    """ScaledDotProductAttentionBackward0's gradients as recorded ember ops (create_graph), from
+    the attention weights recomputed as a function of q, k and the mask, so the gradients can
+    be differentiated again. Formulas as in the class docstring; the dropout keep-mask and the
+    bool/causal masks are constants."""
+    q, k, v, mask = ctx.saved_tensors
+    keep, scale, fixed = ctx.keep, ctx.scale, ctx.fixed
+    hq, hk, hv = ctx.heads
+    nig = ctx.needs_input_grad
+    kr = _repeat_heads(k, hq) if hk is not None and hk != hq else k
+    vr = _repeat_heads(v, hq) if hv is not None and hv != hq else v
+    s = (q * scale).matmul(kr.transpose(-2, -1))
+    if fixed is not None:
+        s = s + _new(fixed)
+    if mask is not None:
+        s = s + mask
+    dead = ~np.isfinite(s._data.max(-1, keepdims=True))  # rows with every key masked
+    if dead.any():  # softmax of finite stand-ins, then zeros (as the forward's safe softmax)
+        dead_t = _new(dead)
+        P = s.masked_fill(dead_t, 0.0).softmax(-1).masked_fill(dead_t, 0.0)
+    else:
+        P = s.softmax(-1)
+    keep_t = None if keep is None else _new(keep)
+    pd = P if keep_t is None else P * keep_t
+    gq = gk = gv = gm = None
+    if nig[2]:
+        gv = pd.transpose(-2, -1).matmul(g)
+        if vr is not v:
+            gv = _sum_heads(gv, hv)
+    if nig[0] or nig[1] or nig[3]:
+        dp = g.matmul(vr.transpose(-2, -1))
+        if keep_t is not None:
+            dp = dp * keep_t
+        ds = P * (dp - (dp * P).sum(-1, keepdim=True))
+        if nig[3]:
+            gm = ds
+        if nig[0]:
+            gq = ds.matmul(kr) * scale
+        if nig[1]:
+            gk = ds.transpose(-2, -1).matmul(q) * scale
+            if kr is not k:
+                gk = _sum_heads(gk, hk)
+    return gq, gk, gv, gm, None, None, None, None, None, None
 
 
 def _check_broadcast(a, b) -> None:

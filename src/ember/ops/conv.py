@@ -413,6 +413,10 @@ def convolution(input, weight, bias, stride, padding, dilation, groups, nd: int)
                            f"actual input size")
     if unbatched:
         input = input.unsqueeze(0)
+    if nd == 3:  # ---- apigaps: 3-d convolution (ops/conv3d.py) ----
+        from .conv3d import ConvolutionBackward0 as Conv3d
+        out = Conv3d.apply(input, weight, bias, stride, pads, dilation, groups)
+        return out.squeeze(0) if unbatched else out
     # ---- convspeed: the algorithm by shape (Winograd F(2x2,3x3) where it wins) ----
     op = ConvolutionBackward0
     # (floating point only: the transforms have fractional coefficients)
@@ -429,3 +433,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return convolution(input, weight, bias, stride, padding, dilation, groups, 2)
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    return convolution(input, weight, bias, stride, padding, dilation, groups, 3)

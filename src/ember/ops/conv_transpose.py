@@ -169,7 +169,7 @@ def conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
     if groups <= 0:
         raise RuntimeError("non-positive groups is not supported")
     if any(op >= s and op >= d for op, s, d in zip(output_padding, stride, dilation)):
-        names = ("height", "width") if nd == 2 else ("width",)
+        names = ("depth", "height", "width")[3 - nd:]
         parts = [f"output_padding_{n}: {v}" for n, v in zip(names, output_padding)]
         parts += [f"stride_{n}: {v}" for n, v in zip(names, stride)]
         parts += [f"dilation_{n}: {v}" for n, v in zip(names, dilation)]
@@ -201,6 +201,11 @@ def conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
                            f"({' x '.join(map(str, out))}). Output size is too small")
     if unbatched:
         input = input.unsqueeze(0)
+    if nd == 3:  # ---- apigaps: 3-d (ops/conv3d.py) ----
+        from .conv3d import ConvolutionTransposeOp
+        o = ConvolutionTransposeOp.apply(input, weight, bias, stride, padding, dilation, groups,
+                                         out)
+        return o.squeeze(0) if unbatched else o
     if nd == 1:
         stride, padding, dilation, out = (1,) + stride, (0,) + padding, (1,) + dilation, (1,) + out
     o = ConvolutionBackward0.apply(input, weight, bias, stride, padding, dilation, groups, out)
@@ -217,3 +222,9 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
                      dilation=1):
     return conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
                           dilation, 2)
+
+
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    return conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
+                          dilation, 3)

@@ -12,7 +12,7 @@ import string
 import numpy as np
 
 from .._tensor import Tensor
-from ..autograd.function import once_differentiable
+from ..autograd.grad_mode import state as _grad_state
 from .base import Op
 
 _new = Tensor._new
@@ -160,11 +160,13 @@ class EinsumBackward0(Op):
         if any(ctx.needs_input_grad):
             ctx.parsed, ctx.arrays = parsed, arrays
             ctx.shapes = [t._data.shape for t in operands]
+            ctx.save_for_backward(*operands)  # read only by a backward that builds a graph
         return np.asarray(out)
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, g):
+        if _grad_state.enabled:  # create_graph: the gradients as einsums, differentiable again
+            return _backward_graph(ctx, g)
         eq, subs, outs, sizes = ctx.parsed
         arrays = ctx.arrays
         gd = g._data
@@ -203,22 +205,99 @@ class EinsumBackward0(Op):
         return tuple(grads)
 
 
+def _backward_graph(ctx, g: Tensor):
+    """EinsumBackward0's gradients as ember einsums of g and the other operands (recorded, so
+    they can be differentiated again). A letter repeated within operand i gets a fresh letter
+    tied to it by an identity matrix (the gradient lives on the diagonal); a letter that only
+    operand i has gets a ones vector (the gradient is constant along it); a dim operand i
+    broadcast (size 1) is summed by leaving its letter out of the result."""
+    _, subs, outs, sizes = ctx.parsed
+    ops = ctx.saved_tensors
+    dt = g._data.dtype
+    spare = iter(c for c in _LETTERS if c not in set("".join(subs) + outs))
+    grads = [None]
+    for i, s in enumerate(subs):
+        if not ctx.needs_input_grad[i + 1]:
+            grads.append(None)
+            continue
+        terms = [outs] + [t for j, t in enumerate(subs) if j != i]
+        tensors = [g] + [o for j, o in enumerate(ops) if j != i]
+        shape = ops[i]._data.shape
+        res, seen = "", set()
+        for c, n in zip(s, shape):
+            if n == 1 and sizes[c] != 1:
+                continue  # broadcast by the forward: its gradient is summed
+            if c in seen:
+                p = next(spare)
+                terms.append(c + p)
+                tensors.append(_new(np.eye(sizes[c], dtype=dt)))
+                res += p
+            else:
+                seen.add(c)
+                res += c
+        for c in res:
+            if not any(c in t for t in terms):
+                terms.append(c)
+                tensors.append(_new(np.ones(sizes[c], dt)))
+        grads.append(einsum(",".join(terms) + "->" + res, *tensors).reshape(shape))
+    return tuple(grads)
+
+
 _DTYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
                 "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
                 "bool": "Bool", "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
 
 
+def _subscript(n) -> str:
+    """One sublist entry as an equation letter: 0-25 -> 'A'-'Z', 26-51 -> 'a'-'z', Ellipsis ->
+    '...' (torch's mapping, so the implicit output order is the integers' order)."""
+    if n is Ellipsis:
+        return "..."
+    if isinstance(n, Tensor):  # torch compares the tensor with Ellipsis first
+        if n._data.size != 1:
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+        n = n.item()
+    if isinstance(n, str):
+        raise TypeError(f"'>=' not supported between instances of 'str' and 'int'")
+    if not 0 <= n < 52:
+        raise ValueError("einsum(): subscript in subscript list is not within the valid range "
+                         "[0, 52)")
+    if not isinstance(n, (int, np.integer)):
+        raise TypeError(f"'{type(n).__name__}' object cannot be interpreted as an integer")
+    return _LETTERS[int(n)]
+
+
+def _from_sublists(args):
+    """The sublist form einsum(op1, sub1, op2, sub2, ..., [sub_out]) as (equation, operands):
+    an odd number of arguments ends with the output sublist."""
+    subs = args[1::2]
+    if len(args) % 2:
+        out, operands, subs = args[-1], args[:-1:2], args[1:-1:2]
+    else:
+        out, operands = None, args[::2]
+    for i, o in enumerate(operands):
+        if not isinstance(o, Tensor):
+            raise TypeError(f"expected Tensor as element {i} in argument 1, but got "
+                            f"{type(o).__name__}")
+    eq = ",".join("".join(_subscript(n) for n in s) for s in subs)
+    if out is not None:
+        eq += "->" + "".join(_subscript(n) for n in out)
+    return eq, operands
+
+
 def einsum(*args) -> Tensor:
     """Sum of products over the subscripts of `equation` ('ij,jk->ik'; '...' for broadcast
     dims; implicit output: the letters used once, in alphabetical order, after the ellipsis).
-    Operands may also be given as one list.  Shape: as the output subscripts."""
-    if not args:
-        raise TypeError("einsum(): must specify the equation string and at least one operand, "
-                        "or at least one operand and its subscripts list")
-    equation, operands = args[0], args[1:]
-    if not isinstance(equation, str):
-        raise NotImplementedError("einsum(): the sublist format (operand, [subscripts], ...) "
-                                  "is not supported by ember; use an equation string")
+    Operands may also be given as one list, or in the sublist form einsum(op1, [0, 1], op2,
+    [1, 2], [0, 2]) (integers 0-51 and Ellipsis as subscripts, the output sublist optional).
+    Shape: as the output subscripts."""
+    if len(args) < 2:
+        raise ValueError("einsum(): must specify the equation string and at least one operand, "
+                         "or at least one operand and its subscripts list")
+    if isinstance(args[0], Tensor):
+        equation, operands = _from_sublists(args)
+    else:
+        equation, operands = args[0], args[1:]
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     for o in operands:

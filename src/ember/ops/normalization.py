@@ -13,6 +13,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..autograd.function import once_differentiable
+from ..autograd.grad_mode import state as _grad_state
 from .base import Op
 
 _new = Tensor._new
@@ -148,12 +149,14 @@ class NativeLayerNormBackward0(Op):
         if any(ctx.needs_input_grad):
             ctx.rstd, ctx.xhat, ctx.shape = rstd, xhat, xa.shape
             ctx.nd = len(normalized_shape)
+            ctx.eps = eps
             ctx.save_for_backward(x, weight)
         return out.reshape(xa.shape)
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, grad):
+        if _grad_state.enabled:  # create_graph (apigaps): the same formulas in ember ops
+            return _layer_norm_backward_graph(ctx, grad)
         x, weight = ctx.saved_tensors
         need = ctx.needs_input_grad
         xhat, rstd = ctx.xhat, ctx.rstd
@@ -175,6 +178,30 @@ class NativeLayerNormBackward0(Op):
         if need[3]:
             gb = _new((ones_r @ g).reshape(ctx.shape[len(ctx.shape) - ctx.nd:]))
         return gx, None, gw, gb, None
+
+
+def _layer_norm_backward_graph(ctx, g: Tensor):
+    """NativeLayerNormBackward0's gradients as recorded ember ops (double backward), with the
+    statistics recomputed from x so they are differentiated too."""
+    x, weight = ctx.saved_tensors
+    need = ctx.needs_input_grad
+    shape = ctx.shape
+    d = math.prod(shape[len(shape) - ctx.nd:])
+    xr = x.reshape(-1, d)
+    xc = xr - xr.mean(1, keepdim=True)
+    rstd = ((xc * xc).mean(1, keepdim=True) + ctx.eps).rsqrt()
+    xhat = xc * rstd
+    g2 = g.reshape(-1, d)
+    gx = gw = gb = None
+    if need[0]:
+        gh = g2 * weight.reshape(-1) if weight is not None else g2
+        gx = (rstd * (gh - gh.mean(1, keepdim=True) -
+                      xhat * (gh * xhat).mean(1, keepdim=True))).reshape(shape)
+    if weight is not None and need[2]:
+        gw = (g2 * xhat).sum(0).reshape(weight.shape)
+    if need[3]:
+        gb = g2.sum(0).reshape(shape[len(shape) - ctx.nd:])
+    return gx, None, gw, gb, None
 
 
 # ---- functional entry points -----------------------------------------------------------------

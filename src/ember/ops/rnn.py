@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._tensor import Tensor
-from ..autograd.function import once_differentiable
+from ..autograd.grad_mode import state as _grad_state
 from .base import Op
 from ._gemm import gemm as _matmul  # BLAS threads chosen per product (busy cores)
 from . import lstm_uniform as _lstm_uniform
@@ -118,6 +118,12 @@ class _RNNLayer(Op):
         nig = ctx.needs_input_grad
         return nig[0] or nig[1] or nig[2] or nig[3] or nig[4] or nig[5] or nig[6] or nig[7]
 
+    @staticmethod
+    def _save_inputs(ctx, *inputs):
+        """The input tensors, read only by a backward that builds a graph (create_graph)."""
+        ctx.save_for_backward(*inputs[:8])
+        ctx.steps = inputs[8]
+
 
 class RnnTanhLayerBackward0(_RNNLayer):
     """h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh), act = tanh (relu: the subclass).
@@ -161,12 +167,14 @@ class RnnTanhLayerBackward0(_RNNLayer):
             h[:b] = g
         if save:
             ctx.arrays = (X, G, Hprev, Wih, Whh, steps)
+            cls._save_inputs(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, steps)
             return G.copy(), h  # the saved activations stay private to the node
         return G, h
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, gout, gh):
+        if _grad_state.enabled:  # create_graph
+            return _backward_graph(ctx, (gout, gh))
         X, G, Hprev, Wih, Whh, steps = ctx.arrays
         nig = ctx.needs_input_grad
         dh = np.array(gh._data, order="C")
@@ -258,6 +266,8 @@ class LstmLayerBackward0(_RNNLayer):
                 Wr, w_ih._data[perm], Whh[perm], steps, I, H, bias, save)
             if save:
                 ctx.arrays = (I, Hout, perm)
+                LstmLayerBackward0._save_inputs(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr,
+                                                steps)
             return out, hn, cn
         ctx.uniform = None
         W = Wr.T  # (K, 4H), the step GEMM's right operand
@@ -302,11 +312,13 @@ class LstmLayerBackward0(_RNNLayer):
         if save:
             ctx.arrays = (XH, I, Hout, G, Cprev, TC, R, w_ih._data[perm], Whh[perm],
                           w_hr._data if proj else None, perm, steps)
+            LstmLayerBackward0._save_inputs(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, steps)
         return out, h, c
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, gout, gh, gc):
+        if _grad_state.enabled:  # create_graph
+            return _backward_graph(ctx, (gout, gh, gc))
         nig = ctx.needs_input_grad
         if ctx.uniform is not None:
             I, Hout, perm = ctx.arrays
@@ -439,11 +451,13 @@ class GruLayerBackward0(_RNNLayer):
             hp[...] = ht
         if save:
             ctx.arrays = (X, G, Hprev, GHN, Wih0, Whh0, steps)
+            GruLayerBackward0._save_inputs(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, steps)
         return out, h
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, gout, gh):
+        if _grad_state.enabled:  # create_graph
+            return _backward_graph(ctx, (gout, gh))
         X, G, Hprev, GHN, Wih, Whh, steps = ctx.arrays
         nig = ctx.needs_input_grad
         H = GHN.shape[1]
@@ -483,6 +497,74 @@ class GruLayerBackward0(_RNNLayer):
                 _grad(nig[4], _matmul(DH.T, Hprev) if nig[4] else None),
                 _grad(nig[5], DX.sum(0) if nig[5] else None),
                 _grad(nig[6], DH.sum(0) if nig[6] else None), None, None)
+
+
+# ---- double backward ----------------------------------------------------------------------------
+# Under create_graph the gradients must themselves be recorded. The layer is recomputed as a
+# composite of recorded ember ops (a few per step) and differentiated by a nested autograd.grad
+# with create_graph: the result is the same gradient, expressed in ops that can be
+# differentiated again. The first-order path above never comes here.
+
+def _composite(cls, ins, steps):
+    """The layer's forward as recorded ember ops on the packed rows (as the fused forward)."""
+    from ..ops.creation import zeros
+    from ..ops.shape import cat
+    x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr = ins
+    B = max((b for _, b in steps), default=0)
+    lstm = cls is LstmLayerBackward0
+    gru = cls is GruLayerBackward0
+    H = w_hh.shape[0] // (4 if lstm else 3 if gru else 1)
+    h = h0 if h0 is not None else zeros(B, w_hh.shape[1], dtype=x.dtype)
+    c = (c0 if c0 is not None else zeros(B, H, dtype=x.dtype)) if lstm else None
+    xw = x.matmul(w_ih.t())
+    if b_ih is not None:
+        xw = xw + b_ih
+    rows = {}
+    for s, b in steps:
+        hp = h[:b]
+        gi = xw[s:s + b]
+        gh = hp.matmul(w_hh.t())
+        if b_hh is not None:
+            gh = gh + b_hh
+        if lstm:
+            a = gi + gh
+            i, f, o = a[:, :H].sigmoid(), a[:, H:2 * H].sigmoid(), a[:, 3 * H:].sigmoid()
+            cn = f * c[:b] + i * a[:, 2 * H:3 * H].tanh()
+            hn = o * cn.tanh()
+            if w_hr is not None:
+                hn = hn.matmul(w_hr.t())
+            c = cat([cn, c[b:]]) if b < B else cn
+        elif gru:
+            r = (gi[:, :H] + gh[:, :H]).sigmoid()
+            z = (gi[:, H:2 * H] + gh[:, H:2 * H]).sigmoid()
+            n = (gi[:, 2 * H:] + r * gh[:, 2 * H:]).tanh()
+            hn = n + z * (hp - n)
+        else:
+            a = gi + gh
+            hn = a.relu() if cls._relu else a.tanh()
+        h = cat([hn, h[b:]]) if b < B else hn
+        rows[s] = hn
+    out = cat([rows[s] for s in sorted(rows)]) if rows else zeros(0, h.shape[1], dtype=x.dtype)
+    return (out, h, c) if lstm else (out, h)
+
+
+def _backward_graph(ctx, grads):
+    """The layer's input gradients as recorded ops: autograd.grad (create_graph) of the
+    composite forward, run on aliases of the inputs (views with nodes of their own), so the
+    nested pass stops at them instead of running back into the inputs' own graphs."""
+    from ..autograd.engine import grad as _autograd_grad
+    ins = list(ctx.saved_tensors)
+    nig = ctx.needs_input_grad
+    want = [i for i, t in enumerate(ins) if t is not None and nig[i]]
+    for i in want:
+        ins[i] = ins[i].view_as(ins[i])
+    outs = _composite(type(ctx), ins, ctx.steps)
+    res = _autograd_grad(outs, [ins[i] for i in want], grads, create_graph=True,
+                         allow_unused=True, materialize_grads=True)
+    full = [None] * 9
+    for i, g in zip(want, res):
+        full[i] = g
+    return tuple(full)
 
 
 LAYER_OPS = {"RNN_TANH": RnnTanhLayerBackward0, "RNN_RELU": RnnReluLayerBackward0,

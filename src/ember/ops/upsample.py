@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from .._tensor import Tensor
-from ..autograd.function import once_differentiable
+from ..autograd.grad_mode import state as _grad_state
 from .base import Op
 
 _new = Tensor._new
@@ -71,6 +71,44 @@ def resample_matrix(mode: str, n_in: int, n_out: int, align_corners: bool, scale
     return m.astype(dtype)
 
 
+def _aa_filter(mode: str):
+    """(support of the filter at scale 1, the filter): triangle for bilinear, Keys' cubic with
+    a = -0.5 for bicubic (Pillow's, which torch's antialiased kernels follow)."""
+    if mode == "bilinear":
+        return 1.0, lambda x: np.maximum(1.0 - np.abs(x), 0.0)
+    a = -0.5
+
+    def cubic(x):
+        x = np.abs(x)
+        return np.where(x < 1.0, ((a + 2) * x - (a + 3)) * x * x + 1,
+                        np.where(x < 2.0, (((x - 5) * x + 8) * x - 4) * a, 0.0))
+    return 2.0, cubic
+
+
+def antialias_matrix(mode: str, n_in: int, n_out: int, align_corners: bool, scale,
+                     dtype) -> np.ndarray:
+    """M (n_out, n_in) of torch's antialiased bilinear/bicubic resampling along one axis.
+
+    Output i is centred at input coordinate c = s (i + 0.5) (s = input step per output); when
+    downsampling (s > 1) the filter is stretched by s, so its support grows to s times the
+    plain one and every input pixel under it contributes (no aliasing). Taps are the pixels j
+    with trunc(c - support + 0.5) <= j < trunc(c + support + 0.5), weighted filter((j - c +
+    0.5) / max(s, 1)) and normalised to sum 1. Upsampling bilinear gives plain bilinear."""
+    half, filt = _aa_filter(mode)
+    s = _source_scale(n_in, n_out, align_corners, scale)
+    support = half * s if s >= 1.0 else half
+    inv = 1.0 / s if s >= 1.0 else 1.0
+    center = s * (np.arange(n_out) + 0.5)
+    lo = np.maximum(np.trunc(center - support + 0.5), 0)[:, None]
+    hi = np.minimum(np.trunc(center + support + 0.5), n_in)[:, None]
+    j = np.arange(n_in)[None, :]
+    m = filt((j - center[:, None] + 0.5) * inv)
+    m[(j < lo) | (j >= hi)] = 0.0
+    tot = m.sum(1, keepdims=True)
+    m /= np.where(tot != 0, tot, 1.0)
+    return m.astype(dtype)
+
+
 def _along(a: np.ndarray, m: np.ndarray, k: int) -> np.ndarray:
     """Apply m (out, in) along axis -k of a."""
     if k == 1:
@@ -94,10 +132,12 @@ class _Resample(Op):
         return np.ascontiguousarray(a)
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, g):
         if ctx.copy_back:
             return g, None, None
+        if _grad_state.enabled:  # create_graph: the backward is the same op with M_k^T
+            return type(ctx).apply(g, tuple(np.ascontiguousarray(m.T) for m in ctx.mats)), \
+                None, None
         a = g._data
         nd = len(ctx.mats)
         for k, m in enumerate(ctx.mats):
@@ -105,7 +145,9 @@ class _Resample(Op):
         return _new(np.ascontiguousarray(a)), None, None
 
 
-_NODE_NAMES = {"nearest": "UpsampleNearest{}DBackward0",
+_NODE_NAMES = {"bilinear-aa": "UpsampleBilinear2DAaBackward0",
+               "bicubic-aa": "UpsampleBicubic2DAaBackward0",
+               "nearest": "UpsampleNearest{}DBackward0",
                "nearest-exact": "UpsampleNearestExact{}DBackward0",
                "linear": "UpsampleLinear1DBackward0", "bilinear": "UpsampleBilinear2DBackward0",
                "bicubic": "UpsampleBicubic2DBackward0", "trilinear": "UpsampleTrilinear3DBackward0"}
@@ -120,6 +162,7 @@ def _node(mode: str, nd: int):
     return cls
 
 
+_TORCH_DT = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "bool": "Bool"}
 _MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact")
 _NEEDS = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5}
 
@@ -129,8 +172,6 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest", alig
     """Resize the spatial dims of (N, C, d1[, d2[, d3]]) input; see torch.nn.functional.
 
     Shape: (N, C, *in) -> (N, C, *out), out = size, or floor(in * scale_factor)."""
-    if antialias:
-        raise NotImplementedError("interpolate: antialias=True is not supported by ember")
     if mode not in _MODES:
         raise NotImplementedError(
             f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) for "
@@ -179,6 +220,9 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest", alig
             f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) for "
             f"the modes: nearest | linear | bilinear | bicubic | trilinear | area | "
             f"nearest-exact (got {mode})")
+    if antialias and (mode not in ("bilinear", "bicubic") or input.dim() != 4):
+        raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos modes "
+                         "and requires a 4-D tensor as input")
     need = _NEEDS.get(mode)
     if need is not None and input.dim() != need:
         raise NotImplementedError(f"Got {input.dim()}D input, but {mode} mode needs {need}D "
@@ -200,6 +244,14 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest", alig
     if input._data.dtype.kind != "f" and kind != "nearest" and kind != "nearest-exact":
         raise NotImplementedError(f'"upsample_{mode}{nd}d_out_frame" not implemented for '
                                   f"'{input._data.dtype.name}'")
+    if antialias:  # torch's antialiased kernels (float only; its uint8 path is fixed-point)
+        if input._data.dtype.kind != "f":
+            raise NotImplementedError(f'"compute_index_ranges_weights" not implemented for '
+                                      f"'{_TORCH_DT.get(input._data.dtype.name, 'Byte')}' "
+                                      f"(ember: antialias=True needs a floating input)")
+        mats = tuple(antialias_matrix(mode, n, o, bool(align_corners), s, dt)
+                     for n, o, s in zip(spatial, out, scales))
+        return _node(mode + "-aa", nd).apply(input, mats, False)
     mats = tuple(resample_matrix(kind, n, o, bool(align_corners), s, dt)
                  for n, o, s in zip(spatial, out, scales))
     if input._data.dtype.kind != "f":  # nearest on integers: a gather keeps the dtype exact

@@ -41,3 +41,6 @@ from .loss_more import (CosineEmbeddingLoss, CTCLoss, GaussianNLLLoss, HingeEmbe
                         MarginRankingLoss, MultiLabelSoftMarginLoss, MultiMarginLoss,
                         PoissonNLLLoss, SoftMarginLoss, TripletMarginLoss,
                         TripletMarginWithDistanceLoss)
+# ---- 3-d convolution and pooling (apigaps) ----
+from .conv import Conv3d, ConvTranspose3d
+from .pooling import AvgPool3d, MaxPool3d

@@ -12,7 +12,7 @@ from .. import init
 from ..parameter import Parameter
 from .module import Module
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
+__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "Conv3d", "ConvTranspose3d"]
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -178,7 +178,7 @@ class _ConvTransposeNd(_ConvNd):
         hi = [lo[d] + stride[d] - 1 for d in range(nd)]
         for d in range(nd):
             if not lo[d] <= output_size[d] <= hi[d]:
-                raise ValueError(f"requested an output size of {tuple(output_size)}, but valid "
+                raise ValueError(f"requested an output size of {list(output_size)}, but valid "
                                  f"sizes range from {lo} to {hi} (for an input of "
                                  f"{input.shape[-nd:]})")
         return tuple(output_size[d] - lo[d] for d in range(nd))
@@ -200,3 +200,18 @@ class ConvTranspose2d(_ConvTransposeNd):
     """Transposed 2-d convolution.  Shape: (N, C_in, H, W) -> (N, C_out, H_out, W_out),
     H_out = (H - 1) s - 2 p + d (k - 1) + output_padding + 1."""
     _nd = 2
+
+
+# ---- 3-d (apigaps: ops/conv3d.py) --------------------------------------------------------------
+class Conv3d(_ConvNd):
+    """3-d convolution over (N, C_in, D, H, W) or (C_in, D, H, W) input.
+
+    Shape: (N, C_in, D, H, W) -> (N, C_out, D_out, H_out, W_out),
+    D_out = (D + 2p - d(k-1) - 1) // s + 1."""
+    _nd = 3
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """Transposed 3-d convolution.  Shape: (N, C_in, D, H, W) -> (N, C_out, D_out, H_out, W_out),
+    D_out = (D - 1) s - 2 p + d (k - 1) + output_padding + 1."""
+    _nd = 3

@@ -7,7 +7,7 @@ from ...ops import pooling as P
 from .module import Module
 
 __all__ = ["MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d",
-           "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d"]
+           "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "MaxPool3d", "AvgPool3d"]
 
 
 class _MaxPoolNd(Module):
@@ -212,3 +212,23 @@ class LPPool2d(_LPPoolNd):
     def forward(self, input: Tensor) -> Tensor:
         from ...ops.fold import lp_pool2d
         return lp_pool2d(input, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
+
+
+# ---- 3-d (apigaps: ops/pooling3d.py) -----------------------------------------------------------
+class MaxPool3d(_MaxPoolNd):
+    """Max over 3-d windows.  Shape: (N, C, D, H, W) -> (N, C, D_out, H_out, W_out),
+    D_out = (D + 2p - d(k-1) - 1) // s + 1 (rounded up with ceil_mode)."""
+
+    def forward(self, input: Tensor):
+        from ...ops.pooling3d import max_pool3d
+        return max_pool3d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                          ceil_mode=self.ceil_mode, return_indices=self.return_indices)
+
+
+class AvgPool3d(AvgPool2d):
+    """Mean over 3-d windows.  Shape: (N, C, D, H, W) -> (N, C, D_out, H_out, W_out)."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        from ...ops.pooling3d import avg_pool3d
+        return avg_pool3d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                          self.count_include_pad, self.divisor_override)

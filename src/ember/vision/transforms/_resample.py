@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...ops.upsample import antialias_matrix
+
 
 def _work_dtype(a: np.ndarray):
     return a.dtype if a.dtype in (np.float32, np.float64) else np.dtype(np.float32)
@@ -32,18 +34,6 @@ def _cubic_weights(t, a):
     return far(t + 1), near(t), near(1 - t), far(2 - t)
 
 
-def _aa_filter(mode):
-    if mode == "bilinear":
-        return 2, lambda x: np.where(np.abs(x) < 1.0, 1.0 - np.abs(x), 0.0)
-    a = -0.5  # antialiased bicubic uses Pillow's a = -0.5
-
-    def cubic(x):
-        x = np.abs(x)
-        return np.where(x < 1.0, ((a + 2) * x - (a + 3)) * x * x + 1,
-                        np.where(x < 2.0, (((x - 5) * x + 8) * x - 4) * a, 0.0))
-    return 4, cubic
-
-
 def _weights(in_size: int, out_size: int, mode: str, antialias: bool, dt) -> np.ndarray:
     """The (out_size, in_size) matrix of one separable resampling pass."""
     w = np.zeros((out_size, in_size), dtype=np.float64)
@@ -62,20 +52,7 @@ def _weights(in_size: int, out_size: int, mode: str, antialias: bool, dt) -> np.
         return w
     scale = float(in_size) / out_size
     if antialias:  # torch's antialiased kernels (used for up- and downscaling alike)
-        interp_size, filt = _aa_filter(mode)
-        support = interp_size * 0.5 * scale if scale >= 1.0 else interp_size * 0.5
-        invscale = 1.0 / scale if scale >= 1.0 else 1.0
-        for i in range(out_size):
-            center = scale * (i + 0.5)
-            xmin = max(int(center - support + 0.5), 0)
-            xmax = min(int(center + support + 0.5), in_size)
-            taps = np.arange(xmin, xmax)
-            ww = filt((taps - center + 0.5) * invscale)
-            total = ww.sum()
-            if total != 0:
-                ww = ww / total
-            w[i, xmin:xmax] = ww
-        return w
+        return antialias_matrix(mode, in_size, out_size, False, None, np.float64)
     src = scale * (rows + 0.5) - 0.5
     if mode == "bilinear":
         src = np.maximum(src, 0.0)
