@@ -81,14 +81,16 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         rows = x.size // x.shape[-1] if x.shape[-1] else int(np.prod(x.shape[:-1]))
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{x.shape[-1]} "
                            f"and {w.shape[1]}x{w.shape[0]})")
-    if bias is None:
-        return input.matmul(weight.t())
-    if w.ndim == 2 and not (_grad_state.enabled and (input._rg or weight._rg or bias._rg)):
+    if w.ndim == 2 and not (_grad_state.enabled and (input._rg or weight._rg or (
+            bias is not None and bias._rg))):
         # nothing to record (inference, generation loops): the GEMM without the reshape/view
         # ops around it, whose Python cost is a third of a small linear's
         out = _gemm(x.reshape(-1, x.shape[-1]), w.T)
-        out += bias._data
+        if bias is not None:
+            out += bias._data
         return Tensor._new(out.reshape(x.shape[:-1] + (w.shape[0],)))
+    if bias is None:
+        return input.matmul(weight.t())
     if x.ndim == 2 and w.ndim == 2:
         return _nn.AddmmBackward0.apply(bias, input, weight)
     if w.ndim == 2:
