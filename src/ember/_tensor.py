@@ -288,7 +288,9 @@ class Tensor:
         return self._data
 
     def __array__(self, dtype=None, copy=None):
-        a = self._data
+        a = self.numpy()  # torch's np.array(t) refuses a tensor that requires grad
+        if copy:  # np.array(t) copies, np.asarray(t) shares
+            return a.astype(a.dtype if dtype is None else dtype, copy=True)
         return a if dtype is None else a.astype(dtype, copy=False)
 
     def item(self):

@@ -386,3 +386,8 @@ _FROM_TYPE_STRING["torch.BFloat16Tensor"] = "bfloat16"
 Tensor.is_xpu = Tensor.is_mps = Tensor.is_mkldnn = Tensor.is_nested = Tensor.is_ipu = False
 Tensor.is_vulkan = Tensor.is_mtia = Tensor.is_maia = False
 Tensor.is_cpu = True
+
+
+# ---- in-place as_strided_ (issue 12, onnxseq) ----
+from .ops.as_strided_inplace import as_strided_ as _as_strided_  # noqa: E402
+Tensor.as_strided_ = _as_strided_
