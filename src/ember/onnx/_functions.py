@@ -160,7 +160,8 @@ def recording():
     from .._tensor import Tensor
     from ..nn import functional as F
     saved = []
-    for target, table in ((F, _F), (ember, _TORCH), (Tensor, _METHODS)):
+    from ._attention import FUNCTIONAL as _seq_functional  # issue 12, onnxseq: attention
+    for target, table in ((F, {**_F, **_seq_functional}), (ember, _TORCH), (Tensor, _METHODS)):
         for name, handler in table.items():
             original = target.__dict__.get(name) if target is Tensor else getattr(target, name,
                                                                                   None)
