@@ -209,15 +209,18 @@ def multihead_attention(g, m, args, kwargs, out) -> None:
 
 
 # ---- nn.TransformerEncoderLayer / nn.TransformerEncoder ---------------------------------------
-def _activation(e: _Emit, act, x: str) -> str:
-    from ..nn import functional as F
+def _activation(e: _Emit, m, x: str) -> str:
+    """m.activation of a TransformerEncoderLayer: relu or gelu (function or module; the
+    functions are told by name since F.relu is wrapped while a trace records)."""
     from ..nn import modules as M
-    if act is F.relu or type(act) is M.ReLU:
-        return e.op("Relu", [x])
-    if act is F.gelu:
-        return e.gelu(x)
+    act = m.activation
     if type(act) is M.GELU:
         return e.gelu(x, act.approximate)
+    kind = getattr(m, "activation_relu_or_gelu", 0)
+    if kind == 1:
+        return e.op("Relu", [x])
+    if kind == 2:
+        return e.gelu(x)
     raise UnsupportedOperatorError(f"ember.onnx.export: TransformerEncoderLayer with activation "
                                    f"{getattr(act, '__name__', type(act).__name__)} cannot be "
                                    f"exported (relu and gelu can)")
@@ -228,7 +231,7 @@ def emit_encoder_layer(e: _Emit, m, x: str, mask, kpm, is_causal: bool) -> str:
         return emit_mha(e, m.self_attn, y, y, y, kpm, mask, False, True, is_causal)[0]
 
     def ff(y):
-        h = _activation(e, m.activation, e.linear(y, m.linear1.weight._data,
+        h = _activation(e, m, e.linear(y, m.linear1.weight._data,
                                                   _data(m.linear1.bias)))
         return e.linear(h, m.linear2.weight._data, _data(m.linear2.bias))
 

@@ -149,9 +149,11 @@ def export(model, args, f, export_params: bool = True, verbose: bool = False, tr
     # an operator not recorded carries a grad_fn naming it
     traced = []
     in_names = list(input_names or [])
-    n_flat = sum(len(a) if isinstance(a, (tuple, list)) else 1 for a in args)
+    n_flat = sum(len(a) if isinstance(a, (tuple, list)) else a is not None for a in args)
 
     def trace(a, where):  # a traced copy bound to the next input name
+        if a is None:  # an optional input left out (no graph input), as torch
+            return None
         if not isinstance(a, Tensor):
             raise NotImplementedError(f"ember.onnx.export: input {where} is a "
                                       f"{type(a).__name__}; only Tensor inputs are supported")
@@ -181,7 +183,9 @@ def export(model, args, f, export_params: bool = True, verbose: bool = False, tr
         active.graph = None
         if was_training:
             model.train()
-    def flat(o):  # nested outputs, e.g. an LSTM's (output, (h_n, c_n)), in order
+    def flat(o):  # nested outputs, e.g. an LSTM's (output, (h_n, c_n)), in order; None dropped
+        if o is None:
+            return []
         return [t for x in o for t in flat(x)] if isinstance(o, (tuple, list)) else [o]
     outs = flat(out)
     out_names = list(output_names or [])
