@@ -460,7 +460,7 @@ def _wrap_outputs(cls, ctx, args, out, record):
         n = 0
         for o in wrapped:
             if isinstance(o, Tensor):
-                if ((o._data.dtype.kind == "f" or o._data.dtype == _BF16)  # bfloat16: kind "V"
+                if ((o._data.dtype.kind in "fc" or o._data.dtype == _BF16)  # bfloat16: kind "V"
                         and (non_diff is None or id(o) not in non_diff)):
                     o.grad_fn = ctx
                     o._rg = True

@@ -189,7 +189,7 @@ def _wire(cls, ctx, args, out, next_fns, meta):
     t._retains_grad = False
     t._hooks = None
     t._accumulator = None
-    if out.dtype.kind == "f" or out.dtype == _BF16:  # bfloat16's NumPy kind is "V"
+    if out.dtype.kind in "fc" or out.dtype == _BF16:  # bfloat16 is "V"; complex as torch
         t._rg = True
         t.grad_fn = ctx
     else:

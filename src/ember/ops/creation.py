@@ -88,6 +88,8 @@ def _infer(data, float_np=None):
             a = a.astype(float_np or _dtype._default.dtype.np)
     elif a.dtype.kind in "iu" and not isinstance(data, np.generic):
         a = a.astype(np.int64)
+    elif a.dtype.kind == "c" and not isinstance(data, np.generic) and float_np is None:
+        a = a.astype(_dtype.default_complex().np)  # Python complex: complex64 by default
     elif a.dtype.kind == "U" or a.dtype.kind == "S":
         raise TypeError(f"new(): invalid data type '{a.dtype.kind == 'U' and 'str' or 'bytes'}'")
     if a.size == 0 and a.dtype.kind == "f":
