@@ -185,3 +185,14 @@ def test_eig_records_its_node_and_backward_names_the_gap(torch):
     for f in (lambda: ember.complex(a, a), lambda: ember.view_as_complex(a[:, :2])):
         with pytest.raises(NotImplementedError, match="complex autograd"):
             f()
+
+
+def test_complex_leaves_cannot_require_grad():
+    """ember has no complex autograd: a complex leaf requiring grad would get wrong gradients,
+    so it is refused with the reason (torch allows it)."""
+    for f in (lambda: ember.tensor([1 + 2j], requires_grad=True),
+              lambda: ember.tensor([1 + 2j]).requires_grad_(),
+              lambda: ember.zeros(2, dtype=ember.complex64, requires_grad=True),
+              lambda: ember.nn.Parameter(ember.tensor([1j]))):
+        with pytest.raises(NotImplementedError, match="no complex autograd"):
+            f()

@@ -173,6 +173,9 @@ class Tensor:
             return
         if value and self._data.dtype.kind not in "fc" and not _dtype.is_float_np(self._data.dtype):
             raise RuntimeError("only Tensors of floating point dtype can require gradients")
+        if value and self._data.dtype.kind == "c":  # its gradients would be silently wrong
+            raise NotImplementedError("ember: a complex tensor cannot require grad (ember has no "
+                                      "complex autograd)")
         self._rg = value
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":

@@ -126,6 +126,8 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
     _dtype.from_numpy_dtype(a.dtype)  # TypeError for dtypes ember lacks (uint16, complex...)
     t = _new(a)
     if requires_grad:
+        if a.dtype.kind == "c":
+            t.requires_grad_(True)  # (raises: ember has no complex autograd)
         if a.dtype.kind != "f":
             raise RuntimeError("Only Tensors of floating point and complex dtype can require "
                                "gradients")
