@@ -254,3 +254,18 @@ def test_what_cannot_be_exported_is_named():
             return self.layer(x)
     with pytest.raises(U, match="activation silu"):
         _export(Silu(), (x,))
+
+
+@pytest.mark.parametrize("opset", [13, 14, 17])
+def test_older_opsets(opset):
+    ember.manual_seed(6)
+    mha = nn.MultiheadAttention(8, 2).eval()
+    q = ember.randn(4, 2, 8)
+    want = _MHA(mha)(q, q, q)  # weights averaged over heads: ReduceMean's axes by opset
+    _close(_run(_MHA(mha), [q, q, q], ["q", "k", "v"], opset_version=opset), want)
+    sdpa = _SDPA(is_causal=True)
+    if opset < 14:
+        with pytest.raises(ember.onnx.UnsupportedOperatorError, match="opset_version >= 14"):
+            _export(sdpa, (q, q, q), opset_version=opset)
+    else:
+        _close(_run(sdpa, [q, q, q], ["q", "k", "v"], opset_version=opset), sdpa(q, q, q))

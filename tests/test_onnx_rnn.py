@@ -224,3 +224,13 @@ class _Packed(nn.Module):
 
     def forward(self, x):
         return self.rnn(nn.utils.rnn.pack_padded_sequence(x, [4, 3]))[1]
+
+
+@pytest.mark.parametrize("opset", [13, 17])
+def test_older_opsets(opset):
+    ember.manual_seed(3)
+    m = nn.GRU(3, 4, num_layers=2, bidirectional=True).eval()
+    x, h = ember.randn(5, 2, 3), ember.randn(4, 2, 4)
+    blob = _export(m, (x, h), input_names=["x", "h"], opset_version=opset)
+    assert onnx.load_from_string(blob).opset_import[0].version == opset
+    _close(_session(blob).run(None, {"x": x.numpy(), "h": h.numpy()}), _np(m(x, h)))

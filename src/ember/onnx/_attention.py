@@ -70,7 +70,8 @@ class _Emit:
         if self.g.opset < 14:
             raise UnsupportedOperatorError("ember.onnx.export: a causal mask needs "
                                            "opset_version >= 14 (Trilu)")
-        shape = self.op("Shape", [scores], start=-2)
+        shape = self.op("Slice", [self.op("Shape", [scores]), self.g.const(_i64(-2)),
+                                  self.g.const(_i64(np.iinfo(np.int64).max))])  # (L, S)
         fill = self.g.onnx.numpy_helper.from_array(np.array([-np.inf], self.dtype), "value")
         full = self.op("ConstantOfShape", [shape], value=fill)
         return self.op("Trilu", [full, self.g.const(_i64(1))], upper=1)
