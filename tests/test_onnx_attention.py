@@ -269,3 +269,60 @@ def test_older_opsets(opset):
             _export(sdpa, (q, q, q), opset_version=opset)
     else:
         _close(_run(sdpa, [q, q, q], ["q", "k", "v"], opset_version=opset), sdpa(q, q, q))
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_transformer_decoder_layer_with_memory_masks(torch, norm_first):
+    ember.manual_seed(7)
+    kw = dict(dim_feedforward=16, dropout=0.1, norm_first=norm_first)
+    layer = nn.TransformerDecoderLayer(8, 2, **kw).eval()
+    tl = _to_torch(torch, layer, torch.nn.TransformerDecoderLayer(8, 2, **kw))
+    tgt, mem = ember.randn(4, 2, 8), ember.randn(6, 2, 8)
+    mkpm = ember.zeros(2, 6, dtype=ember.bool)
+    mkpm[1, -2:] = True
+
+    class Dec(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layer = layer
+
+        def forward(self, tgt, mem, mkpm):
+            return self.layer(tgt, mem, memory_key_padding_mask=mkpm)
+
+    want = Dec().eval()(tgt, mem, mkpm)
+    with torch.no_grad():
+        tw = tl(_t(torch, tgt), _t(torch, mem), memory_key_padding_mask=_t(torch, mkpm))
+    _close([tw.numpy()], want, 1e-5)
+    _close(_run(Dec().eval(), [tgt, mem, mkpm], ["tgt", "mem", "mkpm"]), want)
+
+
+def test_encoder_decoder_transformer_with_dynamic_lengths(torch):
+    """nn.Transformer (traced through its encoder and decoder) with a causal target mask made
+    from the target's length: exported once, run at other lengths and batch sizes."""
+    ember.manual_seed(8)
+    kw = dict(d_model=8, nhead=2, num_encoder_layers=2, num_decoder_layers=2,
+              dim_feedforward=16, dropout=0.1, batch_first=True)
+    tr = nn.Transformer(**kw).eval()
+    tt = _to_torch(torch, tr, torch.nn.Transformer(**kw))
+
+    class Seq2Seq(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.tr = tr
+
+        def forward(self, src, tgt):
+            mask = nn.Transformer.generate_square_subsequent_mask(tgt.shape[1])
+            return self.tr(src, tgt, tgt_mask=mask, tgt_is_causal=True)
+
+    model = Seq2Seq().eval()
+    dyn = {"src": {0: "b", 1: "s"}, "tgt": {0: "b", 1: "t"}, "output": {0: "b", 1: "t"}}
+    sess = _session(_export(model, (ember.randn(2, 5, 8), ember.randn(2, 4, 8)),
+                            input_names=["src", "tgt"], dynamic_axes=dyn))
+    for b, s, t in ((2, 5, 4), (3, 7, 6)):
+        src, tgt = ember.randn(b, s, 8), ember.randn(b, t, 8)
+        want = model(src, tgt)
+        with torch.no_grad():
+            tmask = torch.nn.Transformer.generate_square_subsequent_mask(t)
+            tw = tt(_t(torch, src), _t(torch, tgt), tgt_mask=tmask, tgt_is_causal=True)
+        _close([tw.numpy()], want, 1e-5)
+        _close(sess.run(None, {"src": src.numpy(), "tgt": tgt.numpy()}), want)

@@ -1,6 +1,7 @@
 """Attention written as ONNX nodes: F.scaled_dot_product_attention, nn.MultiheadAttention,
-nn.TransformerEncoderLayer and nn.TransformerEncoder (plus F.embedding and F.gelu, which
-transformer models call directly).
+nn.TransformerEncoderLayer/Encoder and nn.TransformerDecoderLayer/Decoder (so nn.Transformer,
+whose forward calls the two, is traced through them), plus F.embedding and F.gelu, which
+transformer models call directly.
 
 The layers are emitted from their parameters on ONNX value names (MatMul/Add projections,
 Reshape/Transpose into heads, Softmax(QK^T * scale + mask) V), not by tracing their insides:
@@ -211,20 +212,20 @@ def multihead_attention(g, m, args, kwargs, out) -> None:
 
 # ---- nn.TransformerEncoderLayer / nn.TransformerEncoder ---------------------------------------
 def _activation(e: _Emit, m, x: str) -> str:
-    """m.activation of a TransformerEncoderLayer: relu or gelu (function or module; the
-    functions are told by name since F.relu is wrapped while a trace records)."""
+    """m.activation of a Transformer layer: relu or gelu, as a module or as ember's function
+    (told by name and module: F.relu itself is wrapped while a trace records)."""
     from ..nn import modules as M
     act = m.activation
     if type(act) is M.GELU:
         return e.gelu(x, act.approximate)
-    kind = getattr(m, "activation_relu_or_gelu", 0)
-    if kind == 1:
+    if type(act) is M.ReLU:
         return e.op("Relu", [x])
-    if kind == 2:
-        return e.gelu(x)
-    raise UnsupportedOperatorError(f"ember.onnx.export: TransformerEncoderLayer with activation "
-                                   f"{getattr(act, '__name__', type(act).__name__)} cannot be "
-                                   f"exported (relu and gelu can)")
+    name = getattr(act, "__name__", None)
+    if name in ("relu", "gelu") and getattr(act, "__module__", "").startswith("ember."):
+        return e.op("Relu", [x]) if name == "relu" else e.gelu(x)
+    raise UnsupportedOperatorError(f"ember.onnx.export: {type(m).__name__} with activation "
+                                   f"{name or type(act).__name__} cannot be exported (relu and "
+                                   f"gelu can)")
 
 
 def emit_encoder_layer(e: _Emit, m, x: str, mask, kpm, is_causal: bool) -> str:
@@ -299,6 +300,68 @@ def encoder(g, m, args, kwargs, out) -> None:
     _bind(g, y, out)
 
 
+def emit_decoder_layer(e: _Emit, m, x: str, mem: str, tgt_mask, memory_mask, tgt_kpm, mem_kpm,
+                       tgt_is_causal: bool, memory_is_causal: bool) -> str:
+    def sa(y):
+        return emit_mha(e, m.self_attn, y, y, y, tgt_kpm, tgt_mask, False, True,
+                        tgt_is_causal)[0]
+
+    def ca(y):
+        return emit_mha(e, m.multihead_attn, y, mem, mem, mem_kpm, memory_mask, False, True,
+                        memory_is_causal)[0]
+
+    def ff(y):
+        h = _activation(e, m, e.linear(y, m.linear1.weight._data, _data(m.linear1.bias)))
+        return e.linear(h, m.linear2.weight._data, _data(m.linear2.bias))
+
+    if m.norm_first:
+        x = e.op("Add", [x, sa(e.layer_norm(m.norm1, x))])
+        x = e.op("Add", [x, ca(e.layer_norm(m.norm2, x))])
+        return e.op("Add", [x, ff(e.layer_norm(m.norm3, x))])
+    x = e.layer_norm(m.norm1, e.op("Add", [x, sa(x)]))
+    x = e.layer_norm(m.norm2, e.op("Add", [x, ca(x)]))
+    return e.layer_norm(m.norm3, e.op("Add", [x, ff(x)]))
+
+
+_DECODER_ARGS = ("tgt", "memory", "tgt_mask", "memory_mask", "tgt_key_padding_mask",
+                 "memory_key_padding_mask", "tgt_is_causal", "memory_is_causal")
+
+
+def decoder_layer(g, m, args, kwargs, out) -> None:
+    who = "TransformerDecoderLayer"
+    tgt, mem, tm, mm, tk, mk, tc, mc = _take(args, kwargs, _DECODER_ARGS,
+                                             (None,) * 6 + (False, False), who)
+    _check_batched(tgt, who)
+    e = _Emit(g, tgt._data.dtype)
+    y = emit_decoder_layer(e, m, g.value(tgt, who), g.value(mem, who), tm, mm, tk, mk,
+                           bool(tc), bool(mc))
+    _bind(g, y, out)
+
+
+def decoder(g, m, args, kwargs, out) -> None:
+    from ..nn import modules as M
+    from ..nn.modules.transformer import _detect_is_causal_mask, _get_seq_len
+    who = "TransformerDecoder"
+    tgt, mem, tm, mm, tk, mk, tc, mc = _take(args, kwargs, _DECODER_ARGS,
+                                             (None,) * 7 + (False,), who)
+    _check_batched(tgt, who)
+    for layer in m.layers:
+        if type(layer) is not M.TransformerDecoderLayer:
+            raise UnsupportedOperatorError(f"ember.onnx.export: {who} over "
+                                           f"{type(layer).__name__} cannot be exported")
+    causal = _detect_is_causal_mask(tm, tc, _get_seq_len(tgt, m.layers[0].self_attn.batch_first))
+    e = _Emit(g, tgt._data.dtype)
+    y, ms = g.value(tgt, who), g.value(mem, who)
+    for layer in m.layers:
+        y = emit_decoder_layer(e, layer, y, ms, tm, mm, tk, mk, bool(causal), bool(mc))
+    if m.norm is not None:
+        if type(m.norm) is not M.LayerNorm:
+            raise UnsupportedOperatorError(f"ember.onnx.export: {who} with norm "
+                                           f"{type(m.norm).__name__} cannot be exported")
+        y = e.layer_norm(m.norm, y)
+    _bind(g, y, out)
+
+
 # ---- functional calls -----------------------------------------------------------------------
 def _sdpa(g, out, query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
           enable_gqa=False):
@@ -342,4 +405,5 @@ def handlers():
 def multi_handlers():
     from ..nn import modules as M
     return {M.MultiheadAttention: multihead_attention,
-            M.TransformerEncoderLayer: encoder_layer, M.TransformerEncoder: encoder}
+            M.TransformerEncoderLayer: encoder_layer, M.TransformerEncoder: encoder,
+            M.TransformerDecoderLayer: decoder_layer, M.TransformerDecoder: decoder}
