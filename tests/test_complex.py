@@ -196,3 +196,18 @@ def test_complex_leaves_cannot_require_grad():
               lambda: ember.nn.Parameter(ember.tensor([1j]))):
         with pytest.raises(NotImplementedError, match="no complex autograd"):
             f()
+
+
+def test_angle_of_real_input_gradient(torch):
+    """angle of a real tensor is piecewise constant: zero gradient, as torch."""
+    from ember.autograd import gradcheck
+    src = np.array([-1.5, 0.5, 2.0, -0.25])
+    grads = []
+    for m in (ember, torch):
+        x = m.tensor(src, requires_grad=True)
+        y = x.angle()
+        assert type(y.grad_fn).__name__ == "AngleBackward0"
+        (y * m.arange(4.0, dtype=m.float64)).sum().backward()
+        grads.append(x.grad.numpy())
+    np.testing.assert_array_equal(grads[0], grads[1])
+    assert gradcheck(ember.angle, (ember.tensor(src, requires_grad=True),))
