@@ -161,7 +161,7 @@ def test_transformer_encoder_layer(torch, activation, norm_first, batch_first):
 
 class TinyEncoderClassifier(nn.Module):
     """Embedding + positional table -> 2-layer TransformerEncoder (final LayerNorm) with a
-    padding mask -> mean over positions -> Linear."""
+    padding mask -> Linear per position, and Linear over the mean of the positions."""
 
     def __init__(self, vocab=13, d=8, classes=3, max_len=32):
         super().__init__()
@@ -176,7 +176,7 @@ class TinyEncoderClassifier(nn.Module):
     def forward(self, tokens, pad, pos):
         h = self.embed(tokens) + pos
         h = self.encoder(h, src_key_padding_mask=pad)
-        return F.log_softmax(self.head(h), dim=-1)
+        return F.log_softmax(self.head(h), dim=-1), self.head(h.mean(1))
 
 
 def test_tiny_transformer_encoder_end_to_end_with_dynamic_batch_and_sequence(torch):
@@ -187,9 +187,9 @@ def test_tiny_transformer_encoder_end_to_end_with_dynamic_batch_and_sequence(tor
     pad[1, -2:] = True
     pos = model.pos.detach()[:6]
     dyn = {"tokens": {0: "batch", 1: "seq"}, "pad": {0: "batch", 1: "seq"}, "pos": {0: "seq"},
-           "logp": {0: "batch", 1: "seq"}}
+           "logp": {0: "batch", 1: "seq"}, "pooled": {0: "batch"}}
     blob = _export(model, (tok, pad, pos), input_names=["tokens", "pad", "pos"],
-                   output_names=["logp"], dynamic_axes=dyn)
+                   output_names=["logp", "pooled"], dynamic_axes=dyn)
     proto = onnx.load_from_string(blob)
     assert [i.name for i in proto.graph.input] == ["tokens", "pad", "pos"]
     assert proto.graph.input[1].type.tensor_type.elem_type == onnx.TensorProto.BOOL

@@ -172,8 +172,9 @@ def _torch_char_lm(torch, model):
     return t
 
 
-def test_gru_classifier_with_functional_embedding_and_last_step():
-    """F.embedding and a reshape of the GRU's final hidden state feeding a Linear."""
+def test_gru_classifier_with_functional_embedding_and_last_step(torch):
+    """F.embedding, the GRU's final hidden state of both directions permuted and reshaped into
+    a Linear; and an LSTM classifier reading its last step (out[:, -1])."""
     F = nn.functional
 
     class Net(nn.Module):
@@ -189,21 +190,57 @@ def test_gru_classifier_with_functional_embedding_and_last_step():
 
     ember.manual_seed(2)
     net = Net().eval()
-    tok = ember.randint(0, 9, (5, 3))
-    with pytest.raises(ember.onnx.UnsupportedOperatorError, match="PermuteBackward0"):
-        _export(net, (tok,))  # permute is not an exported method: named, not silently wrong
-
-    class Net2(Net):
-        def forward(self, tokens):
-            out, _ = self.gru(F.embedding(tokens, self.table))
-            return F.log_softmax(self.fc(out), dim=2)
-
-    net2 = Net2().eval()
-    net2.load_state_dict(net.state_dict())
-    sess = _session(_export(net2, (tok,), input_names=["t"],
+    sess = _session(_export(net, (ember.randint(0, 9, (5, 3)),), input_names=["t"],
                             dynamic_axes={"t": {0: "seq", 1: "batch"}}))
-    tok2 = ember.randint(0, 9, (8, 2))
-    _close(sess.run(None, {"t": tok2.numpy()}), _np(net2(tok2)))
+    tok = ember.randint(0, 9, (8, 2))
+    _close(sess.run(None, {"t": tok.numpy()}), _np(net(tok)))
+
+    class LastStep(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(4, 5, batch_first=True)
+            self.fc = nn.Linear(10, 2)
+
+        def forward(self, x):
+            out, (h, _) = self.lstm(x)
+            both = ember.cat([out[:, -1], h.squeeze(0)], dim=1)
+            return self.fc(both), ember.stack([out[:, 0, :2], out[..., -1, 1:3]], 1).mean(-1)
+
+    m = LastStep().eval()
+    sess = _session(_export(m, (ember.randn(2, 7, 4),), input_names=["x"],
+                            dynamic_axes={"x": {0: "b", 1: "t"}}))
+    x = ember.randn(3, 4, 4)
+    _close(sess.run(None, {"x": x.numpy()}), _np(m(x)))
+    tm = _torch_last_step(torch, m)
+    with torch.no_grad():
+        _close([a.numpy() for a in tm(torch.tensor(x.numpy()))], _np(m(x)), 1e-5)
+
+    class Fancy(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(4, 6)
+
+        def forward(self, x):
+            return self.gru(x)[0][[0, 2]]  # advanced indexing: named, not silently wrong
+
+    with pytest.raises(ember.onnx.UnsupportedOperatorError, match="advanced indexing"):
+        _export(Fancy(), (ember.randn(3, 2, 4),))
+
+
+def _torch_last_step(torch, m):
+    class LastStep(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = torch.nn.LSTM(4, 5, batch_first=True)
+            self.fc = torch.nn.Linear(10, 2)
+
+        def forward(self, x):
+            out, (h, _) = self.lstm(x)
+            both = torch.cat([out[:, -1], h.squeeze(0)], dim=1)
+            return self.fc(both), torch.stack([out[:, 0, :2], out[..., -1, 1:3]], 1).mean(-1)
+    t = LastStep().eval()
+    t.load_state_dict({k: torch.tensor(v.numpy()) for k, v in m.state_dict().items()})
+    return t
 
 
 def test_what_onnx_cannot_express_is_named():
