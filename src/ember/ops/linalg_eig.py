@@ -45,7 +45,8 @@ class LinalgEigBackward0(Op):
         if vectors:
             w, v = np.linalg.eig(x)
             return w.astype(out, copy=False), v.astype(out, copy=False)
-        if not np.isfinite(x).all():  # geev's NaN answer: torch returns it without raising
+        if not np.isfinite(x).all():  # torch returns LAPACK's answer, not an error; NumPy
+            # refuses to call LAPACK, so ember answers NaN (never a made-up finite value)
             return np.full(x.shape[:-2] + (n,), np.nan, out)
         return np.linalg.eigvals(x).astype(out, copy=False)
 
