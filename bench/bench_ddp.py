@@ -99,6 +99,8 @@ def main() -> None:
     p.add_argument("--scale-batch", action="store_true",
                    help="100 samples per rank per step (global batch 200, half the steps) "
                         "instead of 50 (global batch 100, the same steps as one process)")
+    p.add_argument("--mpiexec-args", default="",
+                   help="extra mpiexec options, e.g. '-bind-to core' (MPICH) to pin the ranks")
     a = p.parse_args()
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
                PYTHONPATH=os.path.join(ROOT, "src"))
@@ -112,8 +114,8 @@ def main() -> None:
         for _ in range(a.repeat):  # alternate, so both see the same phases of the machine
             sc = "1" if a.scale_batch else "0"
             one.append(run([sys.executable, script, a.data, str(a.steps), "1", sc], env)[0])
-            two.append(run([mpiexec, "-n", "2", sys.executable, script, a.data, str(a.steps),
-                            "2", sc], env))
+            two.append(run([mpiexec, *a.mpiexec_args.split(), "-n", "2", sys.executable, script,
+                            a.data, str(a.steps), "2", sc], env))
     finally:
         os.unlink(script)
     n = a.steps * 100

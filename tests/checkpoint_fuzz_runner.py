@@ -74,7 +74,8 @@ def main():
         import ember.nn  # noqa: F401 - Parameter is used by loads
     with open(cases_file) as fh:
         cases = json.load(fh)
-    lib.load(cases["warmup"], weights_only=True)  # lazy imports happen before the snapshot
+    lib.load(cases["warmup"], weights_only=True)  # lazy imports happen before the snapshot:
+    lib.zeros(1, dtype=lib.bfloat16)  # the loader's, and ember's ml_dtypes for bfloat16 storages
     base = snapshot(lib)
     signal.signal(signal.SIGALRM, _alarm)
     with open(out_file, "w") as out:

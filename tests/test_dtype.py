@@ -192,3 +192,21 @@ def test_casts_between_all_dtypes(torch):
         t = torch.tensor(v).to(getattr(torch, src)).to(getattr(torch, dst))
         assert _ename(e.dtype) == _tname(t.dtype)
         assert e.tolist() == t.tolist(), (src, dst, e.tolist(), t.tolist())
+
+
+def test_bfloat16_loads_ml_dtypes_on_first_use_only():
+    # ml_dtypes' extension costs ~0.6 s at import (issue 15: `import ember` <= 0.25 s), so ember
+    # loads it when bfloat16 is first used; everything about bfloat16 must still work after that.
+    import subprocess
+    import sys
+    code = ("import sys, ember\n"
+            "assert 'ml_dtypes' not in sys.modules, 'import ember loaded ml_dtypes'\n"
+            "x = ember.ones(3).sum()\n"
+            "assert ember.bfloat16.is_floating_point and 'ml_dtypes' not in sys.modules\n"
+            "y = ember.tensor([1.5, 2.0]).to(ember.bfloat16)\n"
+            "assert 'ml_dtypes' in sys.modules and y.dtype is ember.bfloat16\n"
+            "assert y.is_floating_point() and (y * 2).dtype is ember.bfloat16\n"
+            "print(repr(y))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "tensor([1.5000, 2.0000], dtype=ember.bfloat16)"

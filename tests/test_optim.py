@@ -512,3 +512,67 @@ def test_load_legacy_float_step():
     assert isinstance(step, ember.Tensor) and step.dtype == ember.float32 and float(step) == 1.0
     other.step()
     assert float(other.state[p]["step"]) == 2.0
+
+
+class _LoopAdam(eoptim.Adam):
+    """Adam with the whole-group update switched off: the per-parameter loop, for reference."""
+
+    def _step_group_flat(self, group, hyper):
+        return False
+
+
+@pytest.mark.parametrize("kw", [{}, {"weight_decay": 0.1, "decoupled_weight_decay": True},
+                                {"weight_decay": 0.1}, {"amsgrad": True}])
+def test_adam_group_update_equals_per_parameter_loop(torch, kw):
+    """Adam/AdamW update a group at once (optim/_flat.py); the result must be bit-identical to
+    the per-parameter loop, across a step where one parameter has no gradient (the loop runs
+    that step), a load_state_dict (the flat arrays are rebuilt) and torch's own numbers."""
+    rng = np.random.default_rng(5)
+    shapes = [(4, 3), (3,), (2, 2, 2), ()]
+    init = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    grads = [[rng.standard_normal(s).astype(np.float32) for s in shapes] for _ in range(6)]
+    runs = {}
+    for name, cls in (("flat", eoptim.Adam), ("loop", _LoopAdam)):
+        ps = [ember.tensor(a.copy(), requires_grad=True) for a in init]
+        opt = cls(ps, lr=0.05, **kw)
+        for k, gs in enumerate(grads):
+            for i, (p, g) in enumerate(zip(ps, gs)):
+                p.grad = None if (k == 2 and i == 1) else ember.tensor(g)
+            opt.step()
+            if k == 3:  # a state round trip in the middle
+                sd = copy.deepcopy(opt.state_dict())
+                opt = cls(ps, lr=0.05, **kw)
+                opt.load_state_dict(sd)
+        runs[name] = ([p.detach().numpy().copy() for p in ps],
+                      [{k: v.numpy().copy() for k, v in s.items()}
+                       for s in opt.state_dict()["state"].values()])
+    for a, b in zip(runs["flat"][0], runs["loop"][0]):
+        assert np.array_equal(a, b)
+    for sa, sb in zip(runs["flat"][1], runs["loop"][1]):
+        assert sa.keys() == sb.keys()
+        for k in sa:
+            assert np.array_equal(sa[k], sb[k]), k
+    tps = [torch.tensor(a.copy(), requires_grad=True) for a in init]
+    topt = torch.optim.Adam(tps, lr=0.05, **kw)
+    for k, gs in enumerate(grads):
+        for i, (p, g) in enumerate(zip(tps, gs)):
+            p.grad = None if (k == 2 and i == 1) else torch.tensor(g)
+        topt.step()
+    for a, t in zip(runs["flat"][0], tps):
+        np.testing.assert_allclose(a, t.detach().numpy(), rtol=1e-6, atol=1e-7)
+
+
+def test_adam_group_update_keeps_state_tensors():
+    """state_dict() hands out the optimizer's own state tensors (as torch): after the group
+    update they still are the ones that change."""
+    ps = [ember.ones(3, requires_grad=True), ember.ones(2, 2, requires_grad=True)]
+    opt = eoptim.AdamW(ps, lr=0.1)
+    for p in ps:
+        p.grad = ember.ones(p.shape)
+    opt.step()
+    held = opt.state_dict()["state"][0]["exp_avg"]
+    before = held.numpy().copy()
+    opt.step()
+    assert held is opt.state[ps[0]]["exp_avg"]
+    assert not np.array_equal(held.numpy(), before)
+    assert float(opt.state[ps[1]]["step"]) == 2.0

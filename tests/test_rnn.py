@@ -390,3 +390,43 @@ def test_blocked_gemm_sizes(torch, kind):
     assert_close(ex.grad, tx.grad, rtol=1e-4, atol=1e-5)
     for p, q in zip(tm.parameters(), em.parameters()):
         assert_close(q.grad, p.grad, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("hidden,bias", [(64, True), (130, False), (16, True)])
+def test_lstm_full_batch_loop_matches_general_loop(torch, hidden, bias):
+    """Padded input runs the transposed loop (ops/lstm_uniform.py, stacked row-block GEMMs when
+    4H divides into blocks); it must give the general loop's outputs and gradients, and torch's."""
+    from ember.ops.rnn import LstmLayerBackward0
+    torch.manual_seed(0)
+    tm = torch.nn.LSTM(5, hidden, num_layers=2, bidirectional=True, bias=bias)
+    em = nn.LSTM(5, hidden, num_layers=2, bidirectional=True, bias=bias)
+    _copy_weights(tm, em)
+    x = RNG.standard_normal((7, 3, 5)).astype(np.float32)
+    h0 = RNG.standard_normal((4, 3, hidden)).astype(np.float32)
+    c0 = RNG.standard_normal((4, 3, hidden)).astype(np.float32)
+    weights = None
+    results = {}
+    for uniform in (True, False):
+        LstmLayerBackward0._uniform_ok = uniform
+        try:
+            em.zero_grad()
+            ex, eh, ec = (ember.tensor(a, requires_grad=True) for a in (x, h0, c0))
+            el = _states(em(ex, (eh, ec)))
+            if weights is None:
+                weights = [RNG.standard_normal(tuple(t.shape)).astype(np.float32) for t in el]
+            _backward(ember, el, weights)
+            results[uniform] = ([t.detach() for t in el], [ex.grad, eh.grad, ec.grad],
+                                [p.grad.clone() for p in em.parameters()])
+        finally:
+            LstmLayerBackward0._uniform_ok = True
+    for a, b in zip(sum(results[True], []), sum(results[False], [])):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-5)
+    tx, th, tc = (torch.tensor(a, requires_grad=True) for a in (x, h0, c0))
+    tl = _states(tm(tx, (th, tc)))
+    _backward(torch, tl, weights)
+    for a, b in zip(results[True][0], tl):
+        assert_close(a, b, rtol=1e-5, atol=1e-5)
+    for a, b in zip(results[True][1], (tx.grad, th.grad, tc.grad)):
+        assert_close(a, b, rtol=1e-4, atol=1e-5)
+    for a, b in zip(results[True][2], tm.parameters()):
+        assert_close(a, b.grad, rtol=1e-4, atol=1e-4)

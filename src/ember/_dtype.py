@@ -57,11 +57,34 @@ int16 = dtype("int16", np.int16, 1)
 int32 = dtype("int32", np.int32, 1)
 int64 = dtype("int64", np.int64, 1)
 bool_ = dtype("bool", np.bool_, 0)
-# bfloat16 (amp, issue 12): NumPy has none; the small ml_dtypes package registers one with NumPy
-# (its kind is "V", so floating checks ask the ember dtype, or `is_float_np` below)
-import ml_dtypes as _ml_dtypes  # noqa: E402
 
-bfloat16 = dtype("bfloat16", _ml_dtypes.bfloat16, 2)
+
+class _LazyNumpyDtype(dtype):
+    """bfloat16 (amp, issue 12): NumPy has none; the small ml_dtypes package registers one, but
+    its C extension takes ~0.6 s to load, so it is imported on first use of ``.np``, not with
+    ember. Until then no array can hold bfloat16, so checks may treat NumPy kind "V" (ml_dtypes'
+    kind) as this dtype without loading it."""
+
+    __slots__ = ("_np",)
+
+    def __init__(self, name: str, itemsize: int):
+        self.name = name
+        self._np = None
+        self.is_floating_point = True
+        self.is_signed = True
+        self.itemsize = itemsize
+        self._cat = 2
+
+    @property
+    def np(self):
+        if self._np is None:
+            import ml_dtypes
+            self._np = np.dtype(ml_dtypes.bfloat16)
+            _FROM_NP[self._np] = self
+        return self._np
+
+
+bfloat16 = _LazyNumpyDtype("bfloat16", 2)
 
 # complex (issue 12, onnxseq: linalg.eig): category 3, above the floating ones as in torch
 complex64 = dtype("complex64", np.complex64, 3)
@@ -75,16 +98,20 @@ short, int, long = int16, int32, int64
 
 _ALL = (float16, float32, float64, uint8, int8, int16, int32, int64, bool_, bfloat16, complex64,
         complex128)
-_FROM_NP = {d.np: d for d in _ALL}
+_FROM_NP = {d.np: d for d in _ALL if d is not bfloat16}  # bfloat16 adds itself when loaded
 _BY_NAME = {d.name: d for d in _ALL}
 
 
-_BF16_NP = bfloat16.np
-
-
 def is_float_np(np_dtype) -> bool:
-    """True for the NumPy dtypes of ember's floating dtypes (bfloat16's kind is "V", not "f")."""
-    return np_dtype.kind == "f" or np_dtype == _BF16_NP
+    """True for the NumPy dtypes of ember's floating dtypes (bfloat16's kind is "V", not "f";
+    ember makes no other "V" arrays)."""
+    k = np_dtype.kind
+    return k == "f" or k == "V"
+
+
+def is_bf16_np(np_dtype) -> bool:
+    """True for ml_dtypes' bfloat16 without importing ml_dtypes when nothing has used it yet."""
+    return np_dtype.kind == "V" and bfloat16._np is not None and np_dtype == bfloat16._np
 
 
 def _by_name(name: str) -> dtype:
@@ -94,6 +121,8 @@ def _by_name(name: str) -> dtype:
 def from_numpy_dtype(np_dtype) -> dtype:
     """The ember dtype of a NumPy dtype; TypeError for the ones torch has no counterpart for."""
     d = _FROM_NP.get(np.dtype(np_dtype))
+    if d is None and np.dtype(np_dtype).name == "bfloat16":
+        d = _FROM_NP.get(bfloat16.np)  # an ml_dtypes array from outside before ember loaded it
     if d is None:
         raise TypeError(
             f"can't convert np.ndarray of type numpy.{np.dtype(np_dtype).name}. The only supported "

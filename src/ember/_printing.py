@@ -199,7 +199,7 @@ def _nd_str(a: np.ndarray, indent: int, summarize: bool, fmt: _Formatter) -> str
 
 
 def _tensor_str(a: np.ndarray, indent: int) -> str:
-    if a.dtype == _dtype._BF16_NP:  # bfloat16 (kind "V") prints by its float32 values, as torch
+    if _dtype.is_bf16_np(a.dtype):  # bfloat16 (kind "V") prints by its float32 values, as torch
         a = a.astype(np.float32)
     summarize = a.size > _OPTS.threshold
     fmt = (_ComplexFormatter if a.dtype.kind == "c" else _Formatter)(

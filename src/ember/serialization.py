@@ -49,9 +49,15 @@ _STORAGE_DTYPES = {
     "FloatStorage": np.float32, "DoubleStorage": np.float64, "HalfStorage": np.float16,
     "LongStorage": np.int64, "IntStorage": np.int32, "ShortStorage": np.int16,
     "CharStorage": np.int8, "ByteStorage": np.uint8, "BoolStorage": np.bool_,
-    "BFloat16Storage": _dtype.bfloat16.np,  # ml_dtypes' bfloat16 (issue 12, mpx)
+    "BFloat16Storage": _dtype.bfloat16,  # ml_dtypes' bfloat16, loaded on first use (issue 12, mpx)
 }
-_STORAGE_OF = {np.dtype(v): k for k, v in _STORAGE_DTYPES.items()}
+_STORAGE_OF = {np.dtype(v): k for k, v in _STORAGE_DTYPES.items() if v is not _dtype.bfloat16}
+
+
+def _storage_np_dtype(name):
+    """The NumPy dtype of a storage class name (None if unknown); bfloat16 loads ml_dtypes here."""
+    d = _STORAGE_DTYPES.get(name)
+    return d.np if d is _dtype.bfloat16 else d
 _ALIGN = 64
 
 
@@ -143,6 +149,8 @@ class _Pickler(pickle._Pickler):
     def persistent_id(self, obj):
         if isinstance(obj, _StorageRef):
             name = _STORAGE_OF.get(np.dtype(obj.dtype))
+            if name is None and _dtype.is_bf16_np(np.dtype(obj.dtype)):
+                name = "BFloat16Storage"
             if name is None:
                 raise pickle.PicklingError(f"ember.save cannot store dtype {obj.dtype}")
             return ("storage", _STORAGE_GLOBALS[name], obj.key, "cpu", obj.numel)
@@ -320,7 +328,7 @@ class _Loader:
             raise pickle.UnpicklingError(f"unknown persistent id {reprlib.repr(pid)}")
         _, stype, key, location, numel = pid
         name = stype if isinstance(stype, str) else getattr(stype, "__name__", None)
-        np_dtype = _STORAGE_DTYPES.get(name) if isinstance(name, str) else None
+        np_dtype = _storage_np_dtype(name) if isinstance(name, str) else None
         if np_dtype is None:
             raise pickle.UnpicklingError(f"storage of unknown type {reprlib.repr(stype)}")
         if type(key) is not str or type(location) is not str:

@@ -32,7 +32,7 @@ _DEFAULT_DTYPE = {"cpu": _dtype.bfloat16}
 def _eligible(t):
     # torch casts floating tensors other than float64 (and leaves everything else alone)
     d = t._data.dtype
-    return (d.kind == "f" or d == _dtype._BF16_NP) and d.itemsize != 8
+    return _dtype.is_float_np(d) and d.itemsize != 8
 
 
 def cast_low(*tensors):

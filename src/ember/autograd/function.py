@@ -11,7 +11,6 @@ import weakref
 
 from .._tensor import Tensor
 from .grad_mode import state as _grad_state
-from .._dtype import _BF16_NP as _BF16
 
 __all__ = ["Function", "FunctionCtx", "Node", "AccumulateGrad", "once_differentiable",
            "RemovableHandle"]
@@ -460,7 +459,7 @@ def _wrap_outputs(cls, ctx, args, out, record):
         n = 0
         for o in wrapped:
             if isinstance(o, Tensor):
-                if ((o._data.dtype.kind in "fc" or o._data.dtype == _BF16)  # bfloat16: kind "V"
+                if (((k := o._data.dtype.kind) == "f" or k == "V" or k == "c")  # bfloat16: "V"
                         and (non_diff is None or id(o) not in non_diff)):
                     o.grad_fn = ctx
                     o._rg = True

@@ -80,6 +80,28 @@ def allowed() -> int:
     return _blas.allowed
 
 
+def serial_blas() -> "_Serial":
+    """A context for a loop of small products called through np.matmul directly (a recurrent
+    layer's steps): BLAS on one thread, as gemm() would choose for each of them."""
+    return _SERIAL
+
+
+class _Serial:
+    __slots__ = ()
+
+    def __enter__(self):
+        if _blas.current != 1:
+            if not _blas.ready:
+                _find()
+            _use(1)
+
+    def __exit__(self, *exc):
+        return False
+
+
+_SERIAL = _Serial()
+
+
 def _use(n: int) -> None:
     if n != _blas.current and _blas.set_threads is not None:
         _blas.set_threads(n)

@@ -12,7 +12,6 @@ import numpy as np
 from .._tensor import Tensor
 from ..autograd.function import Function, Node, _Saved, _wrap_outputs
 from ..autograd.grad_mode import state as _grad_state
-from .._dtype import _BF16_NP as _BF16
 
 _ndarray = np.ndarray
 _object_new = object.__new__
@@ -189,7 +188,7 @@ def _wire(cls, ctx, args, out, next_fns, meta):
     t._retains_grad = False
     t._hooks = None
     t._accumulator = None
-    if out.dtype.kind in "fc" or out.dtype == _BF16:  # bfloat16 is "V"; complex as torch
+    if (k := out.dtype.kind) == "f" or k == "V" or k == "c":  # bfloat16 is "V"; complex as torch
         t._rg = True
         t.grad_fn = ctx
     else:

@@ -215,39 +215,35 @@ class ErfBackward0(Op):
         return g * (-(x * x)).exp() * (2.0 / math.sqrt(math.pi))
 
 
-_ERFC_COEFS = (-0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.18628806, 0.09678418,
-               0.37409196, 1.00002368)
+# Phi(x) = 1/2 + tanh(x P(x^2)) / 2 with P fitted (weighted least squares, by the sensitivity
+# of Phi to the tanh's argument) to atanh(erf(x / sqrt 2)) / x on |x| <= 6, beyond which Phi is
+# 0 or 1 in float32: |error| < 1e-7 in Phi, as torch's float32 1 + erf(x / sqrt 2) (torch's
+# GELU is 1.2e-6 from the exact one at worst; this one 1.4e-6). Coefficients of x^0, x^2, ...
+_PHI_TANH_COEFS = (0.7978849411010742, 0.03633308410644531, -3.259398363297805e-05,
+                   -5.530670750886202e-05, 3.9648507481615525e-06, -1.32273100916791e-07,
+                   1.7564927290436572e-09)
 
 
 def _phi_np(a: np.ndarray) -> np.ndarray:
     """The standard normal CDF Phi(a) = (1 + erf(a / sqrt 2)) / 2 in a's dtype: float64 exactly
-    (math.erf), others through _erf_np's erfc approximation evaluated in place in float32
-    (a third of the passes over the data: GELU's forward is a hot op of transformer MLPs)."""
+    (math.erf), others as a tanh of an odd polynomial evaluated in place in float32 (NumPy's
+    tanh is vectorised: 19 passes over the data where the erfc route took 30; GELU's forward is
+    a hot op of transformer MLPs)."""
     if a.dtype == np.float64:
         return 0.5 * (1.0 + _erf_np(a * _SQRT1_2))
     x = (a if a.dtype == np.float32 else a.astype(np.float32)).reshape(-1)  # (0-dim: 1-D)
     f = np.float32
-    z = np.abs(x)
-    z *= f(_SQRT1_2)
-    t = z * f(0.5)
-    t += f(1.0)
-    np.divide(f(1.0), t, out=t)
-    p = t * f(0.17087277)
-    for c in _ERFC_COEFS:  # Horner, in place
-        p += f(c)
-        p *= t
-    p += f(-1.26551223)
-    z *= z
-    p -= z
-    np.exp(p, out=p)
+    t = np.clip(x, f(-6.0), f(6.0))
+    u = t * t
+    c = _PHI_TANH_COEFS
+    p = u * f(c[-1])
+    for k in range(len(c) - 2, 0, -1):  # Horner in u, in place
+        p += f(c[k])
+        p *= u
+    p += f(c[0])
     p *= t
-    p *= f(-0.5)
-    p += f(0.5)  # 1/2 - erfc(|a| / sqrt 2) / 2 = Phi(|a|) - 1/2 >= 0
-    # give it a's sign bit: integer bit operations are an order of magnitude faster than
-    # np.copysign or np.where on a sign mask
-    sign = np.bitwise_and(x.view(np.int32), np.int32(-2 ** 31))
-    pi = p.view(np.int32)
-    np.bitwise_or(pi, sign, out=pi)
+    np.tanh(p, out=p)
+    p *= f(0.5)
     p += f(0.5)
     out = p.reshape(a.shape)
     return out if out.dtype == a.dtype else out.astype(a.dtype)

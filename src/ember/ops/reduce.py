@@ -121,7 +121,7 @@ def _float_input(a, dtype, name):
             raise RuntimeError(f"{name}(): could not infer output dtype. Optional dtype must be "
                                f"either a floating point or complex dtype. Got: {_TN[dt.name]}")
         return x.astype(dt.np)
-    if x.dtype.kind != "f" and x.dtype != _dtype._BF16_NP:
+    if not _dtype.is_float_np(x.dtype):
         dn = _dtype._FROM_NP[x.dtype]
         raise RuntimeError(f"{name}(): could not infer output dtype. Input dtype must be either a "
                            f"floating point or complex dtype. Got: {_TN[dn.name]}")

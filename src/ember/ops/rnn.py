@@ -27,6 +27,7 @@ from .._tensor import Tensor
 from ..autograd.function import once_differentiable
 from .base import Op
 from ._gemm import gemm as _matmul  # BLAS threads chosen per product (busy cores)
+from . import lstm_uniform as _lstm_uniform
 
 _new = Tensor._new
 _tanh = np.tanh
@@ -216,6 +217,7 @@ class LstmLayerBackward0(_RNNLayer):
     separate input projection or bias pass, and the backward gets dW_ih, dW_hh and db from one
     GEMM, dA^T [X, H_prev, 1].
     """
+    _uniform_ok = True  # the transposed loop for full batches (off: A/B timing, tests)
 
     @staticmethod
     def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, steps):
@@ -246,12 +248,22 @@ class LstmLayerBackward0(_RNNLayer):
                 Wr[dst:dst + k, -1] *= half
         if bias:
             XH[:, K - 1] = 1
+        proj = w_hr is not None
+        save = LstmLayerBackward0._save(ctx)
+        if (not proj and len(steps) > 1 and B and steps[0][1] == steps[-1][1] == B
+                and dt.itemsize >= 4 and LstmLayerBackward0._uniform_ok):  # (half: gemm())
+            # every step has the whole batch: the transposed loop (ops/lstm_uniform.py)
+            out, hn, cn, ctx.uniform = _lstm_uniform.forward(
+                X, h0._data if h0 is not None else None, c0._data if c0 is not None else None,
+                Wr, w_ih._data[perm], Whh[perm], steps, I, H, bias, save)
+            if save:
+                ctx.arrays = (I, Hout, perm)
+            return out, hn, cn
+        ctx.uniform = None
         W = Wr.T  # (K, 4H), the step GEMM's right operand
         G = np.empty((N, H4), dt)  # pre-activations, turned into activations in place
-        proj = w_hr is not None
         WhrT = np.ascontiguousarray(w_hr._data.T) if proj else None
         out = np.empty((N, Hout), dt)
-        save = LstmLayerBackward0._save(ctx)
         if save:
             Cprev = np.empty((N, H), dt)
             TC = np.empty((N, H), dt)
@@ -295,8 +307,16 @@ class LstmLayerBackward0(_RNNLayer):
     @staticmethod
     @once_differentiable
     def backward(ctx, gout, gh, gc):
-        XH, I, Hout, G, Cprev, TC, R, Wih, Whh, Whr, perm, steps = ctx.arrays
         nig = ctx.needs_input_grad
+        if ctx.uniform is not None:
+            I, Hout, perm = ctx.arrays
+            need_w = nig[3] or nig[4] or nig[5] or nig[6]
+            dx, dh, dc, dW = _lstm_uniform.backward(ctx.uniform, gout._data, gh._data,
+                                                    gc._data, nig[0], need_w)
+            ctx.uniform = ctx.arrays = None
+            return (_grad(nig[0], dx), _grad(nig[1], dh), _grad(nig[2], dc),
+                    *_lstm_weight_grads(dW, perm, I, Hout, nig), None, None)
+        XH, I, Hout, G, Cprev, TC, R, Wih, Whh, Whr, perm, steps = ctx.arrays
         H = TC.shape[1]
         H3 = 3 * H
         dh = np.array(gh._data, order="C")
@@ -334,19 +354,22 @@ class LstmLayerBackward0(_RNNLayer):
             dct *= f
             _rmul(d, Whh, plan, dht)
         ctx.arrays = None
-        inv = np.argsort(perm)
         dx = _matmul(DA, Wih) if nig[0] else None
-        dwih = dwhh = db = None
-        if nig[3] or nig[4] or nig[5] or nig[6]:
-            dW = _matmul(DA.T, XH)[inv]  # (4H, K): [dW_ih, dW_hh, db]
-            dwih = np.ascontiguousarray(dW[:, :I])
-            dwhh = np.ascontiguousarray(dW[:, I:I + Hout])
-            if nig[5] or nig[6]:
-                db = np.ascontiguousarray(dW[:, -1])
+        dW = _matmul(DA.T, XH) if nig[3] or nig[4] or nig[5] or nig[6] else None
         dwhr = _matmul(DH.T, R) if proj and nig[7] else None
         return (_grad(nig[0], dx), _grad(nig[1], dh), _grad(nig[2], dc),
-                _grad(nig[3], dwih), _grad(nig[4], dwhh), _grad(nig[5], db), _grad(nig[6], db),
-                _grad(nig[7], dwhr), None)
+                *_lstm_weight_grads(dW, perm, I, Hout, nig), _grad(nig[7], dwhr), None)
+
+
+def _lstm_weight_grads(dW, perm, I, Hout, nig):
+    """(dW_ih, dW_hh, db_ih, db_hh) from dW (4H, K) = [dW_ih, dW_hh, db] in gate order perm."""
+    if dW is None:
+        return None, None, None, None
+    dW = dW[np.argsort(perm)]
+    dwih = np.ascontiguousarray(dW[:, :I])
+    dwhh = np.ascontiguousarray(dW[:, I:I + Hout])
+    db = np.ascontiguousarray(dW[:, -1]) if nig[5] or nig[6] else None
+    return _grad(nig[3], dwih), _grad(nig[4], dwhh), _grad(nig[5], db), _grad(nig[6], db)
 
 
 class GruLayerBackward0(_RNNLayer):

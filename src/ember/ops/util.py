@@ -77,7 +77,7 @@ def _with_scalar(x: np.ndarray, s):
             raise TypeError(f"unsupported operand type: {type(s).__name__}")
     k = x.dtype.kind
     if isinstance(s, float):
-        if k != "f" and x.dtype != _dtype._BF16_NP:  # bfloat16 (kind "V") stays bfloat16
+        if k != "f" and k != "V":  # bfloat16 (kind "V") stays bfloat16
             x = x.astype(_dtype._default.dtype.np)
         return x, s
     if isinstance(s, bool):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._tensor import Tensor
+from . import _flat
 from .optimizer import (Optimizer, _check_tensor_lr, _lerp_, _scalar, _state_tensor,
                         _step_tensor)
 
@@ -102,3 +103,46 @@ class Adam(Optimizer):
         np.multiply(exp_avg, -step_size, out=a)
         np.divide(a, denom, out=a)
         np.add(data, a, out=data)
+
+    def _step_group_flat(self, group, hyper):
+        """The whole group at once (optim/_flat.py) for the common configuration: no amsgrad,
+        no maximize, no L2 weight decay (decoupled is fine), every parameter with a gradient
+        and one step count. The same operations per element as _update."""
+        lr, beta1, beta2, eps, weight_decay, amsgrad, maximize, decoupled = hyper
+        params = group["params"]
+        if amsgrad or maximize or (weight_decay != 0 and not decoupled) or len(params) < 2:
+            return False
+        fg = _flat.flat_group(self, group, ("exp_avg", "exp_avg_sq"))
+        if fg is None:
+            return False
+        steps = [self.state[p]["step"]._data for p in params]
+        step = float(steps[0]) + 1
+        for s in steps:
+            if float(s) + 1 != step:
+                return False
+        for s in steps:
+            s += 1
+        g = _flat.gather_grads(fg)
+        exp_avg = fg.views["exp_avg"][0]
+        exp_avg_sq = fg.views["exp_avg_sq"][0]
+        b = fg.tmp
+        _lerp_(exp_avg, g, 1 - beta1, b)
+        np.multiply(exp_avg_sq, beta2, out=exp_avg_sq)
+        np.multiply(g, 1 - beta2, out=b)
+        np.multiply(b, g, out=b)
+        np.add(exp_avg_sq, b, out=exp_avg_sq)
+        step_size = lr / (1 - beta1 ** step)
+        denom = np.sqrt(exp_avg_sq, out=b)
+        np.divide(denom, (1 - beta2 ** step) ** 0.5, out=denom)
+        np.add(denom, eps, out=denom)
+        u = fg.update
+        np.multiply(exp_avg, -step_size, out=u)
+        np.divide(u, denom, out=u)
+        decay = 1 - lr * weight_decay if weight_decay != 0 else None
+        for p, (a, e) in zip(params, fg.offsets):
+            data = p._data
+            if decay is not None:
+                np.multiply(data, decay, out=data)
+            np.add(data, u[a:e].reshape(data.shape), out=data)
+            p._vc[0] += 1
+        return True

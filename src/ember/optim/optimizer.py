@@ -195,6 +195,7 @@ class Optimizer:
         self._load_state_dict_pre_hooks: OrderedDict = OrderedDict()
         self._load_state_dict_post_hooks: OrderedDict = OrderedDict()
         self._buffers: dict = {}   # per-parameter scratch arrays, never serialised
+        self._flat_groups: dict = {}  # groups updated at once (optim/_flat.py), never serialised
         self._in_step = False
 
     # ---- pickling (torch keeps only these three) ---------------------------------------------
@@ -208,6 +209,7 @@ class Optimizer:
                      "_load_state_dict_post_hooks"):
             self.__dict__.setdefault(name, OrderedDict())
         self._buffers = {}
+        self._flat_groups = {}
         self._in_step = False
         self.defaults.setdefault("differentiable", False)
         for group in self.param_groups:
@@ -314,6 +316,8 @@ class Optimizer:
         states = self.state
         for group in self.param_groups:
             hyper = self._group_hyper(group)
+            if self._step_group_flat(group, hyper):
+                continue
             for p in group["params"]:
                 g = p._grad
                 if g is None:
@@ -337,6 +341,11 @@ class Optimizer:
 
     def _init_state(self, p: Tensor, state: dict, group: dict[str, Any]) -> None:
         """Create `p`'s state before its first update (nothing by default)."""
+
+    def _step_group_flat(self, group: dict[str, Any], hyper) -> bool:
+        """Update the whole group at once when the optimizer can (see optim/_flat.py); False
+        leaves it to the per-parameter loop."""
+        return False
 
     def _update(self, p: Tensor, grad: np.ndarray, state: dict, hyper: dict[str, Any]) -> None:
         raise NotImplementedError
