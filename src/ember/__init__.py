@@ -157,3 +157,8 @@ from .amp.autocast_mode import (get_autocast_dtype, get_autocast_cpu_dtype,
                                 is_autocast_available, is_autocast_cpu_enabled,
                                 is_autocast_enabled)
 _SUBMODULES |= {"cpu"}
+
+# ---- complex dtypes (issue 12, onnxseq: linalg.eig) ----
+from ._dtype import cdouble, cfloat, complex64, complex128  # noqa: E402
+from ._complex import (angle, complex, conj, conj_physical, is_complex, is_conj,  # noqa: E402
+                       polar, resolve_conj, view_as_complex, view_as_real)

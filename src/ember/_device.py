@@ -37,12 +37,22 @@ class device:
 CPU = device("cpu")
 
 
+class DeviceNotCompiledError(AssertionError, RuntimeError):
+    """torch on a CPU-only build raises AssertionError("Torch not compiled with CUDA enabled")
+    for a CUDA tensor; ember raises the same type (also a RuntimeError, which ember raised
+    before, so code catching either keeps working)."""
+
+
 def check_device(d) -> None:
     """Accept cpu; name the device ember cannot run on instead of silently ignoring it."""
     if d is None:
         return
     if not isinstance(d, device):
         d = device(d)
+    if d.type in ("cuda", "xpu"):
+        raise DeviceNotCompiledError(
+            f"Torch not compiled with {d.type.upper()} enabled (ember runs on the CPU only; "
+            f"device '{d}' is not available)")
     if d.type != "cpu":
         raise RuntimeError(
             f"ember runs on the CPU only; device '{d}' is not available "

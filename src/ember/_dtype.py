@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["dtype", "float32", "float64", "float16", "int8", "int16", "int32", "int64", "uint8",
-           "bool_", "get_default_dtype", "set_default_dtype", "promote_types", "result_type"]
+           "bool_", "complex64", "complex128", "get_default_dtype", "set_default_dtype", "promote_types", "result_type"]
 
 
 class dtype:
@@ -27,10 +27,19 @@ class dtype:
 
     @property
     def is_complex(self) -> bool:
-        return False
+        return self._cat == 3
 
     def to_real(self) -> "dtype":
-        return self
+        return _COMPLEX_TO_REAL.get(self, self)
+
+    def to_complex(self) -> "dtype":
+        if self._cat == 3:
+            return self
+        c = _REAL_TO_COMPLEX.get(self)
+        if c is None:
+            raise RuntimeError(f"to_complex is only supported for floating point dtypes, ember "
+                               f"has no complex counterpart of {self!r}")
+        return c
 
     def __repr__(self) -> str:
         return "ember." + self.name
@@ -77,10 +86,18 @@ class _LazyNumpyDtype(dtype):
 
 bfloat16 = _LazyNumpyDtype("bfloat16", 2)
 
+# complex (issue 12, onnxseq: linalg.eig): category 3, above the floating ones as in torch
+complex64 = dtype("complex64", np.complex64, 3)
+complex128 = dtype("complex128", np.complex128, 3)
+cfloat, cdouble = complex64, complex128
+_COMPLEX_TO_REAL = {complex64: float32, complex128: float64}
+_REAL_TO_COMPLEX = {float32: complex64, float64: complex128}
+
 half, float, double = float16, float32, float64
 short, int, long = int16, int32, int64
 
-_ALL = (float16, float32, float64, uint8, int8, int16, int32, int64, bool_, bfloat16)
+_ALL = (float16, float32, float64, uint8, int8, int16, int32, int64, bool_, bfloat16, complex64,
+        complex128)
 _FROM_NP = {d.np: d for d in _ALL if d is not bfloat16}  # bfloat16 adds itself when loaded
 _BY_NAME = {d.name: d for d in _ALL}
 
@@ -109,7 +126,8 @@ def from_numpy_dtype(np_dtype) -> dtype:
     if d is None:
         raise TypeError(
             f"can't convert np.ndarray of type numpy.{np.dtype(np_dtype).name}. The only supported "
-            "types are: float64, float32, float16, int64, int32, int16, int8, uint8, and bool.")
+            "types are: float64, float32, float16, complex64, complex128, int64, int32, int16, "
+            "int8, uint8, and bool.")
     return d
 
 
@@ -151,12 +169,23 @@ builtins_float, builtins_int, builtins_bool = _b.float, _b.int, _b.bool
 
 
 def promote_types(a: dtype, b: dtype) -> dtype:
-    """torch.promote_types: bool < integers < floats; within a category NumPy's rules agree."""
+    """torch.promote_types: bool < integers < floats < complex; within a category NumPy's rules
+    agree, and a float meeting a complex keeps the wider precision (complex64, float64 ->
+    complex128)."""
     if a is b:
         return a
     if a._cat != b._cat:
-        return a if a._cat > b._cat else b
+        hi, lo = (a, b) if a._cat > b._cat else (b, a)
+        if hi._cat == 3 and lo._cat == 2 and lo is not bfloat16:
+            return _FROM_NP[np.promote_types(hi.np, lo.np)]
+        return hi
     return _FROM_NP[np.promote_types(a.np, b.np)]
+
+
+def default_complex() -> dtype:
+    """The complex dtype of the default float (complex64 for float32), as torch's Python
+    complex numbers get."""
+    return _REAL_TO_COMPLEX.get(_default.dtype, complex64)
 
 
 def scalar_dtype(x) -> dtype:
@@ -165,6 +194,8 @@ def scalar_dtype(x) -> dtype:
         return bool_
     if isinstance(x, _b.int):
         return int64
+    if isinstance(x, _b.complex):
+        return default_complex()
     return _default.dtype
 
 
@@ -180,9 +211,11 @@ def result_type(dim_dtypes, zero_dim_dtypes, scalar_dtypes) -> dtype:
     def combine(higher, lower):
         if higher is None:
             return lower
-        if lower is None or higher.is_floating_point:
+        if lower is None or higher._cat >= lower._cat and higher._cat >= 2:
             return higher
-        if higher is bool_ or lower.is_floating_point:
+        if lower._cat == 3 and higher._cat == 2:  # float tensor, complex number: its precision
+            return higher.to_complex() if higher in _REAL_TO_COMPLEX else lower
+        if higher is bool_ or lower._cat >= 2:
             return promote_types(higher, lower)
         return higher
 

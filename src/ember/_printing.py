@@ -138,6 +138,22 @@ class _Formatter:
         return s.rjust(self.width)
 
 
+class _ComplexFormatter:
+    """torch's complex layout: real parts and imaginary parts measured apart, printed as
+    real + sign + imag + "j" (the imaginary part unpadded), a cell as wide as both plus one."""
+
+    __slots__ = ("re", "im", "width")
+
+    def __init__(self, values: np.ndarray):
+        self.re, self.im = _Formatter(values.real), _Formatter(values.imag)
+        self.width = self.re.width + self.im.width + 1
+
+    def format(self, value) -> str:
+        real = self.re.format(value.real)
+        imag = (self.im.format(value.imag) + "j").lstrip()
+        return real + imag if imag[0] in "+-" else real + "+" + imag
+
+
 def _summarized(a: np.ndarray) -> np.ndarray:
     """The elements a summarized print shows: the first and last `edgeitems` of every long dim."""
     e = _OPTS.edgeitems
@@ -186,7 +202,8 @@ def _tensor_str(a: np.ndarray, indent: int) -> str:
     if _dtype.is_bf16_np(a.dtype):  # bfloat16 (kind "V") prints by its float32 values, as torch
         a = a.astype(np.float32)
     summarize = a.size > _OPTS.threshold
-    fmt = _Formatter(_summarized(a) if summarize else a)
+    fmt = (_ComplexFormatter if a.dtype.kind == "c" else _Formatter)(
+        _summarized(a) if summarize else a)
     return _nd_str(a, indent, summarize, fmt)
 
 
@@ -233,7 +250,7 @@ def tensor_repr(t, tensor_contents: str | None = None) -> str:
     else:
         if not _OPTS.edgeitems:
             suffixes.append("size=" + str(tuple(a.shape)))
-        if dt not in (default, _dtype.int64, _dtype.bool_):
+        if dt not in (default, _dtype.int64, _dtype.bool_, _dtype.default_complex()):
             suffixes.append("dtype=" + repr(dt))
         body = _tensor_str(a, indent) if tensor_contents is None else None
     if tensor_contents is not None:

@@ -173,6 +173,9 @@ class Tensor:
             return
         if value and self._data.dtype.kind not in "fc" and not _dtype.is_float_np(self._data.dtype):
             raise RuntimeError("only Tensors of floating point dtype can require gradients")
+        if value and self._data.dtype.kind == "c":  # its gradients would be silently wrong
+            raise NotImplementedError("ember: a complex tensor cannot require grad (ember has no "
+                                      "complex autograd)")
         self._rg = value
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
@@ -288,7 +291,9 @@ class Tensor:
         return self._data
 
     def __array__(self, dtype=None, copy=None):
-        a = self._data
+        a = self.numpy()  # torch's np.array(t) refuses a tensor that requires grad
+        if copy:  # np.array(t) copies, np.asarray(t) shares
+            return a.astype(a.dtype if dtype is None else dtype, copy=True)
         return a if dtype is None else a.astype(dtype, copy=False)
 
     def item(self):

@@ -40,7 +40,7 @@ def _ne_op(fn):
     lets a sequence repeat itself (`[1] * t` with an integer 0-dim t). NumPy arrays are taken
     as tensors."""
     def op(self, other):
-        if not isinstance(other, (Tensor, int, float, bool, np.number, np.bool_)):
+        if not isinstance(other, (Tensor, int, float, bool, complex, np.number, np.bool_)):
             if isinstance(other, np.ndarray):
                 other = creation.as_tensor(other)
             else:
@@ -386,3 +386,12 @@ _FROM_TYPE_STRING["torch.BFloat16Tensor"] = "bfloat16"
 Tensor.is_xpu = Tensor.is_mps = Tensor.is_mkldnn = Tensor.is_nested = Tensor.is_ipu = False
 Tensor.is_vulkan = Tensor.is_mtia = Tensor.is_maia = False
 Tensor.is_cpu = True
+
+
+# ---- in-place as_strided_ (issue 12, onnxseq) ----
+from .ops.as_strided_inplace import as_strided_ as _as_strided_  # noqa: E402
+Tensor.as_strided_ = _as_strided_
+
+# ---- complex tensors: .real/.imag, angle, conj (issue 12, onnxseq) ----
+from . import _complex  # noqa: E402
+_complex.bind(Tensor)

@@ -1,6 +1,6 @@
 """torch.linalg: norms, determinants, inverses, solvers and factorisations (ops in
 ops/linalg_decomp.py; norms compose the vector-norm op, pinv/lstsq/matrix_rank the SVD).
-ember has no complex dtypes, so eig/eigvals (complex results in torch) raise."""
+eig/eigvals (complex results, forward only) are in ops/linalg_eig.py."""
 from __future__ import annotations
 
 import math
@@ -12,6 +12,7 @@ from .ops.linalg_decomp import (LinAlgError, LstsqResult, check_float, check_squ
                                 cholesky_ex, cross, det, eigh, eigvalsh, inv, inv_ex, matrix_exp,
                                 qr, slogdet, solve, solve_triangular, svd, svdvals)
 from .ops.linalg import matmul
+from .ops.linalg_eig import eig, eigvals  # noqa: F401
 from .ops.reduce import LinalgVectorNormBackward0
 from .ops.util import dims_tuple
 
@@ -190,14 +191,3 @@ def lstsq(A, B, rcond=None, *, driver=None):
     rank = matrix_rank(A)
     return LstsqResult(sol, empty, rank, empty)
 
-
-def eig(A):
-    raise NotImplementedError("ember.linalg.eig: ember has no complex dtypes, and eig returns "
-                              "complex eigenvalues and eigenvectors; use linalg.eigh for "
-                              "symmetric matrices")
-
-
-def eigvals(A):
-    raise NotImplementedError("ember.linalg.eigvals: ember has no complex dtypes, and eigvals "
-                              "returns complex eigenvalues; use linalg.eigvalsh for symmetric "
-                              "matrices")

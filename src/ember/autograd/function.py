@@ -465,7 +465,7 @@ def _wrap_outputs(cls, ctx, args, out, record):
         n = 0
         for o in wrapped:
             if isinstance(o, Tensor):
-                if (((k := o._data.dtype.kind) == "f" or k == "V")  # bfloat16: kind "V"
+                if (((k := o._data.dtype.kind) == "f" or k == "V" or k == "c")  # bfloat16: "V"
                         and (non_diff is None or id(o) not in non_diff)):
                     o.grad_fn = ctx
                     o._rg = True

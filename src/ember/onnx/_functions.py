@@ -160,7 +160,10 @@ def recording():
     from .._tensor import Tensor
     from ..nn import functional as F
     saved = []
-    for target, table in ((F, _F), (ember, _TORCH), (Tensor, _METHODS)):
+    from . import _tensor_ops  # issue 12, onnxseq: sequence models' functions and methods
+    from ._attention import FUNCTIONAL as _seq_functional
+    for target, table in ((F, {**_F, **_seq_functional}), (ember, {**_TORCH, **_tensor_ops.TORCH}),
+                          (Tensor, {**_METHODS, **_tensor_ops.METHODS})):
         for name, handler in table.items():
             original = target.__dict__.get(name) if target is Tensor else getattr(target, name,
                                                                                   None)

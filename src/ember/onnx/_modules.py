@@ -161,7 +161,18 @@ def _handlers():
     for name in ("Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout"):
         if hasattr(M, name):
             h[getattr(M, name)] = _unary("Identity")
+    # ---- sequence layers (issue 12, onnxseq): Embedding here, several-input ones below ----
+    from . import _attention, _rnn
+    h.update(_rnn.handlers())
+    h.update(_attention.handlers())
     return h
+
+
+def _multi_handlers():
+    """{module class: handler(g, m, args, kwargs, out)}: layers taking several inputs
+    (recurrent layers with their states, attention with key/value/masks)."""
+    from . import _attention, _rnn
+    return {**_rnn.multi_handlers(), **_attention.multi_handlers()}
 
 
 @contextlib.contextmanager
@@ -169,13 +180,20 @@ def recording():
     """Module.__call__ records the layers above while a trace is active."""
     from ..nn.modules.module import Module
     handlers = _handlers()
+    multi = _multi_handlers()
     original = Module.__call__
 
     def call(self, *args, **kwargs):
         g = active.graph
         h = handlers.get(type(self))
-        if g is None or g.depth or h is None:
+        mh = multi.get(type(self))
+        if g is None or g.depth or (h is None and mh is None):
             return original(self, *args, **kwargs)
+        if mh is not None:
+            with _no_record():
+                out = original(self, *args, **kwargs)
+            mh(g, self, args, kwargs, out)
+            return out
         if len(args) != 1 or kwargs:
             raise UnsupportedOperatorError(f"ember.onnx.export: {type(self).__name__} called "
                                            f"with more than one input cannot be exported")

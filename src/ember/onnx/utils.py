@@ -149,17 +149,28 @@ def export(model, args, f, export_params: bool = True, verbose: bool = False, tr
     # an operator not recorded carries a grad_fn naming it
     traced = []
     in_names = list(input_names or [])
-    for i, a in enumerate(args):
+    n_flat = sum(len(a) if isinstance(a, (tuple, list)) else a is not None for a in args)
+
+    def trace(a, where):  # a traced copy bound to the next input name
+        if a is None:  # an optional input left out (no graph input), as torch
+            return None
         if not isinstance(a, Tensor):
-            raise NotImplementedError(f"ember.onnx.export: input {i} is a "
+            raise NotImplementedError(f"ember.onnx.export: input {where} is a "
                                       f"{type(a).__name__}; only Tensor inputs are supported")
         t = a.detach().clone()
         if t.is_floating_point():
             t.requires_grad_(True)
+        i = len(traced)
         if i >= len(in_names):
-            in_names.append(f"input" if i == 0 and len(args) == 1 else f"input.{i}")
+            in_names.append(f"input" if i == 0 and n_flat == 1 else f"input.{i}")
         g.bind(t, in_names[i])
         traced.append(t)
+        return t
+
+    # a tuple of tensors (an LSTM's (h_0, c_0)) is passed on as a tuple, its tensors being
+    # graph inputs in order, as torch flattens them
+    call_args = [type(a)(trace(t, f"{i}.{j}") for j, t in enumerate(a))
+                 if isinstance(a, (tuple, list)) else trace(a, i) for i, a in enumerate(args)]
 
     was_training = model.training if isinstance(model, Module) else None
     if isinstance(model, Module):
@@ -167,12 +178,16 @@ def export(model, args, f, export_params: bool = True, verbose: bool = False, tr
     active.graph = g
     try:
         with enable_grad(), _modules.recording(), _functions.recording():
-            out = model(*traced)
+            out = model(*call_args)
     finally:
         active.graph = None
         if was_training:
             model.train()
-    outs = list(out) if isinstance(out, (tuple, list)) else [out]
+    def flat(o):  # nested outputs, e.g. an LSTM's (output, (h_n, c_n)), in order; None dropped
+        if o is None:
+            return []
+        return [t for x in o for t in flat(x)] if isinstance(o, (tuple, list)) else [o]
+    outs = flat(out)
     out_names = list(output_names or [])
     final = []
     for i, o in enumerate(outs):

@@ -188,7 +188,7 @@ def _wire(cls, ctx, args, out, next_fns, meta):
     t._retains_grad = False
     t._hooks = None
     t._accumulator = None
-    if (k := out.dtype.kind) == "f" or k == "V":  # bfloat16's NumPy kind is "V"
+    if (k := out.dtype.kind) == "f" or k == "V" or k == "c":  # bfloat16 is "V"; complex as torch
         t._rg = True
         t.grad_fn = ctx
     else:

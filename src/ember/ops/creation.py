@@ -88,6 +88,8 @@ def _infer(data, float_np=None):
             a = a.astype(float_np or _dtype._default.dtype.np)
     elif a.dtype.kind in "iu" and not isinstance(data, np.generic):
         a = a.astype(np.int64)
+    elif a.dtype.kind == "c" and not isinstance(data, np.generic) and float_np is None:
+        a = a.astype(_dtype.default_complex().np)  # Python complex: complex64 by default
     elif a.dtype.kind == "U" or a.dtype.kind == "S":
         raise TypeError(f"new(): invalid data type '{a.dtype.kind == 'U' and 'str' or 'bytes'}'")
     if a.size == 0 and a.dtype.kind == "f":
@@ -124,6 +126,8 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
     _dtype.from_numpy_dtype(a.dtype)  # TypeError for dtypes ember lacks (uint16, complex...)
     t = _new(a)
     if requires_grad:
+        if a.dtype.kind == "c":
+            t.requires_grad_(True)  # (raises: ember has no complex autograd)
         if a.dtype.kind != "f":
             raise RuntimeError("Only Tensors of floating point and complex dtype can require "
                                "gradients")

@@ -480,8 +480,9 @@ def svdvals(A, *, driver=None):
 
 
 class LinalgQrBackward0(Op):
-    """A = Q R (reduced, m >= n);  M = R gR^T - gQ^T Q,
-    dA = (gQ + Q copyltu(M)) R^-T, copyltu(M) = tril(M) + tril(M, -1)^T"""
+    """A = Q R;  m >= n (reduced): dA = _qr_tall_grad(Q, R, gQ, gR);  m < n: A = [X | Y],
+    R = [U | V]: dX = _qr_tall_grad(Q, U, gQ + Y gV^T, gU), dY = Q gV;  complete with m > n
+    has no derivative (Q's extra columns are not determined by A), as torch"""
 
     @staticmethod
     def forward(ctx, a, mode):
@@ -494,28 +495,42 @@ class LinalgQrBackward0(Op):
                                "'reduced' (default), 'r', or 'complete'")
         q, r = np.linalg.qr(x, mode="complete" if mode == "complete" else "reduced")
         ctx.mode = mode
-        ctx.save_for_backward(_new(q), _new(r))
+        ctx.save_for_backward(_new(q), _new(r), _new(x))  # A: a wide one's Y = A[..., m:]
         if mode == "r":
             return np.zeros(x.shape[:-2] + (0,), x.dtype), r
         return q, r
 
     @staticmethod
     def backward(ctx, gQ, gR):
-        Q, R = ctx.saved_tensors
+        Q, R, A = ctx.saved_tensors
         m, n = Q.shape[-2], R.shape[-1]
         if ctx.mode == "r":
             raise RuntimeError("The derivative of linalg.qr depends on Q, which is not computed "
                                "when mode='r'. Please use linalg.qr(A, mode='reduced') if you "
                                "are going to differentiate through linalg.qr.")
-        if m < n or (ctx.mode == "complete" and m > n):
-            raise NotImplementedError("ember: the derivative of linalg.qr is implemented for "
-                                      "the reduced mode with m >= n only")
-        from .matrix_construct import tril
-        M = _mm(R, _mT(gR)) - _mm(_mT(gQ), Q)
-        M = tril(M) + _mT(tril(M, -1))
-        rhs = gQ + _mm(Q, M)
-        # rhs R^-T: solve X R^T = rhs with R^T lower triangular
-        return solve_triangular(_mT(R), rhs, upper=False, left=False), None
+        if ctx.mode == "complete" and m > n:
+            raise RuntimeError("The QR decomposition is not differentiable when mode='complete' "
+                               "and nrows > ncols.")
+        if m >= n:
+            return _qr_tall_grad(Q, R, gQ, gR), None
+        # wide: A = [X | Y] with X = Q U (square QR) and V = Q^T Y, so Y gets Q gV and Q gets
+        # the extra Y gV^T on top of gQ before the square backward
+        from .shape import cat
+        Y = A[..., m:]
+        gU, gV = gR[..., :m], gR[..., m:]
+        gX = _qr_tall_grad(Q, R[..., :m], gQ + _mm(Y, _mT(gV)), gU)
+        return cat([gX, _mm(Q, gV)], -1), None
+
+
+def _qr_tall_grad(Q, R, gQ, gR):
+    """dA of A = Q R (m >= n, reduced): M = R gR^T - gQ^T Q, dA = (gQ + Q copyltu(M)) R^-T,
+    copyltu(M) = tril(M) + tril(M, -1)^T."""
+    from .matrix_construct import tril
+    M = _mm(R, _mT(gR)) - _mm(_mT(gQ), Q)
+    M = tril(M) + _mT(tril(M, -1))
+    rhs = gQ + _mm(Q, M)
+    # rhs R^-T: solve X R^T = rhs with R^T lower triangular
+    return solve_triangular(_mT(R), rhs, upper=False, left=False)
 
 
 def qr(A, mode="reduced"):

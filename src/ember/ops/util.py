@@ -45,7 +45,7 @@ def as_tensor_arg(x, like: Tensor | None = None) -> Tensor:
 
 def scalar_value(x):
     """A Python number from a Python/NumPy scalar, or None when x is not a scalar."""
-    if isinstance(x, (bool, int, float)):
+    if isinstance(x, (bool, int, float, complex)):
         return x
     if isinstance(x, (np.number, np.bool_)):
         return x.item()
@@ -81,6 +81,12 @@ def _with_scalar(x: np.ndarray, s):
             x = x.astype(_dtype._default.dtype.np)
         return x, s
     if isinstance(s, bool):
+        return x, s
+    if isinstance(s, complex):  # a real tensor becomes the complex of its precision
+        if k != "c":
+            d = _dtype._FROM_NP.get(x.dtype)
+            x = x.astype((d.to_complex() if k == "f" and d in _dtype._REAL_TO_COMPLEX
+                          else _dtype.default_complex()).np)
         return x, s
     # int scalar
     if k == "b":
