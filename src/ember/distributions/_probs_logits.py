@@ -56,3 +56,20 @@ class _ProbsOrLogitsParam(_BinaryProbsLogits):
     @property
     def param_shape(self):
         return self._param.size()
+
+
+class _ParamsOfBase:
+    """Mixin for RelaxedBernoulli and RelaxedOneHotCategorical: temperature, logits and probs
+    are those of `self.base_dist`."""
+
+    @property
+    def temperature(self):
+        return self.base_dist.temperature
+
+    @property
+    def logits(self):
+        return self.base_dist.logits
+
+    @property
+    def probs(self):
+        return self.base_dist.probs

@@ -4,7 +4,7 @@ from __future__ import annotations
 from .._size import Size
 from ..ops.creation import rand
 from . import constraints
-from ._probs_logits import _ProbsOrLogitsParam
+from ._probs_logits import _ParamsOfBase, _ProbsOrLogitsParam
 from .distribution import Distribution
 from .transformed_distribution import TransformedDistribution
 from .transforms import SigmoidTransform
@@ -48,7 +48,7 @@ class LogitRelaxedBernoulli(_ProbsOrLogitsParam, Distribution):
         return self.temperature.log() + diff - 2 * diff.exp().log1p()
 
 
-class RelaxedBernoulli(TransformedDistribution):
+class RelaxedBernoulli(_ParamsOfBase, TransformedDistribution):
     """Sigmoid of a LogitRelaxedBernoulli: values in (0, 1), reparameterised."""
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.unit_interval
@@ -61,15 +61,3 @@ class RelaxedBernoulli(TransformedDistribution):
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(RelaxedBernoulli, _instance)
         return super().expand(batch_shape, _instance=new)
-
-    @property
-    def temperature(self):
-        return self.base_dist.temperature
-
-    @property
-    def logits(self):
-        return self.base_dist.logits
-
-    @property
-    def probs(self):
-        return self.base_dist.probs
