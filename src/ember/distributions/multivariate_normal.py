@@ -24,7 +24,28 @@ def _precision_to_scale_tril(P):
     return solve_triangular(L_inv, Id, upper=False)
 
 
-class MultivariateNormal(Distribution):
+class _ScaleTrilMatrices:
+    """Mixin for MultivariateNormal and Wishart, both held as the Cholesky factor L in
+    `_unbroadcasted_scale_tril`: scale_tril and covariance_matrix (L L^T) derived on first use
+    and expanded to the class's `_mat_shape()`."""
+
+    @lazy_property
+    def scale_tril(self):
+        return self._unbroadcasted_scale_tril.expand(self._mat_shape())
+
+    @lazy_property
+    def covariance_matrix(self):
+        L = self._unbroadcasted_scale_tril
+        return (L @ L.mT).expand(self._mat_shape())
+
+    def _expand_matrices(self, new, cov_shape) -> None:
+        """expand(): the matrices computed (or given) so far, expanded to cov_shape."""
+        for name in ("covariance_matrix", "scale_tril", "precision_matrix"):
+            if name in self.__dict__:
+                setattr(new, name, getattr(self, name).expand(cov_shape))
+
+
+class MultivariateNormal(_ScaleTrilMatrices, Distribution):
     """N(loc, Sigma) given one of covariance_matrix, precision_matrix or scale_tril;
     rsample = loc + L eps with torch's standard normals."""
     arg_constraints = {"loc": constraints.real_vector,
@@ -78,9 +99,7 @@ class MultivariateNormal(Distribution):
         cov_shape = batch_shape + self.event_shape + self.event_shape
         new.loc = self.loc.expand(loc_shape)
         new._unbroadcasted_scale_tril = self._unbroadcasted_scale_tril
-        for name in ("covariance_matrix", "scale_tril", "precision_matrix"):
-            if name in self.__dict__:
-                setattr(new, name, getattr(self, name).expand(cov_shape))
+        self._expand_matrices(new, cov_shape)
         super(MultivariateNormal, new).__init__(batch_shape, self.event_shape,
                                                 validate_args=False)
         new._validate_args = self._validate_args
@@ -88,15 +107,6 @@ class MultivariateNormal(Distribution):
 
     def _mat_shape(self):
         return tuple(self._batch_shape + self._event_shape + self._event_shape)
-
-    @lazy_property
-    def scale_tril(self):
-        return self._unbroadcasted_scale_tril.expand(self._mat_shape())
-
-    @lazy_property
-    def covariance_matrix(self):
-        L = self._unbroadcasted_scale_tril
-        return (L @ L.mT).expand(self._mat_shape())
 
     @lazy_property
     def precision_matrix(self):

@@ -16,7 +16,7 @@ from . import constraints
 from ._linalg import cholesky, cholesky_solve, diagonal
 from .chi2 import Chi2
 from .exp_family import ExponentialFamily
-from .multivariate_normal import _precision_to_scale_tril
+from .multivariate_normal import _precision_to_scale_tril, _ScaleTrilMatrices
 from .utils import finfo, lazy_property
 
 __all__ = ["Wishart"]
@@ -31,7 +31,7 @@ def _mvdigamma(x, p: int):
         tuple(x.shape) + (-1,))).sum(-1)
 
 
-class Wishart(ExponentialFamily):
+class Wishart(_ScaleTrilMatrices, ExponentialFamily):
     """Wishart(df, covariance_matrix | precision_matrix | scale_tril); rsample by Bartlett's
     decomposition (chi-squared draws from ember's gamma sampler, normals from torch.randn),
     redrawing singular samples."""
@@ -98,9 +98,7 @@ class Wishart(ExponentialFamily):
         new._unbroadcasted_scale_tril = self._unbroadcasted_scale_tril.expand(cov_shape)
         new.df = self.df.expand(batch_shape)
         new._batch_dims = [-(x + 1) for x in range(len(batch_shape))]
-        for name in ("covariance_matrix", "scale_tril", "precision_matrix"):
-            if name in self.__dict__:
-                setattr(new, name, getattr(self, name).expand(cov_shape))
+        self._expand_matrices(new, cov_shape)
         new._event_shape = self._event_shape
         new._dist_chi2 = new._chi2(new.df, batch_shape)
         super(Wishart, new).__init__(batch_shape, self.event_shape, validate_args=False)
@@ -109,15 +107,6 @@ class Wishart(ExponentialFamily):
 
     def _mat_shape(self):
         return tuple(self._batch_shape + self._event_shape)
-
-    @lazy_property
-    def scale_tril(self):
-        return self._unbroadcasted_scale_tril.expand(self._mat_shape())
-
-    @lazy_property
-    def covariance_matrix(self):
-        L = self._unbroadcasted_scale_tril
-        return (L @ L.transpose(-2, -1)).expand(self._mat_shape())
 
     @lazy_property
     def precision_matrix(self):
