@@ -24,6 +24,15 @@ def _precision_to_scale_tril(P):
     return solve_triangular(L_inv, Id, upper=False)
 
 
+def _scale_tril_of(scale_tril, covariance_matrix, precision_matrix):
+    """The Cholesky factor L from whichever one of the three parameters was given."""
+    if scale_tril is not None:
+        return scale_tril
+    if covariance_matrix is not None:
+        return cholesky(covariance_matrix)
+    return _precision_to_scale_tril(precision_matrix)
+
+
 class _ScaleTrilMatrices:
     """Mixin for MultivariateNormal and Wishart, both held as the Cholesky factor L in
     `_unbroadcasted_scale_tril`: scale_tril and covariance_matrix (L L^T) derived on first use
@@ -85,12 +94,8 @@ class MultivariateNormal(_ScaleTrilMatrices, Distribution):
         self.loc = loc.expand(batch_shape + (-1,))
         event_shape = self.loc.shape[-1:]
         super().__init__(Size(batch_shape), event_shape, validate_args=validate_args)
-        if scale_tril is not None:
-            self._unbroadcasted_scale_tril = scale_tril
-        elif covariance_matrix is not None:
-            self._unbroadcasted_scale_tril = cholesky(covariance_matrix)
-        else:
-            self._unbroadcasted_scale_tril = _precision_to_scale_tril(precision_matrix)
+        self._unbroadcasted_scale_tril = _scale_tril_of(scale_tril, covariance_matrix,
+                                                        precision_matrix)
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(MultivariateNormal, _instance)

@@ -13,10 +13,10 @@ from ..ops.creation import arange, as_tensor, eye, randn, tensor
 from ..ops.special import digamma
 from ..special import multigammaln
 from . import constraints
-from ._linalg import cholesky, cholesky_solve, diagonal
+from ._linalg import cholesky_solve, diagonal
 from .chi2 import Chi2
 from .exp_family import ExponentialFamily
-from .multivariate_normal import _precision_to_scale_tril, _ScaleTrilMatrices
+from .multivariate_normal import _ScaleTrilMatrices, _scale_tril_of
 from .utils import finfo, lazy_property
 
 __all__ = ["Wishart"]
@@ -78,12 +78,8 @@ class Wishart(_ScaleTrilMatrices, ExponentialFamily):
                           "for ndim - 1 < df < ndim.")
         super().__init__(batch_shape, event_shape, validate_args=validate_args)
         self._batch_dims = [-(x + 1) for x in range(len(self._batch_shape))]
-        if scale_tril is not None:
-            self._unbroadcasted_scale_tril = scale_tril
-        elif covariance_matrix is not None:
-            self._unbroadcasted_scale_tril = cholesky(covariance_matrix)
-        else:
-            self._unbroadcasted_scale_tril = _precision_to_scale_tril(precision_matrix)
+        self._unbroadcasted_scale_tril = _scale_tril_of(scale_tril, covariance_matrix,
+                                                        precision_matrix)
         self._dist_chi2 = self._chi2(self.df, batch_shape)
 
     def _chi2(self, df, batch_shape):
