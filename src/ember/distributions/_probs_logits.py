@@ -1,6 +1,7 @@
-"""What the binary distributions given `probs` or `logits` share (Bernoulli, Binomial,
-NegativeBinomial, LogitRelaxedBernoulli, ContinuousBernoulli, Geometric): one of the pair is
-given, the other is derived on first use."""
+"""What the distributions given `probs` or `logits` share: the either/or check (also
+Categorical's); for the binary ones (Bernoulli, Binomial, NegativeBinomial,
+LogitRelaxedBernoulli, ContinuousBernoulli, Geometric) the other one derived on first use; for
+the relaxed wrappers, the parameters read from their base distribution."""
 from __future__ import annotations
 
 from numbers import Number
