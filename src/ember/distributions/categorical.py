@@ -7,6 +7,7 @@ from .._size import Size
 from ..autograd.grad_mode import no_grad
 from ..ops.creation import arange, full, multinomial
 from . import constraints
+from ._probs_logits import _require_one
 from .distribution import Distribution
 from .utils import finfo, lazy_property, logits_to_probs, probs_to_logits
 from .. import _dtype
@@ -22,8 +23,7 @@ class Categorical(Distribution):
     has_enumerate_support = True
 
     def __init__(self, probs=None, logits=None, validate_args=None):
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        _require_one(probs, logits)
         if probs is not None:
             if probs.dim() < 1:
                 raise ValueError("`probs` parameter must be at least one-dimensional.")
@@ -109,3 +109,25 @@ class Categorical(Distribution):
         if expand:
             values = values.expand((-1,) + tuple(self._batch_shape))
         return values
+
+
+class _ParamsOfCategorical:
+    """Mixin for distributions built on a Categorical in `self._categorical` (OneHotCategorical,
+    Multinomial, ExpRelaxedCategorical): its probs, logits and param_shape are theirs."""
+
+    def _set_categorical(self, probs, logits) -> tuple:
+        """Builds `self._categorical`; returns (batch_shape, event_shape) for __init__."""
+        self._categorical = Categorical(probs, logits)
+        return self._categorical.batch_shape, self._categorical.param_shape[-1:]
+
+    @property
+    def probs(self):
+        return self._categorical.probs
+
+    @property
+    def logits(self):
+        return self._categorical.logits
+
+    @property
+    def param_shape(self):
+        return self._categorical.param_shape

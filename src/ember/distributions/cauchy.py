@@ -2,40 +2,30 @@
 from __future__ import annotations
 
 import math
-from numbers import Number
 
 import numpy as np
 
 from .._size import Size
 from ..ops.creation import full
 from . import constraints
+from ._loc_scale import _LocScaleParams
 from ._ops import cauchy_draw
 from .distribution import Distribution
-from .utils import broadcast_all
 
 __all__ = ["Cauchy"]
 
 
-class Cauchy(Distribution):
+class Cauchy(_LocScaleParams, Distribution):
     """Cauchy(loc, scale); rsample = loc + scale * cauchy_() draws (torch's recipe)."""
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.real
     has_rsample = True
 
     def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = broadcast_all(loc, scale)
-        batch_shape = Size() if isinstance(loc, Number) and isinstance(scale, Number) \
-            else self.loc.size()
-        super().__init__(batch_shape, validate_args=validate_args)
+        super().__init__(self._set_loc_scale(loc, scale), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Cauchy, _instance)
-        batch_shape = Size(batch_shape)
-        new.loc = self.loc.expand(batch_shape)
-        new.scale = self.scale.expand(batch_shape)
-        super(Cauchy, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expand_loc_scale(Cauchy, batch_shape, _instance)
 
     @property
     def mean(self):

@@ -142,6 +142,41 @@ class MixtureSameFamilyConstraint(Constraint):
         return f"{self.__class__.__name__}({self.base_constraint!r})"
 
 
+class _LowerBounded(Constraint):
+    """A constraint with a `lower_bound` (shown in its repr)."""
+
+    def __init__(self, lower_bound):
+        self.lower_bound = lower_bound
+        super().__init__()
+
+    def __repr__(self):
+        return f"{self.__class__.__name__[1:]}(lower_bound={self.lower_bound})"
+
+
+class _UpperBounded(Constraint):
+    """A constraint with an `upper_bound` (shown in its repr)."""
+
+    def __init__(self, upper_bound):
+        self.upper_bound = upper_bound
+        super().__init__()
+
+    def __repr__(self):
+        return f"{self.__class__.__name__[1:]}(upper_bound={self.upper_bound})"
+
+
+class _Bounded(Constraint):
+    """A constraint with `lower_bound` and `upper_bound` (both shown in its repr)."""
+
+    def __init__(self, lower_bound, upper_bound):
+        self.lower_bound = lower_bound
+        self.upper_bound = upper_bound
+        super().__init__()
+
+    def __repr__(self):
+        return f"{self.__class__.__name__[1:]}(lower_bound={self.lower_bound}, " \
+               f"upper_bound={self.upper_bound})"
+
+
 class _Boolean(Constraint):
     is_discrete = True
 
@@ -159,51 +194,28 @@ class _OneHot(Constraint):
         return _out(((v == 0) | (v == 1)).all(-1) & (v.sum(-1) == 1))
 
 
-class _IntegerInterval(Constraint):
+class _IntegerInterval(_Bounded):
     is_discrete = True
-
-    def __init__(self, lower_bound, upper_bound):
-        self.lower_bound = lower_bound
-        self.upper_bound = upper_bound
-        super().__init__()
 
     def check(self, value):
         v = _a(value)
         return _out((v % 1 == 0) & (_a(self.lower_bound) <= v) & (v <= _a(self.upper_bound)))
 
-    def __repr__(self):
-        return f"{self.__class__.__name__[1:]}(lower_bound={self.lower_bound}, " \
-               f"upper_bound={self.upper_bound})"
 
-
-class _IntegerLessThan(Constraint):
+class _IntegerLessThan(_UpperBounded):
     is_discrete = True
-
-    def __init__(self, upper_bound):
-        self.upper_bound = upper_bound
-        super().__init__()
 
     def check(self, value):
         v = _a(value)
         return _out((v % 1 == 0) & (v <= _a(self.upper_bound)))
 
-    def __repr__(self):
-        return f"{self.__class__.__name__[1:]}(upper_bound={self.upper_bound})"
 
-
-class _IntegerGreaterThan(Constraint):
+class _IntegerGreaterThan(_LowerBounded):
     is_discrete = True
-
-    def __init__(self, lower_bound):
-        self.lower_bound = lower_bound
-        super().__init__()
 
     def check(self, value):
         v = _a(value)
         return _out((v % 1 == 0) & (v >= _a(self.lower_bound)))
-
-    def __repr__(self):
-        return f"{self.__class__.__name__[1:]}(lower_bound={self.lower_bound})"
 
 
 class _Real(Constraint):
@@ -212,16 +224,9 @@ class _Real(Constraint):
         return _out(v == v)  # false only for NaN
 
 
-class _GreaterThan(Constraint):
-    def __init__(self, lower_bound):
-        self.lower_bound = lower_bound
-        super().__init__()
-
+class _GreaterThan(_LowerBounded):
     def check(self, value):
         return _out(_a(self.lower_bound) < _a(value))
-
-    def __repr__(self):
-        return f"{self.__class__.__name__[1:]}(lower_bound={self.lower_bound})"
 
 
 class _GreaterThanEq(_GreaterThan):
@@ -229,31 +234,15 @@ class _GreaterThanEq(_GreaterThan):
         return _out(_a(self.lower_bound) <= _a(value))
 
 
-class _LessThan(Constraint):
-    def __init__(self, upper_bound):
-        self.upper_bound = upper_bound
-        super().__init__()
-
+class _LessThan(_UpperBounded):
     def check(self, value):
         return _out(_a(value) < _a(self.upper_bound))
 
-    def __repr__(self):
-        return f"{self.__class__.__name__[1:]}(upper_bound={self.upper_bound})"
 
-
-class _Interval(Constraint):
-    def __init__(self, lower_bound, upper_bound):
-        self.lower_bound = lower_bound
-        self.upper_bound = upper_bound
-        super().__init__()
-
+class _Interval(_Bounded):
     def check(self, value):
         v = _a(value)
         return _out((_a(self.lower_bound) <= v) & (v <= _a(self.upper_bound)))
-
-    def __repr__(self):
-        return f"{self.__class__.__name__[1:]}(lower_bound={self.lower_bound}, " \
-               f"upper_bound={self.upper_bound})"
 
 
 class _HalfOpenInterval(_Interval):
@@ -329,20 +318,22 @@ class _Symmetric(_Square):
         return _out(np.isclose(v, np.swapaxes(v, -1, -2), atol=1e-6).all(-2).all(-1))
 
 
+def _symmetric_with_eigenvalues(constraint, value, ok):
+    """_Symmetric's check, then (where every matrix is symmetric) `ok` of all eigenvalues."""
+    sym = _Symmetric.check(constraint, value)._data
+    if not sym.all():
+        return _out(sym)
+    return _out(ok(np.linalg.eigvalsh(_a(value))).all(-1))
+
+
 class _PositiveSemidefinite(_Symmetric):
     def check(self, value):
-        sym = _Symmetric.check(self, value)._data
-        if not sym.all():
-            return _out(sym)
-        return _out((np.linalg.eigvalsh(_a(value)) >= 0).all(-1))
+        return _symmetric_with_eigenvalues(self, value, lambda eig: eig >= 0)
 
 
 class _PositiveDefinite(_Symmetric):
     def check(self, value):
-        sym = _Symmetric.check(self, value)._data
-        if not sym.all():
-            return _out(sym)
-        return _out((np.linalg.eigvalsh(_a(value)) > 0).all(-1))
+        return _symmetric_with_eigenvalues(self, value, lambda eig: eig > 0)
 
 
 class _Cat(Constraint):

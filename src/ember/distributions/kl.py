@@ -110,6 +110,26 @@ def _batch_trace_XXT(bmat):
     return flat_trace.reshape(tuple(bmat.shape[:-2]))
 
 
+def _check_event_shapes(p, q, which: str) -> None:
+    if p.event_shape != q.event_shape:
+        raise ValueError(f"KL-divergence between two {which} with different event shapes "
+                         "cannot be computed")
+
+
+def _lowrank_logdet(d):
+    """log det of a LowRankMultivariateNormal's covariance W W^T + D."""
+    return _batch_lowrank_logdet(d._unbroadcasted_cov_factor, d._unbroadcasted_cov_diag,
+                                 d._capacitance_tril)
+
+
+def _lowrank_terms(p, q):
+    """q's Mahalanobis term for p.loc and A = C^-1 W^T D^-1 (C: q's capacitance factor)."""
+    term3 = _batch_lowrank_mahalanobis(q._unbroadcasted_cov_factor, q._unbroadcasted_cov_diag,
+                                       q.loc - p.loc, q._capacitance_tril)
+    qWt_qDinv = q._unbroadcasted_cov_factor.mT / q._unbroadcasted_cov_diag.unsqueeze(-2)
+    return term3, solve_triangular(q._capacitance_tril, qWt_qDinv, upper=False)
+
+
 def kl_divergence(p, q):
     """KL(p || q) = E_p[log p(x) - log q(x)], by the registered closed form for the pair."""
     try:
@@ -257,17 +277,9 @@ def _kl_laplace_laplace(p, q):
 
 @register_kl(LowRankMultivariateNormal, LowRankMultivariateNormal)
 def _kl_lowrankmultivariatenormal_lowrankmultivariatenormal(p, q):
-    if p.event_shape != q.event_shape:
-        raise ValueError("KL-divergence between two Low Rank Multivariate Normals with "
-                         "different event shapes cannot be computed")
-    term1 = _batch_lowrank_logdet(q._unbroadcasted_cov_factor, q._unbroadcasted_cov_diag,
-                                  q._capacitance_tril) - \
-        _batch_lowrank_logdet(p._unbroadcasted_cov_factor, p._unbroadcasted_cov_diag,
-                              p._capacitance_tril)
-    term3 = _batch_lowrank_mahalanobis(q._unbroadcasted_cov_factor, q._unbroadcasted_cov_diag,
-                                       q.loc - p.loc, q._capacitance_tril)
-    qWt_qDinv = q._unbroadcasted_cov_factor.mT / q._unbroadcasted_cov_diag.unsqueeze(-2)
-    A = solve_triangular(q._capacitance_tril, qWt_qDinv, upper=False)
+    _check_event_shapes(p, q, "Low Rank Multivariate Normals")
+    term1 = _lowrank_logdet(q) - _lowrank_logdet(p)
+    term3, A = _lowrank_terms(p, q)
     term21 = (p._unbroadcasted_cov_diag / q._unbroadcasted_cov_diag).sum(-1)
     term22 = _batch_trace_XXT(p._unbroadcasted_cov_factor *
                               q._unbroadcasted_cov_diag.rsqrt().unsqueeze(-1))
@@ -279,16 +291,9 @@ def _kl_lowrankmultivariatenormal_lowrankmultivariatenormal(p, q):
 
 @register_kl(MultivariateNormal, LowRankMultivariateNormal)
 def _kl_multivariatenormal_lowrankmultivariatenormal(p, q):
-    if p.event_shape != q.event_shape:
-        raise ValueError("KL-divergence between two (Low Rank) Multivariate Normals with "
-                         "different event shapes cannot be computed")
-    term1 = _batch_lowrank_logdet(q._unbroadcasted_cov_factor, q._unbroadcasted_cov_diag,
-                                  q._capacitance_tril) - \
-        2 * diagonal(p._unbroadcasted_scale_tril).log().sum(-1)
-    term3 = _batch_lowrank_mahalanobis(q._unbroadcasted_cov_factor, q._unbroadcasted_cov_diag,
-                                       q.loc - p.loc, q._capacitance_tril)
-    qWt_qDinv = q._unbroadcasted_cov_factor.mT / q._unbroadcasted_cov_diag.unsqueeze(-2)
-    A = solve_triangular(q._capacitance_tril, qWt_qDinv, upper=False)
+    _check_event_shapes(p, q, "(Low Rank) Multivariate Normals")
+    term1 = _lowrank_logdet(q) - 2 * diagonal(p._unbroadcasted_scale_tril).log().sum(-1)
+    term3, A = _lowrank_terms(p, q)
     term21 = _batch_trace_XXT(p._unbroadcasted_scale_tril *
                               q._unbroadcasted_cov_diag.rsqrt().unsqueeze(-1))
     term22 = _batch_trace_XXT(A @ p._unbroadcasted_scale_tril)
@@ -298,12 +303,8 @@ def _kl_multivariatenormal_lowrankmultivariatenormal(p, q):
 
 @register_kl(LowRankMultivariateNormal, MultivariateNormal)
 def _kl_lowrankmultivariatenormal_multivariatenormal(p, q):
-    if p.event_shape != q.event_shape:
-        raise ValueError("KL-divergence between two (Low Rank) Multivariate Normals with "
-                         "different event shapes cannot be computed")
-    term1 = 2 * diagonal(q._unbroadcasted_scale_tril).log().sum(-1) - \
-        _batch_lowrank_logdet(p._unbroadcasted_cov_factor, p._unbroadcasted_cov_diag,
-                              p._capacitance_tril)
+    _check_event_shapes(p, q, "(Low Rank) Multivariate Normals")
+    term1 = 2 * diagonal(q._unbroadcasted_scale_tril).log().sum(-1) - _lowrank_logdet(p)
     term3 = batch_mahalanobis(q._unbroadcasted_scale_tril, q.loc - p.loc)
     combined_batch_shape = np.broadcast_shapes(
         tuple(q._unbroadcasted_scale_tril.shape[:-2]),
@@ -322,9 +323,7 @@ def _kl_lowrankmultivariatenormal_multivariatenormal(p, q):
 
 @register_kl(MultivariateNormal, MultivariateNormal)
 def _kl_multivariatenormal_multivariatenormal(p, q):
-    if p.event_shape != q.event_shape:
-        raise ValueError("KL-divergence between two Multivariate Normals with different "
-                         "event shapes cannot be computed")
+    _check_event_shapes(p, q, "Multivariate Normals")
     half_term1 = diagonal(q._unbroadcasted_scale_tril).log().sum(-1) - \
         diagonal(p._unbroadcasted_scale_tril).log().sum(-1)
     combined_batch_shape = np.broadcast_shapes(tuple(q._unbroadcasted_scale_tril.shape[:-2]),

@@ -1,19 +1,18 @@
 """torch.distributions.Laplace."""
 from __future__ import annotations
 
-from numbers import Number
-
 from .._size import Size
 from ..ops.creation import empty
 from ..ops.special import expm1
 from . import constraints
+from ._loc_scale import _LocScaleParams
 from .distribution import Distribution
-from .utils import broadcast_all, finfo
+from .utils import finfo
 
 __all__ = ["Laplace"]
 
 
-class Laplace(Distribution):
+class Laplace(_LocScaleParams, Distribution):
     """Laplace(loc, scale); rsample inverts a uniform_(eps - 1, 1) draw, as torch."""
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.real
@@ -36,19 +35,10 @@ class Laplace(Distribution):
         return (2 ** 0.5) * self.scale
 
     def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = broadcast_all(loc, scale)
-        batch_shape = Size() if isinstance(loc, Number) and isinstance(scale, Number) \
-            else self.loc.size()
-        super().__init__(batch_shape, validate_args=validate_args)
+        super().__init__(self._set_loc_scale(loc, scale), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Laplace, _instance)
-        batch_shape = Size(batch_shape)
-        new.loc = self.loc.expand(batch_shape)
-        new.scale = self.scale.expand(batch_shape)
-        super(Laplace, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expand_loc_scale(Laplace, batch_shape, _instance)
 
     def rsample(self, sample_shape=Size()):
         shape = self._extended_shape(sample_shape)

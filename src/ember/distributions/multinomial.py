@@ -8,7 +8,7 @@ from ..ops.creation import ones_like, tensor, zeros
 from ..ops.special import lgamma
 from . import constraints
 from .binomial import Binomial
-from .categorical import Categorical
+from .categorical import _ParamsOfCategorical
 from .distribution import Distribution
 from .utils import broadcast_all
 from ..ops.creation import as_tensor
@@ -16,7 +16,7 @@ from ..ops.creation import as_tensor
 __all__ = ["Multinomial"]
 
 
-class Multinomial(Distribution):
+class Multinomial(_ParamsOfCategorical, Distribution):
     """Counts of `total_count` Categorical draws (torch's draws: equal per seed)."""
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
 
@@ -32,10 +32,8 @@ class Multinomial(Distribution):
         if not isinstance(total_count, int):
             raise NotImplementedError("inhomogeneous total_count is not supported")
         self.total_count = total_count
-        self._categorical = Categorical(probs=probs, logits=logits)
+        batch_shape, event_shape = self._set_categorical(probs, logits)
         self._binomial = Binomial(total_count=total_count, probs=self.probs)
-        batch_shape = self._categorical.batch_shape
-        event_shape = self._categorical.param_shape[-1:]
         super().__init__(batch_shape, event_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
@@ -51,18 +49,6 @@ class Multinomial(Distribution):
     @constraints.dependent_property(is_discrete=True, event_dim=1)
     def support(self):
         return constraints.multinomial(self.total_count)
-
-    @property
-    def logits(self):
-        return self._categorical.logits
-
-    @property
-    def probs(self):
-        return self._categorical.probs
-
-    @property
-    def param_shape(self):
-        return self._categorical.param_shape
 
     def sample(self, sample_shape=Size()):
         sample_shape = Size(sample_shape)

@@ -24,7 +24,37 @@ def _precision_to_scale_tril(P):
     return solve_triangular(L_inv, Id, upper=False)
 
 
-class MultivariateNormal(Distribution):
+def _scale_tril_of(scale_tril, covariance_matrix, precision_matrix):
+    """The Cholesky factor L from whichever one of the three parameters was given."""
+    if scale_tril is not None:
+        return scale_tril
+    if covariance_matrix is not None:
+        return cholesky(covariance_matrix)
+    return _precision_to_scale_tril(precision_matrix)
+
+
+class _ScaleTrilMatrices:
+    """Mixin for MultivariateNormal and Wishart, both held as the Cholesky factor L in
+    `_unbroadcasted_scale_tril`: scale_tril and covariance_matrix (L L^T) derived on first use
+    and expanded to the class's `_mat_shape()`."""
+
+    @lazy_property
+    def scale_tril(self):
+        return self._unbroadcasted_scale_tril.expand(self._mat_shape())
+
+    @lazy_property
+    def covariance_matrix(self):
+        L = self._unbroadcasted_scale_tril
+        return (L @ L.mT).expand(self._mat_shape())
+
+    def _expand_matrices(self, new, cov_shape) -> None:
+        """expand(): the matrices computed (or given) so far, expanded to cov_shape."""
+        for name in ("covariance_matrix", "scale_tril", "precision_matrix"):
+            if name in self.__dict__:
+                setattr(new, name, getattr(self, name).expand(cov_shape))
+
+
+class MultivariateNormal(_ScaleTrilMatrices, Distribution):
     """N(loc, Sigma) given one of covariance_matrix, precision_matrix or scale_tril;
     rsample = loc + L eps with torch's standard normals."""
     arg_constraints = {"loc": constraints.real_vector,
@@ -64,12 +94,8 @@ class MultivariateNormal(Distribution):
         self.loc = loc.expand(batch_shape + (-1,))
         event_shape = self.loc.shape[-1:]
         super().__init__(Size(batch_shape), event_shape, validate_args=validate_args)
-        if scale_tril is not None:
-            self._unbroadcasted_scale_tril = scale_tril
-        elif covariance_matrix is not None:
-            self._unbroadcasted_scale_tril = cholesky(covariance_matrix)
-        else:
-            self._unbroadcasted_scale_tril = _precision_to_scale_tril(precision_matrix)
+        self._unbroadcasted_scale_tril = _scale_tril_of(scale_tril, covariance_matrix,
+                                                        precision_matrix)
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(MultivariateNormal, _instance)
@@ -78,9 +104,7 @@ class MultivariateNormal(Distribution):
         cov_shape = batch_shape + self.event_shape + self.event_shape
         new.loc = self.loc.expand(loc_shape)
         new._unbroadcasted_scale_tril = self._unbroadcasted_scale_tril
-        for name in ("covariance_matrix", "scale_tril", "precision_matrix"):
-            if name in self.__dict__:
-                setattr(new, name, getattr(self, name).expand(cov_shape))
+        self._expand_matrices(new, cov_shape)
         super(MultivariateNormal, new).__init__(batch_shape, self.event_shape,
                                                 validate_args=False)
         new._validate_args = self._validate_args
@@ -88,15 +112,6 @@ class MultivariateNormal(Distribution):
 
     def _mat_shape(self):
         return tuple(self._batch_shape + self._event_shape + self._event_shape)
-
-    @lazy_property
-    def scale_tril(self):
-        return self._unbroadcasted_scale_tril.expand(self._mat_shape())
-
-    @lazy_property
-    def covariance_matrix(self):
-        L = self._unbroadcasted_scale_tril
-        return (L @ L.mT).expand(self._mat_shape())
 
     @lazy_property
     def precision_matrix(self):

@@ -25,6 +25,26 @@ __all__ = ["AbsTransform", "AffineTransform", "CatTransform", "ComposeTransform"
            "TanhTransform", "Transform"]
 
 
+def _need_dims(ndim: int, n: int) -> None:
+    if ndim < n:
+        raise ValueError("Too few dimensions on input")
+
+
+def _broadcast_shape(shape, *params) -> tuple:
+    """`shape` broadcast with the shapes of the tensor parameters (numbers have shape ())."""
+    return tuple(np.broadcast_shapes(tuple(shape), *(tuple(getattr(p, "shape", ()))
+                                                     for p in params)))
+
+
+def _equal_by_class(cls):
+    """Class decorator for transforms without parameters: every instance of `cls` is equal."""
+    def __eq__(self, other):
+        return isinstance(other, cls)
+    cls.__eq__ = __eq__
+    cls.__hash__ = object.__hash__
+    return cls
+
+
 class Transform:
     """y = f(x) with its inverse and log|dy/dx|; `cache_size=1` remembers the last pair."""
     bijective = False
@@ -70,6 +90,11 @@ class Transform:
     def with_cache(self, cache_size=1):
         if self._cache_size == cache_size:
             return self
+        return self._with_new_cache(cache_size)
+
+    def _with_new_cache(self, cache_size):
+        """A copy of this transform with another cache_size (subclasses with parameters
+        override it)."""
         if type(self).__init__ is Transform.__init__:
             return type(self)(cache_size=cache_size)
         raise NotImplementedError(f"{type(self)}.with_cache is not implemented")
@@ -83,24 +108,22 @@ class Transform:
     __hash__ = object.__hash__
 
     def __call__(self, x):
-        if self._cache_size == 0:
-            return self._call(x)
-        x_old, y_old = self._cached_x_y
-        if x is x_old:
-            return y_old
-        y = self._call(x)
-        self._cached_x_y = x, y
-        return y
+        return self._through_cache(x, self._call, 0)
 
     def _inv_call(self, y):
+        return self._through_cache(y, self._inverse, 1)
+
+    def _through_cache(self, value, fn, side: int):
+        """fn(value), remembering the last (x, y) pair; `side` is value's place in it (0: x,
+        1: y), so the same tensor passed again returns the other one without recomputing."""
         if self._cache_size == 0:
-            return self._inverse(y)
-        x_old, y_old = self._cached_x_y
-        if y is y_old:
-            return x_old
-        x = self._inverse(y)
-        self._cached_x_y = x, y
-        return x
+            return fn(value)
+        pair = self._cached_x_y
+        if value is pair[side]:
+            return pair[1 - side]
+        out = fn(value)
+        self._cached_x_y = (value, out) if side == 0 else (out, value)
+        return out
 
     def _call(self, x):
         raise NotImplementedError
@@ -234,9 +257,7 @@ class ComposeTransform(Transform):
             inv._inv = weakref.ref(self)
         return inv
 
-    def with_cache(self, cache_size=1):
-        if self._cache_size == cache_size:
-            return self
+    def _with_new_cache(self, cache_size):
         return ComposeTransform(self.parts, cache_size=cache_size)
 
     def __call__(self, x):
@@ -290,9 +311,7 @@ class IndependentTransform(Transform):
         self.base_transform = base_transform.with_cache(cache_size)
         self.reinterpreted_batch_ndims = reinterpreted_batch_ndims
 
-    def with_cache(self, cache_size=1):
-        if self._cache_size == cache_size:
-            return self
+    def _with_new_cache(self, cache_size):
         return IndependentTransform(self.base_transform, self.reinterpreted_batch_ndims,
                                     cache_size=cache_size)
 
@@ -315,13 +334,11 @@ class IndependentTransform(Transform):
         return self.base_transform.sign
 
     def _call(self, x):
-        if x.dim() < self.domain.event_dim:
-            raise ValueError("Too few dimensions on input")
+        _need_dims(x.dim(), self.domain.event_dim)
         return self.base_transform(x)
 
     def _inverse(self, y):
-        if y.dim() < self.codomain.event_dim:
-            raise ValueError("Too few dimensions on input")
+        _need_dims(y.dim(), self.codomain.event_dim)
         return self.base_transform.inv(y)
 
     def log_abs_det_jacobian(self, x, y):
@@ -358,51 +375,44 @@ class ReshapeTransform(Transform):
     def codomain(self):
         return constraints.independent(constraints.real, len(self.out_shape))
 
-    def with_cache(self, cache_size=1):
-        if self._cache_size == cache_size:
-            return self
+    def _with_new_cache(self, cache_size):
         return ReshapeTransform(self.in_shape, self.out_shape, cache_size=cache_size)
 
+    @staticmethod
+    def _batch_shape(x, event_shape) -> tuple:
+        return tuple(x.shape[:x.dim() - len(event_shape)])
+
     def _call(self, x):
-        batch_shape = tuple(x.shape[:x.dim() - len(self.in_shape)])
-        return x.reshape(batch_shape + tuple(self.out_shape))
+        return x.reshape(self._batch_shape(x, self.in_shape) + tuple(self.out_shape))
 
     def _inverse(self, y):
-        batch_shape = tuple(y.shape[:y.dim() - len(self.out_shape)])
-        return y.reshape(batch_shape + tuple(self.in_shape))
+        return y.reshape(self._batch_shape(y, self.out_shape) + tuple(self.in_shape))
 
     def log_abs_det_jacobian(self, x, y):
-        batch_shape = tuple(x.shape[:x.dim() - len(self.in_shape)])
-        return x.new_zeros(batch_shape)
+        return x.new_zeros(self._batch_shape(x, self.in_shape))
+
+    @staticmethod
+    def _swap_event_shape(shape, old, new) -> tuple:
+        _need_dims(len(shape), len(old))
+        cut = len(shape) - len(old)
+        if tuple(shape[cut:]) != tuple(old):
+            raise ValueError(f"Shape mismatch: expected {shape[cut:]} but got {old}")
+        return tuple(shape[:cut]) + tuple(new)
 
     def forward_shape(self, shape):
-        if len(shape) < len(self.in_shape):
-            raise ValueError("Too few dimensions on input")
-        cut = len(shape) - len(self.in_shape)
-        if tuple(shape[cut:]) != tuple(self.in_shape):
-            raise ValueError(f"Shape mismatch: expected {shape[cut:]} but got {self.in_shape}")
-        return tuple(shape[:cut]) + tuple(self.out_shape)
+        return self._swap_event_shape(shape, self.in_shape, self.out_shape)
 
     def inverse_shape(self, shape):
-        if len(shape) < len(self.out_shape):
-            raise ValueError("Too few dimensions on input")
-        cut = len(shape) - len(self.out_shape)
-        if tuple(shape[cut:]) != tuple(self.out_shape):
-            raise ValueError(f"Shape mismatch: expected {shape[cut:]} but got {self.out_shape}")
-        return tuple(shape[:cut]) + tuple(self.in_shape)
+        return self._swap_event_shape(shape, self.out_shape, self.in_shape)
 
 
+@_equal_by_class
 class ExpTransform(Transform):
     """y = exp(x)."""
     domain = constraints.real
     codomain = constraints.positive
     bijective = True
     sign = +1
-
-    def __eq__(self, other):
-        return isinstance(other, ExpTransform)
-
-    __hash__ = object.__hash__
 
     def _call(self, x):
         return x.exp()
@@ -424,9 +434,7 @@ class PowerTransform(Transform):
         super().__init__(cache_size=cache_size)
         (self.exponent,) = broadcast_all(exponent)
 
-    def with_cache(self, cache_size=1):
-        if self._cache_size == cache_size:
-            return self
+    def _with_new_cache(self, cache_size):
         return PowerTransform(self.exponent, cache_size=cache_size)
 
     @property
@@ -450,17 +458,23 @@ class PowerTransform(Transform):
         return (self.exponent * y / x).abs().log()
 
     def forward_shape(self, shape):
-        return tuple(np.broadcast_shapes(tuple(shape), tuple(getattr(self.exponent, "shape", ()))))
+        return _broadcast_shape(shape, self.exponent)
 
     def inverse_shape(self, shape):
         return self.forward_shape(shape)
 
 
+def _clip_open_unit(p):
+    """p clamped into [tiny, 1 - eps], so that log(p) and log(1 - p) stay finite."""
+    fi = finfo(p.dtype)
+    return p.clamp(min=float(fi.tiny), max=1.0 - float(fi.eps))
+
+
 def _clipped_sigmoid(x):
-    fi = finfo(x.dtype)
-    return x.sigmoid().clamp(min=float(fi.tiny), max=1.0 - float(fi.eps))
+    return _clip_open_unit(x.sigmoid())
 
 
+@_equal_by_class
 class SigmoidTransform(Transform):
     """y = sigmoid(x) (clamped into (0, 1) so the inverse stays finite)."""
     domain = constraints.real
@@ -468,34 +482,24 @@ class SigmoidTransform(Transform):
     bijective = True
     sign = +1
 
-    def __eq__(self, other):
-        return isinstance(other, SigmoidTransform)
-
-    __hash__ = object.__hash__
-
     def _call(self, x):
         return _clipped_sigmoid(x)
 
     def _inverse(self, y):
-        fi = finfo(y.dtype)
-        y = y.clamp(min=float(fi.tiny), max=1.0 - float(fi.eps))
+        y = _clip_open_unit(y)
         return y.log() - (-y).log1p()
 
     def log_abs_det_jacobian(self, x, y):
         return -F.softplus(-x) - F.softplus(x)
 
 
+@_equal_by_class
 class SoftplusTransform(Transform):
     """y = log(1 + exp(x))."""
     domain = constraints.real
     codomain = constraints.positive
     bijective = True
     sign = +1
-
-    def __eq__(self, other):
-        return isinstance(other, SoftplusTransform)
-
-    __hash__ = object.__hash__
 
     def _call(self, x):
         return F.softplus(x)
@@ -507,17 +511,13 @@ class SoftplusTransform(Transform):
         return -F.softplus(-x)
 
 
+@_equal_by_class
 class TanhTransform(Transform):
     """y = tanh(x); log|dy/dx| = 2 (log 2 - x - softplus(-2x)) (stable for large |x|)."""
     domain = constraints.real
     codomain = constraints.interval(-1.0, 1.0)
     bijective = True
     sign = +1
-
-    def __eq__(self, other):
-        return isinstance(other, TanhTransform)
-
-    __hash__ = object.__hash__
 
     def _call(self, x):
         return x.tanh()
@@ -529,15 +529,11 @@ class TanhTransform(Transform):
         return 2.0 * (math.log(2.0) - x - F.softplus(-2.0 * x))
 
 
+@_equal_by_class
 class AbsTransform(Transform):
     """y = |x| (not bijective)."""
     domain = constraints.real
     codomain = constraints.positive
-
-    def __eq__(self, other):
-        return isinstance(other, AbsTransform)
-
-    __hash__ = object.__hash__
 
     def _call(self, x):
         return x.abs()
@@ -566,15 +562,9 @@ class AffineTransform(Transform):
             return constraints.real
         return constraints.independent(constraints.real, self.event_dim)
 
-    @property
-    def codomain(self):
-        if self.event_dim == 0:
-            return constraints.real
-        return constraints.independent(constraints.real, self.event_dim)
+    codomain = domain
 
-    def with_cache(self, cache_size=1):
-        if self._cache_size == cache_size:
-            return self
+    def _with_new_cache(self, cache_size):
         return AffineTransform(self.loc, self.scale, self.event_dim, cache_size=cache_size)
 
     def __eq__(self, other):
@@ -616,22 +606,17 @@ class AffineTransform(Transform):
         return result.expand(shape)
 
     def forward_shape(self, shape):
-        return tuple(np.broadcast_shapes(tuple(shape), tuple(getattr(self.loc, "shape", ())),
-                                         tuple(getattr(self.scale, "shape", ()))))
+        return _broadcast_shape(shape, self.loc, self.scale)
 
     def inverse_shape(self, shape):
         return self.forward_shape(shape)
 
 
+@_equal_by_class
 class SoftmaxTransform(Transform):
     """y = softmax(x) over the last dim (not bijective: log-det undefined)."""
     domain = constraints.real_vector
     codomain = constraints.simplex
-
-    def __eq__(self, other):
-        return isinstance(other, SoftmaxTransform)
-
-    __hash__ = object.__hash__
 
     def _call(self, x):
         logprobs = x
@@ -642,26 +627,18 @@ class SoftmaxTransform(Transform):
         return y.log()
 
     def forward_shape(self, shape):
-        if len(shape) < 1:
-            raise ValueError("Too few dimensions on input")
+        _need_dims(len(shape), 1)
         return shape
 
-    def inverse_shape(self, shape):
-        if len(shape) < 1:
-            raise ValueError("Too few dimensions on input")
-        return shape
+    inverse_shape = forward_shape
 
 
+@_equal_by_class
 class StickBreakingTransform(Transform):
     """Unconstrained R^(K-1) onto the K-simplex by stick breaking (bijective)."""
     domain = constraints.real_vector
     codomain = constraints.simplex
     bijective = True
-
-    def __eq__(self, other):
-        return isinstance(other, StickBreakingTransform)
-
-    __hash__ = object.__hash__
 
     def _offset(self, x):
         k = x.shape[-1]
@@ -675,8 +652,7 @@ class StickBreakingTransform(Transform):
 
     def _inverse(self, y):
         y_crop = y[..., :-1]
-        k = y.shape[-1] - 1
-        offset = (k + 1) - arange(1, k + 1, dtype=y.dtype)
+        offset = self._offset(y_crop)
         sf = 1 - y_crop.cumsum(-1)
         fi = finfo(y.dtype)
         sf = sf.clamp(min=float(fi.tiny))
@@ -689,25 +665,19 @@ class StickBreakingTransform(Transform):
         return detJ
 
     def forward_shape(self, shape):
-        if len(shape) < 1:
-            raise ValueError("Too few dimensions on input")
+        _need_dims(len(shape), 1)
         return tuple(shape[:-1]) + (shape[-1] + 1,)
 
     def inverse_shape(self, shape):
-        if len(shape) < 1:
-            raise ValueError("Too few dimensions on input")
+        _need_dims(len(shape), 1)
         return tuple(shape[:-1]) + (shape[-1] - 1,)
 
 
+@_equal_by_class
 class LowerCholeskyTransform(Transform):
     """Unconstrained square matrices onto lower-triangular ones with a positive diagonal."""
     domain = constraints.independent(constraints.real, 2)
     codomain = constraints.lower_cholesky
-
-    def __eq__(self, other):
-        return isinstance(other, LowerCholeskyTransform)
-
-    __hash__ = object.__hash__
 
     def _call(self, x):
         return tril(x, -1) + diag_embed(diagonal(x).exp())
@@ -716,16 +686,12 @@ class LowerCholeskyTransform(Transform):
         return tril(y, -1) + diag_embed(diagonal(y).log())
 
 
+@_equal_by_class
 class PositiveDefiniteTransform(Transform):
     """Unconstrained square matrices onto positive-definite ones: L L^T with L from
     LowerCholeskyTransform."""
     domain = constraints.independent(constraints.real, 2)
     codomain = constraints.positive_definite
-
-    def __eq__(self, other):
-        return isinstance(other, PositiveDefiniteTransform)
-
-    __hash__ = object.__hash__
 
     def _call(self, x):
         x = LowerCholeskyTransform()(x)
@@ -735,15 +701,18 @@ class PositiveDefiniteTransform(Transform):
         return LowerCholeskyTransform().inv(cholesky(y))
 
 
+def _transform_list(tseq, cache_size) -> list:
+    """CatTransform's and StackTransform's parts, each with the given cache_size."""
+    assert all(isinstance(t, Transform) for t in tseq)
+    return [t.with_cache(cache_size) for t in tseq] if cache_size else list(tseq)
+
+
 class CatTransform(Transform):
     """Transforms `tseq` applied to consecutive pieces (`lengths`) of dimension `dim`."""
 
     def __init__(self, tseq, dim=0, lengths=None, cache_size=0):
-        assert all(isinstance(t, Transform) for t in tseq)
-        if cache_size:
-            tseq = [t.with_cache(cache_size) for t in tseq]
         super().__init__(cache_size=cache_size)
-        self.transforms = list(tseq)
+        self.transforms = _transform_list(tseq, cache_size)
         if lengths is None:
             lengths = [1] * len(self.transforms)
         self.lengths = list(lengths)
@@ -758,9 +727,7 @@ class CatTransform(Transform):
     def length(self):
         return sum(self.lengths)
 
-    def with_cache(self, cache_size=1):
-        if self._cache_size == cache_size:
-            return self
+    def _with_new_cache(self, cache_size):
         return CatTransform(self.transforms, self.dim, self.lengths, cache_size)
 
     def _pieces(self, x):
@@ -816,16 +783,11 @@ class StackTransform(Transform):
     """Transforms `tseq` applied to the slices of dimension `dim`."""
 
     def __init__(self, tseq, dim=0, cache_size=0):
-        assert all(isinstance(t, Transform) for t in tseq)
-        if cache_size:
-            tseq = [t.with_cache(cache_size) for t in tseq]
         super().__init__(cache_size=cache_size)
-        self.transforms = list(tseq)
+        self.transforms = _transform_list(tseq, cache_size)
         self.dim = dim
 
-    def with_cache(self, cache_size=1):
-        if self._cache_size == cache_size:
-            return self
+    def _with_new_cache(self, cache_size):
         return StackTransform(self.transforms, self.dim, cache_size)
 
     def _slices(self, z):
@@ -880,23 +842,17 @@ class CumulativeDistributionTransform(Transform):
     def log_abs_det_jacobian(self, x, y):
         return self.distribution.log_prob(x)
 
-    def with_cache(self, cache_size=1):
-        if self._cache_size == cache_size:
-            return self
+    def _with_new_cache(self, cache_size):
         return CumulativeDistributionTransform(self.distribution, cache_size=cache_size)
 
 
+@_equal_by_class
 class CorrCholeskyTransform(Transform):
     """Unconstrained vectors of length D(D-1)/2 onto Cholesky factors of D x D correlation
     matrices: tanh into (-1, 1), then a signed stick breaking along each row."""
     domain = constraints.real_vector
     codomain = constraints.corr_cholesky
     bijective = True
-
-    def __eq__(self, other):
-        return isinstance(other, CorrCholeskyTransform)
-
-    __hash__ = object.__hash__
 
     def _call(self, x):
         eps = float(finfo(x.dtype).eps)
@@ -919,8 +875,7 @@ class CorrCholeskyTransform(Transform):
         return stick_breaking_logdet + tanh_logdet
 
     def forward_shape(self, shape):
-        if len(shape) < 1:
-            raise ValueError("Too few dimensions on input")
+        _need_dims(len(shape), 1)
         N = shape[-1]
         D = round((0.25 + 2 * N) ** 0.5 + 0.5)
         if D * (D - 1) // 2 != N:
@@ -928,8 +883,7 @@ class CorrCholeskyTransform(Transform):
         return tuple(shape[:-1]) + (D, D)
 
     def inverse_shape(self, shape):
-        if len(shape) < 2:
-            raise ValueError("Too few dimensions on input")
+        _need_dims(len(shape), 2)
         if shape[-2] != shape[-1]:
             raise ValueError("Input is not square")
         D = shape[-1]

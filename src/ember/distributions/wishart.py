@@ -13,10 +13,10 @@ from ..ops.creation import arange, as_tensor, eye, randn, tensor
 from ..ops.special import digamma
 from ..special import multigammaln
 from . import constraints
-from ._linalg import cholesky, cholesky_solve, diagonal
+from ._linalg import cholesky_solve, diagonal
 from .chi2 import Chi2
 from .exp_family import ExponentialFamily
-from .multivariate_normal import _precision_to_scale_tril
+from .multivariate_normal import _ScaleTrilMatrices, _scale_tril_of
 from .utils import finfo, lazy_property
 
 __all__ = ["Wishart"]
@@ -31,7 +31,7 @@ def _mvdigamma(x, p: int):
         tuple(x.shape) + (-1,))).sum(-1)
 
 
-class Wishart(ExponentialFamily):
+class Wishart(_ScaleTrilMatrices, ExponentialFamily):
     """Wishart(df, covariance_matrix | precision_matrix | scale_tril); rsample by Bartlett's
     decomposition (chi-squared draws from ember's gamma sampler, normals from torch.randn),
     redrawing singular samples."""
@@ -78,12 +78,8 @@ class Wishart(ExponentialFamily):
                           "for ndim - 1 < df < ndim.")
         super().__init__(batch_shape, event_shape, validate_args=validate_args)
         self._batch_dims = [-(x + 1) for x in range(len(self._batch_shape))]
-        if scale_tril is not None:
-            self._unbroadcasted_scale_tril = scale_tril
-        elif covariance_matrix is not None:
-            self._unbroadcasted_scale_tril = cholesky(covariance_matrix)
-        else:
-            self._unbroadcasted_scale_tril = _precision_to_scale_tril(precision_matrix)
+        self._unbroadcasted_scale_tril = _scale_tril_of(scale_tril, covariance_matrix,
+                                                        precision_matrix)
         self._dist_chi2 = self._chi2(self.df, batch_shape)
 
     def _chi2(self, df, batch_shape):
@@ -98,9 +94,7 @@ class Wishart(ExponentialFamily):
         new._unbroadcasted_scale_tril = self._unbroadcasted_scale_tril.expand(cov_shape)
         new.df = self.df.expand(batch_shape)
         new._batch_dims = [-(x + 1) for x in range(len(batch_shape))]
-        for name in ("covariance_matrix", "scale_tril", "precision_matrix"):
-            if name in self.__dict__:
-                setattr(new, name, getattr(self, name).expand(cov_shape))
+        self._expand_matrices(new, cov_shape)
         new._event_shape = self._event_shape
         new._dist_chi2 = new._chi2(new.df, batch_shape)
         super(Wishart, new).__init__(batch_shape, self.event_shape, validate_args=False)
@@ -109,15 +103,6 @@ class Wishart(ExponentialFamily):
 
     def _mat_shape(self):
         return tuple(self._batch_shape + self._event_shape)
-
-    @lazy_property
-    def scale_tril(self):
-        return self._unbroadcasted_scale_tril.expand(self._mat_shape())
-
-    @lazy_property
-    def covariance_matrix(self):
-        L = self._unbroadcasted_scale_tril
-        return (L @ L.transpose(-2, -1)).expand(self._mat_shape())
 
     @lazy_property
     def precision_matrix(self):

@@ -14,9 +14,10 @@ __all__ = ["MarginRankingLoss", "HingeEmbeddingLoss", "CosineEmbeddingLoss", "Tr
            "SoftMarginLoss", "PoissonNLLLoss", "GaussianNLLLoss", "CTCLoss"]
 
 
-class MarginRankingLoss(_Loss):
-    """max(0, -y (x1 - x2) + margin)."""
+class _PairMarginLoss(_Loss):
+    """A margin loss of (input1, input2, target): `_loss` is its functional form."""
     __constants__ = ["margin", "reduction"]
+    _loss = None
 
     def __init__(self, margin: float = 0.0, size_average=None, reduce=None,
                  reduction: str = "mean") -> None:
@@ -24,8 +25,17 @@ class MarginRankingLoss(_Loss):
         self.margin = margin
 
     def forward(self, input1: Tensor, input2: Tensor, target: Tensor) -> Tensor:
-        return L.margin_ranking_loss(input1, input2, target, margin=self.margin,
-                                     reduction=self.reduction)
+        return self._loss(input1, input2, target, margin=self.margin, reduction=self.reduction)
+
+
+def _check_margin(loss: str, margin) -> None:
+    if margin <= 0:
+        raise ValueError(f"{loss}: expected margin to be greater than 0, got {margin} instead")
+
+
+class MarginRankingLoss(_PairMarginLoss):
+    """max(0, -y (x1 - x2) + margin)."""
+    _loss = staticmethod(L.margin_ranking_loss)
 
 
 class HingeEmbeddingLoss(_Loss):
@@ -42,18 +52,9 @@ class HingeEmbeddingLoss(_Loss):
                                       reduction=self.reduction)
 
 
-class CosineEmbeddingLoss(_Loss):
+class CosineEmbeddingLoss(_PairMarginLoss):
     """1 - cos(x1, x2) where y == 1, max(0, cos(x1, x2) - margin) where y == -1."""
-    __constants__ = ["margin", "reduction"]
-
-    def __init__(self, margin: float = 0.0, size_average=None, reduce=None,
-                 reduction: str = "mean") -> None:
-        super().__init__(size_average, reduce, reduction)
-        self.margin = margin
-
-    def forward(self, input1: Tensor, input2: Tensor, target: Tensor) -> Tensor:
-        return L.cosine_embedding_loss(input1, input2, target, margin=self.margin,
-                                       reduction=self.reduction)
+    _loss = staticmethod(L.cosine_embedding_loss)
 
 
 class TripletMarginLoss(_Loss):
@@ -64,9 +65,7 @@ class TripletMarginLoss(_Loss):
                  swap: bool = False, size_average=None, reduce=None,
                  reduction: str = "mean") -> None:
         super().__init__(size_average, reduce, reduction)
-        if margin <= 0:
-            raise ValueError(f"TripletMarginLoss: expected margin to be greater than 0, got "
-                             f"{margin} instead")
+        _check_margin("TripletMarginLoss", margin)
         self.margin = margin
         self.p = p
         self.eps = eps
@@ -84,9 +83,7 @@ class TripletMarginWithDistanceLoss(_Loss):
     def __init__(self, *, distance_function=None, margin: float = 1.0, swap: bool = False,
                  reduction: str = "mean") -> None:
         super().__init__(size_average=None, reduce=None, reduction=reduction)
-        if margin <= 0:
-            raise ValueError(f"TripletMarginWithDistanceLoss: expected margin to be greater than "
-                             f"0, got {margin} instead")
+        _check_margin("TripletMarginWithDistanceLoss", margin)
         self.distance_function = (distance_function if distance_function is not None
                                   else PairwiseDistance())
         self.margin = margin

@@ -30,6 +30,12 @@ def conv1x1(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
     return nn.Conv2d(in_planes, out_planes, kernel_size=1, stride=stride, bias=False)
 
 
+def _add_residual(block, x, out):
+    """A block's tail: out plus x (through block.downsample when it has one), then ReLU."""
+    out += x if block.downsample is None else block.downsample(x)
+    return block.relu(out)
+
+
 class BasicBlock(nn.Module):
     """Two 3x3 convolutions with a residual connection (ResNet-18/34)."""
     expansion: int = 1
@@ -53,13 +59,9 @@ class BasicBlock(nn.Module):
         self.stride = stride
 
     def forward(self, x):
-        identity = x
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
-        if self.downsample is not None:
-            identity = self.downsample(x)
-        out += identity
-        return self.relu(out)
+        return _add_residual(self, x, out)
 
 
 class Bottleneck(nn.Module):
@@ -85,14 +87,10 @@ class Bottleneck(nn.Module):
         self.stride = stride
 
     def forward(self, x):
-        identity = x
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.relu(self.bn2(self.conv2(out)))
         out = self.bn3(self.conv3(out))
-        if self.downsample is not None:
-            identity = self.downsample(x)
-        out += identity
-        return self.relu(out)
+        return _add_residual(self, x, out)
 
 
 def _norm_types() -> tuple:
@@ -181,7 +179,9 @@ class ResNet(nn.Module):
         return self._forward_impl(x)
 
 
-def _resnet(block, layers, weights, progress: bool, **kwargs) -> ResNet:
+def _resnet(weights_enum, block, layers, weights, progress: bool, kwargs: dict) -> ResNet:
+    """A builder's body: resolve `weights` against its enum, build, load the checkpoint."""
+    weights = _resolve_weights(weights_enum, weights, kwargs)
     model = ResNet(block, layers, **kwargs)
     return _load_weights(model, weights, progress)
 
@@ -191,113 +191,103 @@ _V2 = partial(ImageClassification, crop_size=224, resize_size=232)
 _BASE = "https://download.pytorch.org/models/"
 
 
+def _imagenet(file: str, transforms, num_params: int) -> Weights:
+    return Weights(_BASE + file, transforms, {"num_params": num_params, "min_size": (1, 1)})
+
+
 class ResNet18_Weights(WeightsEnum):
-    IMAGENET1K_V1 = Weights(_BASE + "resnet18-f37072fd.pth", _ImageNet,
-                            {"num_params": 11689512, "min_size": (1, 1)})
+    IMAGENET1K_V1 = _imagenet("resnet18-f37072fd.pth", _ImageNet, 11689512)
     DEFAULT = IMAGENET1K_V1
 
 
 class ResNet34_Weights(WeightsEnum):
-    IMAGENET1K_V1 = Weights(_BASE + "resnet34-b627a593.pth", _ImageNet,
-                            {"num_params": 21797672, "min_size": (1, 1)})
+    IMAGENET1K_V1 = _imagenet("resnet34-b627a593.pth", _ImageNet, 21797672)
     DEFAULT = IMAGENET1K_V1
 
 
 class ResNet50_Weights(WeightsEnum):
-    IMAGENET1K_V1 = Weights(_BASE + "resnet50-0676ba61.pth", _ImageNet,
-                            {"num_params": 25557032, "min_size": (1, 1)})
-    IMAGENET1K_V2 = Weights(_BASE + "resnet50-11ad3fa6.pth", _V2,
-                            {"num_params": 25557032, "min_size": (1, 1)})
+    IMAGENET1K_V1 = _imagenet("resnet50-0676ba61.pth", _ImageNet, 25557032)
+    IMAGENET1K_V2 = _imagenet("resnet50-11ad3fa6.pth", _V2, 25557032)
     DEFAULT = IMAGENET1K_V2
 
 
 class ResNet101_Weights(WeightsEnum):
-    IMAGENET1K_V1 = Weights(_BASE + "resnet101-63fe2227.pth", _ImageNet,
-                            {"num_params": 44549160, "min_size": (1, 1)})
-    IMAGENET1K_V2 = Weights(_BASE + "resnet101-cd907fc2.pth", _V2,
-                            {"num_params": 44549160, "min_size": (1, 1)})
+    IMAGENET1K_V1 = _imagenet("resnet101-63fe2227.pth", _ImageNet, 44549160)
+    IMAGENET1K_V2 = _imagenet("resnet101-cd907fc2.pth", _V2, 44549160)
     DEFAULT = IMAGENET1K_V2
 
 
 class ResNet152_Weights(WeightsEnum):
-    IMAGENET1K_V1 = Weights(_BASE + "resnet152-394f9c45.pth", _ImageNet,
-                            {"num_params": 60192808, "min_size": (1, 1)})
-    IMAGENET1K_V2 = Weights(_BASE + "resnet152-f82ba261.pth", _V2,
-                            {"num_params": 60192808, "min_size": (1, 1)})
+    IMAGENET1K_V1 = _imagenet("resnet152-394f9c45.pth", _ImageNet, 60192808)
+    IMAGENET1K_V2 = _imagenet("resnet152-f82ba261.pth", _V2, 60192808)
     DEFAULT = IMAGENET1K_V2
 
 
 @register_model(weights_enum=ResNet18_Weights)
 def resnet18(*, weights=None, progress: bool = True, **kwargs) -> ResNet:
     """ResNet-18 (BasicBlock, [2, 2, 2, 2])."""
-    weights = _resolve_weights(ResNet18_Weights, weights, kwargs)
-    return _resnet(BasicBlock, [2, 2, 2, 2], weights, progress, **kwargs)
+    return _resnet(ResNet18_Weights, BasicBlock, [2, 2, 2, 2], weights, progress, kwargs)
 
 
 @register_model(weights_enum=ResNet34_Weights)
 def resnet34(*, weights=None, progress: bool = True, **kwargs) -> ResNet:
     """ResNet-34 (BasicBlock, [3, 4, 6, 3])."""
-    weights = _resolve_weights(ResNet34_Weights, weights, kwargs)
-    return _resnet(BasicBlock, [3, 4, 6, 3], weights, progress, **kwargs)
+    return _resnet(ResNet34_Weights, BasicBlock, [3, 4, 6, 3], weights, progress, kwargs)
 
 
 @register_model(weights_enum=ResNet50_Weights)
 def resnet50(*, weights=None, progress: bool = True, **kwargs) -> ResNet:
     """ResNet-50 (Bottleneck, [3, 4, 6, 3])."""
-    weights = _resolve_weights(ResNet50_Weights, weights, kwargs)
-    return _resnet(Bottleneck, [3, 4, 6, 3], weights, progress, **kwargs)
+    return _resnet(ResNet50_Weights, Bottleneck, [3, 4, 6, 3], weights, progress, kwargs)
 
 
 @register_model(weights_enum=ResNet101_Weights)
 def resnet101(*, weights=None, progress: bool = True, **kwargs) -> ResNet:
     """ResNet-101 (Bottleneck, [3, 4, 23, 3])."""
-    weights = _resolve_weights(ResNet101_Weights, weights, kwargs)
-    return _resnet(Bottleneck, [3, 4, 23, 3], weights, progress, **kwargs)
+    return _resnet(ResNet101_Weights, Bottleneck, [3, 4, 23, 3], weights, progress, kwargs)
 
 
 @register_model(weights_enum=ResNet152_Weights)
 def resnet152(*, weights=None, progress: bool = True, **kwargs) -> ResNet:
     """ResNet-152 (Bottleneck, [3, 8, 36, 3])."""
-    weights = _resolve_weights(ResNet152_Weights, weights, kwargs)
-    return _resnet(Bottleneck, [3, 8, 36, 3], weights, progress, **kwargs)
+    return _resnet(ResNet152_Weights, Bottleneck, [3, 8, 36, 3], weights, progress, kwargs)
 
 
-def _no_weights(name: str, weights) -> None:
+def _unlisted(name: str, weights, layers, kwargs: dict, **widths) -> ResNet:
+    """A Bottleneck ResNet whose pretrained weights ember does not list (weights=None only)."""
     if weights is not None:
         raise NotImplementedError(f"ember does not list the pretrained weights of {name}; "
                                   "build it with weights=None and load a state_dict")
+    return ResNet(Bottleneck, layers, **widths, **kwargs)
 
 
 @register_model()
 def resnext50_32x4d(*, weights=None, progress: bool = True, **kwargs) -> ResNet:
     """ResNeXt-50 32x4d (weights=None only)."""
-    _no_weights("resnext50_32x4d", weights)
-    return ResNet(Bottleneck, [3, 4, 6, 3], groups=32, width_per_group=4, **kwargs)
+    return _unlisted("resnext50_32x4d", weights, [3, 4, 6, 3], kwargs, groups=32, width_per_group=4)
 
 
 @register_model()
 def resnext101_32x8d(*, weights=None, progress: bool = True, **kwargs) -> ResNet:
     """ResNeXt-101 32x8d (weights=None only)."""
-    _no_weights("resnext101_32x8d", weights)
-    return ResNet(Bottleneck, [3, 4, 23, 3], groups=32, width_per_group=8, **kwargs)
+    return _unlisted("resnext101_32x8d", weights, [3, 4, 23, 3], kwargs,
+                     groups=32, width_per_group=8)
 
 
 @register_model()
 def resnext101_64x4d(*, weights=None, progress: bool = True, **kwargs) -> ResNet:
     """ResNeXt-101 64x4d (weights=None only)."""
-    _no_weights("resnext101_64x4d", weights)
-    return ResNet(Bottleneck, [3, 4, 23, 3], groups=64, width_per_group=4, **kwargs)
+    return _unlisted("resnext101_64x4d", weights, [3, 4, 23, 3], kwargs,
+                     groups=64, width_per_group=4)
 
 
 @register_model()
 def wide_resnet50_2(*, weights=None, progress: bool = True, **kwargs) -> ResNet:
     """Wide ResNet-50-2 (bottlenecks twice as wide; weights=None only)."""
-    _no_weights("wide_resnet50_2", weights)
-    return ResNet(Bottleneck, [3, 4, 6, 3], width_per_group=128, **kwargs)
+    return _unlisted("wide_resnet50_2", weights, [3, 4, 6, 3], kwargs, width_per_group=128)
 
 
 @register_model()
 def wide_resnet101_2(*, weights=None, progress: bool = True, **kwargs) -> ResNet:
     """Wide ResNet-101-2 (weights=None only)."""
-    _no_weights("wide_resnet101_2", weights)
-    return ResNet(Bottleneck, [3, 4, 23, 3], width_per_group=128, **kwargs)
+    return _unlisted("wide_resnet101_2", weights, [3, 4, 23, 3], kwargs, width_per_group=128)
