@@ -66,6 +66,16 @@ def test_path_by_shape(torch, cin, cout, k, stride, dilation, groups, expect):
            stride=stride, dilation=dilation, groups=groups, path=expect)
 
 
+@pytest.mark.parametrize("hw,padding,expect", [
+    ((8, 8), 1, WINOGRAD),        # 8x8 output: the smallest Winograd map
+    ((7, 8), 1, IM2COL),          # one output row too few
+    ((10, 9), 0, IM2COL),         # 8x7 output (no padding)
+    ((4, 4), 1, IM2COL),          # a deep layer's small map (resnet18 layer3 on 64x64)
+])
+def test_path_by_output_size(torch, hw, padding, expect):
+    _check(torch, (2, 16, *hw), (16, 16, 3, 3), padding=padding, path=expect)
+
+
 # ---- Winograd against torch ---------------------------------------------------------------
 
 @pytest.fixture(params=["winograd-forward", "im2col-forward"])
@@ -74,6 +84,7 @@ def forward_by(request, monkeypatch):
     and im2col's (fewer channels; the gradients are Winograd's either way)."""
     monkeypatch.setattr(cw, "MIN_CHANNELS_FORWARD", 1 if request.param == "winograd-forward"
                         else 1 << 30)
+    monkeypatch.setattr(cw, "MIN_OUTPUT", 1)  # the tile edge cases come from small maps
     return request.param
 
 

@@ -416,8 +416,8 @@ def convolution(input, weight, bias, stride, padding, dilation, groups, nd: int)
     # ---- convspeed: the algorithm by shape (Winograd F(2x2,3x3) where it wins) ----
     op = ConvolutionBackward0
     # (floating point only: the transforms have fractional coefficients)
-    if nd == 2 and x.dtype.kind == "f" and use_winograd(input.shape, w.shape, stride, dilation,
-                                                        groups):
+    if nd == 2 and x.dtype.kind == "f" and use_winograd(input.shape, w.shape, stride, pads,
+                                                        dilation, groups):
         op = WinogradConvolution
     out = op.apply(input, weight, bias, stride, pads, dilation, groups)
     return out.squeeze(0) if unbatched else out

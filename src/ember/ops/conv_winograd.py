@@ -38,6 +38,8 @@ _new = Tensor._new
 
 # G (4x3), the kernel transform: U = G w G^T
 _G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
+# (16, 9): row (a, b), column (i, j) is G[a, i] G[b, j], so U = _GG @ w and dW = _GG^T @ M
+_GG = np.kron(_G, _G)
 
 # fewest input and output channels for which the transforms pay for themselves (measured
 # fw+bw, 1 thread, Winograd/im2col: 16->16 @28x28 0.81, 32->64 @28 0.80, 64->128 @14 0.72)
@@ -48,20 +50,30 @@ MIN_CHANNELS = 16
 MIN_CHANNELS_FORWARD = 64
 
 
-def use_winograd(xshape, wshape, stride, dilation, groups) -> bool:
-    """Whether a 2-d convolution of these shapes goes through Winograd F(2x2, 3x3)."""
-    return (len(wshape) == 4 and wshape[2] == 3 and wshape[3] == 3 and groups == 1
+# smallest output height and width: below, tiles are few per image and mostly padding and the
+# wide column, and the per-call transforms of the (large) kernels of deep layers do not pay
+# (measured fw+bw, batch 8, Winograd/im2col: 128->128 @8x8 0.73, 256->256 @4x4 1.11,
+# 512->512 @2x2 1.85)
+MIN_OUTPUT = 8
+
+
+def use_winograd(xshape, wshape, stride, padding, dilation, groups) -> bool:
+    """Whether a 2-d convolution of these shapes (padding (top, bottom, left, right)) goes
+    through Winograd F(2x2, 3x3)."""
+    if not (len(wshape) == 4 and wshape[2] == 3 and wshape[3] == 3 and groups == 1
             and tuple(stride) == (1, 1) and tuple(dilation) == (1, 1)
-            and wshape[0] >= MIN_CHANNELS and wshape[1] >= MIN_CHANNELS and xshape[0] > 0)
+            and wshape[0] >= MIN_CHANNELS and wshape[1] >= MIN_CHANNELS and xshape[0] > 0):
+        return False
+    pt, pb, pl, pr = padding
+    return (xshape[2] + pt + pb - 2 >= MIN_OUTPUT and xshape[3] + pl + pr - 2 >= MIN_OUTPUT)
 
 
 def _kernel_transform(w: np.ndarray) -> np.ndarray:
-    """U (16, O, C) from w (O, C, 3, 3)."""
-    g = _G.astype(w.dtype)
+    """U (16, O, C) from w (O, C, 3, 3): U[(a, b)] = sum_ij G[a, i] G[b, j] w[:, :, i, j], one
+    GEMM with G's Kronecker square (NumPy's stacked 4x3 @ 3x3 @ 3x4 products, one per (o, c),
+    cost more than the whole convolution on deep layers)."""
     O, C = w.shape[:2]
-    # (4, 3) @ w (O, C, 3, 3) @ (3, 4), then the 16 positions first
-    u = g @ w @ g.T
-    return np.ascontiguousarray(u.transpose(2, 3, 0, 1)).reshape(16, O, C)
+    return (_GG.astype(w.dtype) @ w.reshape(O * C, 9).T).reshape(16, O, C)
 
 
 # ---- layout -------------------------------------------------------------------------------
@@ -321,10 +333,8 @@ class ConvolutionBackward0(Op):
                 e = gemm(ut, z, out=sc.get("e", (16, C, m * Th * (Tw + 1))))
                 _input_grad(e, C, m, Th, Tw, sc, dxs[:, :, :, n0:n1])
         if need[1]:
-            gt = _G.T.astype(g.dtype)
-            # dW[o, c] = G^T M[:, :, o, c] G
-            gw = _new(np.ascontiguousarray(gt @ mw.reshape(4, 4, O, C).transpose(2, 3, 0, 1)
-                                           @ gt.T))
+            # dW[o, c] = G^T M[:, :, o, c] G, as one GEMM (O*C, 16) @ (16, 9)
+            gw = _new((mw.reshape(16, O * C).T @ _GG.astype(g.dtype)).reshape(O, C, 3, 3))
         if ctx.has_bias and need[2]:
             gb = _new(g.sum(axis=(0, 2, 3)))
         if need[0]:
