@@ -167,3 +167,23 @@ def test_integer_input_stays_on_im2col():
     xn, wn = x.numpy().astype(np.float64), w.numpy().astype(np.float64)
     xf, wf = ember.tensor(xn), ember.tensor(wn)
     np.testing.assert_array_equal(out.numpy(), F.conv2d(xf, wf, padding=1).numpy())
+
+
+# ---- strided convolution's row chunks (ops/conv_strided.py) -----------------------------------
+
+@pytest.mark.parametrize("chunk", [1, 25000, 1 << 30])
+@pytest.mark.parametrize("kw", [dict(stride=2, padding=1), dict(stride=(2, 3), padding=(0, 2)),
+                                dict(stride=2, dilation=2, groups=2, padding=2)])
+def test_strided_row_chunks(torch, monkeypatch, chunk, kw):
+    """One output row per chunk, several rows with a partial last chunk, and one chunk for
+    all: forward, dx and dW (the chunked passes) against torch."""
+    from ember.ops import conv_strided
+    monkeypatch.setattr(conv_strided, "_CHUNK", chunk)
+    _check(torch, (3, 64, 11, 9), (12, 64 // kw.get("groups", 1), 4, 4), path=IM2COL, **kw)
+
+
+def test_strided_path_is_taken():
+    from ember.ops import conv_strided
+    from ember.ops.conv import _Geometry
+    assert conv_strided.applies(_Geometry((3, 64, 11, 9), (12, 32, 4, 4), (2, 2), (2,) * 4,
+                                          (2, 2), 2))
