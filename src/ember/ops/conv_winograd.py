@@ -45,9 +45,10 @@ _GG = np.kron(_G, _G)
 # fw+bw, 1 thread, Winograd/im2col: 16->16 @28x28 0.81, 32->64 @28 0.80, 64->128 @14 0.72)
 MIN_CHANNELS = 16
 # fewest input channels for which the Winograd *forward* beats the im2col GEMM (its GEMMs have
-# depth C; measured forward only: C=16 1.23, C=32 1.14, C=64 0.89); below, the forward is
-# im2col's and only the gradients (depth O and P) go through Winograd
-MIN_CHANNELS_FORWARD = 64
+# depth C; measured forward only, batch 64: 16->32 @28 1.11, 32->32 @28 0.95, 32->64 @28 0.81,
+# 64->128 @14 0.70); below, the forward is im2col's and only the gradients (depth O and P) go
+# through Winograd
+MIN_CHANNELS_FORWARD = 32
 
 
 # smallest output height and width: below, tiles are few per image and mostly padding and the
@@ -180,31 +181,35 @@ def _output_transform(m: np.ndarray, out6: np.ndarray, sc: _Scratch, bias) -> No
 
 def _grad_transform(g: np.ndarray, Th: int, Tw: int, sc: _Scratch) -> np.ndarray:
     """Z (16, O, P) = A g A^T for every 2x2 tile of the output gradient g (n, O, Ho, Wo),
-    zero in the wide column. A's rows: g0, g0+g1, g0-g1, -g1."""
+    zero in the wide column. A's rows: g0, g0+g1, g0-g1, -g1.
+
+    g's rows are split by parity u into r (2, O, n, Th, Tw+1, 2) with each row kept whole (the
+    column parity v innermost), so the copy moves whole rows of g instead of gathering every
+    other element in runs of Wo/2; the column stage then reads the two parities as one long
+    stride-2 run each."""
     N, O, Ho, Wo = g.shape
-    # rows of A straight from the strided parity views of g (u: row parity, v: column parity)
-    q = sc.get("q", (4, 2, O, N, Th, Tw + 1))
-    if Ho != 2 * Th or Wo != 2 * Tw:  # odd sizes: the missing row/column of tiles is zero
-        q[...] = 0
+    r = sc.get("r", (2, O, N, Th, Tw + 1, 2))
+    if Ho != 2 * Th or Wo != 2 * Tw:  # odd sizes: the missing row/column of a tile is zero
+        r[...] = 0
     else:
-        q[..., Tw] = 0
-    for v in (0, 1):
-        g0 = g[:, :, 0::2, v::2].transpose(1, 0, 2, 3)  # (O, n, rows, cols)
-        g1 = g[:, :, 1::2, v::2].transpose(1, 0, 2, 3)
-        h0, w0 = g0.shape[2:]
-        h1 = g1.shape[2]
-        np.copyto(q[0, v, :, :, :h0, :w0], g0)
-        np.add(g0[:, :, :h1], g1, out=q[1, v, :, :, :h1, :w0])
-        np.subtract(g0[:, :, :h1], g1, out=q[2, v, :, :, :h1, :w0])
-        np.negative(g1, out=q[3, v, :, :, :h1, :w0])
-        if h1 < h0:  # odd height: the last tile row has no second output row
-            np.copyto(q[1, v, :, :, h1:h0, :w0], g0[:, :, h1:])
-            np.copyto(q[2, v, :, :, h1:h0, :w0], g0[:, :, h1:])
+        r[:, :, :, :, Tw] = 0
+    rf = r.reshape(2, O, N, Th, 2 * (Tw + 1))
+    gt = g.transpose(1, 0, 2, 3)  # (O, n, Ho, Wo)
+    for u in (0, 1):
+        rows = gt[:, :, u::2]
+        np.copyto(rf[u, :, :, :rows.shape[2], :Wo], rows)
+    # rows of A: r0, r0 + r1, r0 - r1, -r1
+    q = sc.get("q", (3, O, N, Th, Tw + 1, 2))
+    np.add(r[0], r[1], out=q[0])
+    np.subtract(r[0], r[1], out=q[1])
+    np.negative(r[1], out=q[2])
     z = sc.get("z", (4, 4, O, N, Th, Tw + 1))
-    np.copyto(z[:, 0], q[:, 0])
-    np.add(q[:, 0], q[:, 1], out=z[:, 1])
-    np.subtract(q[:, 0], q[:, 1], out=z[:, 2])
-    np.negative(q[:, 1], out=z[:, 3])
+    for k, a in enumerate((r[0], q[0], q[1], q[2])):  # columns of A^T, the same combinations
+        a0, a1 = a[..., 0], a[..., 1]
+        np.copyto(z[k, 0], a0)
+        np.add(a0, a1, out=z[k, 1])
+        np.subtract(a0, a1, out=z[k, 2])
+        np.negative(a1, out=z[k, 3])
     return z.reshape(16, O, -1)
 
 
@@ -252,15 +257,16 @@ def _input_grad(e: np.ndarray, C: int, N: int, Th: int, Tw: int, sc: _Scratch,
 def _chunk(N: int, C: int, O: int, Th: int, Tw: int, itemsize: int) -> int:
     """Samples per chunk: enough tiles for the GEMMs to run near full speed (_CHUNK_TILES), as
     long as the transforms' buffers of a chunk (about 7 copies of the input's tiles and 7 of
-    the output's) stay within _CHUNK_BYTES, so in cache."""
+    the output's) stay within _CHUNK_BYTES, so in cache. Small chunks win: measured fw+bw,
+    batch 64, 32->64 @28, 256 tiles / 4 MB against 1024 tiles / 16 MB: 0.76-0.85x."""
     tiles = Th * (Tw + 1)
     per = (7 * C + 7 * O) * 4 * tiles * itemsize
     n = min(-(-_CHUNK_TILES // tiles), max(1, _CHUNK_BYTES // per))
     return max(1, min(N, n))
 
 
-_CHUNK_TILES = 1024
-_CHUNK_BYTES = 16 << 20
+_CHUNK_TILES = 256
+_CHUNK_BYTES = 4 << 20
 
 
 class ConvolutionBackward0(Op):
