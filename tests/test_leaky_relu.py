@@ -55,3 +55,14 @@ def test_leaky_relu_gradcheck():
                      requires_grad=True)
     for slope in (0.2, 1.5, -0.4):
         assert gradcheck(lambda t: EF.leaky_relu(t, slope), (x,))
+
+
+def test_leaky_relu_zero_dim(torch):
+    for v in (-2.0, 3.0):
+        xe = ember.tensor(v, requires_grad=True)
+        xt = torch.tensor(v, requires_grad=True)
+        ye, yt = EF.leaky_relu(xe, 0.1), torch.nn.functional.leaky_relu(xt, 0.1)
+        assert_close(ye, yt)
+        ye.backward()
+        yt.backward()
+        assert_close(xe.grad, xt.grad)

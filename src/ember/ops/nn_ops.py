@@ -150,7 +150,7 @@ def _leaky_relu(a: np.ndarray, slope: float) -> np.ndarray:
     (slope 0 makes 0 * inf = nan, which max would return for +inf: that case selects.)"""
     s = a.dtype.type(slope)
     if slope > 0:
-        r = np.multiply(a, s)
+        r = np.multiply(a, s, out=np.empty_like(a))  # (an array also for 0-dim a)
         return (np.maximum if slope <= 1 else np.minimum)(a, r, out=r)
     return np.where(a > 0, a, quietly(np.multiply, a, s))
 
