@@ -236,10 +236,11 @@ class ConvolutionBackward0(Op):
         G, og, O, L = groups, geo.O // groups, geo.O, geo.L
         has_bias = bias is not None
         if _strided.applies(geo):  # strided: one batch-folded GEMM (ops/conv_strided.py)
-            out = _strided.forward(xa, wa, bias._data if has_bias else None, geo)
+            out, xp = _strided.forward(xa, wa, bias._data if has_bias else None, geo)
             need = ctx.needs_input_grad
             if need[0] or need[1] or (has_bias and need[2]):
                 ctx.geo, ctx.one_d, ctx.has_bias = geo, one_d, has_bias
+                ctx.xp = xp if need[1] else None  # the weight gradient's input, ready padded
                 ctx.save_for_backward(x, weight)
             return out[:, :, 0, :] if one_d else out
         w2 = wa.reshape(G, og, -1)
@@ -279,7 +280,7 @@ class ConvolutionBackward0(Op):
         xa = x._data[:, :, None, :] if ctx.one_d else x._data
         if _strided.applies(geo):  # strided: one batch-folded GEMM per pass (conv_strided.py)
             dx, dw, db = _strided.backward(g, xa, wa.reshape(geo.O, -1, geo.kh, geo.kw), geo,
-                                           need[0], need_w, need_b)
+                                           need[0], need_w, need_b, ctx.xp)
             return (None if dx is None else _new(dx.reshape(x._data.shape)),
                     None if dw is None else _new(dw.reshape(wa.shape)),
                     None if db is None else _new(db), None, None, None, None)

@@ -37,23 +37,23 @@ def _padded_batch_last(x: np.ndarray, geo) -> np.ndarray:
 _CHUNK = 1 << 18
 
 
-def _windows(x: np.ndarray, geo) -> np.ndarray:
-    """Strided view (G, C/G, kh, kw, Ho, Wo, N) of the padded batch-last input: entry
+def _windows(xp: np.ndarray, geo) -> np.ndarray:
+    """Strided view (G, C/G, kh, kw, Ho, Wo, N) of the padded batch-last input xp: entry
     (g, c, i, j, p, q, n) is xpad[n, g*C/G + c, s*p + d*i, s*q + d*j] (no copy)."""
-    xp = _padded_batch_last(x, geo)
     sC, sH, sW, sN = xp.strides
     v = as_strided(xp, (geo.C, geo.kh, geo.kw, geo.Ho, geo.Wo, geo.N),
                    (sC, geo.dh * sH, geo.dw * sW, geo.sh * sH, geo.sw * sW, sN))
     return v.reshape((geo.G, geo.C // geo.G) + v.shape[1:])
 
 
-def _row_chunks(x: np.ndarray, geo):
+def _row_chunks(xp: np.ndarray, geo):
     """Yield (p0, p1, cols), cols (G, C/G*kh*kw, (p1-p0)*Wo*N): the im2col columns of output
-    rows p0..p1-1, copied into one reused buffer of about _CHUNK elements."""
-    v = _windows(x, geo)
+    rows p0..p1-1 of the padded batch-last input xp, copied into one reused buffer of about
+    _CHUNK elements."""
+    v = _windows(xp, geo)
     G, kg, span = geo.G, geo.C // geo.G * geo.kh * geo.kw, geo.Wo * geo.N
     rows = max(1, min(geo.Ho, _CHUNK // max(G * kg * span, 1)))
-    buf = np.empty((G, kg, rows * span), x.dtype)
+    buf = np.empty((G, kg, rows * span), xp.dtype)
     for p0 in range(0, geo.Ho, rows):
         m = min(rows, geo.Ho - p0)
         cols = buf[:, :, :m * span]
@@ -61,22 +61,24 @@ def _row_chunks(x: np.ndarray, geo):
         yield p0, p0 + m, cols
 
 
-def forward(x: np.ndarray, w: np.ndarray, bias, geo) -> np.ndarray:
-    """out (N, O, Ho, Wo) = W cols (+ bias)."""
+def forward(x: np.ndarray, w: np.ndarray, bias, geo):
+    """(out (N, O, Ho, Wo) = W cols (+ bias), the padded batch-last input, which backward can
+    take instead of making it again)."""
     G, og, span = geo.G, geo.O // geo.G, geo.Wo * geo.N
     w2 = w.reshape(G, og, -1)
     out = np.empty((G, og, geo.Ho * span), np.result_type(x, w))
-    for p0, p1, cols in _row_chunks(x, geo):
+    xp = _padded_batch_last(x, geo)
+    for p0, p1, cols in _row_chunks(xp, geo):
         gemm(w2, cols, out=out[:, :, p0 * span:p1 * span])
     out = out.reshape(geo.O, geo.Ho, geo.Wo, geo.N)
     if bias is not None:
         out += bias.reshape(-1, 1, 1, 1)
-    return np.ascontiguousarray(out.transpose(3, 0, 1, 2))
+    return np.ascontiguousarray(out.transpose(3, 0, 1, 2)), xp
 
 
 def backward(g: np.ndarray, x: np.ndarray, w: np.ndarray, geo, need_x: bool, need_w: bool,
-             need_b: bool):
-    """(dx, dW, db) of forward, each None where not needed."""
+             need_b: bool, xp=None):
+    """(dx, dW, db) of forward, each None where not needed; xp is forward's padded input."""
     G, N = geo.G, geo.N
     gt = np.ascontiguousarray(g.transpose(1, 2, 3, 0)).reshape(G, geo.O // G,
                                                                 geo.Ho * geo.Wo * N)
@@ -85,7 +87,9 @@ def backward(g: np.ndarray, x: np.ndarray, w: np.ndarray, geo, need_x: bool, nee
         # sum over row chunks of cols g^T (the long dimension inside: faster than g cols^T)
         span = geo.Wo * N
         dwt = tmp = None
-        for p0, p1, cols in _row_chunks(x, geo):
+        if xp is None:
+            xp = _padded_batch_last(x, geo)
+        for p0, p1, cols in _row_chunks(xp, geo):
             gc = gt[:, :, p0 * span:p1 * span].transpose(0, 2, 1)
             if dwt is None:
                 dwt = gemm(cols, gc)
