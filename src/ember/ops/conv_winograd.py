@@ -158,9 +158,9 @@ def _input_transform(xs: np.ndarray, Th: int, Tw: int, sc: _Scratch) -> np.ndarr
     return v
 
 
-def _output_transform(m: np.ndarray, out6: np.ndarray, sc: _Scratch, bias) -> None:
-    """out6 (n, O, Th, 2, Tw, 2) = A^T M A per tile (+ bias (O, 1, 1, 1) or None), from
-    m (4, 4, O, n, Th, Tw+1). A^T's rows: m0+m1+m2, m1-m2-m3."""
+def _output_transform(m: np.ndarray, out6: np.ndarray, sc: _Scratch) -> None:
+    """out6 (n, O, Th, 2, Tw, 2) = A^T M A per tile, from m (4, 4, O, n, Th, Tw+1).
+    A^T's rows: m0+m1+m2, m1-m2-m3."""
     y = sc.get("y", (2,) + m.shape[1:])  # (2, 4, O, n, Th, Wq)
     np.add(m[0], m[1], out=y[0])
     y[0] += m[2]
@@ -171,8 +171,6 @@ def _output_transform(m: np.ndarray, out6: np.ndarray, sc: _Scratch, bias) -> No
     o[:, 0] += y[:, 2]
     np.subtract(y[:, 1], y[:, 2], out=o[:, 1])
     o[:, 1] -= y[:, 3]
-    if bias is not None:
-        o += bias
     Tw = out6.shape[4]
     for u in (0, 1):
         for v in (0, 1):
@@ -298,7 +296,7 @@ class ConvolutionBackward0(Op):
         sc = _Scratch(xa.dtype)
         out = np.empty((N, O, 2 * Th, 2 * Tw), xa.dtype)
         out6 = out.reshape(N, O, Th, 2, Tw, 2)
-        b = None if bias is None else bias._data.reshape(O, 1, 1, 1)
+        b = None if bias is None else bias._data.reshape(O, 1)
         xs = _split(xa, pt, pl, Th, Tw)
         if need[1]:  # the weight gradient reads the same split input (about 1.2x the input)
             ctx.xs = xs
@@ -307,7 +305,9 @@ class ConvolutionBackward0(Op):
             m = n1 - n0
             v = _input_transform(xs[:, :, :, n0:n1], Th, Tw, sc).reshape(16, C, -1)
             mm = gemm(u, v, out=sc.get("m", (16, O, m * Th * (Tw + 1))))
-            _output_transform(mm.reshape(4, 4, O, m, Th, Tw + 1), out6[n0:n1], sc, b)
+            if b is not None:  # M[1, 1] reaches all four outputs of its tile with weight 1
+                mm[5] += b
+            _output_transform(mm.reshape(4, 4, O, m, Th, Tw + 1), out6[n0:n1], sc)
         if Ho != 2 * Th or Wo != 2 * Tw:
             out = np.ascontiguousarray(out[:, :, :Ho, :Wo])
         return out
