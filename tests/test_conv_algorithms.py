@@ -187,3 +187,23 @@ def test_strided_path_is_taken():
     from ember.ops.conv import _Geometry
     assert conv_strided.applies(_Geometry((3, 64, 11, 9), (12, 32, 4, 4), (2, 2), (2,) * 4,
                                           (2, 2), 2))
+
+
+# ---- the bias gradient's reduction (ops/normalization.channel_sum) ----------------------------
+
+@pytest.mark.parametrize("make", [
+    lambda: RNG.standard_normal((5, 7, 6, 4)).astype(np.float32),            # GEMV path
+    lambda: RNG.standard_normal((5, 7, 9)),                                  # float64, 1-d conv
+    lambda: RNG.standard_normal((5, 4, 6, 7)).astype(np.float32).transpose(0, 1, 3, 2),
+    lambda: np.broadcast_to(np.float32(2.0), (3, 4, 5, 6)),                  # expanded grad
+    lambda: RNG.standard_normal((3, 4, 5, 6)).astype(np.float16),
+    lambda: np.zeros((0, 4, 5, 6), np.float32),                              # empty batch
+])
+def test_channel_sum(make):
+    from ember.ops.normalization import channel_sum
+    g = make()
+    got = channel_sum(g)
+    want = g.astype(np.float64).sum(axis=(0,) + tuple(range(2, g.ndim)))
+    assert got.dtype == g.dtype and got.shape == (g.shape[1],)
+    np.testing.assert_allclose(got.astype(np.float64), want, rtol=2e-3 if g.dtype == np.float16
+                               else 1e-5, atol=1e-4)

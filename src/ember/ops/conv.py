@@ -22,6 +22,7 @@ from ..autograd.function import once_differentiable
 from . import conv_strided as _strided
 from .base import Op
 from ._gemm import gemm
+from .normalization import channel_sum
 from .conv_winograd import ConvolutionBackward0 as WinogradConvolution, use_winograd
 from ..amp.autocast_mode import cast_low as _amp_low, state as _amp
 
@@ -290,7 +291,7 @@ class ConvolutionBackward0(Op):
         if batch_last_w:
             gw = _new(_weight_grad_batch_last(gt, xa, geo).reshape(wa.shape))
             if need_b:
-                gb = _new(g.sum(axis=(0, 2, 3)))
+                gb = _new(channel_sum(g))
         elif need_w or need_b:
             gc = _grad_cols(g, geo)
             dwt = None

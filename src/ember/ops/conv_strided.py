@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 from ._gemm import gemm
+from .normalization import channel_sum
 from numpy.lib.stride_tricks import as_strided
 
 
@@ -98,7 +99,7 @@ def backward(g: np.ndarray, x: np.ndarray, w: np.ndarray, geo, need_x: bool, nee
                 dwt += tmp
         dw = np.ascontiguousarray(dwt.transpose(0, 2, 1)).reshape(w.shape)
     if need_b:
-        db = g.sum(axis=(0, 2, 3))
+        db = channel_sum(g)
     if need_x:
         # col2im(W^T g) a few output rows at a time: each chunk's columns stay in cache
         wg = w.reshape(G, geo.O // G, -1).transpose(0, 2, 1)  # (G, C/G*kh*kw, O/G)

@@ -33,6 +33,7 @@ from .._tensor import Tensor
 from ..autograd.function import once_differentiable
 from .base import Op
 from ._gemm import gemm
+from .normalization import channel_sum
 
 _new = Tensor._new
 
@@ -345,7 +346,7 @@ class ConvolutionBackward0(Op):
             # dW[o, c] = G^T M[:, :, o, c] G, as one GEMM (O*C, 16) @ (16, 9)
             gw = _new((mw.reshape(16, O * C).T @ _GG.astype(g.dtype)).reshape(O, C, 3, 3))
         if ctx.has_bias and need[2]:
-            gb = _new(g.sum(axis=(0, 2, 3)))
+            gb = _new(channel_sum(g))
         if need[0]:
             _merge(dxs, pt, pl, dx)
             gx = _new(dx)
