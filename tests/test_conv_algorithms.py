@@ -66,6 +66,16 @@ def test_path_by_shape(torch, cin, cout, k, stride, dilation, groups, expect):
            stride=stride, dilation=dilation, groups=groups, path=expect)
 
 
+@pytest.mark.parametrize("hw,padding,expect", [
+    ((8, 8), 1, WINOGRAD),        # 8x8 output: the smallest Winograd map
+    ((7, 8), 1, IM2COL),          # one output row too few
+    ((10, 9), 0, IM2COL),         # 8x7 output (no padding)
+    ((4, 4), 1, IM2COL),          # a deep layer's small map (resnet18 layer3 on 64x64)
+])
+def test_path_by_output_size(torch, hw, padding, expect):
+    _check(torch, (2, 16, *hw), (16, 16, 3, 3), padding=padding, path=expect)
+
+
 # ---- Winograd against torch ---------------------------------------------------------------
 
 @pytest.fixture(params=["winograd-forward", "im2col-forward"])
@@ -74,6 +84,7 @@ def forward_by(request, monkeypatch):
     and im2col's (fewer channels; the gradients are Winograd's either way)."""
     monkeypatch.setattr(cw, "MIN_CHANNELS_FORWARD", 1 if request.param == "winograd-forward"
                         else 1 << 30)
+    monkeypatch.setattr(cw, "MIN_OUTPUT", 1)  # the tile edge cases come from small maps
     return request.param
 
 
@@ -156,3 +167,43 @@ def test_integer_input_stays_on_im2col():
     xn, wn = x.numpy().astype(np.float64), w.numpy().astype(np.float64)
     xf, wf = ember.tensor(xn), ember.tensor(wn)
     np.testing.assert_array_equal(out.numpy(), F.conv2d(xf, wf, padding=1).numpy())
+
+
+# ---- strided convolution's row chunks (ops/conv_strided.py) -----------------------------------
+
+@pytest.mark.parametrize("chunk", [1, 25000, 1 << 30])
+@pytest.mark.parametrize("kw", [dict(stride=2, padding=1), dict(stride=(2, 3), padding=(0, 2)),
+                                dict(stride=2, dilation=2, groups=2, padding=2)])
+def test_strided_row_chunks(torch, monkeypatch, chunk, kw):
+    """One output row per chunk, several rows with a partial last chunk, and one chunk for
+    all: forward, dx and dW (the chunked passes) against torch."""
+    from ember.ops import conv_strided
+    monkeypatch.setattr(conv_strided, "_CHUNK", chunk)
+    _check(torch, (3, 64, 11, 9), (12, 64 // kw.get("groups", 1), 4, 4), path=IM2COL, **kw)
+
+
+def test_strided_path_is_taken():
+    from ember.ops import conv_strided
+    from ember.ops.conv import _Geometry
+    assert conv_strided.applies(_Geometry((3, 64, 11, 9), (12, 32, 4, 4), (2, 2), (2,) * 4,
+                                          (2, 2), 2))
+
+
+# ---- the bias gradient's reduction (ops/normalization.channel_sum) ----------------------------
+
+@pytest.mark.parametrize("make", [
+    lambda: RNG.standard_normal((5, 7, 6, 4)).astype(np.float32),            # GEMV path
+    lambda: RNG.standard_normal((5, 7, 9)),                                  # float64, 1-d conv
+    lambda: RNG.standard_normal((5, 4, 6, 7)).astype(np.float32).transpose(0, 1, 3, 2),
+    lambda: np.broadcast_to(np.float32(2.0), (3, 4, 5, 6)),                  # expanded grad
+    lambda: RNG.standard_normal((3, 4, 5, 6)).astype(np.float16),
+    lambda: np.zeros((0, 4, 5, 6), np.float32),                              # empty batch
+])
+def test_channel_sum(make):
+    from ember.ops.normalization import channel_sum
+    g = make()
+    got = channel_sum(g)
+    want = g.astype(np.float64).sum(axis=(0,) + tuple(range(2, g.ndim)))
+    assert got.dtype == g.dtype and got.shape == (g.shape[1],)
+    np.testing.assert_allclose(got.astype(np.float64), want, rtol=2e-3 if g.dtype == np.float16
+                               else 1e-5, atol=1e-4)

@@ -22,6 +22,7 @@ from ..autograd.function import once_differentiable
 from . import conv_strided as _strided
 from .base import Op
 from ._gemm import gemm
+from .normalization import channel_sum
 from .conv_winograd import ConvolutionBackward0 as WinogradConvolution, use_winograd
 from ..amp.autocast_mode import cast_low as _amp_low, state as _amp
 
@@ -236,10 +237,11 @@ class ConvolutionBackward0(Op):
         G, og, O, L = groups, geo.O // groups, geo.O, geo.L
         has_bias = bias is not None
         if _strided.applies(geo):  # strided: one batch-folded GEMM (ops/conv_strided.py)
-            out = _strided.forward(xa, wa, bias._data if has_bias else None, geo)
+            out, xp = _strided.forward(xa, wa, bias._data if has_bias else None, geo)
             need = ctx.needs_input_grad
             if need[0] or need[1] or (has_bias and need[2]):
                 ctx.geo, ctx.one_d, ctx.has_bias = geo, one_d, has_bias
+                ctx.xp = xp if need[1] else None  # the weight gradient's input, ready padded
                 ctx.save_for_backward(x, weight)
             return out[:, :, 0, :] if one_d else out
         w2 = wa.reshape(G, og, -1)
@@ -279,7 +281,7 @@ class ConvolutionBackward0(Op):
         xa = x._data[:, :, None, :] if ctx.one_d else x._data
         if _strided.applies(geo):  # strided: one batch-folded GEMM per pass (conv_strided.py)
             dx, dw, db = _strided.backward(g, xa, wa.reshape(geo.O, -1, geo.kh, geo.kw), geo,
-                                           need[0], need_w, need_b)
+                                           need[0], need_w, need_b, ctx.xp)
             return (None if dx is None else _new(dx.reshape(x._data.shape)),
                     None if dw is None else _new(dw.reshape(wa.shape)),
                     None if db is None else _new(db), None, None, None, None)
@@ -289,7 +291,7 @@ class ConvolutionBackward0(Op):
         if batch_last_w:
             gw = _new(_weight_grad_batch_last(gt, xa, geo).reshape(wa.shape))
             if need_b:
-                gb = _new(g.sum(axis=(0, 2, 3)))
+                gb = _new(channel_sum(g))
         elif need_w or need_b:
             gc = _grad_cols(g, geo)
             dwt = None
@@ -420,8 +422,8 @@ def convolution(input, weight, bias, stride, padding, dilation, groups, nd: int)
     # ---- convspeed: the algorithm by shape (Winograd F(2x2,3x3) where it wins) ----
     op = ConvolutionBackward0
     # (floating point only: the transforms have fractional coefficients)
-    if nd == 2 and x.dtype.kind == "f" and use_winograd(input.shape, w.shape, stride, dilation,
-                                                        groups):
+    if nd == 2 and x.dtype.kind == "f" and use_winograd(input.shape, w.shape, stride, pads,
+                                                        dilation, groups):
         op = WinogradConvolution
     out = op.apply(input, weight, bias, stride, pads, dilation, groups)
     return out.squeeze(0) if unbatched else out

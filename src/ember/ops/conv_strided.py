@@ -7,12 +7,16 @@ single batch-folded GEMMs, the layout ops/conv_transpose.py uses:
 
 Folding the batch into the GEMM's long dimension makes each pass one large GEMM instead of one
 thin GEMM per sample (Ho*Wo columns each), which is what strided layers (DCGAN and VAE
-encoders, ResNet downsampling) spend their time in.
+encoders, ResNet downsampling) spend their time in. The columns of the forward and of the
+weight gradient go a few output rows at a time through one reused, cache-sized buffer: the
+copy then writes to cache and its GEMM reads from there (the whole matrix, 4x the input for a
+4x4 stride-2 kernel, went to memory and back).
 """
 from __future__ import annotations
 
 import numpy as np
 from ._gemm import gemm
+from .normalization import channel_sum
 from numpy.lib.stride_tricks import as_strided
 
 
@@ -30,49 +34,90 @@ def _padded_batch_last(x: np.ndarray, geo) -> np.ndarray:
     return xp
 
 
-def _cols(x: np.ndarray, geo) -> np.ndarray:
-    """im2col (G, C/G*kh*kw, Ho*Wo*N): entry (c, i, j, p, q, n) is
-    xpad[n, c, s*p + d*i, s*q + d*j]."""
-    xp = _padded_batch_last(x, geo)
+# elements of one chunk of columns: 1 MiB of float32, about a core's L2 cache
+_CHUNK = 1 << 18
+
+
+def _windows(xp: np.ndarray, geo) -> np.ndarray:
+    """Strided view (G, C/G, kh, kw, Ho, Wo, N) of the padded batch-last input xp: entry
+    (g, c, i, j, p, q, n) is xpad[n, g*C/G + c, s*p + d*i, s*q + d*j] (no copy)."""
     sC, sH, sW, sN = xp.strides
     v = as_strided(xp, (geo.C, geo.kh, geo.kw, geo.Ho, geo.Wo, geo.N),
                    (sC, geo.dh * sH, geo.dw * sW, geo.sh * sH, geo.sw * sW, sN))
-    return v.reshape(geo.G, geo.C // geo.G * geo.kh * geo.kw, geo.Ho * geo.Wo * geo.N)
+    return v.reshape((geo.G, geo.C // geo.G) + v.shape[1:])
 
 
-def forward(x: np.ndarray, w: np.ndarray, bias, geo) -> np.ndarray:
-    """out (N, O, Ho, Wo) = W cols (+ bias)."""
-    G = geo.G
-    out = gemm(w.reshape(G, geo.O // G, -1), _cols(x, geo))
+def _row_chunks(xp: np.ndarray, geo):
+    """Yield (p0, p1, cols), cols (G, C/G*kh*kw, (p1-p0)*Wo*N): the im2col columns of output
+    rows p0..p1-1 of the padded batch-last input xp, copied into one reused buffer of about
+    _CHUNK elements."""
+    v = _windows(xp, geo)
+    G, kg, span = geo.G, geo.C // geo.G * geo.kh * geo.kw, geo.Wo * geo.N
+    rows = max(1, min(geo.Ho, _CHUNK // max(G * kg * span, 1)))
+    buf = np.empty((G, kg, rows * span), xp.dtype)
+    for p0 in range(0, geo.Ho, rows):
+        m = min(rows, geo.Ho - p0)
+        cols = buf[:, :, :m * span]
+        np.copyto(cols.reshape(v.shape[:4] + (m,) + v.shape[5:]), v[:, :, :, :, p0:p0 + m])
+        yield p0, p0 + m, cols
+
+
+def forward(x: np.ndarray, w: np.ndarray, bias, geo):
+    """(out (N, O, Ho, Wo) = W cols (+ bias), the padded batch-last input, which backward can
+    take instead of making it again)."""
+    G, og, span = geo.G, geo.O // geo.G, geo.Wo * geo.N
+    w2 = w.reshape(G, og, -1)
+    out = np.empty((G, og, geo.Ho * span), np.result_type(x, w))
+    xp = _padded_batch_last(x, geo)
+    for p0, p1, cols in _row_chunks(xp, geo):
+        gemm(w2, cols, out=out[:, :, p0 * span:p1 * span])
     out = out.reshape(geo.O, geo.Ho, geo.Wo, geo.N)
     if bias is not None:
         out += bias.reshape(-1, 1, 1, 1)
-    return np.ascontiguousarray(out.transpose(3, 0, 1, 2))
+    return np.ascontiguousarray(out.transpose(3, 0, 1, 2)), xp
 
 
 def backward(g: np.ndarray, x: np.ndarray, w: np.ndarray, geo, need_x: bool, need_w: bool,
-             need_b: bool):
-    """(dx, dW, db) of forward, each None where not needed."""
+             need_b: bool, xp=None):
+    """(dx, dW, db) of forward, each None where not needed; xp is forward's padded input."""
     G, N = geo.G, geo.N
     gt = np.ascontiguousarray(g.transpose(1, 2, 3, 0)).reshape(G, geo.O // G,
                                                                 geo.Ho * geo.Wo * N)
     dx = dw = db = None
     if need_w:
-        # (cols g^T)^T: the long dimension as the GEMM's inner one runs faster than g cols^T
-        dw = gemm(_cols(x, geo), gt.transpose(0, 2, 1)).transpose(0, 2, 1)
-        dw = np.ascontiguousarray(dw).reshape(w.shape)
+        # sum over row chunks of cols g^T (the long dimension inside: faster than g cols^T)
+        span = geo.Wo * N
+        dwt = tmp = None
+        if xp is None:
+            xp = _padded_batch_last(x, geo)
+        for p0, p1, cols in _row_chunks(xp, geo):
+            gc = gt[:, :, p0 * span:p1 * span].transpose(0, 2, 1)
+            if dwt is None:
+                dwt = gemm(cols, gc)
+            else:
+                tmp = gemm(cols, gc, out=tmp)
+                dwt += tmp
+        dw = np.ascontiguousarray(dwt.transpose(0, 2, 1)).reshape(w.shape)
     if need_b:
-        db = g.sum(axis=(0, 2, 3))
+        db = channel_sum(g)
     if need_x:
+        # col2im(W^T g) a few output rows at a time: each chunk's columns stay in cache
         wg = w.reshape(G, geo.O // G, -1).transpose(0, 2, 1)  # (G, C/G*kh*kw, O/G)
-        cols = gemm(wg, gt).reshape(geo.C, geo.kh, geo.kw, geo.Ho, geo.Wo, N)
+        span = geo.Wo * N
+        rows = max(1, min(geo.Ho, _CHUNK // max(geo.C * geo.kh * geo.kw * span, 1)))
+        buf = np.empty((G, wg.shape[1], rows * span), g.dtype)
         dxp = np.zeros((geo.C, geo.Hp, geo.Wp, N), g.dtype)
-        eh, ew = geo.sh * (geo.Ho - 1) + 1, geo.sw * (geo.Wo - 1) + 1
-        for i in range(geo.kh):
-            for j in range(geo.kw):
-                r, c = i * geo.dh, j * geo.dw
-                dst = dxp[:, r:r + eh:geo.sh, c:c + ew:geo.sw]
-                np.add(dst, cols[:, i, j], out=dst)
+        ew = geo.sw * (geo.Wo - 1) + 1
+        for p0 in range(0, geo.Ho, rows):
+            m = min(rows, geo.Ho - p0)
+            cols = gemm(wg, gt[:, :, p0 * span:(p0 + m) * span], out=buf[:, :, :m * span])
+            cols = cols.reshape(geo.C, geo.kh, geo.kw, m, geo.Wo, N)
+            for i in range(geo.kh):
+                r = i * geo.dh + geo.sh * p0
+                for j in range(geo.kw):
+                    c = j * geo.dw
+                    dst = dxp[:, r:r + geo.sh * (m - 1) + 1:geo.sh, c:c + ew:geo.sw]
+                    np.add(dst, cols[:, i, j], out=dst)
         dxp = dxp[:, geo.pt:geo.pt + geo.H, geo.pl:geo.pl + geo.W]
         dx = np.ascontiguousarray(dxp.transpose(3, 0, 1, 2))
     return dx, dw, db

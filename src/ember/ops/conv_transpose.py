@@ -22,6 +22,7 @@ from ..autograd.function import once_differentiable
 from .base import Op
 from .conv import _SCALAR_NAMES, _tuple
 from ._gemm import gemm
+from .normalization import channel_sum
 
 _new = Tensor._new
 
@@ -128,7 +129,7 @@ class ConvolutionBackward0(Op):
                 dw = gemm(cols, _batch_last(xa, G).transpose(0, 2, 1)).transpose(0, 2, 1)
                 gw = _new(np.ascontiguousarray(dw).reshape(weight._data.shape))
         if ctx.has_bias and need[2]:
-            gb = _new(g.sum(axis=(0, 2, 3)))
+            gb = _new(channel_sum(g))
         return gx, gw, gb, None, None, None, None, None
 
 

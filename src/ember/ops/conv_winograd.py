@@ -33,35 +33,49 @@ from .._tensor import Tensor
 from ..autograd.function import once_differentiable
 from .base import Op
 from ._gemm import gemm
+from .normalization import channel_sum
 
 _new = Tensor._new
 
 # G (4x3), the kernel transform: U = G w G^T
 _G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
+# (16, 9): row (a, b), column (i, j) is G[a, i] G[b, j], so U = _GG @ w and dW = _GG^T @ M
+_GG = np.kron(_G, _G)
 
 # fewest input and output channels for which the transforms pay for themselves (measured
 # fw+bw, 1 thread, Winograd/im2col: 16->16 @28x28 0.81, 32->64 @28 0.80, 64->128 @14 0.72)
 MIN_CHANNELS = 16
 # fewest input channels for which the Winograd *forward* beats the im2col GEMM (its GEMMs have
-# depth C; measured forward only: C=16 1.23, C=32 1.14, C=64 0.89); below, the forward is
-# im2col's and only the gradients (depth O and P) go through Winograd
-MIN_CHANNELS_FORWARD = 64
+# depth C; measured forward only, batch 64: 16->32 @28 1.11, 32->32 @28 0.95, 32->64 @28 0.81,
+# 64->128 @14 0.70); below, the forward is im2col's and only the gradients (depth O and P) go
+# through Winograd
+MIN_CHANNELS_FORWARD = 32
 
 
-def use_winograd(xshape, wshape, stride, dilation, groups) -> bool:
-    """Whether a 2-d convolution of these shapes goes through Winograd F(2x2, 3x3)."""
-    return (len(wshape) == 4 and wshape[2] == 3 and wshape[3] == 3 and groups == 1
+# smallest output height and width: below, tiles are few per image and mostly padding and the
+# wide column, and the per-call transforms of the (large) kernels of deep layers do not pay
+# (measured fw+bw, batch 8, Winograd/im2col: 128->128 @8x8 0.73, 256->256 @4x4 1.11,
+# 512->512 @2x2 1.85)
+MIN_OUTPUT = 8
+
+
+def use_winograd(xshape, wshape, stride, padding, dilation, groups) -> bool:
+    """Whether a 2-d convolution of these shapes (padding (top, bottom, left, right)) goes
+    through Winograd F(2x2, 3x3)."""
+    if not (len(wshape) == 4 and wshape[2] == 3 and wshape[3] == 3 and groups == 1
             and tuple(stride) == (1, 1) and tuple(dilation) == (1, 1)
-            and wshape[0] >= MIN_CHANNELS and wshape[1] >= MIN_CHANNELS and xshape[0] > 0)
+            and wshape[0] >= MIN_CHANNELS and wshape[1] >= MIN_CHANNELS and xshape[0] > 0):
+        return False
+    pt, pb, pl, pr = padding
+    return (xshape[2] + pt + pb - 2 >= MIN_OUTPUT and xshape[3] + pl + pr - 2 >= MIN_OUTPUT)
 
 
 def _kernel_transform(w: np.ndarray) -> np.ndarray:
-    """U (16, O, C) from w (O, C, 3, 3)."""
-    g = _G.astype(w.dtype)
+    """U (16, O, C) from w (O, C, 3, 3): U[(a, b)] = sum_ij G[a, i] G[b, j] w[:, :, i, j], one
+    GEMM with G's Kronecker square (NumPy's stacked 4x3 @ 3x3 @ 3x4 products, one per (o, c),
+    cost more than the whole convolution on deep layers)."""
     O, C = w.shape[:2]
-    # (4, 3) @ w (O, C, 3, 3) @ (3, 4), then the 16 positions first
-    u = g @ w @ g.T
-    return np.ascontiguousarray(u.transpose(2, 3, 0, 1)).reshape(16, O, C)
+    return (_GG.astype(w.dtype) @ w.reshape(O * C, 9).T).reshape(16, O, C)
 
 
 # ---- layout -------------------------------------------------------------------------------
@@ -145,9 +159,9 @@ def _input_transform(xs: np.ndarray, Th: int, Tw: int, sc: _Scratch) -> np.ndarr
     return v
 
 
-def _output_transform(m: np.ndarray, out6: np.ndarray, sc: _Scratch, bias) -> None:
-    """out6 (n, O, Th, 2, Tw, 2) = A^T M A per tile (+ bias (O, 1, 1, 1) or None), from
-    m (4, 4, O, n, Th, Tw+1). A^T's rows: m0+m1+m2, m1-m2-m3."""
+def _output_transform(m: np.ndarray, out6: np.ndarray, sc: _Scratch) -> None:
+    """out6 (n, O, Th, 2, Tw, 2) = A^T M A per tile, from m (4, 4, O, n, Th, Tw+1).
+    A^T's rows: m0+m1+m2, m1-m2-m3."""
     y = sc.get("y", (2,) + m.shape[1:])  # (2, 4, O, n, Th, Wq)
     np.add(m[0], m[1], out=y[0])
     y[0] += m[2]
@@ -158,8 +172,6 @@ def _output_transform(m: np.ndarray, out6: np.ndarray, sc: _Scratch, bias) -> No
     o[:, 0] += y[:, 2]
     np.subtract(y[:, 1], y[:, 2], out=o[:, 1])
     o[:, 1] -= y[:, 3]
-    if bias is not None:
-        o += bias
     Tw = out6.shape[4]
     for u in (0, 1):
         for v in (0, 1):
@@ -168,31 +180,35 @@ def _output_transform(m: np.ndarray, out6: np.ndarray, sc: _Scratch, bias) -> No
 
 def _grad_transform(g: np.ndarray, Th: int, Tw: int, sc: _Scratch) -> np.ndarray:
     """Z (16, O, P) = A g A^T for every 2x2 tile of the output gradient g (n, O, Ho, Wo),
-    zero in the wide column. A's rows: g0, g0+g1, g0-g1, -g1."""
+    zero in the wide column. A's rows: g0, g0+g1, g0-g1, -g1.
+
+    g's rows are split by parity u into r (2, O, n, Th, Tw+1, 2) with each row kept whole (the
+    column parity v innermost), so the copy moves whole rows of g instead of gathering every
+    other element in runs of Wo/2; the column stage then reads the two parities as one long
+    stride-2 run each."""
     N, O, Ho, Wo = g.shape
-    # rows of A straight from the strided parity views of g (u: row parity, v: column parity)
-    q = sc.get("q", (4, 2, O, N, Th, Tw + 1))
-    if Ho != 2 * Th or Wo != 2 * Tw:  # odd sizes: the missing row/column of tiles is zero
-        q[...] = 0
+    r = sc.get("r", (2, O, N, Th, Tw + 1, 2))
+    if Ho != 2 * Th or Wo != 2 * Tw:  # odd sizes: the missing row/column of a tile is zero
+        r[...] = 0
     else:
-        q[..., Tw] = 0
-    for v in (0, 1):
-        g0 = g[:, :, 0::2, v::2].transpose(1, 0, 2, 3)  # (O, n, rows, cols)
-        g1 = g[:, :, 1::2, v::2].transpose(1, 0, 2, 3)
-        h0, w0 = g0.shape[2:]
-        h1 = g1.shape[2]
-        np.copyto(q[0, v, :, :, :h0, :w0], g0)
-        np.add(g0[:, :, :h1], g1, out=q[1, v, :, :, :h1, :w0])
-        np.subtract(g0[:, :, :h1], g1, out=q[2, v, :, :, :h1, :w0])
-        np.negative(g1, out=q[3, v, :, :, :h1, :w0])
-        if h1 < h0:  # odd height: the last tile row has no second output row
-            np.copyto(q[1, v, :, :, h1:h0, :w0], g0[:, :, h1:])
-            np.copyto(q[2, v, :, :, h1:h0, :w0], g0[:, :, h1:])
+        r[:, :, :, :, Tw] = 0
+    rf = r.reshape(2, O, N, Th, 2 * (Tw + 1))
+    gt = g.transpose(1, 0, 2, 3)  # (O, n, Ho, Wo)
+    for u in (0, 1):
+        rows = gt[:, :, u::2]
+        np.copyto(rf[u, :, :, :rows.shape[2], :Wo], rows)
+    # rows of A: r0, r0 + r1, r0 - r1, -r1
+    q = sc.get("q", (3, O, N, Th, Tw + 1, 2))
+    np.add(r[0], r[1], out=q[0])
+    np.subtract(r[0], r[1], out=q[1])
+    np.negative(r[1], out=q[2])
     z = sc.get("z", (4, 4, O, N, Th, Tw + 1))
-    np.copyto(z[:, 0], q[:, 0])
-    np.add(q[:, 0], q[:, 1], out=z[:, 1])
-    np.subtract(q[:, 0], q[:, 1], out=z[:, 2])
-    np.negative(q[:, 1], out=z[:, 3])
+    for k, a in enumerate((r[0], q[0], q[1], q[2])):  # columns of A^T, the same combinations
+        a0, a1 = a[..., 0], a[..., 1]
+        np.copyto(z[k, 0], a0)
+        np.add(a0, a1, out=z[k, 1])
+        np.subtract(a0, a1, out=z[k, 2])
+        np.negative(a1, out=z[k, 3])
     return z.reshape(16, O, -1)
 
 
@@ -240,15 +256,16 @@ def _input_grad(e: np.ndarray, C: int, N: int, Th: int, Tw: int, sc: _Scratch,
 def _chunk(N: int, C: int, O: int, Th: int, Tw: int, itemsize: int) -> int:
     """Samples per chunk: enough tiles for the GEMMs to run near full speed (_CHUNK_TILES), as
     long as the transforms' buffers of a chunk (about 7 copies of the input's tiles and 7 of
-    the output's) stay within _CHUNK_BYTES, so in cache."""
+    the output's) stay within _CHUNK_BYTES, so in cache. Small chunks win: measured fw+bw,
+    batch 64, 32->64 @28, 256 tiles / 4 MB against 1024 tiles / 16 MB: 0.76-0.85x."""
     tiles = Th * (Tw + 1)
     per = (7 * C + 7 * O) * 4 * tiles * itemsize
     n = min(-(-_CHUNK_TILES // tiles), max(1, _CHUNK_BYTES // per))
     return max(1, min(N, n))
 
 
-_CHUNK_TILES = 1024
-_CHUNK_BYTES = 16 << 20
+_CHUNK_TILES = 256
+_CHUNK_BYTES = 4 << 20
 
 
 class ConvolutionBackward0(Op):
@@ -274,19 +291,24 @@ class ConvolutionBackward0(Op):
             ctx.has_bias = bias is not None
             ctx.x = xa if need[1] else None
             ctx.u = u if need[0] else None
+            ctx.xs = None
         if C < MIN_CHANNELS_FORWARD:
             return _im2col_forward(x, weight, bias, padding)
         sc = _Scratch(xa.dtype)
         out = np.empty((N, O, 2 * Th, 2 * Tw), xa.dtype)
         out6 = out.reshape(N, O, Th, 2, Tw, 2)
-        b = None if bias is None else bias._data.reshape(O, 1, 1, 1)
+        b = None if bias is None else bias._data.reshape(O, 1)
         xs = _split(xa, pt, pl, Th, Tw)
+        if need[1]:  # the weight gradient reads the same split input (about 1.2x the input)
+            ctx.xs = xs
         for n0 in range(0, N, nc):
             n1 = min(N, n0 + nc)
             m = n1 - n0
             v = _input_transform(xs[:, :, :, n0:n1], Th, Tw, sc).reshape(16, C, -1)
             mm = gemm(u, v, out=sc.get("m", (16, O, m * Th * (Tw + 1))))
-            _output_transform(mm.reshape(4, 4, O, m, Th, Tw + 1), out6[n0:n1], sc, b)
+            if b is not None:  # M[1, 1] reaches all four outputs of its tile with weight 1
+                mm[5] += b
+            _output_transform(mm.reshape(4, 4, O, m, Th, Tw + 1), out6[n0:n1], sc)
         if Ho != 2 * Th or Wo != 2 * Tw:
             out = np.ascontiguousarray(out[:, :, :Ho, :Wo])
         return out
@@ -309,7 +331,7 @@ class ConvolutionBackward0(Op):
         if need[1]:
             C = xa.shape[1]
             mw = np.zeros((16, O, C), g.dtype)
-            xs = _split(xa, pt, pl, Th, Tw)
+            xs = ctx.xs if ctx.xs is not None else _split(xa, pt, pl, Th, Tw)
         for n0 in range(0, N, nc):
             n1 = min(N, n0 + nc)
             m = n1 - n0
@@ -321,12 +343,10 @@ class ConvolutionBackward0(Op):
                 e = gemm(ut, z, out=sc.get("e", (16, C, m * Th * (Tw + 1))))
                 _input_grad(e, C, m, Th, Tw, sc, dxs[:, :, :, n0:n1])
         if need[1]:
-            gt = _G.T.astype(g.dtype)
-            # dW[o, c] = G^T M[:, :, o, c] G
-            gw = _new(np.ascontiguousarray(gt @ mw.reshape(4, 4, O, C).transpose(2, 3, 0, 1)
-                                           @ gt.T))
+            # dW[o, c] = G^T M[:, :, o, c] G, as one GEMM (O*C, 16) @ (16, 9)
+            gw = _new((mw.reshape(16, O * C).T @ _GG.astype(g.dtype)).reshape(O, C, 3, 3))
         if ctx.has_bias and need[2]:
-            gb = _new(g.sum(axis=(0, 2, 3)))
+            gb = _new(channel_sum(g))
         if need[0]:
             _merge(dxs, pt, pl, dx)
             gx = _new(dx)

@@ -564,7 +564,13 @@ class ReluBackward0(Op):
     def backward(ctx, g):
         if not _grad_state.enabled:
             out, = ctx._saved_arrays()
-            return _new(g._data * (out > _zero(out.dtype)))
+            gd = g._data
+            if gd.dtype == out.dtype and gd.shape == out.shape and gd.dtype.kind == "f":
+                # the mask straight as 0/1 of g's dtype: no bool array cast inside the multiply
+                r = np.greater(out, _zero(out.dtype), out=np.empty_like(gd))
+                r *= gd
+                return _new(r)
+            return _new(gd * (out > _zero(out.dtype)))
         out, = ctx.saved_tensors
         return g * (out > 0)
 

@@ -17,6 +17,7 @@ from ..autograd.function import once_differentiable
 from ..autograd.grad_mode import state as _grad_state
 from .base import Op
 from ._gemm import gemm
+from .quiet import quietly
 
 _new = Tensor._new
 
@@ -143,6 +144,29 @@ def _save_float(ctx, x: Tensor, kernel: str) -> np.ndarray:
     return a
 
 
+def _leaky_relu(a: np.ndarray, slope: float) -> np.ndarray:
+    """a if a > 0 else slope * a. For 0 < slope <= 1 that is max(a, slope * a) (min for
+    slope > 1): two branch-free passes, where np.where on a random sign pattern is ~15x slower.
+    (slope 0 makes 0 * inf = nan, which max would return for +inf: that case selects.)"""
+    s = a.dtype.type(slope)
+    if slope > 0:
+        r = np.multiply(a, s, out=np.empty_like(a))  # (an array also for 0-dim a)
+        return (np.maximum if slope <= 1 else np.minimum)(a, r, out=r)
+    return np.where(a > 0, a, quietly(np.multiply, a, s))
+
+
+def _leaky_relu_grad(g: np.ndarray, a: np.ndarray, slope: float) -> np.ndarray:
+    """g * (1 if a > 0 else slope), as g * ((a > 0) * (1 - slope) + slope): arithmetic on the
+    mask instead of a select (see _leaky_relu)."""
+    t = g.dtype.type
+    f = np.empty(np.broadcast_shapes(g.shape, a.shape), g.dtype)
+    np.greater(a, t(0), out=f)
+    f *= t(1 - slope)
+    f += t(slope)
+    f *= g
+    return f
+
+
 class LeakyReluBackward0(Op):
     """out = x if x > 0 else slope * x;  dx = g * (1 if x > 0 else slope)"""
 
@@ -150,10 +174,13 @@ class LeakyReluBackward0(Op):
     def forward(ctx, x, slope):
         ctx.slope = slope
         a = _save_float(ctx, x, "leaky_relu_cpu")
-        return np.where(a > 0, a, a * a.dtype.type(slope))
+        return _leaky_relu(a, slope)
 
     @staticmethod
     def backward(ctx, g):
+        if not _grad_state.enabled:
+            a, = ctx._saved_arrays()
+            return _new(_leaky_relu_grad(g._data, a, ctx.slope)), None
         x, = ctx.saved_tensors
         return g * _new(np.where(x._data > 0, 1.0, ctx.slope).astype(x._data.dtype)), None
 

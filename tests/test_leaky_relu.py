@@ -1,0 +1,68 @@
+"""leaky_relu's branch-free forms (max / min / select by slope, gradient by mask arithmetic)
+against torch: every slope regime, signed zeros, infinities and NaN, float64 and in place."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ember
+import ember.nn.functional as EF
+from ember.autograd import gradcheck
+from helpers import assert_close
+
+SPECIAL = [0.0, -0.0, 1.5, -1.5, np.inf, -np.inf, np.nan, 1e-30, -1e-30]
+
+
+def _values(dtype):
+    a = np.random.default_rng(3).standard_normal(64) * 3
+    a[:len(SPECIAL)] = SPECIAL
+    return a.astype(dtype)
+
+
+@pytest.mark.parametrize("slope", [0.0, 0.01, 0.2, 1.0, 1.5, -0.3])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_leaky_relu_slopes(torch, slope, dtype):
+    a = _values(dtype)
+    xe, xt = ember.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    ye = EF.leaky_relu(xe, slope)
+    yt = torch.nn.functional.leaky_relu(xt, slope)
+    assert_close(ye, yt, rtol=0, atol=0)
+    # signed zeros as torch's: slope * (-0.0) for non-positive inputs
+    assert (np.signbit(ye.detach().numpy()) == np.signbit(yt.detach().numpy())).all()
+    g = np.random.default_rng(4).standard_normal(a.shape).astype(dtype)
+    ye.backward(ember.tensor(g))
+    yt.backward(torch.tensor(g))
+    assert_close(xe.grad, xt.grad, rtol=1e-6, atol=0)
+
+
+@pytest.mark.parametrize("slope", [0.2, 1.7])
+def test_leaky_relu_inplace_and_module(torch, slope):
+    a = _values(np.float32).reshape(8, 8)
+    xe, xt = ember.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    he, ht = xe * 2, xt * 2
+    ember.nn.LeakyReLU(slope, inplace=True)(he)
+    torch.nn.LeakyReLU(slope, inplace=True)(ht)
+    assert type(he.grad_fn).__name__ == type(ht.grad_fn).__name__ == "LeakyReluBackward1"
+    assert_close(he, ht, rtol=0, atol=0)
+    g = np.random.default_rng(6).standard_normal(a.shape).astype(np.float32)
+    he.backward(ember.tensor(g))
+    ht.backward(torch.tensor(g))
+    assert_close(xe.grad, xt.grad, rtol=0, atol=0)
+
+
+def test_leaky_relu_gradcheck():
+    x = ember.tensor(np.random.default_rng(5).standard_normal((3, 7)) + 0.05,
+                     requires_grad=True)
+    for slope in (0.2, 1.5, -0.4):
+        assert gradcheck(lambda t: EF.leaky_relu(t, slope), (x,))
+
+
+def test_leaky_relu_zero_dim(torch):
+    for v in (-2.0, 3.0):
+        xe = ember.tensor(v, requires_grad=True)
+        xt = torch.tensor(v, requires_grad=True)
+        ye, yt = EF.leaky_relu(xe, 0.1), torch.nn.functional.leaky_relu(xt, 0.1)
+        assert_close(ye, yt)
+        ye.backward()
+        yt.backward()
+        assert_close(xe.grad, xt.grad)
