@@ -46,6 +46,18 @@ def _per_channel_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.einsum("ncl,ncl->c", a, b)
 
 
+def update_running(running_mean, running_var, mean, var, momentum, unbias) -> None:
+    """running = (1 - momentum) * running + momentum * batch statistic (the variance made
+    unbiased by the factor n / (n - 1)), in place: a new version of each buffer."""
+    rm, rv = running_mean._data, running_var._data
+    rm *= 1 - momentum
+    rm += (momentum * mean).astype(rm.dtype, copy=False)
+    rv *= 1 - momentum
+    rv += (momentum * var * unbias).astype(rv.dtype, copy=False)
+    running_mean._vc[0] += 1
+    running_var._vc[0] += 1
+
+
 class NativeBatchNormBackward0(Op):
     """out = (x - mean) * invstd * weight + bias, statistics per channel (dim 1) over all other
     dims (the batch's in training, the running ones in eval); training also updates the running
@@ -67,13 +79,7 @@ class NativeBatchNormBackward0(Op):
             var = _per_channel_dot(xc, xc) / m
             invstd = 1.0 / np.sqrt(var + eps)
             if running_mean is not None:
-                rm, rv = running_mean._data, running_var._data
-                rm *= 1 - momentum
-                rm += (momentum * mean).astype(rm.dtype, copy=False)
-                rv *= 1 - momentum
-                rv += (momentum * var * (m / (m - 1))).astype(rv.dtype, copy=False)
-                running_mean._vc[0] += 1
-                running_var._vc[0] += 1
+                update_running(running_mean, running_var, mean, var, momentum, m / (m - 1))
         else:
             mean = running_mean._data.astype(xa.dtype, copy=False)
             invstd = (1.0 / np.sqrt(running_var._data + eps)).astype(xa.dtype, copy=False)

@@ -18,7 +18,7 @@ import numpy as np
 from ..._tensor import Tensor
 from ...autograd.function import once_differentiable
 from ...ops.base import Op
-from ...ops.normalization import batch_norm
+from ...ops.normalization import batch_norm, update_running
 from .normalization import _BatchNorm
 
 __all__ = ["SyncBatchNorm"]
@@ -62,13 +62,7 @@ class SyncBatchNormBackward(Op):
         var = m2 / total
         invstd = 1.0 / np.sqrt(var + eps)
         if running_mean is not None:
-            rm, rv = running_mean._data, running_var._data
-            rm *= 1 - momentum
-            rm += (momentum * mean).astype(rm.dtype, copy=False)
-            rv *= 1 - momentum
-            rv += (momentum * m2 / (total - 1)).astype(rv.dtype, copy=False)
-            running_mean._vc[0] += 1
-            running_var._vc[0] += 1
+            update_running(running_mean, running_var, mean, var, momentum, total / (total - 1))
         dt = xa.dtype
         mean_t, invstd_t = mean.astype(dt), invstd.astype(dt)
         xhat = (x3 - mean_t[:, None]) * invstd_t[:, None]
