@@ -929,6 +929,11 @@ __all__ += [
     "multi_margin_loss", "multilabel_soft_margin_loss", "poisson_nll_loss", "soft_margin_loss",
     "triplet_margin_loss", "triplet_margin_with_distance_loss"]
 
+# ---- breadth: spatial transformer sampling, embedding bags, more activations and losses -------
+from ..ops.grid_sample import affine_grid, grid_sample  # noqa: E402,F401
+
+__all__ += ["affine_grid", "grid_sample"]
+
 # ---- autocast (issue 12, mpx): the losses on torch's CPU float32 list take float32 inputs ----
 from ..amp.autocast_mode import cast_low as _amp_low, state as _amp  # noqa: E402
 from ..amp.autocast_mode import fp32_wrap as _amp_fp32, low_wrap as _amp_low_wrap  # noqa: E402

@@ -1,0 +1,319 @@
+"""Spatial transformer sampling: `affine_grid` (AffineGridGeneratorBackward0) and 2-D
+`grid_sample` (GridSampler2DBackward0), with torch's coordinate conventions.
+
+grid_sample reads, for every output pixel, a few input pixels ("taps") with weights that depend
+on the grid coordinate. Each mode is written as a list of taps: a flat row index into the input
+seen as (N*H*W, C), a weight, and the weight's derivatives with respect to the (unnormalised)
+x and y coordinates. Forward, input gradient and grid gradient are then the same few vectorised
+gathers and one sorted scatter-add, whatever the mode.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from .._tensor import Tensor
+from ..autograd.function import once_differentiable
+from .base import Op
+from .embedding import _sum_rows_by_index
+
+_new = Tensor._new
+_CUBIC_A = -0.75  # torch's (and Keys') bicubic convolution parameter
+
+
+def _torch_dtype_name(dt) -> str:
+    return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+            "int32": "Int", "bool": "Bool", "uint8": "Byte", "int16": "Short",
+            "int8": "Char"}.get(np.dtype(dt).name, np.dtype(dt).name)
+
+
+def _sizes(shape) -> str:
+    return "[" + ", ".join(str(s) for s in shape) + "]"
+
+
+# ---------------------------------------------------------------------------------- affine_grid
+
+def _base_coords(steps: int, align_corners: bool, dtype) -> np.ndarray:
+    """Pixel centres of `steps` pixels in [-1, 1] (the corner pixels' centres at +-1 when
+    align_corners, the image's edges at +-1 otherwise)."""
+    if steps <= 1:
+        return np.zeros(max(steps, 1), dtype)
+    r = np.linspace(-1.0, 1.0, steps, dtype=np.float64)
+    if not align_corners:
+        r = r * (steps - 1) / steps
+    return r.astype(dtype)
+
+
+class AffineGridGeneratorBackward0(Op):
+    """grid[n, ..., i] = sum_j theta[n, i, j] * base[..., j], base = (x, y[, z], 1);
+    dtheta[n] = sum over pixels of grad[n, p]^T base[p].
+
+    Shape: theta (N, 2, 3), size (N, C, H, W) -> (N, H, W, 2); theta (N, 3, 4) and
+    (N, C, D, H, W) -> (N, D, H, W, 3).
+    """
+
+    @staticmethod
+    def forward(ctx, theta, spatial, align_corners):
+        th = theta._data
+        axes = [_base_coords(s, align_corners, th.dtype) for s in spatial]
+        # base's last axis is (x, y[, z], 1): x runs along the last spatial dimension
+        mesh = np.meshgrid(*axes, indexing="ij")
+        base = np.stack(list(mesh[::-1]) + [np.ones_like(mesh[0])], axis=-1)
+        base = base.reshape(-1, len(spatial) + 1)
+        ctx.base = base
+        out = np.matmul(base, th.transpose(0, 2, 1))  # (N, P, k)
+        return out.reshape((th.shape[0],) + tuple(spatial) + (len(spatial),))
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        g = grad._data
+        g = g.reshape(g.shape[0], -1, g.shape[-1])  # (N, P, k)
+        return _new(np.matmul(g.transpose(0, 2, 1), ctx.base)), None, None
+
+
+def _default_align(align_corners):
+    if align_corners is None:
+        warnings.warn("Default grid_sample and affine_grid behavior has changed to "
+                      "align_corners=False since 1.3.0. Please specify align_corners=True if "
+                      "the old behavior is desired. See the documentation of grid_sample for "
+                      "details.", UserWarning, stacklevel=3)
+        return False
+    return bool(align_corners)
+
+
+def affine_grid(theta: Tensor, size, align_corners=None) -> Tensor:
+    """torch.nn.functional.affine_grid: the sampling grid of a batch of affine maps."""
+    align_corners = _default_align(align_corners)
+    th = theta._data
+    if th.dtype.kind != "f":
+        raise ValueError(f"Expected theta to have floating point type, but got "
+                         f"{str(theta.dtype).replace('ember.', 'torch.')}")
+    size = tuple(int(s) for s in size)
+    if len(size) == 4:
+        if th.ndim != 3 or th.shape[-2:] != (2, 3):
+            raise ValueError(f"Expected a batch of 2D affine matrices of shape Nx2x3 for size "
+                             f"{size}. Got torch.Size({list(th.shape)}).")
+        spatial = size[2:]
+    elif len(size) == 5:
+        if th.ndim != 3 or th.shape[-2:] != (3, 4):
+            raise ValueError(f"Expected a batch of 3D affine matrices of shape Nx3x4 for size "
+                             f"{size}. Got torch.Size({list(th.shape)}).")
+        spatial = size[2:]
+    else:
+        raise NotImplementedError(f"affine_grid only supports 4D and 5D sizes, for 2D and 3D "
+                                  f"affine transforms, respectively. Got size {size}.")
+    if min(size) <= 0:
+        raise ValueError(f"Expected non-zero, positive output size. Got {size}")
+    if th.shape[0] != size[0]:
+        k = th.shape[1]
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                           f"[{size[0]}, {k + 1}] but got: [{th.shape[0]}, {k + 1}].")
+    if align_corners and min(spatial) == 1:
+        warnings.warn("Since version 1.3.0, affine_grid behavior has changed for unit-size "
+                      "grids when align_corners=True. This is not an intended use case of "
+                      "affine_grid. See the documentation of affine_grid for details.",
+                      UserWarning, stacklevel=2)
+    return AffineGridGeneratorBackward0.apply(theta, spatial, align_corners)
+
+
+# ---------------------------------------------------------------------------------- grid_sample
+
+def _unnormalize(c: np.ndarray, size: int, align_corners: bool):
+    """Grid coordinate in [-1, 1] -> pixel coordinate, and its derivative."""
+    if align_corners:
+        return (c + 1) * ((size - 1) / 2), (size - 1) / 2
+    return ((c + 1) * size - 1) / 2, size / 2
+
+
+def _clip(c: np.ndarray, size: int):
+    """Clamp to [0, size - 1]; the derivative is 0 where clamped (torch: also at exactly 0)."""
+    d = ((c > 0) & (c < size - 1)).astype(c.dtype)
+    return np.clip(c, 0, size - 1), d
+
+
+def _reflect(c: np.ndarray, twice_low: int, twice_high: int):
+    """Reflect c into [twice_low / 2, twice_high / 2] by mirroring at both ends, and dc'/dc."""
+    if twice_low == twice_high:
+        return np.zeros_like(c), np.zeros_like(c)
+    lo = twice_low / 2
+    span = (twice_high - twice_low) / 2
+    c = c - lo
+    sign = np.where(c < 0, -1, 1).astype(c.dtype)
+    c = np.abs(c)
+    extra = np.fmod(c, span)
+    even = (np.floor(c / span) % 2) == 0
+    out = np.where(even, extra + lo, span - extra + lo).astype(c.dtype)
+    return out, np.where(even, sign, -sign)
+
+
+def _pad_coords(c: np.ndarray, size: int, padding_mode: str, align_corners: bool):
+    """Apply border/reflection padding to pixel coordinates: (coordinate, derivative)."""
+    if padding_mode == "border":
+        return _clip(c, size)
+    if padding_mode == "reflection":
+        if align_corners:
+            c, d1 = _reflect(c, 0, 2 * (size - 1))
+        else:
+            c, d1 = _reflect(c, -1, 2 * size - 1)
+        c, d2 = _clip(c, size)
+        return c, d1 * d2
+    return c, 1
+
+
+def _cubic_coeffs(t: np.ndarray):
+    """Keys' cubic convolution weights of the taps at -1, 0, 1, 2 for fraction t, and their
+    derivatives in t."""
+    a = _CUBIC_A
+
+    def near(x):  # |x| <= 1
+        return ((a + 2) * x - (a + 3)) * x * x + 1, (3 * (a + 2) * x - 2 * (a + 3)) * x
+
+    def far(x):  # 1 < |x| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a, (3 * a * x - 10 * a) * x + 8 * a
+
+    c0, d0 = far(t + 1)
+    c1, d1 = near(t)
+    c2, d2 = near(1 - t)
+    c3, d3 = far(2 - t)
+    return (c0, c1, c2, c3), (d0, d1, -d2, -d3)
+
+
+def _taps(ix, iy, H: int, W: int, mode: str, padding_mode: str, align_corners: bool):
+    """The taps of every output pixel: a list of (flat index into (N*H*W) rows, weight,
+    dweight/dix, dweight/diy), with out-of-range taps given weight 0 (zeros padding), and the
+    derivatives (mx, my) of ix, iy with respect to the grid coordinates.
+
+    ix, iy: (N, P) grid coordinates in [-1, 1]."""
+    n = ix.shape[0]
+    rowbase = (np.arange(n, dtype=np.int64) * (H * W))[:, None]
+    ix, mx = _unnormalize(ix, W, align_corners)
+    iy, my = _unnormalize(iy, H, align_corners)
+
+    def tap(xi, yi, w, dwx, dwy):
+        ok = (xi >= 0) & (xi < W) & (yi >= 0) & (yi < H)
+        idx = rowbase + np.where(ok, yi * W + xi, 0)
+        if not ok.all():
+            w = np.where(ok, w, 0)
+            if dwx is not None:
+                dwx, dwy = np.where(ok, dwx, 0), np.where(ok, dwy, 0)
+        return idx, w, dwx, dwy
+
+    if mode == "bicubic":
+        # the taps are read through the padding; the fraction comes from the raw coordinate
+        x0, y0 = np.floor(ix), np.floor(iy)
+        cx, dcx = _cubic_coeffs(ix - x0)
+        cy, dcy = _cubic_coeffs(iy - y0)
+        xs, ys = [], []
+        for k in range(4):
+            xs.append(_pad_coords(x0 + (k - 1), W, padding_mode, align_corners)[0])
+            ys.append(_pad_coords(y0 + (k - 1), H, padding_mode, align_corners)[0])
+        taps = [tap(xs[i].astype(np.int64), ys[j].astype(np.int64), cx[i] * cy[j],
+                    dcx[i] * cy[j], cx[i] * dcy[j]) for j in range(4) for i in range(4)]
+        return taps, mx, my
+    ix, px = _pad_coords(ix, W, padding_mode, align_corners)
+    iy, py = _pad_coords(iy, H, padding_mode, align_corners)
+    mx, my = mx * px, my * py
+    if mode == "nearest":
+        xi = np.rint(ix).astype(np.int64)  # round half to even, as torch's nearbyint
+        yi = np.rint(iy).astype(np.int64)
+        return [tap(xi, yi, np.ones_like(ix), None, None)], mx, my
+    x0, y0 = np.floor(ix), np.floor(iy)
+    tx, ty = ix - x0, iy - y0
+    ux, uy = 1 - tx, 1 - ty
+    x0, y0 = x0.astype(np.int64), y0.astype(np.int64)
+    taps = [tap(x0, y0, ux * uy, -uy, -ux), tap(x0 + 1, y0, tx * uy, uy, -tx),
+            tap(x0, y0 + 1, ux * ty, -ty, ux), tap(x0 + 1, y0 + 1, tx * ty, ty, tx)]
+    return taps, mx, my
+
+
+class GridSampler2DBackward0(Op):
+    """out[n, c, p] = sum over taps t of w_t(grid[n, p]) * input[n, c, tap_t(grid[n, p])];
+    dinput scatters g * w_t back to the taps; dgrid[n, p] = sum_t (dw_t/dgrid) *
+    sum_c g[n, c, p] * input[n, c, tap_t].
+
+    Shape: input (N, C, H, W), grid (N, Ho, Wo, 2) -> (N, C, Ho, Wo).
+    """
+
+    @staticmethod
+    def forward(ctx, input, grid, mode, padding_mode, align_corners):
+        x = input._data
+        g = grid._data
+        n, c, h, w = x.shape
+        ho, wo = g.shape[1:3]
+        rows = x.transpose(0, 2, 3, 1).reshape(n * h * w, c)  # one row of channels per pixel
+        gx = g[..., 0].reshape(n, -1)
+        gy = g[..., 1].reshape(n, -1)
+        taps, mx, my = _taps(gx, gy, h, w, mode, padding_mode, align_corners)
+        out = np.zeros((n * ho * wo, c), x.dtype)
+        for idx, wt, _, _ in taps:
+            out += rows[idx.reshape(-1)] * wt.reshape(-1, 1).astype(x.dtype, copy=False)
+        ctx.rows, ctx.taps, ctx.mx, ctx.my = rows, taps, mx, my
+        ctx.shapes = (x.shape, g.shape, mode)
+        return np.ascontiguousarray(out.reshape(n, ho, wo, c).transpose(0, 3, 1, 2))
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        (n, c, h, w), gshape, mode = ctx.shapes
+        rows = ctx.rows
+        go = grad._data.transpose(0, 2, 3, 1).reshape(-1, c)  # (N*P, C)
+        gin = ggrid = None
+        if ctx.needs_input_grad[0]:
+            idx = np.concatenate([t[0].reshape(-1) for t in ctx.taps])
+            vals = np.concatenate([go * t[1].reshape(-1, 1).astype(go.dtype, copy=False)
+                                   for t in ctx.taps])
+            gr = _sum_rows_by_index(n * h * w, idx, vals)
+            gin = _new(np.ascontiguousarray(gr.reshape(n, h, w, c).transpose(0, 3, 1, 2)))
+        if ctx.needs_input_grad[1]:
+            gg = np.zeros(gshape, grad._data.dtype)
+            if mode != "nearest":  # nearest's weights are piecewise constant: zero gradient
+                gx = np.zeros(go.shape[0], go.dtype)
+                gy = np.zeros(go.shape[0], go.dtype)
+                for idx, _, dwx, dwy in ctx.taps:
+                    dot = np.einsum("pc,pc->p", go, rows[idx.reshape(-1)])
+                    gx += dot * dwx.reshape(-1)
+                    gy += dot * dwy.reshape(-1)
+                gg[..., 0] = (gx.reshape(n, -1) * ctx.mx).reshape(gshape[:-1])
+                gg[..., 1] = (gy.reshape(n, -1) * ctx.my).reshape(gshape[:-1])
+            ggrid = _new(gg)
+        return gin, ggrid, None, None, None
+
+
+def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear",
+                padding_mode: str = "zeros", align_corners=None) -> Tensor:
+    """torch.nn.functional.grid_sample for 4-D input: sample `input` at the normalised
+    coordinates of `grid` ((x, y) in [-1, 1] per output pixel)."""
+    if mode not in ("bilinear", "nearest", "bicubic"):
+        raise ValueError(f"nn.functional.grid_sample(): expected mode to be 'bilinear', "
+                         f"'nearest' or 'bicubic', but got: '{mode}'")
+    if padding_mode not in ("zeros", "border", "reflection"):
+        raise ValueError(f"nn.functional.grid_sample(): expected padding_mode to be 'zeros', "
+                         f"'border', or 'reflection', but got: '{padding_mode}'")
+    align_corners = _default_align(align_corners)
+    x, g = input._data, grid._data
+    if x.dtype != g.dtype or g.dtype.kind != "f":
+        raise RuntimeError(f"expected scalar type {_torch_dtype_name(x.dtype)} but found "
+                           f"{_torch_dtype_name(g.dtype)}")
+    if x.ndim == 0 or g.ndim == 0 or x.shape[0] != g.shape[0]:
+        raise RuntimeError(f"grid_sampler(): expected grid and input to have same batch size, "
+                           f"but got input with sizes {_sizes(x.shape)} and grid with sizes "
+                           f"{_sizes(g.shape)}")
+    if g.shape[-1] != g.ndim - 2:
+        raise RuntimeError(f"grid_sampler(): expected grid to have size {g.ndim - 2} in last "
+                           f"dimension, but got grid with sizes {_sizes(g.shape)}")
+    if x.ndim != g.ndim or x.ndim not in (4, 5):
+        raise RuntimeError(f"grid_sampler(): expected 4D or 5D input and grid with same number "
+                           f"of dimensions, but got input with sizes {_sizes(x.shape)} and grid "
+                           f"with sizes {_sizes(g.shape)}")
+    if x.ndim == 5:
+        if mode == "bicubic":
+            raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
+        raise NotImplementedError("ember: grid_sample on 5-D (volumetric) input is not "
+                                  "implemented; only 4-D input is supported")
+    if 0 in x.shape[2:]:
+        raise RuntimeError(f"grid_sampler(): expected input to have non-empty spatial "
+                           f"dimensions, but input has sizes {_sizes(x.shape)} with dimension "
+                           f"{x.shape.index(0, 2)} being empty")
+    return GridSampler2DBackward0.apply(input, grid, mode, padding_mode, align_corners)
