@@ -931,8 +931,9 @@ __all__ += [
 
 # ---- breadth: spatial transformer sampling, embedding bags, more activations and losses -------
 from ..ops.grid_sample import affine_grid, grid_sample  # noqa: E402,F401
+from ..ops.embedding_bag import embedding_bag  # noqa: E402,F401
 
-__all__ += ["affine_grid", "grid_sample"]
+__all__ += ["affine_grid", "grid_sample", "embedding_bag"]
 
 # ---- autocast (issue 12, mpx): the losses on torch's CPU float32 list take float32 inputs ----
 from ..amp.autocast_mode import cast_low as _amp_low, state as _amp  # noqa: E402

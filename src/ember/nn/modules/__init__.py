@@ -41,3 +41,5 @@ from .loss_more import (CosineEmbeddingLoss, CTCLoss, GaussianNLLLoss, HingeEmbe
                         MarginRankingLoss, MultiLabelSoftMarginLoss, MultiMarginLoss,
                         PoissonNLLLoss, SoftMarginLoss, TripletMarginLoss,
                         TripletMarginWithDistanceLoss)
+# ---- breadth: embedding bags, channel shuffle, more losses, lazy layers ----
+from .embedding_bag import EmbeddingBag
