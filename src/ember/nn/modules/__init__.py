@@ -43,3 +43,5 @@ from .loss_more import (CosineEmbeddingLoss, CTCLoss, GaussianNLLLoss, HingeEmbe
                         TripletMarginWithDistanceLoss)
 # ---- breadth: embedding bags, channel shuffle, more losses, lazy layers ----
 from .embedding_bag import EmbeddingBag
+from .channelshuffle import ChannelShuffle
+from .loss_multilabel import MultiLabelMarginLoss
