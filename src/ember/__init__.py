@@ -157,3 +157,5 @@ from .amp.autocast_mode import (get_autocast_dtype, get_autocast_cpu_dtype,
                                 is_autocast_available, is_autocast_cpu_enabled,
                                 is_autocast_enabled)
 _SUBMODULES |= {"cpu"}
+# ---- breadth: covariance, trapezoid rule, Vandermonde, renorm, Poisson draws ----
+from .ops.stats_more import cov, corrcoef, poisson, renorm, trapezoid, trapz, vander

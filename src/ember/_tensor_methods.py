@@ -386,3 +386,9 @@ _FROM_TYPE_STRING["torch.BFloat16Tensor"] = "bfloat16"
 Tensor.is_xpu = Tensor.is_mps = Tensor.is_mkldnn = Tensor.is_nested = Tensor.is_ipu = False
 Tensor.is_vulkan = Tensor.is_mtia = Tensor.is_maia = False
 Tensor.is_cpu = True
+
+# ---- breadth: cov, corrcoef, renorm, renorm_ (ops/stats_more.py) ----
+from .ops import stats_more as _stats_more  # noqa: E402
+for _name, _fn in _stats_more.TENSOR_METHODS.items():
+    setattr(Tensor, _name, _fn)
+del _name, _fn
