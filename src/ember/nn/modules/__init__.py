@@ -45,3 +45,7 @@ from .loss_more import (CosineEmbeddingLoss, CTCLoss, GaussianNLLLoss, HingeEmbe
 from .embedding_bag import EmbeddingBag
 from .channelshuffle import ChannelShuffle
 from .loss_multilabel import MultiLabelMarginLoss
+# the lazy layers of lazy.py (UninitializedParameter semantics) replace linear.py's LazyLinear
+from .lazy import (LazyBatchNorm1d, LazyBatchNorm2d, LazyConv1d, LazyConv2d,  # noqa: F811
+                   LazyConvTranspose1d, LazyConvTranspose2d, LazyInstanceNorm1d,
+                   LazyInstanceNorm2d, LazyLinear, LazyModuleMixin)
