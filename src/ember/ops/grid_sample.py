@@ -16,7 +16,6 @@ import numpy as np
 from .._tensor import Tensor
 from ..autograd.function import once_differentiable
 from .base import Op
-from .embedding import _sum_rows_by_index
 
 _new = Tensor._new
 _CUBIC_A = -0.75  # torch's (and Keys') bicubic convolution parameter
@@ -181,19 +180,18 @@ def _cubic_coeffs(t: np.ndarray):
 
 
 def _taps(ix, iy, H: int, W: int, mode: str, padding_mode: str, align_corners: bool):
-    """The taps of every output pixel: a list of (flat index into (N*H*W) rows, weight,
-    dweight/dix, dweight/diy), with out-of-range taps given weight 0 (zeros padding), and the
-    derivatives (mx, my) of ix, iy with respect to the grid coordinates.
+    """The taps of every output pixel: a list of (flat pixel index y * W + x within its
+    image, weight, dweight/dix, dweight/diy), each (N, P), with out-of-range taps given weight 0
+    (zeros padding), and the derivatives (mx, my) of ix, iy with respect to the grid
+    coordinates.
 
     ix, iy: (N, P) grid coordinates in [-1, 1]."""
-    n = ix.shape[0]
-    rowbase = (np.arange(n, dtype=np.int64) * (H * W))[:, None]
     ix, mx = _unnormalize(ix, W, align_corners)
     iy, my = _unnormalize(iy, H, align_corners)
 
     def tap(xi, yi, w, dwx, dwy):
         ok = (xi >= 0) & (xi < W) & (yi >= 0) & (yi < H)
-        idx = rowbase + np.where(ok, yi * W + xi, 0)
+        idx = np.where(ok, yi * W + xi, 0)
         if not ok.all():
             w = np.where(ok, w, 0)
             if dwx is not None:
@@ -233,6 +231,10 @@ class GridSampler2DBackward0(Op):
     dinput scatters g * w_t back to the taps; dgrid[n, p] = sum_t (dw_t/dgrid) *
     sum_c g[n, c, p] * input[n, c, tap_t].
 
+    Everything runs in the input's (N, C, H*W) layout: a tap is one take_along_axis for all
+    channels, and the input gradient one np.bincount per channel (over all taps at once),
+    several times faster than a sorted or np.add.at scatter.
+
     Shape: input (N, C, H, W), grid (N, Ho, Wo, 2) -> (N, C, Ho, Wo).
     """
 
@@ -242,41 +244,43 @@ class GridSampler2DBackward0(Op):
         g = grid._data
         n, c, h, w = x.shape
         ho, wo = g.shape[1:3]
-        rows = x.transpose(0, 2, 3, 1).reshape(n * h * w, c)  # one row of channels per pixel
+        xf = x.reshape(n, c, h * w)
         gx = g[..., 0].reshape(n, -1)
         gy = g[..., 1].reshape(n, -1)
         taps, mx, my = _taps(gx, gy, h, w, mode, padding_mode, align_corners)
-        out = np.zeros((n * ho * wo, c), x.dtype)
+        out = np.zeros((n, c, ho * wo), x.dtype)
         for idx, wt, _, _ in taps:
-            out += rows[idx.reshape(-1)] * wt.reshape(-1, 1).astype(x.dtype, copy=False)
-        ctx.rows, ctx.taps, ctx.mx, ctx.my = rows, taps, mx, my
+            out += np.take_along_axis(xf, idx[:, None, :], 2) * wt[:, None, :]
+        ctx.xf, ctx.taps, ctx.mx, ctx.my = xf, taps, mx, my
         ctx.shapes = (x.shape, g.shape, mode)
-        return np.ascontiguousarray(out.reshape(n, ho, wo, c).transpose(0, 3, 1, 2))
+        return out.reshape(n, c, ho, wo)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad):
         (n, c, h, w), gshape, mode = ctx.shapes
-        rows = ctx.rows
-        go = grad._data.transpose(0, 2, 3, 1).reshape(-1, c)  # (N*P, C)
+        xf, taps = ctx.xf, ctx.taps
+        go = np.ascontiguousarray(grad._data).reshape(n, c, -1)  # (N, C, P)
         gin = ggrid = None
         if ctx.needs_input_grad[0]:
-            idx = np.concatenate([t[0].reshape(-1) for t in ctx.taps])
-            vals = np.concatenate([go * t[1].reshape(-1, 1).astype(go.dtype, copy=False)
-                                   for t in ctx.taps])
-            gr = _sum_rows_by_index(n * h * w, idx, vals)
-            gin = _new(np.ascontiguousarray(gr.reshape(n, h, w, c).transpose(0, 3, 1, 2)))
+            base = (np.arange(n, dtype=np.int64) * (h * w))[:, None]
+            idx = np.concatenate([(t[0] + base).ravel() for t in taps])
+            wts = np.stack([t[1] for t in taps])  # (T, N, P)
+            gi = np.empty((c, n * h * w), go.dtype)
+            for ch in range(c):  # a loop over channels, each a bincount over every tap
+                gi[ch] = np.bincount(idx, (wts * go[:, ch]).ravel(), n * h * w)
+            gin = _new(np.ascontiguousarray(gi.reshape(c, n, h, w).transpose(1, 0, 2, 3)))
         if ctx.needs_input_grad[1]:
             gg = np.zeros(gshape, grad._data.dtype)
             if mode != "nearest":  # nearest's weights are piecewise constant: zero gradient
-                gx = np.zeros(go.shape[0], go.dtype)
-                gy = np.zeros(go.shape[0], go.dtype)
-                for idx, _, dwx, dwy in ctx.taps:
-                    dot = np.einsum("pc,pc->p", go, rows[idx.reshape(-1)])
-                    gx += dot * dwx.reshape(-1)
-                    gy += dot * dwy.reshape(-1)
-                gg[..., 0] = (gx.reshape(n, -1) * ctx.mx).reshape(gshape[:-1])
-                gg[..., 1] = (gy.reshape(n, -1) * ctx.my).reshape(gshape[:-1])
+                gx = np.zeros(go.shape[::2], go.dtype)
+                gy = np.zeros(go.shape[::2], go.dtype)
+                for idx, _, dwx, dwy in taps:
+                    dot = np.einsum("ncp,ncp->np", go, np.take_along_axis(xf, idx[:, None, :], 2))
+                    gx += dot * dwx
+                    gy += dot * dwy
+                gg[..., 0] = (gx * ctx.mx).reshape(gshape[:-1])
+                gg[..., 1] = (gy * ctx.my).reshape(gshape[:-1])
             ggrid = _new(gg)
         return gin, ggrid, None, None, None
 

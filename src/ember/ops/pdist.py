@@ -7,7 +7,6 @@ import numpy as np
 from .._tensor import Tensor
 from ..autograd.function import once_differentiable
 from .base import Op
-from .embedding import _sum_rows_by_index
 
 _new = Tensor._new
 
@@ -25,8 +24,8 @@ class PdistBackward0(Op):
         x = input._data
         n = x.shape[0]
         i, j = np.triu_indices(n, 1)
-        diff = x[i] - x[j]
-        a = np.abs(diff)
+        diff = np.take(x, i, 0) - np.take(x, j, 0)
+        a = diff if p == 2 else np.abs(diff)
         if p == 0:
             out = (a != 0).sum(1).astype(x.dtype)
         elif p == 1:
@@ -38,7 +37,7 @@ class PdistBackward0(Op):
         else:
             out = (a ** p).sum(1) ** (1.0 / p)
         if ctx.needs_input_grad[0]:
-            ctx.pairs, ctx.diff, ctx.out, ctx.p, ctx.n = (i, j), diff, out, p, n
+            ctx.diff, ctx.out, ctx.p, ctx.n = diff, out, p, n
         return out.astype(x.dtype, copy=False)
 
     @staticmethod
@@ -52,7 +51,9 @@ class PdistBackward0(Op):
             elif p == 1:
                 dd = np.sign(diff) * g
             elif p == 2:
-                dd = np.where(out == 0, 0, diff * (g / out))
+                scale = g / out  # per pair, so the (pairs, M) work is one multiply
+                scale[out == 0] = 0
+                dd = diff * scale
             elif p == np.inf:
                 dd = np.sign(diff) * (np.abs(diff) == out) * g
             else:
@@ -60,9 +61,18 @@ class PdistBackward0(Op):
                 dd = np.sign(diff) * a ** (p - 1) / out ** (p - 1) * g
                 # torch: no gradient through zero distances, nor through zero entries for p < 1
                 dd = np.where((out == 0) | ((a == 0) & (p < 1)), 0, dd)
-        i, j = ctx.pairs
-        gx = _sum_rows_by_index(ctx.n, np.concatenate([i, j]),
-                                np.concatenate([dd, -dd]).astype(diff.dtype, copy=False))
+        n = ctx.n
+        dd = dd.astype(diff.dtype, copy=False)
+        gx = np.zeros((n, diff.shape[1]), diff.dtype)
+        if n > 1 and dd.size:
+            # pairs are ordered by i: row i's terms are the contiguous run of its n - 1 - i pairs
+            lens = np.arange(n - 1, 0, -1)
+            gx[:-1] = np.add.reduceat(dd, np.cumsum(lens) - lens, axis=0)
+            # the same pairs ordered by j (then i), each j's run holding its j pairs
+            jj, ii = np.tril_indices(n, -1)
+            k = ii * n - ii * (ii + 1) // 2 + (jj - ii - 1)
+            lens = np.arange(1, n)
+            gx[1:] -= np.add.reduceat(np.take(dd, k, 0), np.cumsum(lens) - lens, axis=0)
         return _new(gx), None
 
 
