@@ -180,18 +180,18 @@ def _cubic_coeffs(t: np.ndarray):
 
 
 def _taps(ix, iy, H: int, W: int, mode: str, padding_mode: str, align_corners: bool):
-    """The taps of every output pixel: a list of (flat pixel index y * W + x within its
-    image, weight, dweight/dix, dweight/diy), each (N, P), with out-of-range taps given weight 0
-    (zeros padding), and the derivatives (mx, my) of ix, iy with respect to the grid
-    coordinates.
+    """The taps of every output pixel: a list of (flat pixel index (n * H + y) * W + x, weight,
+    dweight/dix, dweight/diy), each (N, P), with out-of-range taps given weight 0 (zeros
+    padding), and the derivatives (mx, my) of ix, iy with respect to the grid coordinates.
 
     ix, iy: (N, P) grid coordinates in [-1, 1]."""
+    base = (np.arange(ix.shape[0], dtype=np.int64) * (H * W))[:, None]
     ix, mx = _unnormalize(ix, W, align_corners)
     iy, my = _unnormalize(iy, H, align_corners)
 
     def tap(xi, yi, w, dwx, dwy):
         ok = (xi >= 0) & (xi < W) & (yi >= 0) & (yi < H)
-        idx = np.where(ok, yi * W + xi, 0)
+        idx = base + np.where(ok, yi * W + xi, 0)
         if not ok.all():
             w = np.where(ok, w, 0)
             if dwx is not None:
@@ -231,9 +231,9 @@ class GridSampler2DBackward0(Op):
     dinput scatters g * w_t back to the taps; dgrid[n, p] = sum_t (dw_t/dgrid) *
     sum_c g[n, c, p] * input[n, c, tap_t].
 
-    Everything runs in the input's (N, C, H*W) layout: a tap is one take_along_axis for all
-    channels, and the input gradient one np.bincount per channel (over all taps at once),
-    several times faster than a sorted or np.add.at scatter.
+    Everything runs channel-major, (C, N*H*W) in and (C, N*P) out: a tap is one np.take of
+    pixel columns for all channels, and the input gradient one np.bincount per channel over all
+    taps at once (several times faster than a sorted or np.add.at scatter).
 
     Shape: input (N, C, H, W), grid (N, Ho, Wo, 2) -> (N, C, Ho, Wo).
     """
@@ -244,43 +244,42 @@ class GridSampler2DBackward0(Op):
         g = grid._data
         n, c, h, w = x.shape
         ho, wo = g.shape[1:3]
-        xf = x.reshape(n, c, h * w)
+        xt = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).reshape(c, n * h * w)
         gx = g[..., 0].reshape(n, -1)
         gy = g[..., 1].reshape(n, -1)
         taps, mx, my = _taps(gx, gy, h, w, mode, padding_mode, align_corners)
-        out = np.zeros((n, c, ho * wo), x.dtype)
+        out = np.zeros((c, n * ho * wo), x.dtype)
         for idx, wt, _, _ in taps:
-            out += np.take_along_axis(xf, idx[:, None, :], 2) * wt[:, None, :]
-        ctx.xf, ctx.taps, ctx.mx, ctx.my = xf, taps, mx, my
+            out += np.take(xt, idx.ravel(), axis=1) * wt.ravel()
+        ctx.xt, ctx.taps, ctx.mx, ctx.my = xt, taps, mx, my
         ctx.shapes = (x.shape, g.shape, mode)
-        return out.reshape(n, c, ho, wo)
+        return np.ascontiguousarray(out.reshape(c, n, ho, wo).transpose(1, 0, 2, 3))
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad):
         (n, c, h, w), gshape, mode = ctx.shapes
-        xf, taps = ctx.xf, ctx.taps
-        go = np.ascontiguousarray(grad._data).reshape(n, c, -1)  # (N, C, P)
+        xt, taps = ctx.xt, ctx.taps
+        go = np.ascontiguousarray(grad._data.transpose(1, 0, 2, 3)).reshape(c, -1)  # (C, N*P)
         gin = ggrid = None
         if ctx.needs_input_grad[0]:
-            base = (np.arange(n, dtype=np.int64) * (h * w))[:, None]
-            idx = np.concatenate([(t[0] + base).ravel() for t in taps])
-            wts = np.stack([t[1] for t in taps])  # (T, N, P)
+            idx = np.concatenate([t[0].ravel() for t in taps])
+            wts = np.stack([t[1].ravel() for t in taps])  # (T, N*P)
             gi = np.empty((c, n * h * w), go.dtype)
             for ch in range(c):  # a loop over channels, each a bincount over every tap
-                gi[ch] = np.bincount(idx, (wts * go[:, ch]).ravel(), n * h * w)
+                gi[ch] = np.bincount(idx, (wts * go[ch]).ravel(), n * h * w)
             gin = _new(np.ascontiguousarray(gi.reshape(c, n, h, w).transpose(1, 0, 2, 3)))
         if ctx.needs_input_grad[1]:
             gg = np.zeros(gshape, grad._data.dtype)
             if mode != "nearest":  # nearest's weights are piecewise constant: zero gradient
-                gx = np.zeros(go.shape[::2], go.dtype)
-                gy = np.zeros(go.shape[::2], go.dtype)
+                gx = np.zeros(go.shape[1], go.dtype)
+                gy = np.zeros(go.shape[1], go.dtype)
                 for idx, _, dwx, dwy in taps:
-                    dot = np.einsum("ncp,ncp->np", go, np.take_along_axis(xf, idx[:, None, :], 2))
-                    gx += dot * dwx
-                    gy += dot * dwy
-                gg[..., 0] = (gx * ctx.mx).reshape(gshape[:-1])
-                gg[..., 1] = (gy * ctx.my).reshape(gshape[:-1])
+                    dot = np.einsum("cp,cp->p", go, np.take(xt, idx.ravel(), axis=1))
+                    gx += dot * dwx.ravel()
+                    gy += dot * dwy.ravel()
+                gg[..., 0] = (gx.reshape(n, -1) * ctx.mx).reshape(gshape[:-1])
+                gg[..., 1] = (gy.reshape(n, -1) * ctx.my).reshape(gshape[:-1])
             ggrid = _new(gg)
         return gin, ggrid, None, None, None
 
