@@ -143,3 +143,12 @@ def test_multilabel_margin_loss_module_and_errors(torch):
                    lib.ones(3, 4), lib.zeros(3, 4))]:
         ee, te = same_error(torch, lambda: fn(ember), lambda: fn(torch))
         assert str(ee) == str(te)
+
+
+def test_top_level_names(torch):
+    x = RNG.standard_normal((5, 3)).astype(np.float32)
+    check_op(torch, lambda lib, a: lib.pdist(a, 1.5), x)
+    y = RNG.standard_normal((2, 6, 3)).astype(np.float32)
+    check_op(torch, lambda lib, a: lib.channel_shuffle(a, 2), y)
+    for name, args in [("threshold_", (0.1, 2.0)), ("celu_", (0.7,)), ("selu_", ())]:
+        check_op(torch, lambda lib, a: getattr(lib, name)(a * 1.0, *args), x)

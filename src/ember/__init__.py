@@ -159,3 +159,4 @@ from .amp.autocast_mode import (get_autocast_dtype, get_autocast_cpu_dtype,
 _SUBMODULES |= {"cpu"}
 # ---- breadth: covariance, trapezoid rule, Vandermonde, renorm, Poisson draws ----
 from .ops.stats_more import cov, corrcoef, poisson, renorm, trapezoid, trapz, vander
+_NN_FUNCTIONS |= {"pdist", "channel_shuffle", "threshold_", "celu_", "selu_"}
