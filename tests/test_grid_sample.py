@@ -8,7 +8,7 @@ import pytest
 
 import ember
 import ember.nn.functional as F
-from helpers import assert_close, check_op, same_error
+from helpers import check_op, same_error
 
 MODES = ["bilinear", "nearest", "bicubic"]
 PADS = ["zeros", "border", "reflection"]
