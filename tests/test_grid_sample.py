@@ -145,3 +145,24 @@ def test_volumetric_sampling_is_named_as_unimplemented():
     g = ember.zeros(1, 1, 1, 1, 3)
     with pytest.raises(NotImplementedError, match="5-D"):
         F.grid_sample(x, g, align_corners=False)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_empty_batch_channels_and_grid(torch, mode):
+    for xs, gs in [((0, 2, 3, 3), (0, 2, 2, 2)), ((2, 2, 3, 3), (2, 0, 4, 2)),
+                   ((2, 0, 3, 3), (2, 2, 2, 2))]:
+        check_op(torch, lambda lib, a, b: lib.nn.functional.grid_sample(
+            a, b, mode=mode, align_corners=False), np.ones(xs, np.float32),
+            np.zeros(gs, np.float32))
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("padding_mode", PADS)
+def test_non_finite_grid_as_torch(torch, mode, padding_mode):
+    """nan/inf coordinates: nan outputs where torch's weights turn nan (zeros padding,
+    bicubic), the clamped pixel where border/reflection padding maps them to an edge."""
+    x = np.arange(1.0, 13.0, dtype=np.float32).reshape(1, 1, 3, 4)
+    g = np.array([[[[np.nan, 0.3], [0.2, np.nan], [np.nan, np.nan], [np.inf, 0.0],
+                    [-np.inf, 0.0]]]], np.float32)
+    check_op(torch, lambda lib, a, b: lib.nn.functional.grid_sample(
+        a, b, mode=mode, padding_mode=padding_mode, align_corners=False), x, g, grad=False)

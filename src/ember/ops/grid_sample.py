@@ -127,9 +127,10 @@ def _unnormalize(c: np.ndarray, size: int, align_corners: bool):
 
 
 def _clip(c: np.ndarray, size: int):
-    """Clamp to [0, size - 1]; the derivative is 0 where clamped (torch: also at exactly 0)."""
+    """Clamp to [0, size - 1], nan to 0 (as torch's kernel); the derivative is 0 where clamped
+    (torch: also at exactly 0)."""
     d = ((c > 0) & (c < size - 1)).astype(c.dtype)
-    return np.clip(c, 0, size - 1), d
+    return np.where(np.isnan(c), 0, np.clip(c, 0, size - 1)), d
 
 
 def _reflect(c: np.ndarray, twice_low: int, twice_high: int):
@@ -181,8 +182,8 @@ def _cubic_coeffs(t: np.ndarray):
 
 def _taps(ix, iy, H: int, W: int, mode: str, padding_mode: str, align_corners: bool):
     """The taps of every output pixel: a list of (flat pixel index (n * H + y) * W + x, weight,
-    dweight/dix, dweight/diy), each (N, P), with out-of-range taps given weight 0 (zeros
-    padding), and the derivatives (mx, my) of ix, iy with respect to the grid coordinates.
+    scatter weight, dweight/dix, dweight/diy), each (N, P) (see `tap` for out-of-range taps),
+    and the derivatives (mx, my) of ix, iy with respect to the grid coordinates.
 
     ix, iy: (N, P) grid coordinates in [-1, 1]."""
     base = (np.arange(ix.shape[0], dtype=np.int64) * (H * W))[:, None]
@@ -190,13 +191,18 @@ def _taps(ix, iy, H: int, W: int, mode: str, padding_mode: str, align_corners: b
     iy, my = _unnormalize(iy, H, align_corners)
 
     def tap(xi, yi, w, dwx, dwy):
+        # (index, forward weight, scatter weight, dw/dix, dw/diy). An out-of-range tap reads 0:
+        # its forward weight is w * 0, so a nan/inf weight still makes the output nan, as
+        # torch's w * (masked value 0) does, while nothing is scattered back to the input.
         ok = (xi >= 0) & (xi < W) & (yi >= 0) & (yi < H)
         idx = base + np.where(ok, yi * W + xi, 0)
+        wb = w
         if not ok.all():
-            w = np.where(ok, w, 0)
+            wb = np.where(ok, w, 0)
+            w = np.where(ok, w, w * 0)
             if dwx is not None:
                 dwx, dwy = np.where(ok, dwx, 0), np.where(ok, dwy, 0)
-        return idx, w, dwx, dwy
+        return idx, w, wb, dwx, dwy
 
     if mode == "bicubic":
         # the taps are read through the padding; the fraction comes from the raw coordinate
@@ -245,11 +251,12 @@ class GridSampler2DBackward0(Op):
         n, c, h, w = x.shape
         ho, wo = g.shape[1:3]
         xt = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).reshape(c, n * h * w)
-        gx = g[..., 0].reshape(n, -1)
-        gy = g[..., 1].reshape(n, -1)
-        taps, mx, my = _taps(gx, gy, h, w, mode, padding_mode, align_corners)
+        gx = g[..., 0].reshape(n, ho * wo)
+        gy = g[..., 1].reshape(n, ho * wo)
+        with np.errstate(invalid="ignore"):  # nan/inf coordinates cast to int: masked taps
+            taps, mx, my = _taps(gx, gy, h, w, mode, padding_mode, align_corners)
         out = np.zeros((c, n * ho * wo), x.dtype)
-        for idx, wt, _, _ in taps:
+        for idx, wt, _, _, _ in taps:
             out += np.take(xt, idx.ravel(), axis=1) * wt.ravel()
         ctx.xt, ctx.taps, ctx.mx, ctx.my = xt, taps, mx, my
         ctx.shapes = (x.shape, g.shape, mode)
@@ -260,11 +267,12 @@ class GridSampler2DBackward0(Op):
     def backward(ctx, grad):
         (n, c, h, w), gshape, mode = ctx.shapes
         xt, taps = ctx.xt, ctx.taps
-        go = np.ascontiguousarray(grad._data.transpose(1, 0, 2, 3)).reshape(c, -1)  # (C, N*P)
+        p = gshape[1] * gshape[2]
+        go = np.ascontiguousarray(grad._data.transpose(1, 0, 2, 3)).reshape(c, n * p)
         gin = ggrid = None
         if ctx.needs_input_grad[0]:
             idx = np.concatenate([t[0].ravel() for t in taps])
-            wts = np.stack([t[1].ravel() for t in taps])  # (T, N*P)
+            wts = np.stack([t[2].ravel() for t in taps])  # (T, N*P)
             gi = np.empty((c, n * h * w), go.dtype)
             for ch in range(c):  # a loop over channels, each a bincount over every tap
                 gi[ch] = np.bincount(idx, (wts * go[ch]).ravel(), n * h * w)
@@ -274,12 +282,12 @@ class GridSampler2DBackward0(Op):
             if mode != "nearest":  # nearest's weights are piecewise constant: zero gradient
                 gx = np.zeros(go.shape[1], go.dtype)
                 gy = np.zeros(go.shape[1], go.dtype)
-                for idx, _, dwx, dwy in taps:
+                for idx, _, _, dwx, dwy in taps:
                     dot = np.einsum("cp,cp->p", go, np.take(xt, idx.ravel(), axis=1))
                     gx += dot * dwx.ravel()
                     gy += dot * dwy.ravel()
-                gg[..., 0] = (gx.reshape(n, -1) * ctx.mx).reshape(gshape[:-1])
-                gg[..., 1] = (gy.reshape(n, -1) * ctx.my).reshape(gshape[:-1])
+                gg[..., 0] = (gx.reshape(n, p) * ctx.mx).reshape(gshape[:-1])
+                gg[..., 1] = (gy.reshape(n, p) * ctx.my).reshape(gshape[:-1])
             ggrid = _new(gg)
         return gin, ggrid, None, None, None
 
