@@ -48,8 +48,8 @@ class AffineGridGeneratorBackward0(Op):
     """grid[n, ..., i] = sum_j theta[n, i, j] * base[..., j], base = (x, y[, z], 1);
     dtheta[n] = sum over pixels of grad[n, p]^T base[p].
 
-    Shape: theta (N, 2, 3), size (N, C, H, W) -> (N, H, W, 2); theta (N, 3, 4) and
-    (N, C, D, H, W) -> (N, D, H, W, 3).
+    Shape: theta (N, 2, 3), size (N, C, H, True) -> (N, H, W, 2); theta (N, 3, 4) and
+    (N, C, D, H, True) -> (N, D, H, W, 3).
     """
 
     @staticmethod
@@ -187,21 +187,30 @@ def _taps(ix, iy, H: int, W: int, mode: str, padding_mode: str, align_corners: b
 
     ix, iy: (N, P) grid coordinates in [-1, 1]."""
     base = (np.arange(ix.shape[0], dtype=np.int64) * (H * W))[:, None]
+    finite = bool(np.isfinite(ix).all() and np.isfinite(iy).all())
     ix, mx = _unnormalize(ix, W, align_corners)
     iy, my = _unnormalize(iy, H, align_corners)
 
-    def tap(xi, yi, w, dwx, dwy):
+    def axis(c, size, is_y):
+        """A tap coordinate along one axis: whether it is inside, and its index clamped inside
+        (for y: times the row length W, plus the image's offset)."""
+        ok = (c >= 0) & (c < size)
+        c = np.clip(c, 0, size - 1)
+        return ok, (c * W + base if is_y else c)
+
+    def tap(ax, ay, w, dwx, dwy):
         # (index, forward weight, scatter weight, dw/dix, dw/diy). An out-of-range tap reads 0:
         # its forward weight is w * 0, so a nan/inf weight still makes the output nan, as
         # torch's w * (masked value 0) does, while nothing is scattered back to the input.
-        ok = (xi >= 0) & (xi < W) & (yi >= 0) & (yi < H)
-        idx = base + np.where(ok, yi * W + xi, 0)
+        ok = ax[0] & ay[0]
+        idx = ay[1] + ax[1]
         wb = w
         if not ok.all():
-            wb = np.where(ok, w, 0)
-            w = np.where(ok, w, w * 0)
+            m = ok.astype(w.dtype)
+            w = w * m
+            wb = w if finite else np.where(ok, wb, 0)
             if dwx is not None:
-                dwx, dwy = np.where(ok, dwx, 0), np.where(ok, dwy, 0)
+                dwx, dwy = dwx * m, dwy * m
         return idx, w, wb, dwx, dwy
 
     if mode == "bicubic":
@@ -209,12 +218,12 @@ def _taps(ix, iy, H: int, W: int, mode: str, padding_mode: str, align_corners: b
         x0, y0 = np.floor(ix), np.floor(iy)
         cx, dcx = _cubic_coeffs(ix - x0)
         cy, dcy = _cubic_coeffs(iy - y0)
-        xs, ys = [], []
-        for k in range(4):
-            xs.append(_pad_coords(x0 + (k - 1), W, padding_mode, align_corners)[0])
-            ys.append(_pad_coords(y0 + (k - 1), H, padding_mode, align_corners)[0])
-        taps = [tap(xs[i].astype(np.int64), ys[j].astype(np.int64), cx[i] * cy[j],
-                    dcx[i] * cy[j], cx[i] * dcy[j]) for j in range(4) for i in range(4)]
+        axs = [axis(_pad_coords(x0 + (k - 1), W, padding_mode, align_corners)[0].astype(np.int64),
+                    W, False) for k in range(4)]
+        ays = [axis(_pad_coords(y0 + (k - 1), H, padding_mode, align_corners)[0].astype(np.int64),
+                    H, True) for k in range(4)]
+        taps = [tap(axs[i], ays[j], cx[i] * cy[j], dcx[i] * cy[j], cx[i] * dcy[j])
+                for j in range(4) for i in range(4)]
         return taps, mx, my
     ix, px = _pad_coords(ix, W, padding_mode, align_corners)
     iy, py = _pad_coords(iy, H, padding_mode, align_corners)
@@ -222,13 +231,15 @@ def _taps(ix, iy, H: int, W: int, mode: str, padding_mode: str, align_corners: b
     if mode == "nearest":
         xi = np.rint(ix).astype(np.int64)  # round half to even, as torch's nearbyint
         yi = np.rint(iy).astype(np.int64)
-        return [tap(xi, yi, np.ones_like(ix), None, None)], mx, my
+        return [tap(axis(xi, W, False), axis(yi, H, True), np.ones_like(ix), None, None)], mx, my
     x0, y0 = np.floor(ix), np.floor(iy)
     tx, ty = ix - x0, iy - y0
     ux, uy = 1 - tx, 1 - ty
     x0, y0 = x0.astype(np.int64), y0.astype(np.int64)
-    taps = [tap(x0, y0, ux * uy, -uy, -ux), tap(x0 + 1, y0, tx * uy, uy, -tx),
-            tap(x0, y0 + 1, ux * ty, -ty, ux), tap(x0 + 1, y0 + 1, tx * ty, ty, tx)]
+    ax0, ax1 = axis(x0, W, False), axis(x0 + 1, W, False)
+    ay0, ay1 = axis(y0, H, True), axis(y0 + 1, H, True)
+    taps = [tap(ax0, ay0, ux * uy, -uy, -ux), tap(ax1, ay0, tx * uy, uy, -tx),
+            tap(ax0, ay1, ux * ty, -ty, ux), tap(ax1, ay1, tx * ty, ty, tx)]
     return taps, mx, my
 
 
@@ -241,7 +252,7 @@ class GridSampler2DBackward0(Op):
     pixel columns for all channels, and the input gradient one np.bincount per channel over all
     taps at once (several times faster than a sorted or np.add.at scatter).
 
-    Shape: input (N, C, H, W), grid (N, Ho, Wo, 2) -> (N, C, Ho, Wo).
+    Shape: input (N, C, H, True), grid (N, Ho, Wo, 2) -> (N, C, Ho, Wo).
     """
 
     @staticmethod
