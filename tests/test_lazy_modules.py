@@ -26,6 +26,8 @@ CASES = [
     ("LazyBatchNorm2d", (), {"track_running_stats": False}, (4, 3, 5, 5)),
     ("LazyInstanceNorm1d", (), {}, (4, 3, 6)),
     ("LazyInstanceNorm2d", (), {"affine": False, "track_running_stats": False}, (2, 3, 5, 5)),
+    ("LazyBatchNorm3d", (), {"eps": 1e-3}, (2, 3, 2, 3, 4)),
+    ("LazyInstanceNorm3d", (), {}, (2, 3, 2, 3, 4)),
 ]
 
 
@@ -112,6 +114,27 @@ def test_lazy_model_trains_like_torch(torch):
         losses.append((run, repr(model), list(model.state_dict())))
     np.testing.assert_allclose(losses[1][0], losses[0][0], rtol=1e-4)
     assert losses[1][1] == losses[0][1] and losses[1][2] == losses[0][2]
+
+
+@pytest.mark.parametrize("optim", ["SGD", "Adam", "RMSprop"])
+def test_optimizer_made_before_the_first_forward(torch, optim):
+    """The optimizer holds the placeholders; materialising keeps them the same objects."""
+    x = np.random.default_rng(2).standard_normal((4, 5)).astype(np.float32)
+    y = np.array([0, 1, 2, 1])
+    runs = []
+    for lib in (torch, ember):
+        lib.manual_seed(3)
+        model = lib.nn.Sequential(lib.nn.LazyLinear(8), lib.nn.ReLU(), lib.nn.LazyLinear(3))
+        opt = getattr(lib.optim, optim)(model.parameters(), lr=0.01)
+        run = []
+        for _ in range(3):
+            opt.zero_grad()
+            loss = lib.nn.functional.cross_entropy(model(lib.tensor(x)), lib.tensor(y))
+            loss.backward()
+            opt.step()
+            run.append(loss.item())
+        runs.append(run)
+    np.testing.assert_allclose(runs[1], runs[0], rtol=1e-5)
 
 
 def test_deepcopy_before_init_and_errors(torch):

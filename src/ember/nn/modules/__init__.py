@@ -46,6 +46,7 @@ from .embedding_bag import EmbeddingBag
 from .channelshuffle import ChannelShuffle
 from .loss_multilabel import MultiLabelMarginLoss
 # the lazy layers of lazy.py (UninitializedParameter semantics) replace linear.py's LazyLinear
-from .lazy import (LazyBatchNorm1d, LazyBatchNorm2d, LazyConv1d, LazyConv2d,  # noqa: F811
-                   LazyConvTranspose1d, LazyConvTranspose2d, LazyInstanceNorm1d,
-                   LazyInstanceNorm2d, LazyLinear, LazyModuleMixin)
+from .lazy import (LazyBatchNorm1d, LazyBatchNorm2d, LazyBatchNorm3d,  # noqa: F811
+                   LazyConv1d, LazyConv2d, LazyConvTranspose1d, LazyConvTranspose2d,
+                   LazyInstanceNorm1d, LazyInstanceNorm2d, LazyInstanceNorm3d, LazyLinear,
+                   LazyModuleMixin)
