@@ -140,11 +140,33 @@ def test_errors_match_torch(torch):
         assert msg in str(te) and msg in str(ee), (msg, str(ee), str(te))
 
 
-def test_volumetric_sampling_is_named_as_unimplemented():
-    x = ember.zeros(1, 1, 2, 2, 2)
-    g = ember.zeros(1, 1, 1, 1, 3)
-    with pytest.raises(NotImplementedError, match="5-D"):
-        F.grid_sample(x, g, align_corners=False)
+@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+@pytest.mark.parametrize("padding_mode", PADS)
+@pytest.mark.parametrize("align_corners", [False, True])
+def test_volumetric_grid_sample(torch, mode, padding_mode, align_corners):
+    rng = np.random.default_rng(10)
+    x = rng.standard_normal((2, 3, 4, 5, 3)).astype(np.float32)
+    g = rng.uniform(-1.3, 1.3, (2, 3, 2, 4, 3)).astype(np.float32)
+    check_op(torch, lambda lib, a, b: lib.nn.functional.grid_sample(
+        a, b, mode=mode, padding_mode=padding_mode, align_corners=align_corners), x, g,
+        rtol=1e-4, atol=1e-5)
+    xd = ember.tensor(rng.standard_normal((1, 2, 3, 2, 3)), requires_grad=True)
+    gd = ember.tensor(rng.uniform(-1.3, 1.3, (1, 2, 2, 1, 3)), requires_grad=True)
+    assert ember.autograd.gradcheck(lambda a, b: F.grid_sample(
+        a, b, mode=mode, padding_mode=padding_mode, align_corners=align_corners), (xd, gd))
+
+
+def test_volumetric_spatial_transformer(torch):
+    """affine_grid 3-D into trilinear grid_sample, gradients to theta and the volume."""
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((2, 2, 4, 5, 6)).astype(np.float32)
+    theta = (np.tile(np.eye(3, 4), (2, 1, 1)) + 0.1 * rng.standard_normal((2, 3, 4))
+             ).astype(np.float32)
+
+    def run(lib, x, t):
+        grid = lib.nn.functional.affine_grid(t, (2, 2, 3, 4, 5), align_corners=False)
+        return lib.nn.functional.grid_sample(x, grid, align_corners=False)
+    check_op(torch, run, x, theta, rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -48,8 +48,8 @@ class AffineGridGeneratorBackward0(Op):
     """grid[n, ..., i] = sum_j theta[n, i, j] * base[..., j], base = (x, y[, z], 1);
     dtheta[n] = sum over pixels of grad[n, p]^T base[p].
 
-    Shape: theta (N, 2, 3), size (N, C, H, True) -> (N, H, W, 2); theta (N, 3, 4) and
-    (N, C, D, H, True) -> (N, D, H, W, 3).
+    Shape: theta (N, 2, 3), size (N, C, H, W) -> (N, H, W, 2); theta (N, 3, 4) and
+    (N, C, D, H, W) -> (N, D, H, W, 3).
     """
 
     @staticmethod
@@ -180,67 +180,81 @@ def _cubic_coeffs(t: np.ndarray):
     return (c0, c1, c2, c3), (d0, d1, -d2, -d3)
 
 
-def _taps(ix, iy, H: int, W: int, mode: str, padding_mode: str, align_corners: bool):
-    """The taps of every output pixel: a list of (flat pixel index (n * H + y) * W + x, weight,
-    scatter weight, dweight/dix, dweight/diy), each (N, P) (see `tap` for out-of-range taps),
-    and the derivatives (mx, my) of ix, iy with respect to the grid coordinates.
+def _taps(coords, sizes, mode: str, padding_mode: str, align_corners: bool):
+    """The taps of every output point: a list of (flat input index, weight, scatter weight,
+    [dweight/dc for each axis]), each (N, P) (see `tap` for out-of-range taps), and the
+    derivatives of the pixel coordinates with respect to the grid coordinates.
 
-    ix, iy: (N, P) grid coordinates in [-1, 1]."""
-    base = (np.arange(ix.shape[0], dtype=np.int64) * (H * W))[:, None]
-    finite = bool(np.isfinite(ix).all() and np.isfinite(iy).all())
-    ix, mx = _unnormalize(ix, W, align_corners)
-    iy, my = _unnormalize(iy, H, align_corners)
+    coords: the (N, P) grid coordinates in [-1, 1] along x, y[, z]; sizes: W, H[, D]."""
+    k = len(sizes)
+    strides = [int(np.prod(sizes[:a])) for a in range(k)]  # 1, W[, W H]
+    base = (np.arange(coords[0].shape[0], dtype=np.int64) * int(np.prod(sizes)))[:, None]
+    finite = all(bool(np.isfinite(c).all()) for c in coords)
+    cs, ms = zip(*(_unnormalize(c, size, align_corners) for c, size in zip(coords, sizes)))
+    cs, ms = list(cs), list(ms)
 
-    def axis(c, size, is_y):
-        """A tap coordinate along one axis: whether it is inside, and its index clamped inside
-        (for y: times the row length W, plus the image's offset)."""
-        ok = (c >= 0) & (c < size)
-        c = np.clip(c, 0, size - 1)
-        return ok, (c * W + base if is_y else c)
+    def axis(c, a):
+        """Tap coordinate c along axis a: whether it is inside, and its index clamped inside,
+        times the axis stride (the outermost axis also adds the sample's offset)."""
+        ok = (c >= 0) & (c < sizes[a])
+        c = np.clip(c, 0, sizes[a] - 1)
+        return ok, (c * strides[a] + base if a == k - 1 else c * strides[a] if a else c)
 
-    def tap(ax, ay, w, dwx, dwy):
-        # (index, forward weight, scatter weight, dw/dix, dw/diy). An out-of-range tap reads 0:
+    def tap(axes, w, dws):
+        # (index, forward weight, scatter weight, dw/dc per axis). An out-of-range tap reads 0:
         # its forward weight is w * 0, so a nan/inf weight still makes the output nan, as
         # torch's w * (masked value 0) does, while nothing is scattered back to the input.
-        ok = ax[0] & ay[0]
-        idx = ay[1] + ax[1]
+        ok = axes[0][0]
+        idx = axes[0][1]
+        for o, i in axes[1:]:
+            ok = ok & o
+            idx = idx + i
         wb = w
         if not ok.all():
             m = ok.astype(w.dtype)
             w = w * m
             wb = w if finite else np.where(ok, wb, 0)
-            if dwx is not None:
-                dwx, dwy = dwx * m, dwy * m
-        return idx, w, wb, dwx, dwy
+            if dws is not None:
+                dws = [d * m for d in dws]
+        return idx, w, wb, dws
 
-    if mode == "bicubic":
+    if mode == "bicubic":  # 2-D only
         # the taps are read through the padding; the fraction comes from the raw coordinate
-        x0, y0 = np.floor(ix), np.floor(iy)
-        cx, dcx = _cubic_coeffs(ix - x0)
-        cy, dcy = _cubic_coeffs(iy - y0)
-        axs = [axis(_pad_coords(x0 + (k - 1), W, padding_mode, align_corners)[0].astype(np.int64),
-                    W, False) for k in range(4)]
-        ays = [axis(_pad_coords(y0 + (k - 1), H, padding_mode, align_corners)[0].astype(np.int64),
-                    H, True) for k in range(4)]
-        taps = [tap(axs[i], ays[j], cx[i] * cy[j], dcx[i] * cy[j], cx[i] * dcy[j])
+        c0 = [np.floor(c) for c in cs]
+        (cx, dcx), (cy, dcy) = (_cubic_coeffs(c - f) for c, f in zip(cs, c0))
+        axs = [[axis(_pad_coords(c0[a] + (j - 1), sizes[a], padding_mode,
+                                 align_corners)[0].astype(np.int64), a) for j in range(4)]
+               for a in range(2)]
+        taps = [tap((axs[0][i], axs[1][j]), cx[i] * cy[j], [dcx[i] * cy[j], cx[i] * dcy[j]])
                 for j in range(4) for i in range(4)]
-        return taps, mx, my
-    ix, px = _pad_coords(ix, W, padding_mode, align_corners)
-    iy, py = _pad_coords(iy, H, padding_mode, align_corners)
-    mx, my = mx * px, my * py
+        return taps, ms
+    for a in range(k):
+        cs[a], d = _pad_coords(cs[a], sizes[a], padding_mode, align_corners)
+        ms[a] = ms[a] * d
     if mode == "nearest":
-        xi = np.rint(ix).astype(np.int64)  # round half to even, as torch's nearbyint
-        yi = np.rint(iy).astype(np.int64)
-        return [tap(axis(xi, W, False), axis(yi, H, True), np.ones_like(ix), None, None)], mx, my
-    x0, y0 = np.floor(ix), np.floor(iy)
-    tx, ty = ix - x0, iy - y0
-    ux, uy = 1 - tx, 1 - ty
-    x0, y0 = x0.astype(np.int64), y0.astype(np.int64)
-    ax0, ax1 = axis(x0, W, False), axis(x0 + 1, W, False)
-    ay0, ay1 = axis(y0, H, True), axis(y0 + 1, H, True)
-    taps = [tap(ax0, ay0, ux * uy, -uy, -ux), tap(ax1, ay0, tx * uy, uy, -tx),
-            tap(ax0, ay1, ux * ty, -ty, ux), tap(ax1, ay1, tx * ty, ty, tx)]
-    return taps, mx, my
+        axes = [axis(np.rint(c).astype(np.int64), a)  # round half to even, as nearbyint
+                for a, c in enumerate(cs)]
+        return [tap(axes, np.ones_like(cs[0]), None)], ms
+    lo = [np.floor(c) for c in cs]
+    frac = [c - f for c, f in zip(cs, lo)]  # weight of the upper neighbour along each axis
+    lo = [f.astype(np.int64) for f in lo]
+    ends = [(axis(lo[a], a), axis(lo[a] + 1, a)) for a in range(k)]
+    factors = [(1 - t, t) for t in frac]
+    taps = []
+    for corner in np.ndindex(*(2,) * k):  # corner[a] = 1: the upper neighbour along axis a
+        fs = [factors[a][corner[a]] for a in range(k)]
+        w = fs[0]
+        for f in fs[1:]:
+            w = w * f
+        dws = []
+        for a in range(k):
+            d = np.ones_like(frac[0]) if corner[a] else -np.ones_like(frac[0])
+            for b in range(k):
+                if b != a:
+                    d = d * fs[b]
+            dws.append(d)
+        taps.append(tap([ends[a][corner[a]] for a in range(k)], w, dws))
+    return taps, ms
 
 
 class GridSampler2DBackward0(Op):
@@ -252,61 +266,73 @@ class GridSampler2DBackward0(Op):
     pixel columns for all channels, and the input gradient one np.bincount per channel over all
     taps at once (several times faster than a sorted or np.add.at scatter).
 
-    Shape: input (N, C, H, True), grid (N, Ho, Wo, 2) -> (N, C, Ho, Wo).
+    Shape: input (N, C, H, W), grid (N, Ho, Wo, 2) -> (N, C, Ho, Wo); the 3-D subclass:
+    input (N, C, D, H, W), grid (N, Do, Ho, Wo, 3) -> (N, C, Do, Ho, Wo).
     """
 
     @staticmethod
     def forward(ctx, input, grid, mode, padding_mode, align_corners):
         x = input._data
         g = grid._data
-        n, c, h, w = x.shape
-        ho, wo = g.shape[1:3]
-        xt = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).reshape(c, n * h * w)
-        gx = g[..., 0].reshape(n, ho * wo)
-        gy = g[..., 1].reshape(n, ho * wo)
+        n, c = x.shape[:2]
+        k = g.shape[-1]
+        sp = int(np.prod(x.shape[2:]))
+        p = int(np.prod(g.shape[1:-1]))
+        perm = (1, 0) + tuple(range(2, 2 + k))
+        xt = np.ascontiguousarray(x.transpose(perm)).reshape(c, n * sp)
+        coords = [g[..., a].reshape(n, p) for a in range(k)]
         with np.errstate(invalid="ignore"):  # nan/inf coordinates cast to int: masked taps
-            taps, mx, my = _taps(gx, gy, h, w, mode, padding_mode, align_corners)
-        out = np.zeros((c, n * ho * wo), x.dtype)
-        for idx, wt, _, _, _ in taps:
+            taps, ms = _taps(coords, x.shape[:1:-1], mode, padding_mode, align_corners)
+        out = np.zeros((c, n * p), x.dtype)
+        for idx, wt, _, _ in taps:
             out += np.take(xt, idx.ravel(), axis=1) * wt.ravel()
-        ctx.xt, ctx.taps, ctx.mx, ctx.my = xt, taps, mx, my
+        ctx.xt, ctx.taps, ctx.ms = xt, taps, ms
         ctx.shapes = (x.shape, g.shape, mode)
-        return np.ascontiguousarray(out.reshape(c, n, ho, wo).transpose(1, 0, 2, 3))
+        out = out.reshape((c, n) + g.shape[1:-1])
+        return np.ascontiguousarray(out.transpose(perm))
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad):
-        (n, c, h, w), gshape, mode = ctx.shapes
+        xshape, gshape, mode = ctx.shapes
+        n, c = xshape[:2]
+        k = gshape[-1]
+        sp = int(np.prod(xshape[2:]))
+        p = int(np.prod(gshape[1:-1]))
+        perm = (1, 0) + tuple(range(2, 2 + k))
         xt, taps = ctx.xt, ctx.taps
-        p = gshape[1] * gshape[2]
-        go = np.ascontiguousarray(grad._data.transpose(1, 0, 2, 3)).reshape(c, n * p)
+        go = np.ascontiguousarray(grad._data.transpose(perm)).reshape(c, n * p)
         gin = ggrid = None
         if ctx.needs_input_grad[0]:
             idx = np.concatenate([t[0].ravel() for t in taps])
             wts = np.stack([t[2].ravel() for t in taps])  # (T, N*P)
-            gi = np.empty((c, n * h * w), go.dtype)
+            gi = np.empty((c, n * sp), go.dtype)
             for ch in range(c):  # a loop over channels, each a bincount over every tap
-                gi[ch] = np.bincount(idx, (wts * go[ch]).ravel(), n * h * w)
-            gin = _new(np.ascontiguousarray(gi.reshape(c, n, h, w).transpose(1, 0, 2, 3)))
+                gi[ch] = np.bincount(idx, (wts * go[ch]).ravel(), n * sp)
+            gin = _new(np.ascontiguousarray(gi.reshape((c, n) + xshape[2:]).transpose(perm)))
         if ctx.needs_input_grad[1]:
             gg = np.zeros(gshape, grad._data.dtype)
             if mode != "nearest":  # nearest's weights are piecewise constant: zero gradient
-                gx = np.zeros(go.shape[1], go.dtype)
-                gy = np.zeros(go.shape[1], go.dtype)
-                for idx, _, _, dwx, dwy in taps:
+                gc = [np.zeros(go.shape[1], go.dtype) for _ in range(k)]
+                for idx, _, _, dws in taps:
                     dot = np.einsum("cp,cp->p", go, np.take(xt, idx.ravel(), axis=1))
-                    gx += dot * dwx.ravel()
-                    gy += dot * dwy.ravel()
-                gg[..., 0] = (gx.reshape(n, p) * ctx.mx).reshape(gshape[:-1])
-                gg[..., 1] = (gy.reshape(n, p) * ctx.my).reshape(gshape[:-1])
+                    for a in range(k):
+                        gc[a] += dot * dws[a].ravel()
+                for a in range(k):
+                    gg[..., a] = (gc[a].reshape(n, p) * ctx.ms[a]).reshape(gshape[:-1])
             ggrid = _new(gg)
         return gin, ggrid, None, None, None
 
 
+class GridSampler3DBackward0(GridSampler2DBackward0):
+    """grid_sample on 5-D input (trilinear or nearest); see GridSampler2DBackward0."""
+
+
 def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear",
                 padding_mode: str = "zeros", align_corners=None) -> Tensor:
-    """torch.nn.functional.grid_sample for 4-D input: sample `input` at the normalised
-    coordinates of `grid` ((x, y) in [-1, 1] per output pixel)."""
+    """torch.nn.functional.grid_sample: sample `input` at the normalised coordinates of `grid`
+    ((x, y[, z]) in [-1, 1] per output point); 4-D or 5-D input ('bilinear' on 5-D input is
+    trilinear)."""
     if mode not in ("bilinear", "nearest", "bicubic"):
         raise ValueError(f"nn.functional.grid_sample(): expected mode to be 'bilinear', "
                          f"'nearest' or 'bicubic', but got: '{mode}'")
@@ -329,13 +355,11 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear",
         raise RuntimeError(f"grid_sampler(): expected 4D or 5D input and grid with same number "
                            f"of dimensions, but got input with sizes {_sizes(x.shape)} and grid "
                            f"with sizes {_sizes(g.shape)}")
-    if x.ndim == 5:
-        if mode == "bicubic":
-            raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
-        raise NotImplementedError("ember: grid_sample on 5-D (volumetric) input is not "
-                                  "implemented; only 4-D input is supported")
+    if x.ndim == 5 and mode == "bicubic":
+        raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
     if 0 in x.shape[2:]:
         raise RuntimeError(f"grid_sampler(): expected input to have non-empty spatial "
                            f"dimensions, but input has sizes {_sizes(x.shape)} with dimension "
                            f"{x.shape.index(0, 2)} being empty")
-    return GridSampler2DBackward0.apply(input, grid, mode, padding_mode, align_corners)
+    op = GridSampler2DBackward0 if x.ndim == 4 else GridSampler3DBackward0
+    return op.apply(input, grid, mode, padding_mode, align_corners)
