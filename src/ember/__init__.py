@@ -157,6 +157,15 @@ from .amp.autocast_mode import (get_autocast_dtype, get_autocast_cpu_dtype,
                                 is_autocast_available, is_autocast_cpu_enabled,
                                 is_autocast_enabled)
 _SUBMODULES |= {"cpu"}
-# ---- breadth: covariance, trapezoid rule, Vandermonde, renorm, Poisson draws ----
-from .ops.stats_more import cov, corrcoef, poisson, renorm, trapezoid, trapz, vander
+# ---- breadth: statistics, shape helpers, numeric limits, determinism switches ----
+from .ops.stats_more import (corrcoef, cov, cumulative_trapezoid, poisson, renorm,  # noqa: E402
+                             trapezoid, trapz, vander)
+from .ops.shape_helpers import atleast_1d, atleast_2d, atleast_3d, broadcast_tensors  # noqa: E402
+from .ops.tensordot import tensordot  # noqa: E402
+from ._finfo import finfo, iinfo  # noqa: E402
+from ._deterministic import (are_deterministic_algorithms_enabled,  # noqa: E402
+                             get_deterministic_debug_mode, get_num_interop_threads,
+                             is_deterministic_algorithms_warn_only_enabled,
+                             set_deterministic_debug_mode, set_num_interop_threads,
+                             use_deterministic_algorithms)
 _NN_FUNCTIONS |= {"pdist", "channel_shuffle", "threshold_", "celu_", "selu_"}

@@ -123,6 +123,31 @@ def trapezoid(y: Tensor, x: Tensor | None = None, *, dx=None, dim: int = -1) -> 
     return (steps * (y.narrow(d, 1, n - 1) + y.narrow(d, 0, n - 1))).sum(d) / 2
 
 
+def cumulative_trapezoid(y: Tensor, x: Tensor | None = None, *, dx=None,
+                         dim: int = -1) -> Tensor:
+    """The running trapezoid-rule integral of y along dim: one entry fewer than y there."""
+    if x is not None and dx is not None:
+        raise TypeError("cumulative_trapezoid() received an invalid combination of arguments")
+    d = wrap_dim(dim, y.dim())
+    n = y.shape[d]
+    if n == 0:
+        return y.narrow(d, 0, 0) * 0.5
+    pairs = y.narrow(d, 1, n - 1) + y.narrow(d, 0, n - 1)
+    if x is None:
+        return (pairs * ((1 if dx is None else dx) / 2)).cumsum(d)
+    if x.dim() == 1:
+        if x.shape[0] != n:
+            raise RuntimeError("cumulative_trapezoid: There must be one `x` value for each "
+                               "sample point")
+        shape = [1] * y.dim()
+        shape[d] = n
+        x = x.reshape(shape)
+    elif x.dim() < y.dim():
+        x = x.reshape((1,) * (y.dim() - x.dim()) + tuple(x.shape))
+    steps = x.narrow(d, 1, x.shape[d] - 1) - x.narrow(d, 0, x.shape[d] - 1)
+    return (steps * pairs / 2).cumsum(d)
+
+
 def trapz(y: Tensor, x: Tensor | None = None, *, dx=None, dim: int = -1) -> Tensor:
     """Alias of trapezoid."""
     return trapezoid(y, x, dx=dx, dim=dim)
