@@ -124,3 +124,93 @@ def test_cumulative_trapezoid(torch, dim):
     yd = ember.tensor(RNG.standard_normal((3, 5)), requires_grad=True)
     xd = ember.tensor(np.sort(RNG.uniform(0, 2, 5)), requires_grad=True)
     assert ember.autograd.gradcheck(lambda y, x: ember.cumulative_trapezoid(y, x), (yd, xd))
+
+
+def test_select_ravel(torch):
+    x = RNG.standard_normal((3, 4, 2)).astype(np.float32)
+    for dim, idx in [(0, 1), (1, -1), (-1, 0)]:
+        check_op(torch, lambda lib, a: lib.select(a, dim, idx), x)
+        check_op(torch, lambda lib, a: a.select(dim, idx), x)
+    check_op(torch, lambda lib, a: lib.ravel(a), x, names=False)
+    check_op(torch, lambda lib, a: a.transpose(0, 2).ravel(), x, names=False)
+    for fn in [lambda lib: lib.select(lib.ones(3, 4), 1, 5),
+               lambda lib: lib.select(lib.ones(3, 4), 2, 0)]:
+        ee, te = same_error(torch, lambda: fn(ember), lambda: fn(torch))
+        if isinstance(te, IndexError) and "select" in str(te):
+            assert str(ee) == str(te)
+
+
+@pytest.mark.parametrize("name", ["logaddexp", "logaddexp2", "fmax", "fmin", "copysign"])
+def test_binary_elementwise(torch, name):
+    a = RNG.standard_normal((3, 4)).astype(np.float32)
+    b = RNG.standard_normal((3, 4)).astype(np.float32)
+    a[0, :3] = [np.nan, 1.0, -np.inf]
+    b[0, :3] = [2.0, np.nan, -np.inf]
+    a[1, 0] = b[1, 0] = np.inf
+    check_op(torch, lambda lib, x, y: getattr(lib, name)(x, y), a, b, names=False, grad=False)
+    a2, b2 = RNG.standard_normal((2, 5)), RNG.standard_normal((1, 5))  # finite: gradients
+    check_op(torch, lambda lib, x, y: getattr(x, name)(y), a2.astype(np.float32),
+             b2.astype(np.float32), names=False)
+    ad = ember.tensor(a2, requires_grad=True)
+    assert ember.autograd.gradcheck(lambda x: getattr(ember, name)(x, ember.tensor(b2)), (ad,))
+
+
+def test_unary_and_predicates(torch):
+    x = np.array([[-1.5, -0.0, 0.0, 2.7], [np.inf, -np.inf, np.nan, 3.0]], np.float32)
+    for name in ["sgn", "fix", "positive", "signbit", "isneginf", "isposinf"]:
+        check_op(torch, lambda lib, a: getattr(lib, name)(a), x, names=False, grad=False)
+        check_op(torch, lambda lib, a: getattr(a, name)(), x, names=False, grad=False)
+    check_op(torch, lambda lib, a: lib.float_power(a, 2), np.array([2, 3]), names=False)
+    check_op(torch, lambda lib, a: a.float_power(0.5), np.array([2.0, 3.0], np.float32),
+             names=False)
+    check_op(torch, lambda lib, a: lib.isneginf(a), np.array([1, -2]), names=False)
+    check_op(torch, lambda lib, a, b: lib.isin(a, b), np.array([[1, 2], [3, 4]]),
+             np.array([2, 4, 9]), names=False)
+    check_op(torch, lambda lib, a, b: lib.isin(a, b, invert=True), np.array([1, 2, 3]),
+             np.array([2]), names=False)
+    for a in (np.array([2.0]), np.array([0]), np.array(True)):
+        assert ember.is_nonzero(ember.tensor(a)) == torch.is_nonzero(torch.tensor(a))
+    for fn in [lambda lib: lib.is_nonzero(lib.ones(2)), lambda lib: lib.is_nonzero(lib.ones(0)),
+               lambda lib: lib.positive(lib.ones(2, dtype=lib.bool))]:
+        ee, te = same_error(torch, lambda: fn(ember), lambda: fn(torch))
+        assert str(ee) == str(te)
+    assert ember.ones(2, 3).is_same_size(ember.zeros(2, 3))
+    assert not ember.is_same_size(ember.ones(2, 3), ember.ones(3, 2))
+    for dt in ("float32", "int64", "uint8", "bool"):
+        assert ember.ones(1, dtype=getattr(ember, dt)).is_signed() == \
+            torch.ones(1, dtype=getattr(torch, dt)).is_signed()
+
+
+def test_stacking_diagflat_vdot_unravel(torch):
+    a = RNG.standard_normal(3).astype(np.float32)
+    m = RNG.standard_normal((3, 2)).astype(np.float32)
+    check_op(torch, lambda lib, a, m: lib.column_stack([a, m, a]), a, m, names=False)
+    check_op(torch, lambda lib, a: lib.dstack([a, a * 2]), a, names=False)
+    check_op(torch, lambda lib, m: lib.dstack((m, m)), m, names=False)
+    check_op(torch, lambda lib, a, m: lib.row_stack([a, m.t()]), a, m, names=False)
+    for off in (0, 1, -2):
+        check_op(torch, lambda lib, m: lib.diagflat(m, off), m, names=False)
+        check_op(torch, lambda lib, m: m.diagflat(off), m, names=False)
+    check_op(torch, lambda lib, a, b: lib.vdot(a, b), a, a[::-1].copy(), names=False)
+    for idx, shape in [(np.array([4, 7, 0]), (3, 4)), (np.array(5), (3, 4)),
+                       (np.array([[1, 23]]), (2, 3, 4)), (np.array([-1]), (3, 4))]:
+        e = ember.unravel_index(ember.tensor(idx), shape)
+        t = torch.unravel_index(torch.tensor(idx), shape)
+        assert len(e) == len(t)
+        for x, y in zip(e, t):
+            assert x.dtype == ember.int64 and (x.numpy() == y.numpy()).all()
+
+
+@pytest.mark.parametrize("name", ["hann_window", "hamming_window", "blackman_window",
+                                  "bartlett_window"])
+def test_windows(torch, name):
+    for n in (0, 1, 2, 5, 8):
+        for periodic in (True, False):
+            e = getattr(ember, name)(n, periodic)
+            t = getattr(torch, name)(n, periodic)
+            assert e.dtype == ember.float32 and tuple(e.shape) == tuple(t.shape)
+            np.testing.assert_allclose(e.numpy(), t.numpy(), atol=1e-6)
+    e = getattr(ember, name)(6, dtype=ember.float64)
+    assert e.dtype == ember.float64
+    np.testing.assert_allclose(e.numpy(), getattr(torch, name)(6, dtype=torch.float64).numpy(),
+                               atol=1e-12)

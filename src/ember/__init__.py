@@ -168,4 +168,10 @@ from ._deterministic import (are_deterministic_algorithms_enabled,  # noqa: E402
                              is_deterministic_algorithms_warn_only_enabled,
                              set_deterministic_debug_mode, set_num_interop_threads,
                              use_deterministic_algorithms)
+from .ops.elementwise_more import (bartlett_window, blackman_window, column_stack,  # noqa: E402
+                                   copysign, diagflat, dstack, fix, float_power, fmax, fmin,
+                                   hamming_window, hann_window, is_nonzero, is_same_size,
+                                   is_signed, isin, isneginf, isposinf, logaddexp, logaddexp2,
+                                   positive, ravel, row_stack, select, sgn, signbit,
+                                   unravel_index, vdot)
 _NN_FUNCTIONS |= {"pdist", "channel_shuffle", "threshold_", "celu_", "selu_"}

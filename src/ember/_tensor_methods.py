@@ -387,8 +387,11 @@ Tensor.is_xpu = Tensor.is_mps = Tensor.is_mkldnn = Tensor.is_nested = Tensor.is_
 Tensor.is_vulkan = Tensor.is_mtia = Tensor.is_maia = False
 Tensor.is_cpu = True
 
-# ---- breadth: cov, corrcoef, renorm, renorm_ (ops/stats_more.py) ----
-from .ops import stats_more as _stats_more  # noqa: E402
+# ---- breadth: cov, corrcoef, renorm, renorm_ (ops/stats_more.py); select, ravel, logaddexp,
+# fmax, copysign, ... (ops/elementwise_more.py) ----
+from .ops import elementwise_more as _elementwise_more, stats_more as _stats_more  # noqa: E402
 for _name, _fn in _stats_more.TENSOR_METHODS.items():
     setattr(Tensor, _name, _fn)
+for _name in _elementwise_more.TENSOR_METHODS:
+    setattr(Tensor, _name, getattr(_elementwise_more, _name))
 del _name, _fn
