@@ -162,3 +162,22 @@ _SUBMODULES |= {"cpu"}
 from ._dtype import cdouble, cfloat, complex64, complex128  # noqa: E402
 from ._complex import (angle, complex, conj, conj_physical, is_complex, is_conj,  # noqa: E402
                        polar, resolve_conj, view_as_complex, view_as_real)
+
+# ---- breadth: statistics, shape helpers, numeric limits, determinism switches ----
+from .ops.stats_more import (corrcoef, cov, cumulative_trapezoid, poisson, renorm,  # noqa: E402
+                             trapezoid, trapz, vander)
+from .ops.shape_helpers import atleast_1d, atleast_2d, atleast_3d, broadcast_tensors  # noqa: E402
+from .ops.tensordot import tensordot  # noqa: E402
+from ._finfo import finfo, iinfo  # noqa: E402
+from ._deterministic import (are_deterministic_algorithms_enabled,  # noqa: E402
+                             get_deterministic_debug_mode, get_num_interop_threads,
+                             is_deterministic_algorithms_warn_only_enabled,
+                             set_deterministic_debug_mode, set_num_interop_threads,
+                             use_deterministic_algorithms)
+from .ops.elementwise_more import (bartlett_window, blackman_window, column_stack,  # noqa: E402
+                                   copysign, diagflat, dstack, fix, float_power, fmax, fmin,
+                                   hamming_window, hann_window, is_nonzero, is_same_size,
+                                   is_signed, isin, isneginf, isposinf, logaddexp, logaddexp2,
+                                   positive, ravel, row_stack, select, sgn, signbit,
+                                   unravel_index, vdot)
+_NN_FUNCTIONS |= {"pdist", "channel_shuffle", "threshold_", "celu_", "selu_"}

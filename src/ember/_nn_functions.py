@@ -104,3 +104,11 @@ def embedding(weight: Tensor, indices: Tensor, padding_idx: int = -1,
     """torch.embedding: weight first; a negative padding_idx means no padding row."""
     return F.embedding(indices, weight, None if padding_idx < 0 else padding_idx,
                        scale_grad_by_freq=scale_grad_by_freq, sparse=sparse)
+
+# ---- breadth: top-level names whose signatures are nn.functional's ----
+pdist = F.pdist
+channel_shuffle = F.channel_shuffle
+threshold_ = F.threshold_
+celu_ = F.celu_
+selu_ = F.selu_
+__all__ += ["pdist", "channel_shuffle", "threshold_", "celu_", "selu_"]

@@ -395,3 +395,12 @@ Tensor.as_strided_ = _as_strided_
 # ---- complex tensors: .real/.imag, angle, conj (issue 12, onnxseq) ----
 from . import _complex  # noqa: E402
 _complex.bind(Tensor)
+
+# ---- breadth: cov, corrcoef, renorm, renorm_ (ops/stats_more.py); select, ravel, logaddexp,
+# fmax, copysign, ... (ops/elementwise_more.py) ----
+from .ops import elementwise_more as _elementwise_more, stats_more as _stats_more  # noqa: E402
+for _name, _fn in _stats_more.TENSOR_METHODS.items():
+    setattr(Tensor, _name, _fn)
+for _name in _elementwise_more.TENSOR_METHODS:
+    setattr(Tensor, _name, getattr(_elementwise_more, _name))
+del _name, _fn

@@ -6,3 +6,5 @@ from . import functional, init, utils  # noqa: F401
 # data parallelism (torch.nn.parallel; nn.DataParallel as torch exports it)
 from . import parallel  # noqa: E402,F401
 from .parallel import DataParallel  # noqa: E402,F401
+# ---- breadth: the lazy modules' placeholders ----
+from .parameter import UninitializedBuffer, UninitializedParameter  # noqa: E402,F401

@@ -946,6 +946,22 @@ from ..ops.pooling3d import avg_pool3d, max_pool3d  # noqa: E402,F401
 
 __all__ += ["conv3d", "conv_transpose3d", "avg_pool3d", "max_pool3d"]
 
+# ---- breadth: spatial transformer sampling, embedding bags, more activations and losses -------
+from ..ops.grid_sample import affine_grid, grid_sample  # noqa: E402,F401
+from ..ops.embedding_bag import embedding_bag  # noqa: E402,F401
+from ..ops.pdist import pdist  # noqa: E402,F401
+from ..ops.channel_shuffle import channel_shuffle  # noqa: E402,F401
+from ..ops.multilabel_margin import multilabel_margin_loss  # noqa: E402,F401
+from ._functional_more import (adaptive_max_pool1d_with_indices,  # noqa: E402,F401
+                               adaptive_max_pool2d_with_indices, celu_, gumbel_softmax,
+                               max_pool1d_with_indices, max_pool2d_with_indices, selu_,
+                               threshold_)
+
+__all__ += ["affine_grid", "grid_sample", "embedding_bag", "pdist", "channel_shuffle",
+            "multilabel_margin_loss", "gumbel_softmax", "max_pool1d_with_indices",
+            "max_pool2d_with_indices", "adaptive_max_pool1d_with_indices",
+            "adaptive_max_pool2d_with_indices", "threshold_", "celu_", "selu_"]
+
 # ---- autocast (issue 12, mpx): the losses on torch's CPU float32 list take float32 inputs ----
 from ..amp.autocast_mode import cast_low as _amp_low, state as _amp  # noqa: E402
 from ..amp.autocast_mode import fp32_wrap as _amp_fp32, low_wrap as _amp_low_wrap  # noqa: E402

@@ -66,3 +66,9 @@ class Buffer(Tensor):
 
     def __init__(self, data=None, *, persistent=True):
         pass
+
+
+# ---- breadth: the lazy modules' placeholders (nn/_uninitialized.py) ----
+from ._uninitialized import UninitializedBuffer, UninitializedParameter, is_lazy  # noqa: E402,F401
+
+__all__ += ["UninitializedParameter", "UninitializedBuffer"]

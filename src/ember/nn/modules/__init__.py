@@ -1,7 +1,7 @@
 """The layers of ember.nn, one module file per family (as torch.nn.modules)."""
 from .module import Module
 from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
-from .linear import Bilinear, Identity, LazyLinear, Linear
+from .linear import Bilinear, Identity, Linear
 from .activation import (CELU, ELU, GELU, GLU, SELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU,
                          LogSigmoid, LogSoftmax, Mish, PReLU, ReLU, ReLU6, Sigmoid, SiLU, Softmax,
                          Softmin, Softplus, Softsign, Tanh, Tanhshrink, Threshold)
@@ -44,3 +44,13 @@ from .loss_more import (CosineEmbeddingLoss, CTCLoss, GaussianNLLLoss, HingeEmbe
 # ---- 3-d convolution and pooling (apigaps) ----
 from .conv import Conv3d, ConvTranspose3d
 from .pooling import AvgPool3d, MaxPool3d
+
+# ---- breadth: embedding bags, channel shuffle, more losses, lazy layers ----
+from .embedding_bag import EmbeddingBag
+from .channelshuffle import ChannelShuffle
+from .loss_multilabel import MultiLabelMarginLoss
+# the lazy layers (UninitializedParameter semantics, as torch's)
+from .lazy import (LazyBatchNorm1d, LazyBatchNorm2d, LazyBatchNorm3d,
+                   LazyConv1d, LazyConv2d, LazyConvTranspose1d, LazyConvTranspose2d,
+                   LazyInstanceNorm1d, LazyInstanceNorm2d, LazyInstanceNorm3d, LazyLinear,
+                   LazyModuleMixin)

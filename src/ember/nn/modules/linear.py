@@ -11,7 +11,7 @@ from .. import init
 from ..parameter import Parameter
 from .module import Module
 
-__all__ = ["Identity", "Linear", "Bilinear", "LazyLinear"]
+__all__ = ["Identity", "Linear", "Bilinear"]  # LazyLinear: lazy.py
 from ...amp.autocast_mode import state as _amp  # autocast takes F.linear's path
 
 
@@ -102,20 +102,3 @@ class Bilinear(Module):
     def extra_repr(self) -> str:
         return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
                 f"out_features={self.out_features}, bias={self.bias is not None}")
-
-
-class LazyLinear(Linear):
-    """A Linear whose in_features is taken from the first input."""
-
-    def __init__(self, out_features: int, bias: bool = True, device=None, dtype=None) -> None:
-        super().__init__(0, out_features, bias, device, dtype)
-        self._lazy = True
-
-    def forward(self, input: Tensor) -> Tensor:
-        if self.__dict__.get("_lazy"):
-            self.in_features = input.shape[-1]
-            self.weight._data = creation.empty((self.out_features, self.in_features),
-                                               dtype=self.weight.dtype)._data
-            self.reset_parameters()
-            self._lazy = False
-        return super().forward(input)
