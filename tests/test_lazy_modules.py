@@ -21,6 +21,8 @@ CASES = [
      (1, 2, 9, 7)),
     ("LazyConvTranspose1d", (4, 3), {"stride": 2, "output_padding": 1}, (2, 3, 5)),
     ("LazyConvTranspose2d", (4, 3), {"stride": 2, "groups": 2}, (2, 4, 5, 5)),
+    ("LazyConv3d", (4, 3), {"padding": 1}, (2, 3, 4, 5, 5)),
+    ("LazyConvTranspose3d", (4, 2), {"stride": 2}, (2, 3, 3, 3, 3)),
     ("LazyBatchNorm1d", (), {}, (8, 5)),
     ("LazyBatchNorm1d", (), {"affine": False, "momentum": None}, (8, 5, 3)),
     ("LazyBatchNorm2d", (), {"track_running_stats": False}, (4, 3, 5, 5)),

@@ -51,6 +51,7 @@ from .channelshuffle import ChannelShuffle
 from .loss_multilabel import MultiLabelMarginLoss
 # the lazy layers (UninitializedParameter semantics, as torch's)
 from .lazy import (LazyBatchNorm1d, LazyBatchNorm2d, LazyBatchNorm3d,
-                   LazyConv1d, LazyConv2d, LazyConvTranspose1d, LazyConvTranspose2d,
+                   LazyConv1d, LazyConv2d, LazyConv3d, LazyConvTranspose1d,
+                   LazyConvTranspose2d, LazyConvTranspose3d,
                    LazyInstanceNorm1d, LazyInstanceNorm2d, LazyInstanceNorm3d, LazyLinear,
                    LazyModuleMixin)
