@@ -150,3 +150,17 @@ def test_deepcopy_before_init_and_errors(torch):
                lambda lib: lib.nn.LazyInstanceNorm1d()(lib.ones(3, 5))]:
         ee, te = same_error(torch, lambda: fn(ember), lambda: fn(torch))
         assert str(ee).replace("ember", "torch") == str(te)
+
+
+def test_computing_with_an_uninitialized_parameter_raises_as_torch(torch):
+    """An op reached before the first forward raises torch's ValueError (not an empty result)."""
+    for make in (lambda lib: lib.nn.parameter.UninitializedParameter() + 1,
+                 lambda lib: lib.relu(lib.nn.parameter.UninitializedParameter()),
+                 lambda lib: lib.nn.LazyLinear(3).weight.sum(),
+                 lambda lib: lib.nn.LazyConv2d(4, 3).weight * 2):
+        with pytest.raises(ValueError) as e:
+            make(ember)
+        with pytest.raises(ValueError) as t:
+            make(torch)
+        assert str(e.value).split(" in ")[0] == str(t.value).split(" in ")[0]
+        assert str(e.value).split(". ", 1)[1] == str(t.value).split(". ", 1)[1]

@@ -17,9 +17,29 @@ _SHAPE_ERROR = ("Can't access the shape of an uninitialized parameter or buffer.
                 "before accessing their attributes.")
 
 
+class _Unset(np.ndarray):
+    """The placeholder storage: an empty array that refuses every NumPy computation, so an op
+    reached with an uninitialized parameter raises torch's ValueError (ember's ops compute on
+    `_data` through ufuncs and array functions) instead of returning an empty result."""
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        raise ValueError(_use_error(ufunc.__name__))
+
+    def __array_function__(self, func, types, args, kwargs):
+        raise ValueError(_use_error(func.__name__))
+
+
+def _use_error(what: str) -> str:
+    return (f"Attempted to use an uninitialized parameter in {what}. This error happens when you "
+            "are using a `LazyModule` or explicitly manipulating "
+            "`torch.nn.parameter.UninitializedParameter` objects. When using LazyModules Call "
+            "`forward` with a dummy batch to initialize the parameters before calling torch "
+            "functions")
+
+
 def _empty(dtype):
     from ..ops.creation import empty
-    return empty(0, dtype=dtype)._data
+    return empty(0, dtype=dtype)._data.view(_Unset)
 
 
 class _UninitializedMixin:
@@ -105,7 +125,7 @@ class UninitializedBuffer(_UninitializedMixin, Tensor):
 
 def _rebuild(cls, requires_grad, np_dtype_name):
     t = cls(requires_grad)
-    t._data = np.empty(0, np.dtype(np_dtype_name))
+    t._data = np.empty(0, np.dtype(np_dtype_name)).view(_Unset)
     return t
 
 
