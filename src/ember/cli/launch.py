@@ -103,20 +103,23 @@ def launch_command(argv: list[str]) -> int:
         return 2
     proc = subprocess.Popen(command(args, mpiexec), stderr=subprocess.PIPE, text=True,
                             errors="replace")
-    failed = []
+    raised, killed = [], []  # ranks that reported an exception / that died from a signal
     try:
         for line in proc.stderr:
             sys.stderr.write(line)
             m = _RANK_LINE.search(line)
             if m:
-                rank = m.group(1) or m.group(2)
-                if rank not in failed:
-                    failed.append(rank)
+                rank, into = (m.group(1), raised) if m.group(1) else (m.group(2), killed)
+                if rank not in into:
+                    into.append(rank)
         code = proc.wait()
     except KeyboardInterrupt:
         proc.wait()
         return 130
     if code != 0:
+        # the cause: the ranks that raised, else the first to die; mpiexec then ends the others,
+        # whose deaths are consequences (their order varies with the machine's load)
+        failed = raised or killed[:1]
         who = f"rank {', '.join(failed)} failed" if failed else "a rank failed"
         print(f"ember launch: the job failed ({who}; mpiexec exit code {code})", file=sys.stderr)
         return code if 0 < code < 256 else 1
