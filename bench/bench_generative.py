@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
+
+import _timing  # noqa: E402  (bench/, beside this script)
 
 NZ = 64
 
@@ -101,24 +102,11 @@ def cases(fw, batch: int):
             "ConvTranspose2d 128->64 fw+bw": lambda: ct(fz).sum().backward()}
 
 
-def timeit(fn, steps: int, clock) -> float:
-    fn()
-    t = clock()
-    for _ in range(steps):
-        fn()
-    return (clock() - t) / steps * 1e3
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--steps", type=int, default=5)
+    _timing.add_options(ap, repeats=5, steps=5)
     ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--wall", action="store_true",
-                    help="wall-clock time (default: CPU time of this process, which a loaded "
-                         "machine disturbs less)")
     args = ap.parse_args()
-    clock = time.perf_counter if args.wall else time.process_time
     import torch
 
     import ember
@@ -131,13 +119,7 @@ def main() -> None:
     ct, ce = cases(torch, args.batch), cases(ember, args.batch)
     print(f"batch {args.batch}, 1 thread, load average {os.getloadavg()[0]:.1f} "
           f"on {os.cpu_count()} cores")
-    print(f"{'case':32s} {'torch ms':>9s} {'ember ms':>9s} {'ratio':>6s}")
-    for name in ct:
-        bt = be = float("inf")
-        for _ in range(args.repeats):  # alternate, keep the best of each
-            bt = min(bt, timeit(ct[name], args.steps, clock))
-            be = min(be, timeit(ce[name], args.steps, clock))
-        print(f"{name:32s} {bt:9.2f} {be:9.2f} {be / bt:6.2f}")
+    _timing.compare(ct, ce, args, width=32, digits=2)
 
 
 if __name__ == "__main__":

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
+
+import _timing  # noqa: E402  (bench/, beside this script)
 
 
 def cases(fw):
@@ -61,34 +62,16 @@ def cases(fw):
     }
 
 
-def timeit(fn, steps: int, clock) -> float:
-    fn()
-    t = clock()
-    for _ in range(steps):
-        fn()
-    return (clock() - t) / steps * 1e3
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--steps", type=int, default=10)
-    ap.add_argument("--wall", action="store_true",
-                    help="wall-clock time (default: CPU time of this process)")
+    _timing.add_options(ap, repeats=5, steps=10)
     args = ap.parse_args()
-    clock = time.perf_counter if args.wall else time.process_time
     import torch
     import ember
     torch.set_num_threads(1)
     ct, ce = cases(torch), cases(ember)
     print(f"load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
-    print(f"{'case':32s} {'torch ms':>9s} {'ember ms':>9s} {'ratio':>6s}")
-    for name in ct:
-        bt = be = float("inf")
-        for _ in range(args.repeats):  # alternate, keep the best of each
-            bt = min(bt, timeit(ct[name], args.steps, clock))
-            be = min(be, timeit(ce[name], args.steps, clock))
-        print(f"{name:32s} {bt:9.3f} {be:9.3f} {be / bt:6.2f}")
+    _timing.compare(ct, ce, args, width=32, digits=3)
 
 
 if __name__ == "__main__":

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
 from workloads import _models  # noqa: E402
+
+import _timing  # noqa: E402  (bench/, beside this script)
 
 
 def build(fw):
@@ -52,23 +53,10 @@ def cases(fw, x_np, y_np):
     }
 
 
-def timeit(fn, steps: int, clock) -> float:
-    fn()
-    t = clock()
-    for _ in range(steps):
-        fn()
-    return (clock() - t) / steps * 1e3
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--repeats", type=int, default=7)
-    ap.add_argument("--steps", type=int, default=20)
-    ap.add_argument("--wall", action="store_true",
-                    help="wall-clock time (default: CPU time of this process, which a loaded "
-                         "machine disturbs less)")
+    _timing.add_options(ap, repeats=7, steps=20)
     args = ap.parse_args()
-    clock = time.perf_counter if args.wall else time.process_time
     import torch
     import ember
     torch.set_num_threads(1)
@@ -76,13 +64,7 @@ def main() -> None:
     x = rng.random((100, 1, 28, 28), dtype=np.float32)
     y = rng.integers(0, 10, 100)
     ct, ce = cases(torch, x, y), cases(ember, x, y)
-    print(f"{'case':28s} {'torch ms':>9s} {'ember ms':>9s} {'ratio':>6s}")
-    for name in ct:
-        bt = be = float("inf")
-        for _ in range(args.repeats):  # alternate, keep the best of each
-            bt = min(bt, timeit(ct[name], args.steps, clock))
-            be = min(be, timeit(ce[name], args.steps, clock))
-        print(f"{name:28s} {bt:9.3f} {be:9.3f} {be / bt:6.2f}")
+    _timing.compare(ct, ce, args, width=28, digits=3)
 
 
 if __name__ == "__main__":
