@@ -245,11 +245,32 @@ def test_linalg_error_is_a_runtime_error(torch):
         ember.linalg.cholesky(-ember.eye(2))
 
 
-def test_eig_backward_raises_clearly():  # forward: tests/test_complex.py
-    a = ember.eye(2, requires_grad=True)
-    for fn in (lambda a: ember.linalg.eig(a)[0], ember.linalg.eigvals):
-        with pytest.raises(NotImplementedError, match="complex autograd"):
-            fn(a).real.sum().backward()
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_eig_eigenvalue_gradients_match_torch(torch, dtype):  # forward: tests/test_complex.py
+    """The eigenvalues' gradient (real input: the real part of V^{-H} diag(gL) V^H) through the
+    complex ops after it (real, imag, abs, powers), as torch's; float64 gradcheck."""
+    a = np.random.default_rng(7).standard_normal((2, 4, 4)).astype(dtype)
+    losses = (lambda L: L.real.sum(), lambda L: L.abs().sum(), lambda L: (L.imag ** 2).sum(),
+              lambda L: (L.real * L.imag).sum())
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    for loss in losses:
+        for name in ("eigvals", "eig"):
+            grads = []
+            for lib in (ember, torch):
+                x = lib.tensor(a, requires_grad=True)
+                out = getattr(lib.linalg, name)(x)
+                loss(out[0] if name == "eig" else out).backward()
+                grads.append(x.grad.numpy())
+            np.testing.assert_allclose(grads[0], grads[1], rtol=tol, atol=tol)
+    x = ember.tensor(a[0].astype(np.float64), requires_grad=True)
+    assert gradcheck(lambda m: ember.linalg.eigvals(m).abs(), (x,))
+    assert gradcheck(lambda m: ember.linalg.eig(m)[0].imag, (x,))
+
+
+def test_eig_eigenvector_gradient_raises_clearly():
+    a = ember.tensor(np.random.default_rng(8).standard_normal((3, 3)), requires_grad=True)
+    with pytest.raises(NotImplementedError, match="eigenvectors"):
+        ember.linalg.eig(a)[1].abs().sum().backward()
 
 
 def test_qr_mode_r_backward_raises(torch):

@@ -5,8 +5,9 @@ and eigenvectors of unit 2-norm whose largest component is real. NumPy's LAPACK 
 torch's, so on some matrices the order of the eigenvalues (and the phase of an eigenvector)
 can differ from torch's; the values are the same.
 
-Forward only: the derivative of eig is complex-valued and ember has no complex autograd, so
-backward through eig/eigvals raises, naming it (torch computes it).
+Backward: the eigenvalues' gradient, gA = V^{-H} diag(gL) V^H (its real part for a real A), as
+torch's; a gradient reaching the eigenvectors raises, naming it (their gauge-dependent formula
+is not implemented).
 """
 from __future__ import annotations
 
@@ -44,16 +45,31 @@ class LinalgEigBackward0(Op):
             return (w, np.zeros(x.shape, out)) if vectors else w
         if vectors:
             w, v = np.linalg.eig(x)
-            return w.astype(out, copy=False), v.astype(out, copy=False)
+            w, v = w.astype(out, copy=False), v.astype(out, copy=False)
+            ctx.v, ctx.real = v, x.dtype.kind != "c"
+            return w, v
         if not np.isfinite(x).all():  # torch returns LAPACK's answer, not an error; NumPy
             # refuses to call LAPACK, so ember answers NaN (never a made-up finite value)
             return np.full(x.shape[:-2] + (n,), np.nan, out)
+        if ctx.needs_input_grad[0]:
+            w, v = np.linalg.eig(x)  # the eigenvectors, for the backward
+            ctx.v, ctx.real = v.astype(out, copy=False), x.dtype.kind != "c"
+            return w.astype(out, copy=False)
         return np.linalg.eigvals(x).astype(out, copy=False)
 
     @staticmethod
-    def backward(ctx, *grads):
-        raise NotImplementedError("ember: the derivative of linalg.eig / linalg.eigvals is "
-                                  "complex-valued and ember has no complex autograd")
+    def backward(ctx, gL, gV=None):
+        if gV is not None and np.any(gV._data):
+            raise NotImplementedError("ember: the gradient of linalg.eig's eigenvectors is not "
+                                      "implemented (only the eigenvalues' is)")
+        v = ctx.v
+        vh = np.conj(np.swapaxes(v, -1, -2))
+        g = gL._data.astype(v.dtype, copy=False)
+        # V^{-H} diag(gL) V^H, by a solve with V^H instead of an inverse
+        ga = np.linalg.solve(vh, g[..., :, None] * vh)
+        if ctx.real:
+            ga = ga.real
+        return _new(np.ascontiguousarray(ga)), None, None
 
 
 _TYPE = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
