@@ -3,12 +3,10 @@ indices (torch keeps it in nn/modules/sparse.py; it lives in its own file here).
 from __future__ import annotations
 
 from ..._tensor import Tensor
-from ...autograd.grad_mode import no_grad
-from ...ops import creation
 from ...ops.embedding_bag import embedding_bag
 from .. import init
-from ..parameter import Parameter
 from .module import Module
+from .sparse import Embedding, padding_index, set_embedding_weight
 
 __all__ = ["EmbeddingBag"]
 
@@ -32,31 +30,15 @@ class EmbeddingBag(Module):
         self.max_norm = max_norm
         self.norm_type = norm_type
         self.scale_grad_by_freq = scale_grad_by_freq
-        if padding_idx is not None:
-            if padding_idx > 0:
-                assert padding_idx < self.num_embeddings, \
-                    "padding_idx must be within num_embeddings"
-            elif padding_idx < 0:
-                assert padding_idx >= -self.num_embeddings, \
-                    "padding_idx must be within num_embeddings"
-                padding_idx = self.num_embeddings + padding_idx
-        self.padding_idx = padding_idx
-        if _weight is None:
-            self.weight = Parameter(creation.empty((num_embeddings, embedding_dim), dtype=dtype))
-            self.reset_parameters()
-        else:
-            assert list(_weight.shape) == [num_embeddings, embedding_dim], \
-                "Shape of weight does not match num_embeddings and embedding_dim"
-            self.weight = Parameter(_weight)
+        self.padding_idx = padding_index(padding_idx, num_embeddings, "padding_idx")
+        set_embedding_weight(self, _weight, dtype, True)
         self.mode = mode
         self.sparse = sparse
         self.include_last_offset = include_last_offset
 
     def reset_parameters(self) -> None:
         init.normal_(self.weight)
-        if self.padding_idx is not None:
-            with no_grad():
-                self.weight[self.padding_idx].fill_(0)
+        Embedding._fill_padding_idx_with_zero(self)
 
     def forward(self, input: Tensor, offsets: Tensor | None = None,
                 per_sample_weights: Tensor | None = None) -> Tensor:

@@ -12,6 +12,31 @@ from .module import Module
 __all__ = ["Embedding"]
 
 
+def padding_index(padding_idx, num_embeddings: int, word: str):
+    """padding_idx checked against the table and made non-negative (torch's asserts; `word` is
+    how torch's message spells it for the module)."""
+    if padding_idx is not None:
+        if padding_idx > 0:
+            assert padding_idx < num_embeddings, f"{word} must be within num_embeddings"
+        elif padding_idx < 0:
+            assert padding_idx >= -num_embeddings, f"{word} must be within num_embeddings"
+            padding_idx = num_embeddings + padding_idx
+    return padding_idx
+
+
+def set_embedding_weight(module, _weight, dtype, requires_grad: bool) -> None:
+    """module.weight: the given table (shape checked as torch) or a new one, reset."""
+    n, d = module.num_embeddings, module.embedding_dim
+    if _weight is None:
+        module.weight = Parameter(creation.empty((n, d), dtype=dtype),
+                                  requires_grad=requires_grad)
+        module.reset_parameters()
+    else:
+        assert list(_weight.shape) == [n, d], \
+            "Shape of weight does not match num_embeddings and embedding_dim"
+        module.weight = Parameter(_weight, requires_grad=requires_grad)
+
+
 class Embedding(Module):
     """out = weight[input], weight ~ N(0, 1) with the padding_idx row zero.
 
@@ -27,26 +52,11 @@ class Embedding(Module):
         super().__init__()
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
-        if padding_idx is not None:
-            if padding_idx > 0:
-                assert padding_idx < self.num_embeddings, \
-                    "Padding_idx must be within num_embeddings"
-            elif padding_idx < 0:
-                assert padding_idx >= -self.num_embeddings, \
-                    "Padding_idx must be within num_embeddings"
-                padding_idx = self.num_embeddings + padding_idx
-        self.padding_idx = padding_idx
+        self.padding_idx = padding_index(padding_idx, num_embeddings, "Padding_idx")
         self.max_norm = max_norm
         self.norm_type = norm_type
         self.scale_grad_by_freq = scale_grad_by_freq
-        if _weight is None:
-            self.weight = Parameter(creation.empty((num_embeddings, embedding_dim), dtype=dtype),
-                                    requires_grad=not _freeze)
-            self.reset_parameters()
-        else:
-            assert list(_weight.shape) == [num_embeddings, embedding_dim], \
-                "Shape of weight does not match num_embeddings and embedding_dim"
-            self.weight = Parameter(_weight, requires_grad=not _freeze)
+        set_embedding_weight(self, _weight, dtype, not _freeze)
         self.sparse = sparse
 
     def reset_parameters(self) -> None:
