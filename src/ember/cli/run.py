@@ -31,6 +31,9 @@ def run_script(script: str, args: list[str]) -> int:
         print(code, file=sys.stderr)
         return 1
     except BaseException as e:  # noqa: B902 - report like the interpreter would
+        c10d = sys.modules.get("ember.distributed.distributed_c10d")
+        if c10d is not None:  # first, so the launcher sees it even if mpiexec cuts the rest
+            c10d._announce_failure(e)
         _print_from_script(e, path)
         _abort_distributed_job(e)
         return 130 if isinstance(e, KeyboardInterrupt) else 1

@@ -211,9 +211,19 @@ def _abort_on_uncaught(MPI) -> None:
     previous = sys.excepthook
 
     def hook(exc_type, exc, tb):
+        _announce_failure(exc)  # first: mpiexec may drop the last lines of an aborting rank
         previous(exc_type, exc, tb)
         _abort_job(exc)
     sys.excepthook = hook
+
+
+def _announce_failure(exc: BaseException) -> None:
+    pg = _world.default
+    if pg is None or pg.size() == 1 or isinstance(exc, SystemExit):
+        return
+    sys.stderr.write(f"ember.distributed: rank {_world.MPI.COMM_WORLD.Get_rank()} failed with "
+                     f"{type(exc).__name__}; aborting the job\n")
+    sys.stderr.flush()
 
 
 def _abort_job(exc: BaseException) -> None:
@@ -221,11 +231,9 @@ def _abort_job(exc: BaseException) -> None:
     pg = _world.default
     if pg is None or pg.size() == 1 or isinstance(exc, SystemExit):
         return
-    MPI = _world.MPI
-    sys.stderr.write(f"ember.distributed: rank {MPI.COMM_WORLD.Get_rank()} failed with "
-                     f"{type(exc).__name__}; aborting the job\n")
     sys.stderr.flush()
-    MPI.COMM_WORLD.Abort(1)
+    time.sleep(0.2)  # let mpiexec forward this rank's last output before the job is torn down
+    _world.MPI.COMM_WORLD.Abort(1)
 
 
 def destroy_process_group(group: ProcessGroup | None = None) -> None:
