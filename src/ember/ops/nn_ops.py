@@ -53,10 +53,10 @@ class AddmmBackward0(Op):
 
 
 def _weight_grad(g: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """g.T @ x. With one sample the GEMM has K=1, where BLAS is several times slower than an
-    outer product."""
-    if g.shape[0] == 1:
-        return np.multiply.outer(g[0], x[0])
+    """g.T @ x. With one sample the product has K=1, where np.matmul is several times slower
+    than np.dot (which hands the rank-1 update to BLAS: 16 us against 116 for 128x784)."""
+    if g.shape[0] == 1 and g.dtype == x.dtype:
+        return np.dot(g.T, x)
     return gemm(g.T, x)
 
 

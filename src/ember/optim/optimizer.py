@@ -25,6 +25,7 @@ import numpy as np
 
 from .._tensor import Tensor, zero_grads
 from ..autograd.function import RemovableHandle
+from ..ops._axpy import axpy_
 from ..autograd.grad_mode import enable_grad
 
 __all__ = ["Optimizer", "required"]
@@ -365,12 +366,12 @@ class Optimizer:
                    out: np.ndarray) -> np.ndarray:
         """torch's `grad = -grad if maximize; grad = grad.add(param, alpha=weight_decay)`,
         written into `out` (the parameter's .grad is never modified)."""
-        if weight_decay != 0:
-            np.multiply(data, weight_decay, out=out)
+        if weight_decay != 0:  # out = +-grad + weight_decay * data, rounded once (axpy_)
             if maximize:
-                np.subtract(out, grad, out=out)
+                np.negative(grad, out=out)
             else:
-                np.add(grad, out, out=out)
+                np.copyto(out, grad)
+            axpy_(out, weight_decay, data, None)
             return out
         if maximize:
             return np.negative(grad, out=out)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..ops._axpy import axpy_
 from .optimizer import Optimizer, _check_tensor_lr, _scalar, _state_tensor
 
 __all__ = ["SGD"]
@@ -49,6 +50,28 @@ class SGD(Optimizer):
                 _scalar(group["weight_decay"]), bool(group["nesterov"]),
                 bool(group["maximize"]))
 
+    def _step_group_flat(self, group, hyper):
+        """Plain SGD (no momentum, weight decay or maximize; torch keeps no state for it):
+        p -= lr * g per parameter (axpy_, as _update) without _update's per-parameter state
+        bookkeeping, which is most of a small model's optimizer step."""
+        lr, momentum, _, weight_decay, _, maximize = hyper
+        if momentum != 0 or weight_decay != 0 or maximize:
+            return False
+        bufs = self._buffers
+        for p in group["params"]:
+            g = p._grad
+            if g is None:
+                continue
+            data = p._data
+            gd = g._data
+            tmp = bufs.get(p)
+            if tmp is None or tmp[0].shape != data.shape or tmp[0].dtype != data.dtype:
+                tmp = self._scratch(p, 1)
+            tmp = tmp[0]
+            axpy_(data, -lr, gd, tmp)
+            p._vc[0] += 1
+        return True
+
     def _update(self, p, grad, state, hyper):
         lr, momentum, dampening, weight_decay, nesterov, maximize = hyper
         data = p._data
@@ -70,10 +93,10 @@ class SGD(Optimizer):
                     np.multiply(g, 1 - dampening, out=tmp)
                     np.add(buf, tmp, out=buf)
                 d = buf
-            if nesterov:
-                np.multiply(d, momentum, out=tmp)
-                d = np.add(g, tmp, out=tmp)
+            if nesterov:  # g + momentum * buf, rounded once as torch's add(alpha=)
+                np.copyto(tmp, g)
+                axpy_(tmp, momentum, d, None)
+                d = tmp
         else:
             d = g
-        np.multiply(d, -lr, out=tmp)
-        np.add(data, tmp, out=data)
+        axpy_(data, -lr, d, tmp)

@@ -1,0 +1,76 @@
+"""y += alpha * x in one pass, through the BLAS's saxpy/daxpy when it is OpenBLAS.
+
+NumPy has no fused multiply-add, so `p -= lr * g` is two passes over memory (a scaled
+temporary, then the add); plain SGD's update of a large weight is bandwidth-bound, and
+BLAS's axpy does it in one, rounding once as torch's `add_(g, alpha=-lr)` kernel does (a
+fused multiply-add). Small arrays keep the NumPy route: a ctypes call costs more than it saves.
+"""
+from __future__ import annotations
+
+import ctypes
+
+import numpy as np
+
+from . import _gemm
+
+_MIN = 4096  # elements below which the two NumPy calls are cheaper than a ctypes call
+_char = ctypes.c_char
+_addr = ctypes.addressof
+
+
+class _Axpy:
+    ready = False
+    fns: dict = {}   # numpy dtype -> ctypes function (absent: use NumPy)
+
+
+_axpy = _Axpy()
+
+
+def _find() -> None:
+    _axpy.ready = True
+    try:
+        from threadpoolctl import ThreadpoolController
+        for lib in ThreadpoolController().lib_controllers:
+            if lib.internal_api != "openblas":
+                continue
+            dll = ctypes.CDLL(lib.filepath)
+            int_t = ctypes.c_int64 if lib._symbol_suffix.startswith("64") else ctypes.c_int
+            for dt, name, real in ((np.float32, "saxpy", ctypes.c_float),
+                                   (np.float64, "daxpy", ctypes.c_double)):
+                fn = getattr(dll, f"{lib._symbol_prefix}cblas_{name}{lib._symbol_suffix}")
+                fn.argtypes = [int_t, real, ctypes.c_void_p, int_t, ctypes.c_void_p, int_t]
+                fn.restype = None
+                _axpy.fns[np.dtype(dt)] = fn
+            return
+    except Exception:  # noqa: BLE001 - any other BLAS: the NumPy route
+        _axpy.fns = {}
+
+
+def axpy_(y: np.ndarray, alpha: float, x: np.ndarray, tmp: np.ndarray | None) -> None:
+    """y += alpha * x; `tmp` (y's shape and dtype, or None to allocate) is scratch for the
+    NumPy route."""
+    if not _axpy.ready:
+        _find()
+    fn = _axpy.fns.get(y.dtype) if y.size >= _MIN else None
+    if fn is None or x.dtype != y.dtype or x.shape != y.shape or not (
+            x.flags.c_contiguous and y.flags.c_contiguous and y.flags.writeable):
+        _numpy_axpy(y, alpha, x, tmp)
+        return
+    if _gemm._blas.current != 1:  # one thread: axpy is bandwidth-bound, threads only spin
+        if not _gemm._blas.ready:
+            _gemm._find()
+        _gemm._use(1)
+    try:  # from_buffer: the address in 0.3 us where arr.ctypes.data takes 1.2
+        px, py = _addr(_char.from_buffer(x)), _addr(_char.from_buffer(y))
+    except (TypeError, ValueError):  # a read-only x
+        _numpy_axpy(y, alpha, x, tmp)
+        return
+    fn(y.size, alpha, px, 1, py, 1)
+
+
+def _numpy_axpy(y, alpha, x, tmp):
+    if tmp is None:
+        y += x * alpha
+    else:
+        np.multiply(x, alpha, out=tmp)
+        np.add(y, tmp, out=y)
