@@ -46,12 +46,13 @@ def _find() -> None:
         _axpy.fns = {}
 
 
-def axpy_(y: np.ndarray, alpha: float, x: np.ndarray, tmp: np.ndarray | None) -> None:
+def axpy_(y: np.ndarray, alpha: float, x: np.ndarray, tmp: np.ndarray | None,
+          small: int = _MIN) -> None:
     """y += alpha * x; `tmp` (y's shape and dtype, or None to allocate) is scratch for the
-    NumPy route."""
+    NumPy route, taken below `small` elements (0: BLAS whenever it can, for torch's rounding)."""
     if not _axpy.ready:
         _find()
-    fn = _axpy.fns.get(y.dtype) if y.size >= _MIN else None
+    fn = _axpy.fns.get(y.dtype) if y.size >= small else None
     if fn is None or x.dtype != y.dtype or x.shape != y.shape or not (
             x.flags.c_contiguous and y.flags.c_contiguous and y.flags.writeable):
         _numpy_axpy(y, alpha, x, tmp)

@@ -66,12 +66,12 @@ def _lerp_(start: np.ndarray, end: np.ndarray, weight: float, tmp: np.ndarray) -
     start + w * (end - start) for |w| < 0.5, else end - (end - start) * (1 - w)."""
     w = start.dtype.type(weight)
     np.subtract(end, start, out=tmp)
+    # torch's kernel is one fused multiply-add: base + coeff * (end - start); axpy_ rounds once
     if abs(w) < 0.5:
-        np.multiply(tmp, w, out=tmp)
-        np.add(start, tmp, out=start)
+        axpy_(start, float(w), tmp, None, small=0)
     else:
-        np.multiply(tmp, start.dtype.type(1) - w, out=tmp)
-        np.subtract(end, tmp, out=start)
+        np.copyto(start, end)
+        axpy_(start, float(w - start.dtype.type(1)), tmp, None, small=0)
 
 
 def _ema_sq_(avg: np.ndarray, x: np.ndarray, beta: float, tmp: np.ndarray) -> None:
