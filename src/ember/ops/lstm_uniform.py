@@ -14,6 +14,11 @@ size (batch 32, hidden 256, 64 steps, one thread):
 The arithmetic is the general loop's (see LstmLayerBackward0 for the equations): gate rows in
 the order (i, f, o, g), sigmoid(a) = 0.5 tanh(a / 2) + 0.5 with the sigmoid rows of the weights
 pre-scaled by 0.5, one tanh over all gates.
+
+The weight gradient is taken from the layer's own input and output (row-major, time order)
+rather than from the step operands: dW_ih = dA^T X, dW_hh = dA^T [h0; out] shifted one step,
+db = dA^T 1. That needs no (T b, I + H + 1) copy of the operands, and dx = dA W_ih comes out
+row-major in time order.
 """
 from __future__ import annotations
 
@@ -25,6 +30,9 @@ from ._gemm import gemm, serial_blas
 _tanh = np.tanh
 _FWD_ROWS = 64  # rows per block of W in the forward's stacked GEMM
 _BWD_ROWS = 16  # rows per block of W_hh^T in the backward's
+# steps whose dA is gathered in a contiguous ring and copied to the (4H, T, b) array together:
+# one strided copy per step (128-byte rows 8 KB apart) cost ~3x as much in the loop
+_RING = 8
 
 
 def _blocks(M: np.ndarray, rows: int) -> np.ndarray:
@@ -35,19 +43,20 @@ def _blocks(M: np.ndarray, rows: int) -> np.ndarray:
     return np.ascontiguousarray(M).reshape(R // rows, rows, M.shape[1])
 
 
-def forward(X, h0, c0, Wr, Wih_p, Whh_p, steps, I, H, bias, save):
+def forward(X, h0, c0, Wr, steps, I, H, bias, save):
     """X (N, I) rows by time; steps [(offset, B)] in visit order, all of the same B; Wr (4H, K)
-    the permuted, scaled [W_ih, W_hh, b]; Wih_p / Whh_p the permuted unscaled weights (kept for
-    the backward). Returns (out (N, H), h_n (B, H), c_n (B, H), saved or None)."""
+    the permuted, scaled [W_ih, W_hh, b]. Returns (out (N, H), h_n (B, H), c_n (B, H), saved or
+    None)."""
     dt = X.dtype
     T = len(steps)
     B = steps[0][1]
     K = Wr.shape[1]
     H3 = 3 * H
+    rev = steps[0][0] != 0  # reverse: visit order is time order reversed
     # XT[j] = [x^T; h^T; 1] of the j-th visited step; XT[j + 1, I:I + H] receives h_j
     XT = np.empty((T + 1, K, B), dt)
     X3 = X.reshape(T, B, I)
-    if steps[0][0] != 0:  # reverse: visit order is time order reversed
+    if rev:
         X3 = X3[::-1]
     XT[:T, :I] = X3.transpose(0, 2, 1)
     XT[T, :I] = 0
@@ -78,51 +87,76 @@ def forward(X, h0, c0, Wr, Wih_p, Whh_p, steps, I, H, bias, save):
             _tanh(c, out=tc)
             np.multiply(tc, g[2 * H:H3], out=XT[j + 1, I:I + H])  # h_t = o * tanh(c_t)
     Hs = XT[1:, I:I + H].transpose(0, 2, 1)  # (T, B, H) in visit order
-    if steps[0][0] != 0:
+    if rev:
         Hs = Hs[::-1]
     out = np.ascontiguousarray(Hs).reshape(T * B, H)
     h_n = np.ascontiguousarray(XT[T, I:I + H].T)
     c_n = np.ascontiguousarray(C[T].T)
-    saved = (XT, G, C, TC, Wih_p, Whh_p, steps, I, H) if save else None
+    saved = (G, C, TC, rev) if save else None
     return out, h_n, c_n, saved
 
 
-def backward(saved, gout, gh, gc, need_x, need_w):
-    """Gradients (dx (N, I), dh0 (B, H), dc0 (B, H), dW (4H, K) permuted as Wr's columns
-    [W_ih, W_hh, b] or None)."""
-    XT, G, C, TC, Wih_p, Whh_p, steps, I, H = saved
+def _step_weights(Wih, Whh, H, need_x):
+    """The backward step GEMM's left operand as row blocks: [W_hh^T; W_ih^T] (W_ih^T only when
+    dx is wanted: each step's dx^T = W_ih^T dA comes out of the same stacked GEMM as dh^T, no
+    separate (T b, 4H) x (4H, I) product after the loop), gate columns permuted to (i, f, o, g),
+    rows zero-padded to a whole number of blocks."""
+    Hout = Whh.shape[1]
+    parts = (Whh, Wih) if need_x else (Whh,)
+    R = sum(w.shape[1] for w in parts)
+    Rp = -(-R // _BWD_ROWS) * _BWD_ROWS
+    M = np.empty((Rp, 4 * H), Whh.dtype)
+    r = 0
+    for w in parts:
+        WT = w.T
+        n = WT.shape[0]
+        M[r:r + n, :2 * H] = WT[:, :2 * H]
+        M[r:r + n, 2 * H:3 * H] = WT[:, 3 * H:]
+        M[r:r + n, 3 * H:] = WT[:, 2 * H:3 * H]
+        r += n
+    M[R:] = 0
+    return M.reshape(Rp // _BWD_ROWS, _BWD_ROWS, 4 * H), Hout
+
+
+def backward(saved, gout, gh, gc, X, out, h0, Wih, Whh, need_x, need_w):
+    """Gradients (dx (N, I), dh0 (B, H), dc0 (B, H), (dW_ih, dW_hh, db) with rows in the
+    permuted gate order, or None). X (N, I) and out (N, H) are the layer's input and output,
+    h0 (B, H) or None; Wih (4H, I), Whh (4H, H) the layer's weights (torch's gate order)."""
+    G, C, TC, rev = saved
     T, H4, B = G.shape
+    H = H4 // 4
     H3 = 3 * H
     dt = G.dtype
-    rev = steps[0][0] != 0
-    GO = gout.reshape(T, B, H)
-    if rev:
-        GO = GO[::-1]
-    GOT = np.ascontiguousarray(GO.transpose(0, 2, 1))  # (T, H, B), visit order
+    GOT = np.ascontiguousarray(gout.reshape(T, B, H).transpose(0, 2, 1))  # (T, H, B), time order
     dh = np.ascontiguousarray(gh.T)
     dc = np.ascontiguousarray(gc.T)
-    # dA of all steps as (4H, T, B), the weight gradient's left operand: each step's dA is
-    # built in the contiguous scratch d (the step GEMM's operand) and copied there while in
-    # cache (a bulk transpose afterwards costs 4x that)
+    # dA of all steps as (4H, T, B) in time order: the left operand of the weight gradient.
+    # Each step's dA is built in a contiguous ring slot (the step GEMM's operand) and the ring
+    # is copied there every _RING steps while in cache.
     DA = np.empty((H4, T, B), dt)
-    d = np.empty((H4, B), dt)
+    ring = np.empty((_RING, H4, B), dt)
     t1 = np.empty((H, B), dt)
     t3 = np.empty((H3, B), dt)
-    Wb = _blocks(Whh_p.T, _BWD_ROWS)  # (H / r, r, 4H)
+    Wb, Hout = _step_weights(Wih, Whh, H, need_x)  # (R / r, r, 4H)
+    # step t's GEMM writes [dh_{t-1}; dx_t; padding] to DHX[t]
+    DHX = np.empty((T, Wb.shape[0] * Wb.shape[1], B), dt)
     dshape = (Wb.shape[0], Wb.shape[1], B)
     matmul = _gemm._matmul  # np.matmul, looked up here so bench/floor.py can time it
     with serial_blas():
         for j in range(T - 1, -1, -1):
-            dh += GOT[j]
+            t = T - 1 - j if rev else j
+            k = t % _RING
+            d = ring[k]
+            dh += GOT[t]
             a = G[j]
             o = a[2 * H:H3]
             gg = a[H3:]
             tc = TC[j]
-            np.multiply(dh, tc, out=d[2 * H:H3])            # dL/do
-            np.multiply(tc, tc, out=t1)                      # dc += dh o (1 - tanh^2 c)
-            np.subtract(1, t1, out=t1)
+            do = d[2 * H:H3]
+            np.multiply(dh, tc, out=do)                      # dL/do
+            np.multiply(do, tc, out=t1)                      # dc += o dh (1 - tanh^2 c)
+            np.subtract(dh, t1, out=t1)
             t1 *= o
-            t1 *= dh
             dc += t1
             np.multiply(dc, gg, out=d[:H])                   # dL/di
             np.multiply(dc, C[j], out=d[H:2 * H])            # dL/df
@@ -134,17 +168,31 @@ def backward(saved, gout, gh, gc, need_x, need_w):
             np.subtract(1, t1, out=t1)
             d[H3:] *= t1
             dc *= a[H:2 * H]                                 # dc_{t-1} = dc f
-            matmul(Wb, d, out=dh.reshape(dshape))            # dh_{t-1} = W_hh^T dA
-            DA[:, j] = d
-    DAr = DA.reshape(H4, T * B)
+            dhx = DHX[t]
+            matmul(Wb, d, out=dhx.reshape(dshape))           # [dh_{t-1}; dx_t] = [W_hh; W_ih]^T dA
+            dh = dhx[:Hout]
+            if rev:
+                if k == _RING - 1 or t == T - 1:
+                    DA[:, t - k:t + 1] = ring[:k + 1].transpose(1, 0, 2)
+            elif k == 0:
+                n = min(_RING, T - t)
+                DA[:, t:t + n] = ring[:n].transpose(1, 0, 2)
     dx = dW = None
-    if need_x:  # (T * B, I) in visit order
-        dxT = gemm(Wih_p.T, DAr).reshape(I, T, B)
-        dxv = dxT.transpose(1, 2, 0)
-        if rev:
-            dxv = dxv[::-1]
-        dx = np.ascontiguousarray(dxv).reshape(T * B, I)
+    if need_x:  # (T * B, I) in time order
+        dx = np.ascontiguousarray(DHX[:, Hout:Hout + X.shape[1]].transpose(0, 2, 1))
+        dx = dx.reshape(T * B, X.shape[1])
     if need_w:
-        XH = np.ascontiguousarray(XT[:T].transpose(0, 2, 1)).reshape(T * B, XT.shape[1])
-        dW = gemm(DAr, XH)
+        DAr = DA.reshape(H4, T * B)
+        dwih = gemm(DAr, X)
+        # h_{t-1} of time step t: the output one step before it in visit order, or h0
+        if rev:
+            dwhh = gemm(DAr[:, :-B], out[B:])
+            first = DAr[:, -B:]
+        else:
+            dwhh = gemm(DAr[:, B:], out[:-B])
+            first = DAr[:, :B]
+        if h0 is not None:
+            dwhh += gemm(first, h0)
+        db = gemm(DAr, np.ones(T * B, dt))
+        dW = (dwih, dwhh, db)
     return dx, np.ascontiguousarray(dh.T), np.ascontiguousarray(dc.T), dW
