@@ -32,7 +32,7 @@ _FWD_ROWS = 64  # rows per block of W in the forward's stacked GEMM
 _BWD_ROWS = 16  # rows per block of W_hh^T in the backward's
 # steps whose dA is gathered in a contiguous ring and copied to the (4H, T, b) array together:
 # one strided copy per step (128-byte rows 8 KB apart) cost ~3x as much in the loop
-_RING = 8
+_RING = 4
 
 
 def _blocks(M: np.ndarray, rows: int) -> np.ndarray:
@@ -63,36 +63,42 @@ def forward(X, h0, c0, Wr, steps, I, H, bias, save):
     if bias:
         XT[:, K - 1] = 1
     XT[0, I:I + H] = 0 if h0 is None else h0.T
-    C = np.empty((T + 1, H, B), dt)
-    C[0] = 0 if c0 is None else c0.T
-    G = np.empty((T, 4 * H, B), dt)
+    # Z[j] = the j-th visited step's gates (i, f, o, g) and, after them, c_{j-1}: g next to
+    # c_{j-1} lets [i, f] * [g, c_{j-1}] be one product in the forward and dc * [g, c_{j-1}]
+    # one in the backward
+    Z = np.empty((T + 1, 5, H, B), dt)
+    Z[0, 4] = 0 if c0 is None else c0.T
     TC = np.empty((T, H, B), dt)
-    tmp = np.empty((H, B), dt)
+    t2 = np.empty((2, H, B), dt)
+    i_g, f_c = t2[0], t2[1]
     Wb = _blocks(Wr, _FWD_ROWS)
     gshape = (Wb.shape[0], Wb.shape[1], B)
     matmul = _gemm._matmul  # np.matmul, looked up here so bench/floor.py can time it
-    with serial_blas():
+    mul = np.multiply
+    add = np.add
+    tanh = _tanh
+    with serial_blas():  # (ufunc outputs passed positionally: the keyword costs per call)
         for j in range(T):
-            g = G[j]
-            matmul(Wb, XT[j], out=g.reshape(gshape))
-            _tanh(g, out=g)
-            sg = g[:H3]
-            sg *= 0.5
-            sg += 0.5
-            c = C[j + 1]
-            np.multiply(g[H:2 * H], C[j], out=c)      # f * c_{t-1}
-            np.multiply(g[:H], g[H3:], out=tmp)       # i * g
-            c += tmp
+            z = Z[j]
+            g = z[:4]
+            matmul(Wb, XT[j], g.reshape(gshape))
+            tanh(g, g)
+            sg = z[:3]
+            mul(sg, 0.5, sg)
+            add(sg, 0.5, sg)
+            mul(z[:2], z[3:], t2)                  # [i * g, f * c_{t-1}]
+            c = Z[j + 1, 4]
+            add(i_g, f_c, c)
             tc = TC[j]
-            _tanh(c, out=tc)
-            np.multiply(tc, g[2 * H:H3], out=XT[j + 1, I:I + H])  # h_t = o * tanh(c_t)
+            tanh(c, tc)
+            mul(tc, z[2], XT[j + 1, I:I + H])      # h_t = o * tanh(c_t)
     Hs = XT[1:, I:I + H].transpose(0, 2, 1)  # (T, B, H) in visit order
     if rev:
         Hs = Hs[::-1]
     out = np.ascontiguousarray(Hs).reshape(T * B, H)
     h_n = np.ascontiguousarray(XT[T, I:I + H].T)
-    c_n = np.ascontiguousarray(C[T].T)
-    saved = (G, C, TC, rev) if save else None
+    c_n = np.ascontiguousarray(Z[T, 4].T)
+    saved = (Z, TC, rev) if save else None
     return out, h_n, c_n, saved
 
 
@@ -122,61 +128,63 @@ def backward(saved, gout, gh, gc, X, out, h0, Wih, Whh, need_x, need_w):
     """Gradients (dx (N, I), dh0 (B, H), dc0 (B, H), (dW_ih, dW_hh, db) with rows in the
     permuted gate order, or None). X (N, I) and out (N, H) are the layer's input and output,
     h0 (B, H) or None; Wih (4H, I), Whh (4H, H) the layer's weights (torch's gate order)."""
-    G, C, TC, rev = saved
-    T, H4, B = G.shape
-    H = H4 // 4
-    H3 = 3 * H
-    dt = G.dtype
+    Z, TC, rev = saved
+    T, B = TC.shape[0], TC.shape[2]
+    H = TC.shape[1]
+    H4 = 4 * H
+    dt = TC.dtype
     GOT = np.ascontiguousarray(gout.reshape(T, B, H).transpose(0, 2, 1))  # (T, H, B), time order
     dh = np.ascontiguousarray(gh.T)
     dc = np.ascontiguousarray(gc.T)
     # dA of all steps as (4H, T, B) in time order: the left operand of the weight gradient.
     # Each step's dA is built in a contiguous ring slot (the step GEMM's operand) and the ring
-    # is copied there every _RING steps while in cache.
+    # is copied there every _RING steps.
     DA = np.empty((H4, T, B), dt)
-    ring = np.empty((_RING, H4, B), dt)
+    ring = np.empty((_RING, 4, H, B), dt)
+    slots = [(r, r.reshape(H4, B), r[:2], r[2], r[3], r[:3]) for r in ring]
     t1 = np.empty((H, B), dt)
-    t3 = np.empty((H3, B), dt)
+    t3 = np.empty((3, H, B), dt)
     Wb, Hout = _step_weights(Wih, Whh, H, need_x)  # (R / r, r, 4H)
     # step t's GEMM writes [dh_{t-1}; dx_t; padding] to DHX[t]
     DHX = np.empty((T, Wb.shape[0] * Wb.shape[1], B), dt)
     dshape = (Wb.shape[0], Wb.shape[1], B)
     matmul = _gemm._matmul  # np.matmul, looked up here so bench/floor.py can time it
+    mul = np.multiply
+    add = np.add
+    sub = np.subtract
     with serial_blas():
         for j in range(T - 1, -1, -1):
             t = T - 1 - j if rev else j
             k = t % _RING
-            d = ring[k]
-            dh += GOT[t]
-            a = G[j]
-            o = a[2 * H:H3]
-            gg = a[H3:]
+            r, d, d_if, do, dg, d_ifo = slots[k]
+            add(dh, GOT[t], dh)
+            z = Z[j]  # i f o g c_{t-1}
             tc = TC[j]
-            do = d[2 * H:H3]
-            np.multiply(dh, tc, out=do)                      # dL/do
-            np.multiply(do, tc, out=t1)                      # dc += o dh (1 - tanh^2 c)
-            np.subtract(dh, t1, out=t1)
-            t1 *= o
-            dc += t1
-            np.multiply(dc, gg, out=d[:H])                   # dL/di
-            np.multiply(dc, C[j], out=d[H:2 * H])            # dL/df
-            np.multiply(dc, a[:H], out=d[H3:])               # dL/dg
-            np.subtract(1, a[:H3], out=t3)                   # through the sigmoids
-            t3 *= a[:H3]
-            d[:H3] *= t3
-            np.multiply(gg, gg, out=t1)                      # through tanh
-            np.subtract(1, t1, out=t1)
-            d[H3:] *= t1
-            dc *= a[H:2 * H]                                 # dc_{t-1} = dc f
+            mul(dh, tc, do)                       # dL/do
+            mul(do, tc, t1)                       # dc += o dh (1 - tanh^2 c)
+            sub(dh, t1, t1)
+            mul(t1, z[2], t1)
+            add(dc, t1, dc)
+            mul(z[3:], dc, d_if)                  # dL/di = dc g, dL/df = dc c_{t-1}
+            mul(dc, z[0], dg)                     # dL/dg = dc i
+            s3 = z[:3]
+            sub(1, s3, t3)                        # through the sigmoids
+            mul(t3, s3, t3)
+            mul(d_ifo, t3, d_ifo)
+            gg = z[3]
+            mul(gg, gg, t1)                       # through tanh
+            sub(1, t1, t1)
+            mul(dg, t1, dg)
+            mul(dc, z[1], dc)                     # dc_{t-1} = dc f
             dhx = DHX[t]
-            matmul(Wb, d, out=dhx.reshape(dshape))           # [dh_{t-1}; dx_t] = [W_hh; W_ih]^T dA
+            matmul(Wb, d, dhx.reshape(dshape))    # [dh_{t-1}; dx_t] = [W_hh; W_ih]^T dA
             dh = dhx[:Hout]
             if rev:
                 if k == _RING - 1 or t == T - 1:
-                    DA[:, t - k:t + 1] = ring[:k + 1].transpose(1, 0, 2)
+                    DA[:, t - k:t + 1] = ring[:k + 1].reshape(k + 1, H4, B).transpose(1, 0, 2)
             elif k == 0:
                 n = min(_RING, T - t)
-                DA[:, t:t + n] = ring[:n].transpose(1, 0, 2)
+                DA[:, t:t + n] = ring[:n].reshape(n, H4, B).transpose(1, 0, 2)
     dx = dW = None
     if need_x:  # (T * B, I) in time order
         dx = np.ascontiguousarray(DHX[:, Hout:Hout + X.shape[1]].transpose(0, 2, 1))
