@@ -23,6 +23,7 @@ row-major in time order.
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from . import _gemm
 from ._gemm import gemm, serial_blas
@@ -102,36 +103,26 @@ def forward(X, h0, c0, Wr, steps, I, H, bias, save):
     return out, h_n, c_n, saved
 
 
-def _step_weights(Wih, Whh, H, need_x):
-    """The backward step GEMM's left operand as row blocks: [W_hh^T; W_ih^T] (W_ih^T only when
-    dx is wanted: each step's dx^T = W_ih^T dA comes out of the same stacked GEMM as dh^T, no
-    separate (T b, 4H) x (4H, I) product after the loop), gate columns permuted to (i, f, o, g),
-    rows zero-padded to a whole number of blocks."""
-    Hout = Whh.shape[1]
-    parts = (Whh, Wih) if need_x else (Whh,)
-    R = sum(w.shape[1] for w in parts)
-    Rp = -(-R // _BWD_ROWS) * _BWD_ROWS
-    M = np.empty((Rp, 4 * H), Whh.dtype)
-    r = 0
-    for w in parts:
-        WT = w.T
-        n = WT.shape[0]
-        M[r:r + n, :2 * H] = WT[:, :2 * H]
-        M[r:r + n, 2 * H:3 * H] = WT[:, 3 * H:]
-        M[r:r + n, 3 * H:] = WT[:, 2 * H:3 * H]
-        r += n
-    M[R:] = 0
-    return M.reshape(Rp // _BWD_ROWS, _BWD_ROWS, 4 * H), Hout
+def _tn_blocks(W: np.ndarray) -> np.ndarray:
+    """W^T of W (4H, n) as the backward step's stacked left operand: a (n / r, r, 4H) view of W
+    itself (no transposed copy; OpenBLAS takes the transposed small blocks as fast as copied
+    ones)."""
+    W = np.ascontiguousarray(W)
+    R, n = W.shape
+    r = _BWD_ROWS if n % _BWD_ROWS == 0 else n
+    s = W.itemsize
+    return as_strided(W, shape=(n // r, r, R), strides=(r * s, s, n * s), writeable=False)
 
 
 def backward(saved, gout, gh, gc, X, out, h0, Wih, Whh, need_x, need_w):
-    """Gradients (dx (N, I), dh0 (B, H), dc0 (B, H), (dW_ih, dW_hh, db) with rows in the
-    permuted gate order, or None). X (N, I) and out (N, H) are the layer's input and output,
-    h0 (B, H) or None; Wih (4H, I), Whh (4H, H) the layer's weights (torch's gate order)."""
+    """Gradients (dx (N, I), dh0 (B, H), dc0 (B, H), (dW_ih, dW_hh, db) or None). X (N, I) and
+    out (N, H) are the layer's input and output, h0 (B, H) or None; Wih (4H, I), Whh (4H, H)
+    the layer's weights. dA is built in torch's gate order (i, f, g, o), so the step GEMMs read
+    the weights as they are and the weight gradients come out in the weights' order."""
     Z, TC, rev = saved
-    T, B = TC.shape[0], TC.shape[2]
-    H = TC.shape[1]
+    T, H, B = TC.shape
     H4 = 4 * H
+    I = Wih.shape[1]
     dt = TC.dtype
     GOT = np.ascontiguousarray(gout.reshape(T, B, H).transpose(0, 2, 1))  # (T, H, B), time order
     dh = np.ascontiguousarray(gh.T)
@@ -141,13 +132,16 @@ def backward(saved, gout, gh, gc, X, out, h0, Wih, Whh, need_x, need_w):
     # is copied there every _RING steps.
     DA = np.empty((H4, T, B), dt)
     ring = np.empty((_RING, 4, H, B), dt)
-    slots = [(r, r.reshape(H4, B), r[:2], r[2], r[3], r[:3]) for r in ring]
+    slots = [(r.reshape(H4, B), r[:2], r[2], r[3]) for r in ring]
     t1 = np.empty((H, B), dt)
     t3 = np.empty((3, H, B), dt)
-    Wb, Hout = _step_weights(Wih, Whh, H, need_x)  # (R / r, r, 4H)
-    # step t's GEMM writes [dh_{t-1}; dx_t; padding] to DHX[t]
-    DHX = np.empty((T, Wb.shape[0] * Wb.shape[1], B), dt)
-    dshape = (Wb.shape[0], Wb.shape[1], B)
+    t3_if, t3_o = t3[:2], t3[2]
+    Vh = _tn_blocks(Whh)  # dh_{t-1} = W_hh^T dA
+    dh_out = dh.reshape(Vh.shape[0], Vh.shape[1], B)
+    if need_x:  # dx_t = W_ih^T dA, in the loop: cheaper than one (Tb, 4H) x (4H, I) after it
+        Vx = _tn_blocks(Wih)
+        DX = np.empty((T, I, B), dt)
+        dxshape = (Vx.shape[0], Vx.shape[1], B)
     matmul = _gemm._matmul  # np.matmul, looked up here so bench/floor.py can time it
     mul = np.multiply
     add = np.add
@@ -156,7 +150,7 @@ def backward(saved, gout, gh, gc, X, out, h0, Wih, Whh, need_x, need_w):
         for j in range(T - 1, -1, -1):
             t = T - 1 - j if rev else j
             k = t % _RING
-            r, d, d_if, do, dg, d_ifo = slots[k]
+            d, d_if, dg, do = slots[k]
             add(dh, GOT[t], dh)
             z = Z[j]  # i f o g c_{t-1}
             tc = TC[j]
@@ -170,15 +164,16 @@ def backward(saved, gout, gh, gc, X, out, h0, Wih, Whh, need_x, need_w):
             s3 = z[:3]
             sub(1, s3, t3)                        # through the sigmoids
             mul(t3, s3, t3)
-            mul(d_ifo, t3, d_ifo)
+            mul(d_if, t3_if, d_if)
+            mul(do, t3_o, do)
             gg = z[3]
             mul(gg, gg, t1)                       # through tanh
             sub(1, t1, t1)
             mul(dg, t1, dg)
             mul(dc, z[1], dc)                     # dc_{t-1} = dc f
-            dhx = DHX[t]
-            matmul(Wb, d, dhx.reshape(dshape))    # [dh_{t-1}; dx_t] = [W_hh; W_ih]^T dA
-            dh = dhx[:Hout]
+            matmul(Vh, d, dh_out)
+            if need_x:
+                matmul(Vx, d, DX[t].reshape(dxshape))
             if rev:
                 if k == _RING - 1 or t == T - 1:
                     DA[:, t - k:t + 1] = ring[:k + 1].reshape(k + 1, H4, B).transpose(1, 0, 2)
@@ -187,8 +182,7 @@ def backward(saved, gout, gh, gc, X, out, h0, Wih, Whh, need_x, need_w):
                 DA[:, t:t + n] = ring[:n].reshape(n, H4, B).transpose(1, 0, 2)
     dx = dW = None
     if need_x:  # (T * B, I) in time order
-        dx = np.ascontiguousarray(DHX[:, Hout:Hout + X.shape[1]].transpose(0, 2, 1))
-        dx = dx.reshape(T * B, X.shape[1])
+        dx = np.ascontiguousarray(DX.transpose(0, 2, 1)).reshape(T * B, I)
     if need_w:
         DAr = DA.reshape(H4, T * B)
         dwih = gemm(DAr, X)

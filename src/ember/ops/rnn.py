@@ -260,7 +260,6 @@ class LstmLayerBackward0(_RNNLayer):
                 X, h0._data if h0 is not None else None, c0._data if c0 is not None else None,
                 Wr, steps, I, H, bias, save)
             if save:
-                ctx.arrays = perm
                 LstmLayerBackward0._save_inputs(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr,
                                                 steps)
             return out, hn, cn
@@ -322,7 +321,6 @@ class LstmLayerBackward0(_RNNLayer):
             return _backward_graph(ctx, (gout, gh, gc))
         nig = ctx.needs_input_grad
         if ctx.uniform is not None:
-            perm = ctx.arrays
             # the layer's input, weights and output (the weight gradient reads them), checked
             # for in-place writes since the forward as torch checks its saved tensors
             X, h0, _, Wih, Whh, _, _, _, out = ctx._saved_arrays()
@@ -330,13 +328,12 @@ class LstmLayerBackward0(_RNNLayer):
             dx, dh, dc, dW = _lstm_uniform.backward(
                 ctx.uniform, gout._data, gh._data, gc._data, X, out, h0, Wih, Whh, nig[0],
                 need_w)
-            ctx.uniform = ctx.arrays = None
+            ctx.uniform = None
             grads = (None,) * 4
             if dW is not None:
-                inv = np.argsort(perm)
-                db = dW[2][inv] if nig[5] or nig[6] else None
-                grads = (_grad(nig[3], dW[0][inv]), _grad(nig[4], dW[1][inv]),
-                         _grad(nig[5], db), _grad(nig[6], db))
+                db = dW[2] if nig[5] or nig[6] else None
+                grads = (_grad(nig[3], dW[0]), _grad(nig[4], dW[1]), _grad(nig[5], db),
+                         _grad(nig[6], db))
             return (_grad(nig[0], dx), _grad(nig[1], dh), _grad(nig[2], dc), *grads,
                     None, None)
         XH, I, Hout, G, Cprev, TC, R, Wih, Whh, Whr, perm, steps = ctx.arrays
