@@ -7,18 +7,26 @@ size (batch 32, hidden 256, 64 steps, one thread):
 - A step's GEMM, gates^T = W @ [x_t; h_{t-1}; 1], runs as ONE stacked NumPy matmul of W's row
   blocks (OpenBLAS serves each 64-row block from its small-matrix kernels, which skip packing
   the weight every step): ~10% faster than one plain GEMM and without the Python loop over
-  blocks that the row-major layout needs. The backward's dh^T = W_hh^T @ dA^T likewise.
-- The new hidden state is written straight into the next step's GEMM operand, and c_t into its
-  own slot of a (T + 1, H, b) array, so a step copies nothing.
+  blocks that the row-major layout needs. The backward's dh^T = W_hh^T @ dA^T likewise, reading
+  W_hh^T as 16-row blocks of a transposed view of W_hh (no copy), and dx_t^T = W_ih^T @ dA^T
+  in the same way inside the loop (cheaper than one (T b, 4H) x (4H, I) product after it).
+- The new hidden state is written straight into the next step's GEMM operand and c_t next to
+  the next step's gates, so a step copies nothing but its dA into the weight gradient's operand.
 
-The arithmetic is the general loop's (see LstmLayerBackward0 for the equations): gate rows in
-the order (i, f, o, g), sigmoid(a) = 0.5 tanh(a / 2) + 0.5 with the sigmoid rows of the weights
-pre-scaled by 0.5, one tanh over all gates.
+The arithmetic is the general loop's (see LstmLayerBackward0 for the equations): forward gate
+rows in the order (i, f, o, g), sigmoid(a) = 0.5 tanh(a / 2) + 0.5 with the sigmoid rows of the
+weights pre-scaled by 0.5, one tanh over all gates; the backward's dA rows in torch's order
+(i, f, g, o), so it uses the weights as they are and its weight gradients need no reordering.
 
 The weight gradient is taken from the layer's own input and output (row-major, time order)
 rather than from the step operands: dW_ih = dA^T X, dW_hh = dA^T [h0; out] shifted one step,
-db = dA^T 1. That needs no (T b, I + H + 1) copy of the operands, and dx = dA W_ih comes out
-row-major in time order.
+db = dA^T 1. That needs no (T b, I + H + 1) copy of the operands; the output is saved for it
+as torch saves it (an in-place write to it before backward raises torch's error).
+
+Measured floor: the step GEMMs run at OpenBLAS's small-kernel peak and the weight gradient's
+at its large-GEMM rate (bench/floor.py); what remains is ~30 NumPy calls per step on (H, b)
+blocks, mostly loads of the saved activations from L3 (the step's weights, > 1 MB,
+evict them from L2 every step).
 """
 from __future__ import annotations
 
@@ -30,10 +38,7 @@ from ._gemm import gemm, serial_blas
 
 _tanh = np.tanh
 _FWD_ROWS = 64  # rows per block of W in the forward's stacked GEMM
-_BWD_ROWS = 16  # rows per block of W_hh^T in the backward's
-# steps whose dA is gathered in a contiguous ring and copied to the (4H, T, b) array together:
-# one strided copy per step (128-byte rows 8 KB apart) cost ~3x as much in the loop
-_RING = 4
+_BWD_ROWS = 16  # rows per block of W_hh^T / W_ih^T in the backward's
 
 
 def _blocks(M: np.ndarray, rows: int) -> np.ndarray:
@@ -128,11 +133,11 @@ def backward(saved, gout, gh, gc, X, out, h0, Wih, Whh, need_x, need_w):
     dh = np.ascontiguousarray(gh.T)
     dc = np.ascontiguousarray(gc.T)
     # dA of all steps as (4H, T, B) in time order: the left operand of the weight gradient.
-    # Each step's dA is built in a contiguous ring slot (the step GEMM's operand) and the ring
-    # is copied there every _RING steps.
-    DA = np.empty((H4, T, B), dt)
-    ring = np.empty((_RING, 4, H, B), dt)
-    slots = [(r.reshape(H4, B), r[:2], r[2], r[3]) for r in ring]
+    # Each step's dA is built in the contiguous scratch d (the step GEMM's operand) and copied
+    # there (a ring of several steps copied together measured the same)
+    DA = np.empty((H4, T, B), dt) if need_w else None
+    d4 = np.empty((4, H, B), dt)
+    d, d_if, dg, do = d4.reshape(H4, B), d4[:2], d4[2], d4[3]
     t1 = np.empty((H, B), dt)
     t3 = np.empty((3, H, B), dt)
     t3_if, t3_o = t3[:2], t3[2]
@@ -149,8 +154,6 @@ def backward(saved, gout, gh, gc, X, out, h0, Wih, Whh, need_x, need_w):
     with serial_blas():
         for j in range(T - 1, -1, -1):
             t = T - 1 - j if rev else j
-            k = t % _RING
-            d, d_if, dg, do = slots[k]
             add(dh, GOT[t], dh)
             z = Z[j]  # i f o g c_{t-1}
             tc = TC[j]
@@ -174,12 +177,8 @@ def backward(saved, gout, gh, gc, X, out, h0, Wih, Whh, need_x, need_w):
             matmul(Vh, d, dh_out)
             if need_x:
                 matmul(Vx, d, DX[t].reshape(dxshape))
-            if rev:
-                if k == _RING - 1 or t == T - 1:
-                    DA[:, t - k:t + 1] = ring[:k + 1].reshape(k + 1, H4, B).transpose(1, 0, 2)
-            elif k == 0:
-                n = min(_RING, T - t)
-                DA[:, t:t + n] = ring[:n].reshape(n, H4, B).transpose(1, 0, 2)
+            if need_w:
+                DA[:, t] = d
     dx = dW = None
     if need_x:  # (T * B, I) in time order
         dx = np.ascontiguousarray(DX.transpose(0, 2, 1)).reshape(T * B, I)
