@@ -462,19 +462,32 @@ def test_lstm_full_batch_loop_partial_grads(torch, reverse):
                 p.grad = q.grad = None
 
 
-@pytest.mark.parametrize("batch_first", [False, True])
-def test_lstm_output_written_in_place_raises(torch, batch_first):
-    """torch saves the LSTM's output for its backward: writing it in place before backward is
-    torch's in-place modification error (the GRU does not save it, so its backward runs)."""
+@pytest.mark.parametrize("batch_first,packed", [(False, False), (True, False), (False, True)])
+def test_lstm_output_written_in_place(torch, batch_first, packed):
+    """torch saves the padded LSTM's output for its backward: writing it in place before
+    backward is torch's in-place modification error. Packed input takes another path in both
+    (it does not save the output), where the backward runs; so does the GRU's."""
     x = RNG.standard_normal((3, 4, 5)).astype(np.float32)
+    grads = []
     for lib in (torch, ember):
         lib.manual_seed(0)
         m = lib.nn.LSTM(5, 6, batch_first=batch_first)
-        out, _ = m(lib.tensor(x, requires_grad=True))
+        inp = lib.tensor(x, requires_grad=True)
+        if packed:  # ember's general loop (steps of different batch sizes)
+            inp = lib.nn.utils.rnn.pack_padded_sequence(inp, [3, 2, 2, 1])
+        out, _ = m(inp)
+        if packed:
+            out = out.data
         out.mul_(2)
-        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        if packed:
             out.sum().backward()
+            grads.append(m.weight_hh_l0.grad)
+        else:
+            with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+                out.sum().backward()
         g = lib.nn.GRU(5, 6, batch_first=batch_first)
         out, _ = g(lib.tensor(x, requires_grad=True))
         out.mul_(2)
         out.sum().backward()
+    if packed:
+        assert_close(grads[1], grads[0], rtol=1e-4, atol=1e-5)
