@@ -430,3 +430,64 @@ def test_lstm_full_batch_loop_matches_general_loop(torch, hidden, bias):
         assert_close(a, b, rtol=1e-4, atol=1e-5)
     for a, b in zip(results[True][2], tm.parameters()):
         assert_close(a, b.grad, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_lstm_full_batch_loop_partial_grads(torch, reverse):
+    """The transposed loop when only some gradients are wanted: an input without grad (no dx
+    in the step GEMM) or frozen weights (no weight gradient), one direction each way."""
+    torch.manual_seed(0)
+    tm = torch.nn.LSTM(6, 32, bidirectional=reverse)
+    em = nn.LSTM(6, 32, bidirectional=reverse)
+    _copy_weights(tm, em)
+    x = RNG.standard_normal((9, 4, 6)).astype(np.float32)
+    w = None
+    for x_grad, frozen in ((False, False), (True, True)):
+        for m in (tm, em):
+            for p in m.parameters():
+                p.requires_grad_(not frozen)
+        tx = torch.tensor(x, requires_grad=x_grad)
+        ex = ember.tensor(x, requires_grad=x_grad)
+        tl, el = _states(tm(tx)), _states(em(ex))
+        assert_close(el, tl, rtol=1e-5, atol=1e-5)
+        w = w or [RNG.standard_normal(tuple(t.shape)).astype(np.float32) for t in tl]
+        _backward(torch, tl, w)
+        _backward(ember, el, w)
+        if x_grad:
+            assert_close(ex.grad, tx.grad, rtol=1e-4, atol=1e-5)
+        for p, q in zip(tm.parameters(), em.parameters()):
+            assert (q.grad is None) == (p.grad is None)
+            if p.grad is not None:
+                assert_close(q.grad, p.grad, rtol=1e-4, atol=1e-4)
+                p.grad = q.grad = None
+
+
+@pytest.mark.parametrize("batch_first,packed", [(False, False), (True, False), (False, True)])
+def test_lstm_output_written_in_place(torch, batch_first, packed):
+    """torch saves the padded LSTM's output for its backward: writing it in place before
+    backward is torch's in-place modification error. Packed input takes another path in both
+    (it does not save the output), where the backward runs; so does the GRU's."""
+    x = RNG.standard_normal((3, 4, 5)).astype(np.float32)
+    grads = []
+    for lib in (torch, ember):
+        lib.manual_seed(0)
+        m = lib.nn.LSTM(5, 6, batch_first=batch_first)
+        inp = lib.tensor(x, requires_grad=True)
+        if packed:  # ember's general loop (steps of different batch sizes)
+            inp = lib.nn.utils.rnn.pack_padded_sequence(inp, [3, 2, 2, 1])
+        out, _ = m(inp)
+        if packed:
+            out = out.data
+        out.mul_(2)
+        if packed:
+            out.sum().backward()
+            grads.append(m.weight_hh_l0.grad)
+        else:
+            with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+                out.sum().backward()
+        g = lib.nn.GRU(5, 6, batch_first=batch_first)
+        out, _ = g(lib.tensor(x, requires_grad=True))
+        out.mul_(2)
+        out.sum().backward()
+    if packed:
+        assert_close(grads[1], grads[0], rtol=1e-4, atol=1e-5)

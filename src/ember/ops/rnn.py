@@ -226,6 +226,7 @@ class LstmLayerBackward0(_RNNLayer):
     GEMM, dA^T [X, H_prev, 1].
     """
     _uniform_ok = True  # the transposed loop for full batches (off: A/B timing, tests)
+    _save_output = True  # the full-batch backward reads h_{t-1} from the output, as torch saves it
 
     @staticmethod
     def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, steps):
@@ -236,16 +237,12 @@ class LstmLayerBackward0(_RNNLayer):
         H = H4 // 4
         H3 = 3 * H
         B = max((b for _, b in steps), default=0)
-        h = _state(h0, B, Hout, dt)
-        c = _state(c0, B, H, dt)
         perm = _lstm_perm(H)
         # rows reordered to (i, f, o, g); sigmoid(a) = 0.5 tanh(a / 2) + 0.5, so the i, f, o rows
         # are scaled by 0.5 (exact) and one tanh covers all gates
         N, I = X.shape
         bias = b_ih is not None
         K = I + Hout + bias
-        XH = np.empty((N, K), dt)  # rows [x_t, h_{t-1}, 1]
-        XH[:, :I] = X
         Wr = np.empty((H4, K), dt)  # [W_ih, W_hh, b], gate rows permuted and scaled
         for src, dst, k in ((0, 0, 2 * H), (H3, 2 * H, H), (2 * H, H3, H)):  # i f | o | g
             half = 0.5 if dst < H3 else 1.0
@@ -254,8 +251,6 @@ class LstmLayerBackward0(_RNNLayer):
             if bias:
                 np.add(b_ih._data[src:src + k], b_hh._data[src:src + k], out=Wr[dst:dst + k, -1])
                 Wr[dst:dst + k, -1] *= half
-        if bias:
-            XH[:, K - 1] = 1
         proj = w_hr is not None
         save = LstmLayerBackward0._save(ctx)
         if (not proj and len(steps) > 1 and B and steps[0][1] == steps[-1][1] == B
@@ -263,13 +258,18 @@ class LstmLayerBackward0(_RNNLayer):
             # every step has the whole batch: the transposed loop (ops/lstm_uniform.py)
             out, hn, cn, ctx.uniform = _lstm_uniform.forward(
                 X, h0._data if h0 is not None else None, c0._data if c0 is not None else None,
-                Wr, w_ih._data[perm], Whh[perm], steps, I, H, bias, save)
+                Wr, steps, I, H, bias, save)
             if save:
-                ctx.arrays = (I, Hout, perm)
                 LstmLayerBackward0._save_inputs(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr,
                                                 steps)
             return out, hn, cn
         ctx.uniform = None
+        h = _state(h0, B, Hout, dt)
+        c = _state(c0, B, H, dt)
+        XH = np.empty((N, K), dt)  # rows [x_t, h_{t-1}, 1]
+        XH[:, :I] = X
+        if bias:
+            XH[:, K - 1] = 1
         W = Wr.T  # (K, 4H), the step GEMM's right operand
         G = np.empty((N, H4), dt)  # pre-activations, turned into activations in place
         WhrT = np.ascontiguousarray(w_hr._data.T) if proj else None
@@ -321,13 +321,21 @@ class LstmLayerBackward0(_RNNLayer):
             return _backward_graph(ctx, (gout, gh, gc))
         nig = ctx.needs_input_grad
         if ctx.uniform is not None:
-            I, Hout, perm = ctx.arrays
+            # the layer's input, weights and output (the weight gradient reads them), checked
+            # for in-place writes since the forward as torch checks its saved tensors
+            X, h0, _, Wih, Whh, _, _, _, out = ctx._saved_arrays()
             need_w = nig[3] or nig[4] or nig[5] or nig[6]
-            dx, dh, dc, dW = _lstm_uniform.backward(ctx.uniform, gout._data, gh._data,
-                                                    gc._data, nig[0], need_w)
-            ctx.uniform = ctx.arrays = None
-            return (_grad(nig[0], dx), _grad(nig[1], dh), _grad(nig[2], dc),
-                    *_lstm_weight_grads(dW, perm, I, Hout, nig), None, None)
+            dx, dh, dc, dW = _lstm_uniform.backward(
+                ctx.uniform, gout._data, gh._data, gc._data, X, out, h0, Wih, Whh, nig[0],
+                need_w)
+            ctx.uniform = None
+            grads = (None,) * 4
+            if dW is not None:
+                db = dW[2] if nig[5] or nig[6] else None
+                grads = (_grad(nig[3], dW[0]), _grad(nig[4], dW[1]), _grad(nig[5], db),
+                         _grad(nig[6], db))
+            return (_grad(nig[0], dx), _grad(nig[1], dh), _grad(nig[2], dc), *grads,
+                    None, None)
         XH, I, Hout, G, Cprev, TC, R, Wih, Whh, Whr, perm, steps = ctx.arrays
         H = TC.shape[1]
         H3 = 3 * H
@@ -553,7 +561,7 @@ def _backward_graph(ctx, grads):
     composite forward, run on aliases of the inputs (views with nodes of their own), so the
     nested pass stops at them instead of running back into the inputs' own graphs."""
     from ..autograd.engine import grad as _autograd_grad
-    ins = list(ctx.saved_tensors)
+    ins = list(ctx.saved_tensors)[:8]  # (the LSTM also saves its output)
     nig = ctx.needs_input_grad
     want = [i for i, t in enumerate(ins) if t is not None and nig[i]]
     for i in want:
