@@ -116,3 +116,38 @@ def test_layer_norm_no_grad_matches_torch(torch):
     with ember.no_grad():
         e = em(ember.tensor(x))
     _close(e, t)
+
+
+# ---- attention's output in the query's layout ------------------------------------------------
+def _heads(lib, x, b, t, h):
+    """A GPT block's q, k, v: (B, T, 3C) split and viewed as (B, H, T, C/H) (strided views)."""
+    c = x.shape[-1] // 3
+    return [z.view(b, t, h, c // h).transpose(1, 2) for z in x.split(c, dim=2)]
+
+
+@pytest.mark.parametrize("grad", [False, True])
+def test_sdpa_output_strides_and_gpt_chain_as_torch(torch, grad):
+    b, t, h, c = 3, 10, 4, 32
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((b, t, 3 * c)).astype(np.float32)
+    g = np.cos(np.arange(b * t * c)).reshape(b, t, c).astype(np.float32)
+    res = {}
+    for name, lib, F in (("torch", torch, torch.nn.functional), ("ember", ember, EF)):
+        xt = lib.tensor(x, requires_grad=grad)
+        q, k, v = _heads(lib, xt, b, t, h)
+        with (lib.enable_grad() if grad else lib.no_grad()):
+            o = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        y = o.transpose(1, 2).contiguous().view(b, t, c)
+        if grad:
+            (y * lib.tensor(g)).sum().backward()
+        res[name] = (o, y, xt.grad)
+        # contiguous inputs give a contiguous output
+        qc, kc, vc = (z.contiguous() for z in (q, k, v))
+        with lib.no_grad():
+            assert F.scaled_dot_product_attention(qc, kc, vc).is_contiguous()
+    (oe, ye, ge), (ot, yt, gt) = res["ember"], res["torch"]
+    assert tuple(oe.stride()) == tuple(ot.stride()) and not oe.is_contiguous()
+    _close(oe, ot)
+    _close(ye, yt)
+    if grad:
+        _close(ge, gt, rtol=1e-4)
