@@ -151,3 +151,35 @@ def test_sdpa_output_strides_and_gpt_chain_as_torch(torch, grad):
     _close(ye, yt)
     if grad:
         _close(ge, gt, rtol=1e-4)
+
+
+# ---- linear without bias on batched input (a tied lm_head) ------------------------------------
+def _chain(fn, depth=0):
+    if fn is None or depth > 4:
+        return []
+    return [(depth, type(fn).__name__)] + [x for f, _ in fn.next_functions
+                                          for x in _chain(f, depth + 1)]
+
+
+@pytest.mark.parametrize("shape,strided", [((4, 6, 8), False), ((2, 3, 5, 8), False),
+                                           ((6, 4, 8), True)])
+def test_linear_no_bias_batched_as_torch(torch, shape, strided):
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal(shape).astype(np.float32)
+    w = rng.standard_normal((7, 8)).astype(np.float32)
+    g = np.sin(np.arange(np.prod(shape[:-1]) * 7)).reshape(shape[:-1] + (7,)).astype(np.float32)
+    res = {}
+    for name, lib in (("torch", torch), ("ember", ember)):
+        xt = lib.tensor(x, requires_grad=True)
+        wt = lib.tensor(w, requires_grad=True)
+        xin = xt.transpose(0, 1).transpose(0, 1) * 1.0 if not strided else \
+            xt.transpose(0, 1).contiguous().transpose(0, 1)
+        y = lib.nn.functional.linear(xin, wt)
+        (y * lib.tensor(g)).sum().backward()
+        res[name] = (y, xt.grad, wt.grad, _chain(y.grad_fn))
+    (ye, gxe, gwe, ce), (yt, gxt, gwt, ct) = res["ember"], res["torch"]
+    assert ce == ct
+    assert tuple(ye.stride()) == tuple(yt.stride())
+    _close(ye, yt)
+    _close(gxe, gxt, rtol=1e-4)
+    _close(gwe, gwt, rtol=1e-4)
