@@ -183,3 +183,35 @@ def test_linear_no_bias_batched_as_torch(torch, shape, strided):
     _close(ye, yt)
     _close(gxe, gxt, rtol=1e-4)
     _close(gwe, gwt, rtol=1e-4)
+
+
+# ---- gelu and layer_norm's argument fast paths --------------------------------------------------
+@pytest.mark.parametrize("shape,dtype", [((64, 512), np.float32), ((), np.float32),
+                                         ((5,), np.float64), ((3, 4), np.float16)])
+def test_gelu_no_grad_matches_torch_and_leaves_input(torch, shape, dtype):
+    rng = np.random.default_rng(11)
+    x = (rng.standard_normal(shape) * 4).astype(dtype)
+    with torch.no_grad():
+        t = torch.nn.functional.gelu(torch.tensor(x))
+    xe = ember.tensor(x)
+    with ember.no_grad():
+        e = EF.gelu(xe)
+    assert str(e.dtype).split(".")[-1] == str(t.dtype).split(".")[-1]
+    tol = 1e-3 if dtype == np.float16 else 1e-5
+    np.testing.assert_allclose(e.numpy().astype(np.float64), t.numpy().astype(np.float64),
+                               rtol=tol, atol=tol)
+    np.testing.assert_array_equal(xe.numpy(), x)  # the input is not written
+
+
+@pytest.mark.parametrize("call", [
+    lambda F, T: F.layer_norm(T.zeros(4, 3), (3,), weight=T.ones(4)),
+    lambda F, T: F.layer_norm(T.zeros(4, 3), (3,), bias=T.ones(2)),
+    lambda F, T: F.layer_norm(T.zeros(4, 3), (4,)),
+    lambda F, T: F.layer_norm(T.zeros(()), (1,)),
+])
+def test_layer_norm_errors_past_the_fast_path(torch, call):
+    with pytest.raises(RuntimeError) as te:
+        call(torch.nn.functional, torch)
+    with pytest.raises(RuntimeError) as ee:
+        call(EF, ember)
+    assert str(ee.value).replace("ember", "torch") == str(te.value)

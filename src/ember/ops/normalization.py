@@ -258,6 +258,13 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    x = input._data
+    if type(normalized_shape) is tuple and len(normalized_shape) == 1 and \
+            type(normalized_shape[0]) is int and x.ndim and x.shape[-1] == normalized_shape[0] \
+            and (weight is None or weight._data.shape == normalized_shape) \
+            and (bias is None or bias._data.shape == normalized_shape):
+        # nn.LayerNorm's call (a checked 1-tuple of ints): nothing to normalise or report
+        return NativeLayerNormBackward0.apply(input, normalized_shape, weight, bias, float(eps))
     if isinstance(normalized_shape, (int, np.integer)):
         normalized_shape = (int(normalized_shape),)
     normalized_shape = tuple(int(s) for s in normalized_shape)
