@@ -90,6 +90,12 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             out += bias._data
         return Tensor._new(out.reshape(x.shape[:-1] + (w.shape[0],)))
     if bias is None:
+        if x.ndim > 2 and w.ndim == 2 and x.shape[-1]:
+            # torch's chain (UnsafeViewBackward0 <- MmBackward0 <- the input's reshape and
+            # TBackward0): one (rows, in) x (in, out) product each way, where a batched matmul
+            # would take one per leading index and sum the weight's gradients after
+            out = input.reshape(-1, x.shape[-1]).mm(weight.t())
+            return _shape.UnsafeViewBackward0.apply(out, x.shape[:-1] + (w.shape[0],))
         return input.matmul(weight.t())
     if x.ndim == 2 and w.ndim == 2:
         return _nn.AddmmBackward0.apply(bias, input, weight)

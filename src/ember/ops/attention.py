@@ -52,6 +52,36 @@ def _row_sums(x: np.ndarray) -> np.ndarray:
     return gemm(x, _ones(x.shape[-1], x.dtype))[..., None]
 
 
+def _row_max(s: np.ndarray) -> np.ndarray:
+    """s.max(-1, keepdims=True). NumPy's max along a contiguous last axis pays per row; for
+    33..64 keys the two (overlapping) halves are first reduced elementwise to at most 32
+    columns, which _reduce_keepdim reduces through a transposed copy (a quarter faster at
+    64 keys; the same maximum, exactly)."""
+    c = s.shape[-1]
+    if 32 < c <= 64 and s.size >= 512:
+        h = (c + 1) // 2
+        s = np.maximum(s[..., :h], s[..., c - h:])
+    return _reduce_keepdim(np.maximum, s, s.ndim - 1)
+
+
+def _product_like(a: np.ndarray, b: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """a @ b, written in the memory layout of `like` when the product has its shape (as torch
+    allocates attention's output like the query): the heads of a query cut from a (B, L, H*E)
+    projection come back (B, H, L, E) in (B, L, H, E) memory, so the usual
+    out.transpose(1, 2).contiguous() copies nothing, and a gradient so laid out passes its
+    transpose and view back to the projection without a copy. BLAS writes a strided output at
+    no extra cost."""
+    if _lays_out_like(a, b, like):
+        return gemm(a, b, out=np.empty_like(like))
+    return gemm(a, b)
+
+
+def _lays_out_like(a: np.ndarray, b: np.ndarray, like: np.ndarray) -> bool:
+    """Whether a @ b is to be laid out as `like` (see _product_like)."""
+    return (not like.flags.c_contiguous and a.shape[:-2] == b.shape[:-2]
+            and a.shape[:-1] + b.shape[-1:] == like.shape)
+
+
 def _fold(x: np.ndarray, heads: int) -> np.ndarray:
     """(..., H, L, D) -> (..., heads, (H // heads) * L, D): the query heads that share one
     key/value head (grouped-query attention) stacked along L, so one GEMM serves the group and
@@ -93,7 +123,7 @@ class ScaledDotProductAttentionBackward0(Op):
         if mask is not None:
             s += mask._data
         # softmax over the keys, in place
-        m = _reduce_keepdim(np.maximum, s, s.ndim - 1)
+        m = _row_max(s)
         dead = None
         if mask is not None or fixed is not None and not causal:
             dead = ~np.isfinite(m)  # rows with every key masked (-inf): softmax gives 0
@@ -106,6 +136,18 @@ class ScaledDotProductAttentionBackward0(Op):
         tot = _row_sums(s)
         if dead is not None:
             tot[dead] = 1
+        nig = ctx.needs_input_grad
+        if p == 0.0 and not (nig[0] or nig[1] or nig[2] or nig[3]) and va.shape[-1] < s.shape[-1]:
+            # nothing saved for a backward: the sums divide the (smaller) output instead of the
+            # weights, as a fused kernel's deferred normalisation does
+            if hv is not None and hv != hq:
+                out = _unfold(gemm(_fold(s, hv), va), hq)
+            else:
+                out = gemm(s, va)
+                if _lays_out_like(s, va, qa):  # the division writes the query's layout
+                    return np.divide(out, tot, out=np.empty_like(qa))
+            out /= tot
+            return out
         s /= tot
         keep = None
         if p > 0.0:
@@ -120,8 +162,7 @@ class ScaledDotProductAttentionBackward0(Op):
         if hv is not None and hv != hq:
             out = _unfold(gemm(_fold(pd, hv), va), hq)
         else:
-            out = gemm(pd, va)
-        nig = ctx.needs_input_grad
+            out = _product_like(pd, va, qa)
         if nig[0] or nig[1] or nig[2] or nig[3]:
             ctx.save_for_backward(q, k, v, mask)
             ctx.attn, ctx.keep, ctx.scale, ctx.heads = s, keep, scale, (hq, hk, hv)
@@ -147,7 +188,7 @@ class ScaledDotProductAttentionBackward0(Op):
             dp = _unfold(gemm(gf, va.swapaxes(-1, -2)), hq)
         else:
             if nig[2]:
-                gv = gemm(pd.swapaxes(-1, -2), gd)
+                gv = _product_like(pd.swapaxes(-1, -2), gd, va)
             dp = gemm(gd, va.swapaxes(-1, -2))
         if nig[0] or nig[1] or nig[3]:
             if keep is not None:
@@ -169,10 +210,10 @@ class ScaledDotProductAttentionBackward0(Op):
                     gk *= t
             else:
                 if nig[0]:
-                    gq = gemm(ds, ka)
+                    gq = _product_like(ds, ka, qa)
                     gq *= t
                 if nig[1]:
-                    gk = gemm(ds.swapaxes(-1, -2), qa)
+                    gk = _product_like(ds.swapaxes(-1, -2), qa, ka)
                     gk *= t
         return (None if gq is None else _new(gq), None if gk is None else _new(gk),
                 None if gv is None else _new(gv), None if gm is None else _new(gm),

@@ -290,6 +290,9 @@ class GeluBackward0(Op):
         cdf = _phi_np(a)
         if ctx.needs_input_grad[0]:
             ctx.cdf = cdf  # reused by the backward
+            return a * cdf
+        if type(cdf) is np.ndarray and cdf.shape == a.shape and cdf.dtype == a.dtype:
+            return np.multiply(a, cdf, out=cdf)  # (a fresh array: written in place)
         return a * cdf
 
     @staticmethod
