@@ -20,6 +20,7 @@ from numpy.lib.stride_tricks import as_strided
 from .._tensor import Tensor
 from ..autograd.function import once_differentiable
 from . import conv_strided as _strided
+from . import conv_phase as _phase
 from .base import Op
 from ._gemm import gemm
 from .normalization import channel_sum
@@ -425,6 +426,9 @@ def convolution(input, weight, bias, stride, padding, dilation, groups, nd: int)
     if nd == 2 and x.dtype.kind == "f" and use_winograd(input.shape, w.shape, stride, pads,
                                                         dilation, groups):
         op = WinogradConvolution
+    elif nd == 2 and _phase.applies(input.shape, w.shape, stride, pads, dilation, groups,
+                                    x.dtype):  # 4x4 stride 2: phases + Winograd F(4x4, 2x2)
+        op = _phase.ConvolutionBackward0
     out = op.apply(input, weight, bias, stride, pads, dilation, groups)
     return out.squeeze(0) if unbatched else out
 
