@@ -105,16 +105,17 @@ def _kernel_adjoint(du: np.ndarray) -> np.ndarray:
     return (du.reshape(25, op * k).T @ _mat("GG", du.dtype)).reshape(op, k, 2, 2)
 
 
-def _input_transform(xg: np.ndarray, Tw: int) -> np.ndarray:
-    """V (25, K, Th*Tw*N) = B^T d B for every 5x5 tile (at stride 4) of an input X whose tile rows
-    are gathered in xg (5, K, Th, 4Tw+1, N): xg[j, k, t, w, n] = X[k, 4t + j, w, n]."""
-    _, K, Th, Wx, N = xg.shape
-    bt = _mat("BT", xg.dtype)
-    r = gemm(bt, xg.reshape(5, -1)).reshape(5, K, Th, Wx, N)  # rows transformed: (5a, ...)
-    s = r.strides
-    cols = np.ascontiguousarray(as_strided(r, (5, 5, K, Th, Tw, N),
-                                           (s[3], s[0], s[1], s[2], 4 * s[3], s[4])))
-    return gemm(bt, cols.reshape(5, -1)).reshape(25, K, Th * Tw * N)
+def _input_transform(rows: np.ndarray, cols_view) -> np.ndarray:
+    """V (25, K, P) = B^T d B for every 5x5 input tile d (at stride 4).
+
+    rows (..., 5, M) views each tile row-band's 5 rows as 5 contiguous runs of M, straight in
+    the rows-outer input (no copy); cols_view(R) views the row-transformed R as
+    (5, 5a, K, Th, Tw, N), the five columns of each tile first."""
+    bt = _mat("BT", rows.dtype)
+    r = gemm(bt, rows)  # rows transformed: (..., 5a, M)
+    cols = np.ascontiguousarray(cols_view(r))
+    K = cols.shape[2]
+    return gemm(bt, cols.reshape(5, -1)).reshape(25, K, -1)
 
 
 def _output_transform(m: np.ndarray) -> np.ndarray:
@@ -132,14 +133,24 @@ def _grad_transform(gy: np.ndarray) -> np.ndarray:
     return gemm(a, z1.reshape(5, 4, -1)).reshape((25,) + gy.shape[2:])
 
 
-def _batch_last(a: np.ndarray, Hq: int, Wq: int, pt: int, pl: int) -> np.ndarray:
-    """a (N, C, H, W) zero-padded to (C, Hq, Wq, N), a's pixel (h, w) at (pt + h, pl + w) (and
-    cropped to fit)."""
+def _rows_outer(a: np.ndarray, Hq: int, Wq: int, pt: int, pl: int) -> np.ndarray:
+    """a (N, C, H, W) zero-padded to (Hq, C, Wq, N), a's pixel (h, w) at (pt + h, pl + w) (and
+    cropped to fit). Rows outermost: a tile's rows are whole (C, Wq, N) blocks, which the input
+    transform's GEMM reads in place; the batch innermost: every gather moves runs of N."""
     N, C, H, W = a.shape
-    out = np.zeros((C, Hq, Wq, N), a.dtype)
+    out = np.zeros((Hq, C, Wq, N), a.dtype)
     h1, w1 = min(H, Hq - pt), min(W, Wq - pl)
-    out[:, pt:pt + h1, pl:pl + w1] = a[:, :, :h1, :w1].transpose(1, 2, 3, 0)
+    out[pt:pt + h1, :, pl:pl + w1] = a[:, :, :h1, :w1].transpose(2, 1, 3, 0)
     return out
+
+
+def _layout(a: np.ndarray, Hq: int, Wq: int, pt: int, pl: int, al) -> np.ndarray:
+    """_rows_outer(a, Hq, Wq, pt, pl), or its view in al = (the same array laid out by
+    _rows_outer with padding at least (pt, pl) in front, that padding)."""
+    if al is None:
+        return _rows_outer(a, Hq, Wq, pt, pl)
+    at, ot, ol = al
+    return at[ot - pt:ot - pt + Hq, :, ol - pl:ol - pl + Wq]
 
 
 # ---- 4x4 stride-2 convolution = 2x2 correlation over 4C channels -----------------------------
@@ -156,20 +167,27 @@ def _conv_taps_back(dw2: np.ndarray, O: int, C: int) -> np.ndarray:
 
 
 def conv_forward(x: np.ndarray, w: np.ndarray, pt: int, pl: int, Ho: int, Wo: int,
-                 keep_v: bool):
+                 keep_v: bool, xl=None):
     """out (N, O, Ho, Wo) = conv2d(x, w, stride 2) with the zero padding's top/left (pt, pl)
     (bottom/right follow from Ho, Wo); and V (25, 4C, P) when keep_v (for the weight gradient).
+    xl: x already laid out by _rows_outer with padding (pt, pl) and at least this size.
 
     Shape: x (N, C, H, W), w (O, C, 4, 4)."""
     N, C, H, W = x.shape
     O = w.shape[0]
     Th, Tw = -(-Ho // 4), -(-Wo // 4)
-    xp = _batch_last(x, 8 * Th + 2, 8 * Tw + 2, pt, pl)
-    # tile rows of the space-to-depth input: [j, (c, r, s), t, b, n] = xp[c, 2(4t+j)+r, 2b+s, n]
-    sC, sH, sW, sN = xp.strides
-    xg = np.ascontiguousarray(as_strided(xp, (5, C, 2, 2, Th, 4 * Tw + 1, N),
-                                         (2 * sH, sC, sH, sW, 8 * sH, 2 * sW, sN)))
-    v = _input_transform(xg.reshape(5, 4 * C, Th, 4 * Tw + 1, N), Tw)
+    xp = _rows_outer(x, 8 * Th + 2, 8 * Tw + 2, pt, pl) if xl is None else xl  # (Hq, C, Wq, N)
+    Wq = xp.shape[2]
+    # space-to-depth tile rows: band (t, r) is padded rows 8t + r + 2j, j = 0..4
+    sH = xp.strides[0]
+    rows = as_strided(xp, (Th, 2, 5, xp[0].size), (8 * sH, sH, 2 * sH, xp.itemsize))
+
+    def cols(r):  # (t, r, a, c, w, n) -> [l, a, (c, r, s), t, u, n] at w = 2(4u + l) + s
+        r = r.reshape(Th, 2, 5, C, Wq, N)
+        st = r.strides
+        return as_strided(r, (5, 5, C, 2, 2, Th, Tw, N),
+                          (2 * st[4], st[2], st[3], st[1], st[4], st[0], 8 * st[4], st[5]))
+    v = _input_transform(rows, cols).reshape(25, 4 * C, -1)
     m = gemm(_kernel_transform(_conv_taps(w)), v)  # (25, O, P)
     y = _output_transform(m).reshape(4, 4, O, Th, Tw, N)
     # batch-last output (O, 4Th, 4Tw, N), each of the 16 tile positions moving runs of N, then
@@ -182,15 +200,16 @@ def conv_forward(x: np.ndarray, w: np.ndarray, pt: int, pl: int, Ho: int, Wo: in
     return np.ascontiguousarray(full.transpose(3, 0, 1, 2)), (v if keep_v else None)
 
 
-def conv_weight_grad(g: np.ndarray, v: np.ndarray, C: int) -> np.ndarray:
-    """dW (O, C, 4, 4) of conv_forward from g (N, O, Ho, Wo) and the forward's V."""
+def conv_weight_grad(g: np.ndarray, v: np.ndarray, C: int, gl=None) -> np.ndarray:
+    """dW (O, C, 4, 4) of conv_forward from g (N, O, Ho, Wo) and the forward's V (gl: g laid out
+    by _rows_outer with a padding, see _layout)."""
     N, O, Ho, Wo = g.shape
     Th, Tw = -(-Ho // 4), -(-Wo // 4)
-    gt = _batch_last(g, 4 * Th, 4 * Tw, 0, 0).reshape(O, Th, 4, Tw, 4, N)
+    gt = _layout(g, 4 * Th, 4 * Tw, 0, 0, gl).reshape(Th, 4, O, Tw, 4, N)
     gy = np.empty((4, 4, O, Th, Tw, N), g.dtype)
     for i in range(4):
         for j in range(4):
-            gy[j, i] = gt[:, :, i, :, j]
+            gy[j, i] = gt[:, i, :, :, j].transpose(1, 0, 2, 3)
     z = _grad_transform(gy.reshape(4, 4, O, -1))  # (25, O, P)
     du = gemm(z, v.transpose(0, 2, 1))  # (25, O, 4C)
     return _conv_taps_back(_kernel_adjoint(du), O, C)
@@ -212,20 +231,28 @@ def _convt_taps_back(dw2: np.ndarray, Ci: int, Co: int) -> np.ndarray:
 
 
 def convt_forward(x: np.ndarray, w: np.ndarray, ph: int, pw: int, Ho: int, Wo: int,
-                  keep_v: bool):
+                  keep_v: bool, xl=None):
     """out (N, Cout, Ho, Wo) = conv_transpose2d(x, w, stride 2, padding (ph, pw)) (output
-    padding is in Ho, Wo); and V (25, Cin, P) when keep_v.
+    padding is in Ho, Wo); and V (25, Cin, P) when keep_v. xl: x already laid out by
+    _rows_outer with padding (1, 1) and at least this size.
 
     Shape: x (N, Cin, H, W), w (Cin, Cout, 4, 4)."""
     N, Ci, H, W = x.shape
     Co = w.shape[1]
     Th, Tw = -(-(Ho + ph) // 8), -(-(Wo + pw) // 8)
-    # input padded by one row/column in front, batch-last: (Cin, 4Th+1, 4Tw+1, N)
-    xp = _batch_last(x, 4 * Th + 1, 4 * Tw + 1, 1, 1)
-    sC, sH, sW, sN = xp.strides
-    xg = np.ascontiguousarray(as_strided(xp, (5, Ci, Th, 4 * Tw + 1, N),
-                                         (sH, sC, 4 * sH, sW, sN)))
-    v = _input_transform(xg, Tw)  # (25, Cin, P)
+    # input padded by one row/column in front: (4Th+1, Cin, 4Tw+1, N)
+    xp = _rows_outer(x, 4 * Th + 1, 4 * Tw + 1, 1, 1) if xl is None else xl
+    Wx = xp.shape[2]
+    # tile rows: band t is rows 4t + j, j = 0..4, each a (Cin, Wx, N) block
+    sH = xp.strides[0]
+    rows = as_strided(xp, (Th, 5, xp[0].size), (4 * sH, sH, xp.itemsize))
+
+    def cols(r):  # (t, a, c, w, n) -> [l, a, c, t, u, n] at w = 4u + l
+        r = r.reshape(Th, 5, Ci, Wx, N)
+        st = r.strides
+        return as_strided(r, (5, 5, Ci, Th, Tw, N),
+                          (st[3], st[1], st[2], st[0], 4 * st[3], st[4]))
+    v = _input_transform(rows, cols)  # (25, Cin, P)
     m = gemm(_kernel_transform(_convt_taps(w)), v)  # (25, 4Cout, P)
     y = _output_transform(m).reshape(4, 4, 4, Co, Th, Tw, N)  # (j, i, (rq, cq), o, t, u, n)
     # output row 2(4t + i) + rq - ph, column 2(4u + j) + cq - pw: batch-last first (runs of N)
@@ -238,17 +265,19 @@ def convt_forward(x: np.ndarray, w: np.ndarray, ph: int, pw: int, Ho: int, Wo: i
     return np.ascontiguousarray(full.transpose(3, 0, 1, 2)), (v if keep_v else None)
 
 
-def convt_weight_grad(g: np.ndarray, v: np.ndarray, Ci: int, ph: int, pw: int) -> np.ndarray:
-    """dW (Cin, Cout, 4, 4) of convt_forward from g (N, Cout, Ho, Wo) and the forward's V."""
+def convt_weight_grad(g: np.ndarray, v: np.ndarray, Ci: int, ph: int, pw: int,
+                      gl=None) -> np.ndarray:
+    """dW (Cin, Cout, 4, 4) of convt_forward from g (N, Cout, Ho, Wo) and the forward's V (gl:
+    g laid out by _rows_outer with a padding, see _layout)."""
     N, Co, Ho, Wo = g.shape
     Th, Tw = -(-(Ho + ph) // 8), -(-(Wo + pw) // 8)
     # gY[j, i, (rq, cq), o, t, u, n] = g padded[n, o, 2(4t+i) + rq, 2(4u+j) + cq]
-    gt = _batch_last(g, 8 * Th, 8 * Tw, ph, pw).reshape(Co, Th, 8, Tw, 8, N)
+    gt = _layout(g, 8 * Th, 8 * Tw, ph, pw, gl).reshape(Th, 8, Co, Tw, 8, N)
     gy = np.empty((4, 4, 4, Co, Th, Tw, N), g.dtype)
     for i in range(4):
         for j in range(4):
             for q in range(4):
-                gy[j, i, q] = gt[:, :, 2 * i + q // 2, :, 2 * j + q % 2]
+                gy[j, i, q] = gt[:, 2 * i + q // 2, :, :, 2 * j + q % 2].transpose(1, 0, 2, 3)
     z = _grad_transform(gy.reshape(4, 4, 4 * Co, -1))  # (25, 4Cout, P)
     du = gemm(z, v.transpose(0, 2, 1))  # (25, 4Cout, Cin)
     return _convt_taps_back(_kernel_adjoint(du), Ci, Co)
@@ -284,12 +313,19 @@ class ConvolutionBackward0(Op):
         need = ctx.needs_input_grad
         g = grad._data
         gx = gw = gb = None
+        gl = None
         if need[0]:  # dx = conv_transpose2d(g, w) with the same stride and top/left padding
             pt, pl = ctx.pad
             H, W = ctx.xhw
-            gx = _new(convt_forward(g, ctx.w, pt, pl, H, W, False)[0])
+            if need[1]:  # g laid out once, padded for both passes
+                Ho, Wo = g.shape[2:]
+                Hq = max(4 * -(-(H + pt) // 8), 4 * -(-Ho // 4)) + 1
+                Wq = max(4 * -(-(W + pl) // 8), 4 * -(-Wo // 4)) + 1
+                gl = (_rows_outer(g, Hq, Wq, 1, 1), 1, 1)
+            gx = _new(convt_forward(g, ctx.w, pt, pl, H, W, False,
+                                    None if gl is None else gl[0])[0])
         if need[1]:
-            gw = _new(conv_weight_grad(g, ctx.v, ctx.v.shape[1] // 4))
+            gw = _new(conv_weight_grad(g, ctx.v, ctx.v.shape[1] // 4, gl))
         if ctx.has_bias and need[2]:
             gb = _new(channel_sum(g))
         return gx, gw, gb, None, None, None, None
@@ -323,11 +359,18 @@ class ConvTransposeBackward(Op):
         g = grad._data
         gx = gw = gb = None
         ph, pw = ctx.pad
+        gl = None
         if need[0]:  # dx = conv2d(g, w) with the same stride and padding
             H, W = ctx.xhw
-            gx = _new(conv_forward(g, ctx.w, ph, pw, H, W, False)[0])
+            if need[1]:  # g laid out once, padded for both passes
+                Ho, Wo = g.shape[2:]
+                Hq = max(8 * -(-H // 4) + 2, 8 * -(-(Ho + ph) // 8))
+                Wq = max(8 * -(-W // 4) + 2, 8 * -(-(Wo + pw) // 8))
+                gl = (_rows_outer(g, Hq, Wq, ph, pw), ph, pw)
+            gx = _new(conv_forward(g, ctx.w, ph, pw, H, W, False,
+                                   None if gl is None else gl[0])[0])
         if need[1]:
-            gw = _new(convt_weight_grad(g, ctx.v, ctx.v.shape[1], ph, pw))
+            gw = _new(convt_weight_grad(g, ctx.v, ctx.v.shape[1], ph, pw, gl))
         if ctx.has_bias and need[2]:
             gb = _new(channel_sum(g))
         return gx, gw, gb, None, None, None, None, None
