@@ -13,9 +13,14 @@ need 8x8 of tiles):
     Y = A^T [ sum_k (G w G^T) ⊙ (B^T d B) ] A      (d the 5x5 input tile, w the 2x2 taps)
 with interpolation points 0, 1, -1, -1/2 and infinity (A^T, B^T small binary fractions). Its
 float32 error is larger than a direct sum's: measured 5e-6 of the output's scale for 64 input
-channels (torch's own float32 result: 4e-7), growing with the square root of the depth. The channel sums are 25 batched
-GEMMs; the transforms are small GEMMs (5x5 and 4x5 matrices) over gathered rows and columns of
-batch-last arrays (the batch innermost: every gather moves runs of N or more elements).
+channels (torch's own float32 result: 4e-7), growing with the square root of the depth.
+
+Layout: the channel sums are 25 batched GEMMs U[k] (O', K) @ V[k] (K, tiles * N); the
+transforms are small GEMMs (5x5 and 4x5 matrices). Inputs are laid out rows-outer and
+batch-last, (H, C, W, N): a tile band's five rows are five whole (C, W, N) blocks, which the row
+transform's GEMM reads in place, and the column gather and the output scatter move runs of N.
+On the 7x7/14x14 maps of the benchmarks the transforms and layout copies cost about as much
+again as the (reduced) GEMMs; they are memory passes NumPy cannot fuse.
 
 Backward: the input gradient of either is the other one's forward (a convolution's dx is the
 transposed convolution of g with the same weight, and back), and the weight gradient is the
@@ -23,7 +28,8 @@ adjoint of the forward's linear maps: Z = A gY A^T per tile, dU = Z V^T (25 GEMM
 from the forward), dW = G^T dU G, taps put back in place.
 
 Applies (see `applies`): 2-d, kernel 4x4, stride 2, dilation 1, groups 1, float32/float64,
-at least MIN_CHANNELS channels on both sides (thin layers are faster by im2col).
+at least MIN_CHANNELS channels on both sides (thin layers are faster by im2col), two tiles or
+more a side and at most MAX_WORK of direct's multiply-adds (odd sizes waste tiles).
 """
 from __future__ import annotations
 
