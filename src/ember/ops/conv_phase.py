@@ -111,32 +111,37 @@ def _kernel_adjoint(du: np.ndarray) -> np.ndarray:
     return (du.reshape(25, op * k).T @ _mat("GG", du.dtype)).reshape(op, k, 2, 2)
 
 
-def _input_transform(rows: np.ndarray, cols_view) -> np.ndarray:
-    """V (25, K, P) = B^T d B for every 5x5 input tile d (at stride 4).
+def _input_transform(rows: np.ndarray, cols_view, v: np.ndarray) -> np.ndarray:
+    """V = B^T d B for every 5x5 input tile d (at stride 4), into v.
 
     rows (..., 5, M) views each tile row-band's 5 rows as 5 contiguous runs of M, straight in
-    the rows-outer input (no copy); cols_view(R) views the row-transformed R as
-    (5, 5a, K, Th, Tw, N), the five columns of each tile first."""
+    the rows-outer input (no copy); cols_view(R) views the row-transformed R (..., 5a, M) as
+    (5a, ..., 5l, N), each tile's five columns as a (5, N) matrix, and v as (5b, 5a, ..., N)
+    is written through its transposed view (5a, ..., 5b, N): both stages are GEMMs on views,
+    with no gather."""
     bt = _mat("BT", rows.dtype)
     r = gemm(bt, rows)  # rows transformed: (..., 5a, M)
-    cols = np.ascontiguousarray(cols_view(r))
-    K = cols.shape[2]
-    return gemm(bt, cols.reshape(5, -1)).reshape(25, K, -1)
+    gemm(bt, cols_view(r), out=np.moveaxis(v, 0, -2))
+    return v
 
 
-def _output_transform(m: np.ndarray) -> np.ndarray:
-    """Y (4j, 4i, O', P) = A^T M A per tile from M (25, O', P): output (4t + i, 4u + j)."""
+def _output_transform(m: np.ndarray, y_view) -> None:
+    """A^T M A per tile from M (25 = (5b, 5a), O', P), the second stage written straight into
+    y_view(Y1), a view (4j, ..., 4i, N) of the caller's output for Y1 = (4j, 5a, O', P) viewed
+    (4j, ..., 5a, N): output (4t + i, 4u + j)."""
     at = _mat("AT", m.dtype)
-    y1 = gemm(at, m.reshape(5, -1))  # (4j, 5a * O' * P)
-    return gemm(at, y1.reshape(4, 5, -1)).reshape((4, 4) + m.shape[1:])
+    y1 = gemm(at, m.reshape(5, -1)).reshape((4, 5) + m.shape[1:])  # (4j, 5a, O', P)
+    out, src = y_view(y1)
+    gemm(at, src, out=out)
 
 
-def _grad_transform(gy: np.ndarray) -> np.ndarray:
-    """Z (25, O', P) = A gY A^T per tile from gY (4j, 4i, O', P): the adjoint of the output
-    transform."""
-    a = _mat("A", gy.dtype)
-    z1 = gemm(a, gy.reshape(4, -1))  # (5b, 4i * O' * P)
-    return gemm(a, z1.reshape(5, 4, -1)).reshape((25,) + gy.shape[2:])
+def _grad_transform(gv: np.ndarray, z1: np.ndarray, z1v: np.ndarray, Op: int) -> np.ndarray:
+    """Z (25, O', P) = A gY A^T per tile (the adjoint of the output transform): gv views gY's
+    tiles (4i, ..., 4j, N) straight in the laid-out gradient; the first stage goes into z1
+    (5b, 4i, O', P) through its view z1v (4i, ..., 5b, N)."""
+    a = _mat("A", z1.dtype)
+    gemm(a, gv, out=z1v)
+    return gemm(a, z1.reshape(5, 4, -1)).reshape(25, Op, -1)
 
 
 def _rows_outer(a: np.ndarray, Hq: int, Wq: int, pt: int, pl: int) -> np.ndarray:
@@ -188,20 +193,22 @@ def conv_forward(x: np.ndarray, w: np.ndarray, pt: int, pl: int, Ho: int, Wo: in
     sH = xp.strides[0]
     rows = as_strided(xp, (Th, 2, 5, xp[0].size), (8 * sH, sH, 2 * sH, xp.itemsize))
 
-    def cols(r):  # (t, r, a, c, w, n) -> [l, a, (c, r, s), t, u, n] at w = 2(4u + l) + s
+    def cols(r):  # (t, r, a, c, w, n) -> [a, (c, r, s), t, u | l, n] at w = 2(4u + l) + s
         r = r.reshape(Th, 2, 5, C, Wq, N)
         st = r.strides
-        return as_strided(r, (5, 5, C, 2, 2, Th, Tw, N),
-                          (2 * st[4], st[2], st[3], st[1], st[4], st[0], 8 * st[4], st[5]))
-    v = _input_transform(rows, cols).reshape(25, 4 * C, -1)
+        return as_strided(r, (5, C, 2, 2, Th, Tw, 5, N),
+                          (st[2], st[3], st[1], st[4], st[0], 8 * st[4], 2 * st[4], st[5]))
+    v = _input_transform(rows, cols, np.empty((5, 5, C, 2, 2, Th, Tw, N), x.dtype))
+    v = v.reshape(25, 4 * C, -1)
     m = gemm(_kernel_transform(_conv_taps(w)), v)  # (25, O, P)
-    y = _output_transform(m).reshape(4, 4, O, Th, Tw, N)
-    # batch-last output (O, 4Th, 4Tw, N), each of the 16 tile positions moving runs of N, then
-    # one transpose to (N, O, Ho, Wo) (NumPy copies with inner runs of 4 cost 10x more)
-    full = np.empty((O, Th, 4, Tw, 4, N), y.dtype)
-    for i in range(4):
-        for j in range(4):
-            full[:, :, i, :, j] = y[j, i]
+    # batch-last output (O, 4Th, 4Tw, N) written by the output transform's second GEMM, then one
+    # transpose to (N, O, Ho, Wo) (NumPy copies with inner runs of 4 cost 10x more)
+    full = np.empty((O, Th, 4, Tw, 4, N), x.dtype)
+
+    def yv(y1):  # (4j, 5a, O, P) -> [j, o, t, u | a, n]; full as [j, o, t, u | i, n]
+        src = y1.reshape(4, 5, O, Th, Tw, N).transpose(0, 2, 3, 4, 1, 5)
+        return full.transpose(4, 0, 1, 3, 2, 5), src
+    _output_transform(m, yv)
     full = full.reshape(O, 4 * Th, 4 * Tw, N)[:, :Ho, :Wo]
     return np.ascontiguousarray(full.transpose(3, 0, 1, 2)), (v if keep_v else None)
 
@@ -211,12 +218,9 @@ def conv_weight_grad(g: np.ndarray, v: np.ndarray, C: int, gl=None) -> np.ndarra
     by _rows_outer with a padding, see _layout)."""
     N, O, Ho, Wo = g.shape
     Th, Tw = -(-Ho // 4), -(-Wo // 4)
-    gt = _layout(g, 4 * Th, 4 * Tw, 0, 0, gl).reshape(Th, 4, O, Tw, 4, N)
-    gy = np.empty((4, 4, O, Th, Tw, N), g.dtype)
-    for i in range(4):
-        for j in range(4):
-            gy[j, i] = gt[:, i, :, :, j].transpose(1, 0, 2, 3)
-    z = _grad_transform(gy.reshape(4, 4, O, -1))  # (25, O, P)
+    gt = _layout(g, 4 * Th, 4 * Tw, 0, 0, gl).reshape(Th, 4, O, Tw, 4, N)  # (t, i, o, u, j, n)
+    z1 = np.empty((5, 4, O, Th, Tw, N), g.dtype)
+    z = _grad_transform(gt.transpose(1, 2, 0, 3, 4, 5), z1, z1.transpose(1, 2, 3, 4, 0, 5), O)
     du = gemm(z, v.transpose(0, 2, 1))  # (25, O, 4C)
     return _conv_taps_back(_kernel_adjoint(du), O, C)
 
@@ -253,20 +257,22 @@ def convt_forward(x: np.ndarray, w: np.ndarray, ph: int, pw: int, Ho: int, Wo: i
     sH = xp.strides[0]
     rows = as_strided(xp, (Th, 5, xp[0].size), (4 * sH, sH, xp.itemsize))
 
-    def cols(r):  # (t, a, c, w, n) -> [l, a, c, t, u, n] at w = 4u + l
+    def cols(r):  # (t, a, c, w, n) -> [a, c, t, u | l, n] at w = 4u + l
         r = r.reshape(Th, 5, Ci, Wx, N)
         st = r.strides
-        return as_strided(r, (5, 5, Ci, Th, Tw, N),
-                          (st[3], st[1], st[2], st[0], 4 * st[3], st[4]))
-    v = _input_transform(rows, cols)  # (25, Cin, P)
-    m = gemm(_kernel_transform(_convt_taps(w)), v)  # (25, 4Cout, P)
-    y = _output_transform(m).reshape(4, 4, 4, Co, Th, Tw, N)  # (j, i, (rq, cq), o, t, u, n)
-    # output row 2(4t + i) + rq - ph, column 2(4u + j) + cq - pw: batch-last first (runs of N)
-    full = np.empty((Co, Th, 8, Tw, 8, N), y.dtype)
-    for i in range(4):
-        for j in range(4):
-            for q in range(4):
-                full[:, :, 2 * i + q // 2, :, 2 * j + q % 2] = y[j, i, q]
+        return as_strided(r, (5, Ci, Th, Tw, 5, N),
+                          (st[1], st[2], st[0], 4 * st[3], st[3], st[4]))
+    v = _input_transform(rows, cols, np.empty((5, 5, Ci, Th, Tw, N), x.dtype))
+    v = v.reshape(25, Ci, -1)
+    m = gemm(_kernel_transform(_convt_taps(w)), v)  # (25, (rq, cq, o), P)
+    # output row 2(4t + i) + rq - ph, column 2(4u + j) + cq - pw: batch-last first, written by
+    # the output transform's second GEMM
+    full = np.empty((Co, Th, 4, 2, Tw, 4, 2, N), x.dtype)  # (o, t, i, rq, u, j, cq, n)
+
+    def yv(y1):  # (4j, 5a, (rq, cq, o), P) -> [j, rq, cq, o, t, u | a, n]
+        src = y1.reshape(4, 5, 2, 2, Co, Th, Tw, N).transpose(0, 2, 3, 4, 5, 6, 1, 7)
+        return full.transpose(5, 3, 6, 0, 1, 4, 2, 7), src
+    _output_transform(m, yv)
     full = full.reshape(Co, 8 * Th, 8 * Tw, N)[:, ph:ph + Ho, pw:pw + Wo]
     return np.ascontiguousarray(full.transpose(3, 0, 1, 2)), (v if keep_v else None)
 
@@ -277,14 +283,11 @@ def convt_weight_grad(g: np.ndarray, v: np.ndarray, Ci: int, ph: int, pw: int,
     g laid out by _rows_outer with a padding, see _layout)."""
     N, Co, Ho, Wo = g.shape
     Th, Tw = -(-(Ho + ph) // 8), -(-(Wo + pw) // 8)
-    # gY[j, i, (rq, cq), o, t, u, n] = g padded[n, o, 2(4t+i) + rq, 2(4u+j) + cq]
-    gt = _layout(g, 8 * Th, 8 * Tw, ph, pw, gl).reshape(Th, 8, Co, Tw, 8, N)
-    gy = np.empty((4, 4, 4, Co, Th, Tw, N), g.dtype)
-    for i in range(4):
-        for j in range(4):
-            for q in range(4):
-                gy[j, i, q] = gt[:, 2 * i + q // 2, :, :, 2 * j + q % 2].transpose(1, 0, 2, 3)
-    z = _grad_transform(gy.reshape(4, 4, 4 * Co, -1))  # (25, 4Cout, P)
+    # gY[j, i, (rq, cq, o), t, u, n] = g padded[n, o, 2(4t+i) + rq, 2(4u+j) + cq]
+    gt = _layout(g, 8 * Th, 8 * Tw, ph, pw, gl).reshape(Th, 4, 2, Co, Tw, 4, 2, N)
+    z1 = np.empty((5, 4, 2, 2, Co, Th, Tw, N), g.dtype)
+    z = _grad_transform(gt.transpose(1, 2, 6, 3, 0, 4, 5, 7), z1,
+                        z1.transpose(1, 2, 3, 4, 5, 6, 0, 7), 4 * Co)  # (25, 4Cout, P)
     du = gemm(z, v.transpose(0, 2, 1))  # (25, 4Cout, Cin)
     return _convt_taps_back(_kernel_adjoint(du), Ci, Co)
 
