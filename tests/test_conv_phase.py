@@ -83,7 +83,9 @@ def _anything_4x4_s2(rule):
 @pytest.mark.parametrize("xshape,wshape,kw,expect", [
     ((2, 64, 14, 14), (128, 64, 4, 4), {}, PHASE),                  # DCGAN discriminator
     ((2, 32, 14, 14), (64, 32, 4, 4), {}, PHASE),                   # VAE encoder
-    ((2, 16, 14, 14), (32, 16, 4, 4), {}, "other"),                 # too few channels
+    ((2, 16, 14, 14), (32, 16, 4, 4), {}, PHASE),                   # the fewest channels
+    ((2, 16, 14, 14), (16, 16, 4, 4), {}, "other"),                 # too few channel pairs
+    ((2, 8, 14, 14), (64, 8, 4, 4), {}, "other"),                   # too few input channels
     ((2, 1, 28, 28), (64, 1, 4, 4), {}, "other"),                   # a first layer
     ((2, 64, 8, 8), (128, 64, 4, 4), {}, "other"),                  # one tile a side (4x4 out)
     ((2, 64, 14, 14), (128, 64, 4, 4), dict(stride=1), "other"),
@@ -99,6 +101,8 @@ def test_conv_path_by_shape(torch, xshape, wshape, kw, expect):
     ((2, 128, 7, 7), (128, 64, 4, 4), {}, PHASE),                   # DCGAN generator
     ((2, 64, 7, 7), (64, 32, 4, 4), {}, PHASE),                     # VAE decoder
     ((2, 64, 14, 14), (64, 1, 4, 4), {}, "other"),                  # to one channel
+    ((2, 32, 7, 7), (32, 16, 4, 4), {}, PHASE),                     # the fewest channels
+    ((2, 16, 14, 14), (16, 16, 4, 4), {}, "other"),                 # too few channel pairs
     ((2, 64, 8, 8), (64, 32, 4, 4), {}, "other"),                   # 16x16 out: tiles wasted
     ((2, 64, 7, 7), (64, 32, 4, 4), dict(stride=1), "other"),
     ((2, 64, 7, 7), (64, 32, 4, 4), dict(dilation=2), "other"),

@@ -18,7 +18,8 @@ channels (torch's own float32 result: 4e-7), growing with the square root of the
 Layout: the channel sums are 25 batched GEMMs U[k] (O', K) @ V[k] (K, tiles * N); the
 transforms are small GEMMs (5x5 and 4x5 matrices). Inputs are laid out rows-outer and
 batch-last, (H, C, W, N): a tile band's five rows are five whole (C, W, N) blocks, which the row
-transform's GEMM reads in place, and the column gather and the output scatter move runs of N.
+transform's GEMM reads in place; the column transform and the output and gradient transforms
+are batched small GEMMs on strided views, reading and writing runs of N in place.
 On the 7x7/14x14 maps of the benchmarks the transforms and layout copies cost about as much
 again as the (reduced) GEMMs; they are memory passes NumPy cannot fuse.
 
@@ -28,8 +29,9 @@ adjoint of the forward's linear maps: Z = A gY A^T per tile, dU = Z V^T (25 GEMM
 from the forward), dW = G^T dU G, taps put back in place.
 
 Applies (see `applies`): 2-d, kernel 4x4, stride 2, dilation 1, groups 1, float32/float64,
-at least MIN_CHANNELS channels on both sides (thin layers are faster by im2col), two tiles or
-more a side and at most MAX_WORK of direct's multiply-adds (odd sizes waste tiles).
+at least MIN_CHANNELS channels a side and MIN_PAIRS channel pairs (thin layers are faster by
+im2col), two tiles or more a side and at most MAX_WORK of direct's multiply-adds (odd sizes
+waste tiles).
 """
 from __future__ import annotations
 
@@ -54,10 +56,12 @@ _BT = np.array([[-.5, -1, .5, 1, 0], [0, .5, 1.5, 1, 0], [0, -.5, -.5, 1, 0], [0
 _GG = np.kron(_G, _G).reshape(5, 5, 4).transpose(1, 0, 2).reshape(25, 4)
 _MATS: dict = {}
 
-# fewest channels on each side for this path (measured fw+bw, batch 64, 1 thread, against
-# conv_strided's im2col and conv_transpose's GEMM + col2im: the transforms cost (C + O) * pixels,
-# the GEMMs C * O * pixels; 32->64 @14 gains 5%, 16->16 @28 loses 20%)
-MIN_CHANNELS = 32
+# fewest channels on each side, and channel pairs, for this path (measured fw+bw, batch 64, 1
+# thread, against conv_strided's im2col and conv_transpose's GEMM + col2im: the transforms cost
+# (C + O) * pixels, the GEMMs C * O * pixels; 16->32 @14 gains 1.8x, ConvTranspose 32->16 @7
+# 1.25x, 16->16 @28 loses 2-6%)
+MIN_CHANNELS = 16
+MIN_PAIRS = 512
 # most Winograd multiply-adds, as a share of direct's, for this path: tiles cover the output in
 # 4x4 blocks (rows 2m + rq - pad of a transposed one), so odd sizes waste part of them (measured:
 # ConvTranspose 256->128 8x8 -> 16x16, 0.88 of direct's, loses 8%; 7x7 maps, 0.51, gain 10%)
@@ -92,7 +96,8 @@ def applies(xshape, wshape, stride, padding, dilation, groups, dtype, out_hw=Non
         Th, Tw = -(-(out_hw[0] + padding[0]) // 8), -(-(out_hw[1] + padding[1]) // 8)
         direct = H * W
     # one tile a side: the per-call transforms of the weights (25/4 of them) dominate (measured)
-    return (cin >= MIN_CHANNELS and cout >= MIN_CHANNELS and Th >= 2 and Tw >= 2
+    return (cin >= MIN_CHANNELS and cout >= MIN_CHANNELS and cin * cout >= MIN_PAIRS
+            and Th >= 2 and Tw >= 2
             and 100 * Th * Tw <= MAX_WORK * 16 * direct)
 
 
