@@ -208,3 +208,22 @@ def test_winograd_matrices_compute_the_correlation():
     y = cp._AT @ ((cp._G @ g @ cp._G.T) * (cp._BT @ d @ cp._BT.T)) @ cp._AT.T
     want = np.array([[(d[i:i + 2, j:j + 2] * g).sum() for j in range(4)] for i in range(4)])
     np.testing.assert_allclose(y, want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+def test_inplace_change_of_saved_weight_raises(torch, transposed):
+    """The ops save input and weight as torch does: changing the weight in place between
+    forward and backward raises torch's RuntimeError."""
+    xshape, wshape = ((2, 32, 7, 7), (32, 16, 4, 4)) if transposed else \
+        ((2, 16, 14, 14), (32, 16, 4, 4))
+    for fw in (torch, ember):
+        x = fw.tensor(RNG.standard_normal(xshape).astype(np.float32), requires_grad=True)
+        w = fw.tensor(RNG.standard_normal(wshape).astype(np.float32), requires_grad=True)
+        f = fw.nn.functional.conv_transpose2d if transposed else fw.nn.functional.conv2d
+        out = f(x, w, stride=2, padding=1)
+        if fw is ember:
+            assert _path(out) == PHASE
+        with fw.no_grad():
+            w.add_(1)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            out.sum().backward()

@@ -318,7 +318,7 @@ class ConvolutionBackward0(Op):
         if need[0] or need[1] or (bias is not None and need[2]):
             ctx.v, ctx.pad, ctx.has_bias = v, (pt, pl), bias is not None
             ctx.xhw = (H, W)
-            ctx.w = wa if need[0] else None
+            ctx.save_for_backward(x, weight)  # (torch's checks of in-place changes to either)
         return out
 
     @staticmethod
@@ -336,7 +336,7 @@ class ConvolutionBackward0(Op):
                 Hq = max(4 * -(-(H + pt) // 8), 4 * -(-Ho // 4)) + 1
                 Wq = max(4 * -(-(W + pl) // 8), 4 * -(-Wo // 4)) + 1
                 gl = (_rows_outer(g, Hq, Wq, 1, 1), 1, 1)
-            gx = _new(convt_forward(g, ctx.w, pt, pl, H, W, False,
+            gx = _new(convt_forward(g, ctx.saved_tensors[1]._data, pt, pl, H, W, False,
                                     None if gl is None else gl[0])[0])
         if need[1]:
             gw = _new(conv_weight_grad(g, ctx.v, ctx.v.shape[1] // 4, gl))
@@ -363,7 +363,7 @@ class ConvTransposeBackward(Op):
         if need[0] or need[1] or (bias is not None and need[2]):
             ctx.v, ctx.pad, ctx.has_bias = v, (ph, pw), bias is not None
             ctx.xhw = xa.shape[2:]
-            ctx.w = wa if need[0] else None
+            ctx.save_for_backward(x, weight)  # (torch's checks of in-place changes to either)
         return out
 
     @staticmethod
@@ -381,7 +381,7 @@ class ConvTransposeBackward(Op):
                 Hq = max(8 * -(-H // 4) + 2, 8 * -(-(Ho + ph) // 8))
                 Wq = max(8 * -(-W // 4) + 2, 8 * -(-(Wo + pw) // 8))
                 gl = (_rows_outer(g, Hq, Wq, ph, pw), ph, pw)
-            gx = _new(conv_forward(g, ctx.w, ph, pw, H, W, False,
+            gx = _new(conv_forward(g, ctx.saved_tensors[1]._data, ph, pw, H, W, False,
                                    None if gl is None else gl[0])[0])
         if need[1]:
             gw = _new(convt_weight_grad(g, ctx.v, ctx.v.shape[1], ph, pw, gl))
