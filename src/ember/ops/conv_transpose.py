@@ -22,6 +22,7 @@ from ..autograd.function import once_differentiable
 from .base import Op
 from .conv import _SCALAR_NAMES, _tuple
 from ._gemm import gemm
+from . import conv_phase as _phase
 from .normalization import channel_sum
 
 _new = Tensor._new
@@ -209,7 +210,11 @@ def conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
         return o.squeeze(0) if unbatched else o
     if nd == 1:
         stride, padding, dilation, out = (1,) + stride, (0,) + padding, (1,) + dilation, (1,) + out
-    o = ConvolutionBackward0.apply(input, weight, bias, stride, padding, dilation, groups, out)
+    op = ConvolutionBackward0
+    if nd == 2 and _phase.applies(input.shape, w.shape, stride, padding, dilation, groups,
+                                  x.dtype, out):
+        op = _phase.ConvTransposeBackward  # 4x4 stride 2: phases + Winograd F(4x4, 2x2)
+    o = op.apply(input, weight, bias, stride, padding, dilation, groups, out)
     return o.squeeze(0) if unbatched else o
 
 

@@ -1,0 +1,393 @@
+"""4x4 stride-2 convolutions and transposed convolutions (DCGAN and VAE layers) by phase and
+Winograd F(4x4, 2x2).
+
+Phases: split by the parity of rows and columns, a 4x4 stride-2 convolution is a 2x2 stride-1
+correlation over 4C channels (space-to-depth: input phase (r, s) meets kernel taps
+(2e + r, 2f + s)), and a 4x4 stride-2 transposed convolution is four 2x2 stride-1 correlations
+of the same input, one per output phase (rq, cq), i.e. one with 4*C_out outputs (output row
+y = 2m + rq - pad gets taps rq + 2 - 2e of input rows m + e - 1).
+
+Winograd F(4x4, 2x2) then does each 4x4 block of a 2x2 correlation's outputs with 25 products
+per channel pair instead of 64 (2.56x fewer; 1.96x on the 7x7 maps of a 28x28 DCGAN, which
+need 8x8 of tiles):
+    Y = A^T [ sum_k (G w G^T) ⊙ (B^T d B) ] A      (d the 5x5 input tile, w the 2x2 taps)
+with interpolation points 0, 1, -1, -1/2 and infinity (A^T, B^T small binary fractions). Its
+float32 error is larger than a direct sum's: measured 5e-6 of the output's scale for 64 input
+channels (torch's own float32 result: 4e-7), growing with the square root of the depth.
+
+Layout: the channel sums are 25 batched GEMMs U[k] (O', K) @ V[k] (K, tiles * N); the
+transforms are small GEMMs (5x5 and 4x5 matrices). Inputs are laid out rows-outer and
+batch-last, (H, C, W, N): a tile band's five rows are five whole (C, W, N) blocks, which the row
+transform's GEMM reads in place; the column transform and the output and gradient transforms
+are batched small GEMMs on strided views, reading and writing runs of N in place.
+On the 7x7/14x14 maps of the benchmarks the transforms and layout copies cost about as much
+again as the (reduced) GEMMs; they are memory passes NumPy cannot fuse.
+
+Backward: the input gradient of either is the other one's forward (a convolution's dx is the
+transposed convolution of g with the same weight, and back), and the weight gradient is the
+adjoint of the forward's linear maps: Z = A gY A^T per tile, dU = Z V^T (25 GEMMs, V saved
+from the forward), dW = G^T dU G, taps put back in place.
+
+Applies (see `applies`): 2-d, kernel 4x4, stride 2, dilation 1, groups 1, float32/float64,
+at least MIN_CHANNELS channels a side and MIN_PAIRS channel pairs (thin layers are faster by
+im2col), two tiles or more a side and at most MAX_WORK of direct's multiply-adds (odd sizes
+waste tiles).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from .._tensor import Tensor
+from ..autograd.function import once_differentiable
+from .base import Op
+from ._gemm import gemm
+from .normalization import channel_sum
+
+_new = Tensor._new
+
+# Winograd F(4, 2) at the points 0, 1, -1, -1/2, infinity (Toom-Cook construction)
+_AT = np.array([[1, 1, 1, 1, 0], [0, 1, -1, -.5, 0], [0, 1, 1, .25, 0],
+                [0, 1, -1, -.125, 1]])
+_G = np.array([[-2, 0], [1 / 3, 1 / 3], [-1, 1], [8 / 3, -4 / 3], [0, 1]])
+_BT = np.array([[-.5, -1, .5, 1, 0], [0, .5, 1.5, 1, 0], [0, -.5, -.5, 1, 0], [0, -1, 0, 1, 0],
+                [0, -.5, -1, .5, 1]])
+# (25, 4): row 5b + a, column 2i + j is G[a, i] G[b, j], so U = _GG @ w and dW = _GG^T @ dU
+_GG = np.kron(_G, _G).reshape(5, 5, 4).transpose(1, 0, 2).reshape(25, 4)
+_MATS: dict = {}
+
+# fewest channels on each side, and channel pairs, for this path (measured fw+bw, batch 64, 1
+# thread, against conv_strided's im2col and conv_transpose's GEMM + col2im: the transforms cost
+# (C + O) * pixels, the GEMMs C * O * pixels; 16->32 @14 gains 1.8x, ConvTranspose 32->16 @7
+# 1.25x, 16->16 @28 loses 2-6%)
+MIN_CHANNELS = 16
+MIN_PAIRS = 512
+# most Winograd multiply-adds, as a share of direct's, for this path: tiles cover the output in
+# 4x4 blocks (rows 2m + rq - pad of a transposed one), so odd sizes waste part of them (measured:
+# ConvTranspose 256->128 8x8 -> 16x16, 0.88 of direct's, loses 8%; 7x7 maps, 0.51, gain 10%)
+MAX_WORK = 0.6
+
+
+def _mat(name: str, dtype) -> np.ndarray:
+    key = (name, dtype)
+    m = _MATS.get(key)
+    if m is None:
+        m = _MATS[key] = np.ascontiguousarray({"AT": _AT, "A": _AT.T, "BT": _BT, "GG": _GG}[name],
+                                              dtype=dtype)
+    return m
+
+
+def applies(xshape, wshape, stride, padding, dilation, groups, dtype, out_hw=None) -> bool:
+    """Whether a 2-d convolution (out_hw None; padding (top, bottom, left, right)) or transposed
+    convolution (out_hw its output's (H, W); padding (ph, pw)) goes through this module."""
+    if not (len(wshape) == 4 and tuple(wshape[2:]) == (4, 4) and tuple(stride) == (2, 2)
+            and tuple(dilation) == (1, 1) and groups == 1 and dtype.kind == "f"
+            and dtype.itemsize >= 4 and len(xshape) == 4 and xshape[0] > 0):
+        return False
+    H, W = xshape[2:]
+    if out_hw is None:
+        cin, cout = wshape[1], wshape[0]
+        pt, pb, pl, pr = padding
+        Ho, Wo = (H + pt + pb - 4) // 2 + 1, (W + pl + pr - 4) // 2 + 1
+        Th, Tw = -(-Ho // 4), -(-Wo // 4)
+        direct = Ho * Wo
+    else:
+        cin, cout = wshape[0], wshape[1]
+        Th, Tw = -(-(out_hw[0] + padding[0]) // 8), -(-(out_hw[1] + padding[1]) // 8)
+        direct = H * W
+    # one tile a side: the per-call transforms of the weights (25/4 of them) dominate (measured)
+    return (cin >= MIN_CHANNELS and cout >= MIN_CHANNELS and cin * cout >= MIN_PAIRS
+            and Th >= 2 and Tw >= 2
+            and 100 * Th * Tw <= MAX_WORK * 16 * direct)
+
+
+# ---- the Winograd transforms (each tile's 5x5 input, 5x5 products, 4x4 output) ---------------
+# Index order of the 25 components: 5b + a, a the row component, b the column component.
+
+def _kernel_transform(w2: np.ndarray) -> np.ndarray:
+    """U (25, O', K) from 2x2 taps w2 (O', K, 2, 2): U[b, a] = sum_ij G[a, i] G[b, j] w2[i, j]."""
+    op, k = w2.shape[:2]
+    return (_mat("GG", w2.dtype) @ w2.reshape(op * k, 4).T).reshape(25, op, k)
+
+
+def _kernel_adjoint(du: np.ndarray) -> np.ndarray:
+    """The taps' gradient (O', K, 2, 2) from U's (25, O', K): the transpose of _kernel_transform."""
+    op, k = du.shape[1:]
+    return (du.reshape(25, op * k).T @ _mat("GG", du.dtype)).reshape(op, k, 2, 2)
+
+
+def _input_transform(rows: np.ndarray, cols_view, v: np.ndarray) -> np.ndarray:
+    """V = B^T d B for every 5x5 input tile d (at stride 4), into v.
+
+    rows (..., 5, M) views each tile row-band's 5 rows as 5 contiguous runs of M, straight in
+    the rows-outer input (no copy); cols_view(R) views the row-transformed R (..., 5a, M) as
+    (5a, ..., 5l, N), each tile's five columns as a (5, N) matrix, and v as (5b, 5a, ..., N)
+    is written through its transposed view (5a, ..., 5b, N): both stages are GEMMs on views,
+    with no gather."""
+    bt = _mat("BT", rows.dtype)
+    r = gemm(bt, rows)  # rows transformed: (..., 5a, M)
+    gemm(bt, cols_view(r), out=np.moveaxis(v, 0, -2))
+    return v
+
+
+def _output_transform(m: np.ndarray, y_view) -> None:
+    """A^T M A per tile from M (25 = (5b, 5a), O', P), the second stage written straight into
+    y_view(Y1), a view (4j, ..., 4i, N) of the caller's output for Y1 = (4j, 5a, O', P) viewed
+    (4j, ..., 5a, N): output (4t + i, 4u + j)."""
+    at = _mat("AT", m.dtype)
+    y1 = gemm(at, m.reshape(5, -1)).reshape((4, 5) + m.shape[1:])  # (4j, 5a, O', P)
+    out, src = y_view(y1)
+    gemm(at, src, out=out)
+
+
+def _grad_transform(gv: np.ndarray, z1: np.ndarray, z1v: np.ndarray, Op: int) -> np.ndarray:
+    """Z (25, O', P) = A gY A^T per tile (the adjoint of the output transform): gv views gY's
+    tiles (4i, ..., 4j, N) straight in the laid-out gradient; the first stage goes into z1
+    (5b, 4i, O', P) through its view z1v (4i, ..., 5b, N)."""
+    a = _mat("A", z1.dtype)
+    gemm(a, gv, out=z1v)
+    return gemm(a, z1.reshape(5, 4, -1)).reshape(25, Op, -1)
+
+
+def _rows_outer(a: np.ndarray, Hq: int, Wq: int, pt: int, pl: int) -> np.ndarray:
+    """a (N, C, H, W) zero-padded to (Hq, C, Wq, N), a's pixel (h, w) at (pt + h, pl + w) (and
+    cropped to fit). Rows outermost: a tile's rows are whole (C, Wq, N) blocks, which the input
+    transform's GEMM reads in place; the batch innermost: every gather moves runs of N."""
+    N, C, H, W = a.shape
+    out = np.zeros((Hq, C, Wq, N), a.dtype)
+    h1, w1 = min(H, Hq - pt), min(W, Wq - pl)
+    out[pt:pt + h1, :, pl:pl + w1] = a[:, :, :h1, :w1].transpose(2, 1, 3, 0)
+    return out
+
+
+def _layout(a: np.ndarray, Hq: int, Wq: int, pt: int, pl: int, al) -> np.ndarray:
+    """_rows_outer(a, Hq, Wq, pt, pl), or its view in al = (the same array laid out by
+    _rows_outer with padding at least (pt, pl) in front, that padding)."""
+    if al is None:
+        return _rows_outer(a, Hq, Wq, pt, pl)
+    at, ot, ol = al
+    return at[ot - pt:ot - pt + Hq, :, ol - pl:ol - pl + Wq]
+
+
+# ---- 4x4 stride-2 convolution = 2x2 correlation over 4C channels -----------------------------
+
+def _conv_taps(w: np.ndarray) -> np.ndarray:
+    """(O, C, 4, 4) -> (O, 4C, 2, 2): [o, (c, r, s), e, f] = w[o, c, 2e + r, 2f + s]."""
+    O, C = w.shape[:2]
+    return w.reshape(O, C, 2, 2, 2, 2).transpose(0, 1, 3, 5, 2, 4).reshape(O, 4 * C, 2, 2)
+
+
+def _conv_taps_back(dw2: np.ndarray, O: int, C: int) -> np.ndarray:
+    return np.ascontiguousarray(dw2.reshape(O, C, 2, 2, 2, 2).transpose(0, 1, 4, 2, 5, 3)
+                                ).reshape(O, C, 4, 4)
+
+
+def conv_forward(x: np.ndarray, w: np.ndarray, pt: int, pl: int, Ho: int, Wo: int,
+                 keep_v: bool, xl=None):
+    """out (N, O, Ho, Wo) = conv2d(x, w, stride 2) with the zero padding's top/left (pt, pl)
+    (bottom/right follow from Ho, Wo); and V (25, 4C, P) when keep_v (for the weight gradient).
+    xl: x already laid out by _rows_outer with padding (pt, pl) and at least this size.
+
+    Shape: x (N, C, H, W), w (O, C, 4, 4)."""
+    N, C, H, W = x.shape
+    O = w.shape[0]
+    Th, Tw = -(-Ho // 4), -(-Wo // 4)
+    xp = _rows_outer(x, 8 * Th + 2, 8 * Tw + 2, pt, pl) if xl is None else xl  # (Hq, C, Wq, N)
+    Wq = xp.shape[2]
+    # space-to-depth tile rows: band (t, r) is padded rows 8t + r + 2j, j = 0..4
+    sH = xp.strides[0]
+    rows = as_strided(xp, (Th, 2, 5, xp[0].size), (8 * sH, sH, 2 * sH, xp.itemsize))
+
+    def cols(r):  # (t, r, a, c, w, n) -> [a, (c, r, s), t, u | l, n] at w = 2(4u + l) + s
+        r = r.reshape(Th, 2, 5, C, Wq, N)
+        st = r.strides
+        return as_strided(r, (5, C, 2, 2, Th, Tw, 5, N),
+                          (st[2], st[3], st[1], st[4], st[0], 8 * st[4], 2 * st[4], st[5]))
+    v = _input_transform(rows, cols, np.empty((5, 5, C, 2, 2, Th, Tw, N), x.dtype))
+    v = v.reshape(25, 4 * C, -1)
+    m = gemm(_kernel_transform(_conv_taps(w)), v)  # (25, O, P)
+    # batch-last output (O, 4Th, 4Tw, N) written by the output transform's second GEMM, then one
+    # transpose to (N, O, Ho, Wo) (NumPy copies with inner runs of 4 cost 10x more)
+    full = np.empty((O, Th, 4, Tw, 4, N), x.dtype)
+
+    def yv(y1):  # (4j, 5a, O, P) -> [j, o, t, u | a, n]; full as [j, o, t, u | i, n]
+        src = y1.reshape(4, 5, O, Th, Tw, N).transpose(0, 2, 3, 4, 1, 5)
+        return full.transpose(4, 0, 1, 3, 2, 5), src
+    _output_transform(m, yv)
+    full = full.reshape(O, 4 * Th, 4 * Tw, N)[:, :Ho, :Wo]
+    return np.ascontiguousarray(full.transpose(3, 0, 1, 2)), (v if keep_v else None)
+
+
+def conv_weight_grad(g: np.ndarray, v: np.ndarray, C: int, gl=None) -> np.ndarray:
+    """dW (O, C, 4, 4) of conv_forward from g (N, O, Ho, Wo) and the forward's V (gl: g laid out
+    by _rows_outer with a padding, see _layout)."""
+    N, O, Ho, Wo = g.shape
+    Th, Tw = -(-Ho // 4), -(-Wo // 4)
+    gt = _layout(g, 4 * Th, 4 * Tw, 0, 0, gl).reshape(Th, 4, O, Tw, 4, N)  # (t, i, o, u, j, n)
+    z1 = np.empty((5, 4, O, Th, Tw, N), g.dtype)
+    z = _grad_transform(gt.transpose(1, 2, 0, 3, 4, 5), z1, z1.transpose(1, 2, 3, 4, 0, 5), O)
+    du = gemm(z, v.transpose(0, 2, 1))  # (25, O, 4C)
+    return _conv_taps_back(_kernel_adjoint(du), O, C)
+
+
+# ---- 4x4 stride-2 transposed convolution = four 2x2 correlations (one per output phase) ------
+
+def _convt_taps(w: np.ndarray) -> np.ndarray:
+    """(Cin, Cout, 4, 4) -> (4Cout, Cin, 2, 2): [(rq, cq, o), c, e, f] = w[c, o, rq + 2 - 2e,
+    cq + 2 - 2f]."""
+    Ci, Co = w.shape[:2]
+    w6 = w.reshape(Ci, Co, 2, 2, 2, 2)[:, :, ::-1, :, ::-1, :]  # (c, o, e, rq, f, cq)
+    return w6.transpose(3, 5, 1, 0, 2, 4).reshape(4 * Co, Ci, 2, 2)
+
+
+def _convt_taps_back(dw2: np.ndarray, Ci: int, Co: int) -> np.ndarray:
+    d6 = dw2.reshape(2, 2, Co, Ci, 2, 2)[:, :, :, :, ::-1, ::-1]  # (rq, cq, o, c, e', f')
+    return np.ascontiguousarray(d6.transpose(3, 2, 4, 0, 5, 1)).reshape(Ci, Co, 4, 4)
+
+
+def convt_forward(x: np.ndarray, w: np.ndarray, ph: int, pw: int, Ho: int, Wo: int,
+                  keep_v: bool, xl=None):
+    """out (N, Cout, Ho, Wo) = conv_transpose2d(x, w, stride 2, padding (ph, pw)) (output
+    padding is in Ho, Wo); and V (25, Cin, P) when keep_v. xl: x already laid out by
+    _rows_outer with padding (1, 1) and at least this size.
+
+    Shape: x (N, Cin, H, W), w (Cin, Cout, 4, 4)."""
+    N, Ci, H, W = x.shape
+    Co = w.shape[1]
+    Th, Tw = -(-(Ho + ph) // 8), -(-(Wo + pw) // 8)
+    # input padded by one row/column in front: (4Th+1, Cin, 4Tw+1, N)
+    xp = _rows_outer(x, 4 * Th + 1, 4 * Tw + 1, 1, 1) if xl is None else xl
+    Wx = xp.shape[2]
+    # tile rows: band t is rows 4t + j, j = 0..4, each a (Cin, Wx, N) block
+    sH = xp.strides[0]
+    rows = as_strided(xp, (Th, 5, xp[0].size), (4 * sH, sH, xp.itemsize))
+
+    def cols(r):  # (t, a, c, w, n) -> [a, c, t, u | l, n] at w = 4u + l
+        r = r.reshape(Th, 5, Ci, Wx, N)
+        st = r.strides
+        return as_strided(r, (5, Ci, Th, Tw, 5, N),
+                          (st[1], st[2], st[0], 4 * st[3], st[3], st[4]))
+    v = _input_transform(rows, cols, np.empty((5, 5, Ci, Th, Tw, N), x.dtype))
+    v = v.reshape(25, Ci, -1)
+    m = gemm(_kernel_transform(_convt_taps(w)), v)  # (25, (rq, cq, o), P)
+    # output row 2(4t + i) + rq - ph, column 2(4u + j) + cq - pw: batch-last first, written by
+    # the output transform's second GEMM
+    full = np.empty((Co, Th, 4, 2, Tw, 4, 2, N), x.dtype)  # (o, t, i, rq, u, j, cq, n)
+
+    def yv(y1):  # (4j, 5a, (rq, cq, o), P) -> [j, rq, cq, o, t, u | a, n]
+        src = y1.reshape(4, 5, 2, 2, Co, Th, Tw, N).transpose(0, 2, 3, 4, 5, 6, 1, 7)
+        return full.transpose(5, 3, 6, 0, 1, 4, 2, 7), src
+    _output_transform(m, yv)
+    full = full.reshape(Co, 8 * Th, 8 * Tw, N)[:, ph:ph + Ho, pw:pw + Wo]
+    return np.ascontiguousarray(full.transpose(3, 0, 1, 2)), (v if keep_v else None)
+
+
+def convt_weight_grad(g: np.ndarray, v: np.ndarray, Ci: int, ph: int, pw: int,
+                      gl=None) -> np.ndarray:
+    """dW (Cin, Cout, 4, 4) of convt_forward from g (N, Cout, Ho, Wo) and the forward's V (gl:
+    g laid out by _rows_outer with a padding, see _layout)."""
+    N, Co, Ho, Wo = g.shape
+    Th, Tw = -(-(Ho + ph) // 8), -(-(Wo + pw) // 8)
+    # gY[j, i, (rq, cq, o), t, u, n] = g padded[n, o, 2(4t+i) + rq, 2(4u+j) + cq]
+    gt = _layout(g, 8 * Th, 8 * Tw, ph, pw, gl).reshape(Th, 4, 2, Co, Tw, 4, 2, N)
+    z1 = np.empty((5, 4, 2, 2, Co, Th, Tw, N), g.dtype)
+    z = _grad_transform(gt.transpose(1, 2, 6, 3, 0, 4, 5, 7), z1,
+                        z1.transpose(1, 2, 3, 4, 5, 6, 0, 7), 4 * Co)  # (25, 4Cout, P)
+    du = gemm(z, v.transpose(0, 2, 1))  # (25, 4Cout, Cin)
+    return _convt_taps_back(_kernel_adjoint(du), Ci, Co)
+
+
+# ---- the autograd ops ------------------------------------------------------------------------
+
+class ConvolutionBackward0(Op):
+    """conv2d, 4x4 kernel, stride 2 (named as torch names its convolution node).
+
+    Shape: x (N, C, H, W), weight (O, C, 4, 4), bias (O,) or None; padding (top, bottom, left,
+    right); dilation 1, groups 1 (see applies)."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, stride, padding, dilation, groups):
+        xa, wa = x._data, weight._data
+        N, C, H, W = xa.shape
+        pt, pb, pl, pr = padding
+        Ho, Wo = (H + pt + pb - 4) // 2 + 1, (W + pl + pr - 4) // 2 + 1
+        need = ctx.needs_input_grad
+        out, v = conv_forward(xa, wa, pt, pl, Ho, Wo, need[1])
+        if bias is not None:
+            out += bias._data.reshape(-1, 1, 1)
+        if need[0] or need[1] or (bias is not None and need[2]):
+            ctx.v, ctx.pad, ctx.has_bias = v, (pt, pl), bias is not None
+            ctx.xhw = (H, W)
+            ctx.save_for_backward(x, weight)  # (torch's checks of in-place changes to either)
+        return out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        need = ctx.needs_input_grad
+        g = grad._data
+        gx = gw = gb = None
+        gl = None
+        if need[0]:  # dx = conv_transpose2d(g, w) with the same stride and top/left padding
+            pt, pl = ctx.pad
+            H, W = ctx.xhw
+            if need[1]:  # g laid out once, padded for both passes
+                Ho, Wo = g.shape[2:]
+                Hq = max(4 * -(-(H + pt) // 8), 4 * -(-Ho // 4)) + 1
+                Wq = max(4 * -(-(W + pl) // 8), 4 * -(-Wo // 4)) + 1
+                gl = (_rows_outer(g, Hq, Wq, 1, 1), 1, 1)
+            gx = _new(convt_forward(g, ctx.saved_tensors[1]._data, pt, pl, H, W, False,
+                                    None if gl is None else gl[0])[0])
+        if need[1]:
+            gw = _new(conv_weight_grad(g, ctx.v, ctx.v.shape[1] // 4, gl))
+        if ctx.has_bias and need[2]:
+            gb = _new(channel_sum(g))
+        return gx, gw, gb, None, None, None, None
+
+
+class ConvTransposeBackward(Op):
+    """conv_transpose2d, 4x4 kernel, stride 2 (torch's node name: ConvolutionBackward0).
+
+    Shape: x (N, Cin, H, W), weight (Cin, Cout, 4, 4), bias (Cout,) or None; padding (ph, pw);
+    out_hw the output's (H, W), output_padding included."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, stride, padding, dilation, groups, out_hw):
+        xa, wa = x._data, weight._data
+        ph, pw = padding
+        Ho, Wo = out_hw
+        need = ctx.needs_input_grad
+        out, v = convt_forward(xa, wa, ph, pw, Ho, Wo, need[1])
+        if bias is not None:
+            out += bias._data.reshape(-1, 1, 1)
+        if need[0] or need[1] or (bias is not None and need[2]):
+            ctx.v, ctx.pad, ctx.has_bias = v, (ph, pw), bias is not None
+            ctx.xhw = xa.shape[2:]
+            ctx.save_for_backward(x, weight)  # (torch's checks of in-place changes to either)
+        return out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        need = ctx.needs_input_grad
+        g = grad._data
+        gx = gw = gb = None
+        ph, pw = ctx.pad
+        gl = None
+        if need[0]:  # dx = conv2d(g, w) with the same stride and padding
+            H, W = ctx.xhw
+            if need[1]:  # g laid out once, padded for both passes
+                Ho, Wo = g.shape[2:]
+                Hq = max(8 * -(-H // 4) + 2, 8 * -(-(Ho + ph) // 8))
+                Wq = max(8 * -(-W // 4) + 2, 8 * -(-(Wo + pw) // 8))
+                gl = (_rows_outer(g, Hq, Wq, ph, pw), ph, pw)
+            gx = _new(conv_forward(g, ctx.saved_tensors[1]._data, ph, pw, H, W, False,
+                                   None if gl is None else gl[0])[0])
+        if need[1]:
+            gw = _new(convt_weight_grad(g, ctx.v, ctx.v.shape[1], ph, pw, gl))
+        if ctx.has_bias and need[2]:
+            gb = _new(channel_sum(g))
+        return gx, gw, gb, None, None, None, None, None
+
+
+ConvTransposeBackward.__name__ = "ConvolutionBackward0"
