@@ -299,6 +299,19 @@ def convt_weight_grad(g: np.ndarray, v: np.ndarray, Ci: int, ph: int, pw: int,
 
 # ---- the autograd ops ------------------------------------------------------------------------
 
+
+def _finish_forward(ctx, out, v, x, weight, bias, pad):
+    """Both ops' forward tail: the bias, and what the backward reads (the input transform V,
+    the padding, the input's spatial size)."""
+    if bias is not None:
+        out += bias._data.reshape(-1, 1, 1)
+    need = ctx.needs_input_grad
+    if need[0] or need[1] or (bias is not None and need[2]):
+        ctx.v, ctx.pad, ctx.has_bias = v, pad, bias is not None
+        ctx.xhw = x._data.shape[2:]
+        ctx.save_for_backward(x, weight)  # (torch's checks of in-place changes to either)
+    return out
+
 class ConvolutionBackward0(Op):
     """conv2d, 4x4 kernel, stride 2 (named as torch names its convolution node).
 
@@ -313,13 +326,7 @@ class ConvolutionBackward0(Op):
         Ho, Wo = (H + pt + pb - 4) // 2 + 1, (W + pl + pr - 4) // 2 + 1
         need = ctx.needs_input_grad
         out, v = conv_forward(xa, wa, pt, pl, Ho, Wo, need[1])
-        if bias is not None:
-            out += bias._data.reshape(-1, 1, 1)
-        if need[0] or need[1] or (bias is not None and need[2]):
-            ctx.v, ctx.pad, ctx.has_bias = v, (pt, pl), bias is not None
-            ctx.xhw = (H, W)
-            ctx.save_for_backward(x, weight)  # (torch's checks of in-place changes to either)
-        return out
+        return _finish_forward(ctx, out, v, x, weight, bias, (pt, pl))
 
     @staticmethod
     @once_differentiable
@@ -358,13 +365,7 @@ class ConvTransposeBackward(Op):
         Ho, Wo = out_hw
         need = ctx.needs_input_grad
         out, v = convt_forward(xa, wa, ph, pw, Ho, Wo, need[1])
-        if bias is not None:
-            out += bias._data.reshape(-1, 1, 1)
-        if need[0] or need[1] or (bias is not None and need[2]):
-            ctx.v, ctx.pad, ctx.has_bias = v, (ph, pw), bias is not None
-            ctx.xhw = xa.shape[2:]
-            ctx.save_for_backward(x, weight)  # (torch's checks of in-place changes to either)
-        return out
+        return _finish_forward(ctx, out, v, x, weight, bias, (ph, pw))
 
     @staticmethod
     @once_differentiable
