@@ -102,3 +102,20 @@ def check_op(torch, fn, *inputs, grad=True, rtol=1e-5, atol=1e-6, names=True, se
             if isinstance(t, torch.Tensor) and t.requires_grad:
                 assert_close(e.grad, t.grad, rtol * 10, atol * 10)
     return eouts, touts
+
+
+def backward_and_compare_grads(torch, te, tt, oe, ot, tol, rng):
+    """Backpropagate one random output gradient through both frameworks' results and compare
+    every input gradient; a gradient sums over batch and pixels, so the absolute tolerance
+    grows with the square root of that count. Inputs not requiring grad must get none."""
+    g = rng.standard_normal(ot.shape).astype(ot.detach().numpy().dtype)
+    oe.backward(ember.tensor(g))
+    ot.backward(torch.tensor(g))
+    scale = dict(tol, atol=tol["atol"] * max(1, g.size // g.shape[1]) ** 0.5)
+    for e, t in zip(te, tt):
+        if e is None:
+            continue
+        if e.requires_grad:
+            assert_close(e.grad, t.grad, **scale)
+        else:
+            assert e.grad is None

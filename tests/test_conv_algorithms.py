@@ -11,7 +11,7 @@ import ember
 import ember.nn.functional as F
 from ember.autograd import gradcheck
 from ember.ops import conv_winograd as cw
-from helpers import assert_close
+from helpers import assert_close, backward_and_compare_grads
 
 RNG = np.random.default_rng(7)
 WINOGRAD = "ember.ops.conv_winograd"
@@ -37,14 +37,7 @@ def _check(torch, xshape, wshape, *, padding=1, stride=1, dilation=1, groups=1, 
         assert _path(oe) == path
     tol = dict(rtol=1e-4, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-12)
     assert_close(oe, ot, **tol)
-    g = RNG.standard_normal(ot.shape).astype(dtype)
-    oe.backward(ember.tensor(g))
-    ot.backward(torch.tensor(g))
-    for e, t in zip(te, tt):
-        if e is not None and e.requires_grad:
-            # gradients sum over batch and pixels: scale the absolute tolerance with the count
-            scale = dict(tol, atol=tol["atol"] * max(1, g.size // g.shape[1]) ** 0.5)
-            assert_close(e.grad, t.grad, **scale)
+    backward_and_compare_grads(torch, te, tt, oe, ot, tol, RNG)
     return oe
 
 

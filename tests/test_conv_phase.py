@@ -11,7 +11,7 @@ import ember
 import ember.nn.functional as F
 from ember.autograd import gradcheck
 from ember.ops import conv_phase as cp
-from helpers import assert_close
+from helpers import assert_close, backward_and_compare_grads
 
 RNG = np.random.default_rng(11)
 PHASE = "ember.ops.conv_phase"
@@ -48,16 +48,7 @@ def _check(torch, xshape, wshape, *, transposed=False, padding=1, output_padding
     # measured 5e-6 of the output's scale at C = 64, about 14x a direct sum's)
     depth = (wshape[0] if transposed else wshape[1]) * 16
     assert_close(oe, ot, **dict(tol, atol=tol["atol"] * max(1.0, (depth / 64) ** 0.5)))
-    g = RNG.standard_normal(ot.shape).astype(dtype)
-    oe.backward(ember.tensor(g))
-    ot.backward(torch.tensor(g))
-    for e, t in zip(te, tt):
-        if e is not None and e.requires_grad:
-            # gradients sum over batch and pixels: scale the absolute tolerance with the count
-            scale = dict(tol, atol=tol["atol"] * max(1, g.size // g.shape[1]) ** 0.5)
-            assert_close(e.grad, t.grad, **scale)
-        elif e is not None:
-            assert e.grad is None
+    backward_and_compare_grads(torch, te, tt, oe, ot, tol, RNG)
     return oe
 
 

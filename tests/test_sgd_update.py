@@ -53,3 +53,28 @@ def test_axpy_falls_back_for_read_only_and_mismatched_operands():
     np.testing.assert_array_equal(y, np.full(10000, 3.0, np.float32))
     _axpy.axpy_(y, 1.0, np.ones(1, np.float32), tmp)  # broadcast: NumPy
     np.testing.assert_array_equal(y, np.full(10000, 4.0, np.float32))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+def test_gemm_outer_product_equals_matmul(dtype):
+    # K=1 products (a one-sample weight gradient) take np.dot's rank-1 route inside gemm
+    from ember.ops._gemm import gemm
+    rng = np.random.default_rng(2)
+    a = (rng.standard_normal((128, 1)) * 10).astype(dtype)
+    b = (rng.standard_normal((1, 784)) * 10).astype(dtype)
+    r = gemm(a, b)
+    assert r.dtype == np.matmul(a, b).dtype and r.flags.c_contiguous
+    np.testing.assert_array_equal(r, np.matmul(a, b))
+
+
+def test_one_sample_linear_weight_gradient_matches_torch(torch):
+    rng = np.random.default_rng(3)
+    x, w = rng.standard_normal((1, 784)).astype(np.float32), rng.standard_normal(
+        (128, 784)).astype(np.float32)
+    grads = []
+    for fw in (ember, torch):
+        wt = fw.tensor(w, requires_grad=True)
+        (fw.nn.functional.linear(fw.tensor(x), wt, fw.zeros(128)) ** 2).sum().backward()
+        grads.append(wt.grad.numpy())
+    # y sums 784 products in another order than torch: float32 relative error ~1e-5
+    np.testing.assert_allclose(grads[0], grads[1], rtol=2e-4, atol=1e-4)

@@ -121,6 +121,10 @@ def gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndar
     """np.matmul(a, b, out=out) on the thread count that suits its size."""
     if a.dtype.itemsize == 2 and a.dtype.kind in "fV":
         return _half_gemm(a, b, out)
+    if a.ndim == 2 and a.shape[1] == 1 and b.ndim == 2 and out is None and a.dtype == b.dtype:
+        # an outer product (a one-sample weight gradient): np.matmul's K=1 loop is several
+        # times slower than np.dot's rank-1 BLAS call (128x784: 116 us against 16)
+        return np.dot(a, b)
     macs = _macs(a, b)
     if macs < SERIAL_MACS:
         if _blas.current != 1:
