@@ -27,22 +27,22 @@ _axpy = _Axpy()
 
 
 def _find() -> None:
+    """The BLAS's saxpy/daxpy, from the OpenBLAS library _gemm found (none for other BLAS)."""
     _axpy.ready = True
+    if not _gemm._blas.ready:
+        _gemm._find()
+    b = _gemm._blas
+    if b.dll is None:
+        return
+    int_t = ctypes.c_int64 if b.int64 else ctypes.c_int
     try:
-        from threadpoolctl import ThreadpoolController
-        for lib in ThreadpoolController().lib_controllers:
-            if lib.internal_api != "openblas":
-                continue
-            dll = ctypes.CDLL(lib.filepath)
-            int_t = ctypes.c_int64 if lib._symbol_suffix.startswith("64") else ctypes.c_int
-            for dt, name, real in ((np.float32, "saxpy", ctypes.c_float),
-                                   (np.float64, "daxpy", ctypes.c_double)):
-                fn = getattr(dll, f"{lib._symbol_prefix}cblas_{name}{lib._symbol_suffix}")
-                fn.argtypes = [int_t, real, ctypes.c_void_p, int_t, ctypes.c_void_p, int_t]
-                fn.restype = None
-                _axpy.fns[np.dtype(dt)] = fn
-            return
-    except Exception:  # noqa: BLE001 - any other BLAS: the NumPy route
+        for dt, name, real in ((np.float32, "saxpy", ctypes.c_float),
+                               (np.float64, "daxpy", ctypes.c_double)):
+            fn = getattr(b.dll, b.symbol(f"cblas_{name}"))
+            fn.argtypes = [int_t, real, ctypes.c_void_p, int_t, ctypes.c_void_p, int_t]
+            fn.restype = None
+            _axpy.fns[np.dtype(dt)] = fn
+    except AttributeError:  # a build without CBLAS: the NumPy route
         _axpy.fns = {}
 
 

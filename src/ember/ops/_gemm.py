@@ -34,6 +34,9 @@ class _Blas:
     """The OpenBLAS thread setter, found on first use (threadpoolctl finds NumPy's BLAS)."""
     ready = False
     set_threads = None   # ctypes function, or None when the BLAS is not OpenBLAS
+    dll = None           # the OpenBLAS library (ctypes.CDLL), for other routines (ops/_axpy.py)
+    symbol = None        # name -> the library's exported name of that routine (prefix, suffix)
+    int64 = False        # whether its integers are 64-bit (ILP64 builds, NumPy's own)
     current = None       # the count last set (None until the BLAS has been found)
     allowed = 1          # the user's limit: set_num_threads, else the BLAS's own default
 
@@ -52,12 +55,13 @@ def _find() -> None:
         for lib in ThreadpoolController().lib_controllers:
             if lib.internal_api == "openblas":
                 dll = ctypes.CDLL(lib.filepath)
-                name = f"{lib._symbol_prefix}openblas_set_num_threads{lib._symbol_suffix}"
-                fn = getattr(dll, name)
+                pre, suf = lib._symbol_prefix, lib._symbol_suffix
+                _blas.dll, _blas.int64 = dll, suf.startswith("64")
+                _blas.symbol = lambda name: f"{pre}{name}{suf}"
+                fn = getattr(dll, _blas.symbol("openblas_set_num_threads"))
                 fn.argtypes = [ctypes.c_int]
                 fn.restype = None
-                get = getattr(dll, f"{lib._symbol_prefix}openblas_get_num_threads"
-                                   f"{lib._symbol_suffix}")
+                get = getattr(dll, _blas.symbol("openblas_get_num_threads"))
                 _blas.allowed = _blas.current = int(get())
                 _blas.set_threads = fn
                 return
