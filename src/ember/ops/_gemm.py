@@ -7,9 +7,13 @@ So each product picks its thread count:
 
 - products too small to gain from a second thread (nearly all of a small model's) run on one;
 - larger ones are timed on one thread and on the allowed maximum now and then, per size class,
-  and run on whichever is faster per multiply-add: on an idle machine that is usually the
-  maximum, beside a busy core it is one. Timings older than a few seconds are measured again,
-  since the load on a machine changes.
+  and run on the maximum only when it is clearly faster per multiply-add (by THREADS_GAIN):
+  on an idle machine that holds for the large products, beside a busy core for none. The
+  margin is there because a product's own time misses what threads cost the code around it
+  (workers that spin on a core after the product, waking them for the next one): with an even
+  choice, memory-bound products (the seed CNN's K=12 input gradient, 2 threads timed 1.2x
+  faster on their own) left the whole epoch 5-15% slower than at one thread. Timings older
+  than a few seconds are measured again, since the load on a machine changes.
 
 The thread count is set through OpenBLAS's own `openblas_set_num_threads` (0.5 µs through
 ctypes; threadpoolctl's context managers take milliseconds), and only when it changes. BLAS
@@ -24,6 +28,8 @@ import numpy as np
 # below this many multiply-adds a second thread gains less than its synchronisation costs on
 # the CPUs measured (bench/run.py's W1/W4 GEMMs); the seed MLP's largest product is 6.4M
 SERIAL_MACS = 1 << 23
+# more threads must beat one by this factor per multiply-add to be chosen (see above)
+THREADS_GAIN = 1.3
 _REPROBE_SECONDS = 2.0
 
 _matmul = np.matmul
@@ -147,7 +153,7 @@ def gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndar
     c = _classes.get(key)
     now = _perf()
     if c is None:
-        c = _classes[key] = [most, None, None, now]
+        c = _classes[key] = [1, None, None, now]
     # time the count not in use when its timing is missing or stale; else use the faster
     if c[1] is None:
         n = 1
@@ -165,7 +171,7 @@ def gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndar
     slot = 1 if n == 1 else 2
     c[slot] = per if c[slot] is None else 0.5 * (c[slot] + per)
     if c[1] is not None and c[2] is not None:
-        c[0] = 1 if c[1] <= c[2] else most
+        c[0] = most if c[2] * THREADS_GAIN < c[1] else 1
     return r
 
 

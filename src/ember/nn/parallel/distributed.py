@@ -52,7 +52,8 @@ class GradBucket:
 
 
 class _Bucket:
-    __slots__ = ("index", "params", "offsets", "flat", "pending", "ready", "work", "future")
+    __slots__ = ("index", "params", "offsets", "flat", "views", "pending", "ready", "work",
+                 "future")
 
     def __init__(self, index, params, dtype):
         self.index = index
@@ -63,10 +64,25 @@ class _Bucket:
             self.offsets.append(n)
             n += p._data.size
         self.flat = np.zeros(n, dtype=dtype)
+        # each parameter's slot of the flat buffer, in the parameter's shape (made once)
+        self.views = [self.flat[o:o + p._data.size].reshape(p._data.shape)
+                      for o, p in zip(self.offsets, params)]
         self.pending = len(params)
         self.ready = False
         self.work = None
         self.future = None
+
+
+class _StepState:
+    """What one synchronised backward tracks. A plain object, not attributes of the Module:
+    Module.__setattr__ (which sorts parameters and submodules) would run on every gradient."""
+    __slots__ = ("armed", "got", "next_launch", "used")
+
+    def __init__(self):
+        self.armed = False       # a synchronised backward is expected
+        self.got = 0             # gradients that arrived in this backward
+        self.next_launch = 0     # the next bucket to start, in index order on every rank
+        self.used = None         # find_unused_parameters: ids of params the graph reaches
 
 
 def _bucket_params(params: list, cap_bytes: int) -> list[list]:
@@ -128,10 +144,7 @@ class DistributedDataParallel(Module):
         for b in self._buckets:
             for j, p in enumerate(b.params):
                 self._slot[id(p)] = (b, j)
-        self._next_launch = 0
-        self._armed = False         # a synchronised backward is expected
-        self._got = 0               # gradients that arrived in this backward
-        self._used = None           # find_unused_parameters: ids of params the graph reaches
+        self._st = _StepState()
         self._handles = [p.register_post_accumulate_grad_hook(self._grad_ready) for p in params]
 
     # ---- construction -------------------------------------------------------------------------
@@ -168,7 +181,7 @@ class DistributedDataParallel(Module):
 
     # ---- forward ------------------------------------------------------------------------------
     def forward(self, *inputs, **kwargs):
-        if self._armed and self._got:
+        if self._st.armed and self._st.got:
             raise RuntimeError(
                 "Expected to have finished reduction in the prior iteration before starting a new "
                 "one. This error indicates that your module has parameters that were not used in "
@@ -186,7 +199,7 @@ class DistributedDataParallel(Module):
             if self.find_unused_parameters:
                 self._mark_unused(out)
         else:
-            self._armed = False
+            self._st.armed = False
         return out
 
     def _arm(self) -> None:
@@ -195,10 +208,10 @@ class DistributedDataParallel(Module):
             b.ready = False
             b.work = None
             b.future = None
-        self._next_launch = 0
-        self._used = None
-        self._got = 0
-        self._armed = True
+        self._st.next_launch = 0
+        self._st.used = None
+        self._st.got = 0
+        self._st.armed = True
 
     def _mark_unused(self, out) -> None:
         """Walk the graph of the outputs: parameters it does not reach get no gradient this
@@ -216,24 +229,21 @@ class DistributedDataParallel(Module):
             for child, _ in node.next_functions:
                 if child is not None:
                     stack.append(child)
-        self._used = used
+        self._st.used = used
         for p in self._params:
             if id(p) not in used:
                 b, j = self._slot[id(p)]
-                k = p._data.size
-                b.flat[b.offsets[j]:b.offsets[j] + k] = 0
+                b.views[j].fill(0)
                 self._count_ready(b)
 
     # ---- backward -----------------------------------------------------------------------------
     def _grad_ready(self, p: Tensor) -> None:
-        if not self._armed:
+        st = self._st
+        if not st.armed:
             return  # no_sync(), eval forward, or a backward DDP's forward did not prepare
-        self._got += 1
+        st.got += 1
         b, j = self._slot[id(p)]
-        k = p._data.size
-        dst = b.flat[b.offsets[j]:b.offsets[j] + k]
-        g = p._grad._data
-        dst[...] = g.reshape(-1)
+        np.copyto(b.views[j], p._grad._data)
         self._count_ready(b)
 
     def _count_ready(self, b: _Bucket) -> None:
@@ -241,10 +251,11 @@ class DistributedDataParallel(Module):
         if b.pending:
             return
         b.ready = True
-        while self._next_launch < len(self._buckets) and self._buckets[self._next_launch].ready:
-            self._launch(self._buckets[self._next_launch])
-            self._next_launch += 1
-        if self._next_launch == len(self._buckets):
+        st, buckets = self._st, self._buckets
+        while st.next_launch < len(buckets) and buckets[st.next_launch].ready:
+            self._launch(buckets[st.next_launch])
+            st.next_launch += 1
+        if st.next_launch == len(buckets):
             self._finish()
 
     def _launch(self, b: _Bucket) -> None:
@@ -259,7 +270,7 @@ class DistributedDataParallel(Module):
                 earlier.work.is_completed()
 
     def _finish(self) -> None:
-        self._armed = False
+        self._st.armed = False
         n = self.process_group.size()
         globally_used = self._globally_used()
         for b in self._buckets:
@@ -271,11 +282,12 @@ class DistributedDataParallel(Module):
                 b.work.wait()
                 flat = b.flat
                 scale = 1.0 / n
-            for p, off in zip(b.params, b.offsets):
+            views = b.views if flat is b.flat else [
+                flat[off:off + p._data.size].reshape(p._data.shape)
+                for p, off in zip(b.params, b.offsets)]
+            for p, avg in zip(b.params, views):
                 if globally_used is not None and id(p) not in globally_used:
                     continue  # unused on every rank: its .grad stays as it was, as torch's
-                k = p._data.size
-                avg = flat[off:off + k].reshape(p._data.shape)
                 if p._grad is None:
                     p._grad = Tensor._new(np.empty_like(p._data))
                 g = p._grad._data
@@ -286,9 +298,9 @@ class DistributedDataParallel(Module):
                 p._grad._vc[0] += 1
 
     def _globally_used(self):
-        if self._used is None:
+        if self._st.used is None:
             return None
-        mask = Tensor._new(np.array([id(p) in self._used for p in self._params], dtype=np.int32))
+        mask = Tensor._new(np.array([id(p) in self._st.used for p in self._params], dtype=np.int32))
         c10d.all_reduce(mask, group=self.process_group)
         return {id(p) for p, m in zip(self._params, mask._data) if m}
 
