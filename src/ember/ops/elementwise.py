@@ -13,6 +13,7 @@ from .._tensor import Tensor
 from ..autograd.grad_mode import state as _grad_state
 from .base import Op
 from .quiet import quietly
+from .scalar_bound import bound as _bound
 from .util import check_broadcast, promote, scalar_value
 
 _new = Tensor._new
@@ -558,7 +559,7 @@ class ReluBackward0(Op):
         x = a._data
         if x.dtype.kind == "b":
             raise RuntimeError('"clamp_min_scalar_cpu" not implemented for \'Bool\'')
-        return np.maximum(x, _zero(x.dtype))
+        return _bound(np.maximum, x, 0) if x.dtype.kind == "f" else np.maximum(x, _zero(x.dtype))
 
     @staticmethod
     def backward(ctx, g):
@@ -616,6 +617,11 @@ def _clamp_float(x: np.ndarray, *bounds) -> np.ndarray:
     return x
 
 
+def _plain_number(v) -> bool:
+    """None or a Python int/float: a bound that keeps a float input's dtype (scalar_bound)."""
+    return v is None or (v.__class__ in (int, float))
+
+
 def _zero_of(g):
     return _new(np.zeros((), g._data.dtype))
 
@@ -635,6 +641,9 @@ class ClampBackward1(Op):
         ctx.save_for_backward(a)
         ctx.lo, ctx.hi = lo, hi
         x = _clamp_float(a._data, lo, hi)
+        if x.dtype.kind == "f" and _plain_number(lo) and _plain_number(hi):
+            out = x if lo is None else _bound(np.maximum, x, lo)
+            return out if hi is None else _bound(np.minimum, out, hi, out=None if lo is None else out)
         out = x
         if lo is not None:
             out = np.maximum(out, lo)
@@ -663,6 +672,8 @@ class ClampMinBackward0(Op):
         ctx.save_for_backward(a)
         ctx.lo = lo
         x = _clamp_float(a._data, lo)
+        if x.dtype.kind == "f" and _plain_number(lo):
+            return _bound(np.maximum, x, lo)
         return np.maximum(x, lo).astype(x.dtype, copy=False)
 
     @staticmethod
@@ -679,6 +690,8 @@ class ClampMaxBackward0(Op):
         ctx.save_for_backward(a)
         ctx.hi = hi
         x = _clamp_float(a._data, hi)
+        if x.dtype.kind == "f" and _plain_number(hi):
+            return _bound(np.minimum, x, hi)
         return np.minimum(x, hi).astype(x.dtype, copy=False)
 
     @staticmethod

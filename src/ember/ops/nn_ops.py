@@ -18,6 +18,7 @@ from ..autograd.grad_mode import state as _grad_state
 from .base import Op
 from ._gemm import gemm
 from .quiet import quietly
+from .scalar_bound import bound as _bound
 
 _new = Tensor._new
 
@@ -364,6 +365,10 @@ class HardtanhBackward0(Op):
         a = x._data
         if a.dtype == np.bool_:
             raise RuntimeError("\"hardtanh_cpu\" not implemented for 'Bool'")
+        if a.dtype.kind == "f" and min_val.__class__ in (int, float) and \
+                max_val.__class__ in (int, float):
+            r = _bound(np.maximum, a, min_val)
+            return _bound(np.minimum, r, max_val, out=r)
         return np.clip(a, min_val, max_val).astype(a.dtype, copy=False)
 
     @staticmethod
@@ -761,8 +766,10 @@ class BinaryCrossEntropyBackward0(Op):
         ctx.reduction = reduction
         yt = y._data
         with np.errstate(divide="ignore"):
-            log_x = np.maximum(np.log(a), -100)
-            log_1mx = np.maximum(np.log1p(-a), -100)
+            log_x = np.log(a)
+            log_x = _bound(np.maximum, log_x, -100, out=log_x)
+            log_1mx = np.log1p(-a)
+            log_1mx = _bound(np.maximum, log_1mx, -100, out=log_1mx)
         loss = -(yt * log_x + (1 - yt) * log_1mx)
         if weight is not None:
             loss = loss * weight._data

@@ -1,0 +1,99 @@
+"""max/min against a number through rows of the bound (ops/scalar_bound.py): ReLU, clamp,
+clamp_min/max, hardtanh and relu6 give torch's values bit for bit (NaN, infinities and the sign
+of zero included) and torch's gradients, on every size the row layout splits differently."""
+import numpy as np
+import pytest
+
+import ember
+from ember.ops import scalar_bound
+
+ROW = scalar_bound._ROW
+# the scalar loop below MIN; rows exactly, rows plus a tail above it
+MIN = scalar_bound._MIN
+SIZES = [7, ROW, MIN - 1, MIN, MIN + 5, 5 * ROW, 5 * ROW + 1000]
+
+CASES = {
+    "relu": lambda m, t: m.relu(t),
+    "F.relu": lambda m, t: m.nn.functional.relu(t),
+    "relu inplace": lambda m, t: m.nn.functional.relu(t * 1, inplace=True),
+    "clamp(-0.5, 0.25)": lambda m, t: m.clamp(t, -0.5, 0.25),
+    "clamp(min=0.1)": lambda m, t: m.clamp(t, min=0.1),
+    "clamp(max=0)": lambda m, t: m.clamp(t, max=0),
+    "clamp_min(0.0)": lambda m, t: t.clamp_min(0.0),
+    "clamp_max(-1)": lambda m, t: t.clamp_max(-1),
+    "hardtanh": lambda m, t: m.nn.functional.hardtanh(t),
+    "relu6": lambda m, t: m.nn.functional.relu6(t * 8),
+}
+
+
+def _data(n, dtype, seed=0):
+    a = np.random.default_rng(seed).standard_normal(n).astype(dtype)
+    a[:6] = [np.nan, -0.0, 0.0, np.inf, -np.inf, 0.1]
+    return a
+
+
+def _same(e, r):
+    assert e.dtype == r.dtype and e.shape == r.shape
+    assert np.array_equal(e, r, equal_nan=True)
+    ok = ~np.isnan(r)
+    assert np.array_equal(np.signbit(e[ok]), np.signbit(r[ok]))  # -0.0 stays -0.0 as in torch
+
+
+@pytest.mark.parametrize("name", list(CASES))
+@pytest.mark.parametrize("n", SIZES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_values_match_torch(torch, name, n, dtype):
+    a = _data(n, dtype)
+    f = CASES[name]
+    _same(f(ember, ember.from_numpy(a.copy())).numpy(), f(torch, torch.from_numpy(a.copy())).numpy())
+
+
+@pytest.mark.parametrize("name", ["relu", "clamp(-0.5, 0.25)", "clamp(min=0.1)", "clamp(max=0)",
+                                  "hardtanh", "relu6"])
+def test_non_contiguous_and_shaped_inputs(torch, name):
+    a = _data(3 * 80 * 70, np.float32).reshape(3, 80, 70)
+    f = CASES[name]
+    for view in (lambda t: t.transpose(0, 2), lambda t: t[:, ::2, 1:]):
+        e = f(ember, view(ember.from_numpy(a.copy()))).numpy()
+        r = f(torch, view(torch.from_numpy(a.copy()))).numpy()
+        _same(e, r)
+
+
+@pytest.mark.parametrize("name", ["relu", "clamp(-0.5, 0.25)", "clamp(min=0.1)", "hardtanh",
+                                  "relu6"])
+def test_gradients_match_torch(torch, name):
+    a = np.random.default_rng(1).standard_normal((6, ROW + 5)).astype(np.float32)
+    g = np.random.default_rng(2).standard_normal(a.shape).astype(np.float32)
+    f = CASES[name]
+    te, tt = ember.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    oe, ot = f(ember, te), f(torch, tt)
+    _same(oe.detach().numpy(), ot.detach().numpy())
+    oe.backward(ember.tensor(g))
+    ot.backward(torch.tensor(g))
+    np.testing.assert_array_equal(te.grad.numpy(), tt.grad.numpy())
+    assert type(oe.grad_fn).__name__ == type(ot.grad_fn).__name__
+
+
+def test_zero_dim_and_integer_inputs(torch):
+    for v in (0.5, -2.0):
+        _same(ember.nn.functional.hardtanh(ember.tensor(v)).numpy(),
+              torch.nn.functional.hardtanh(torch.tensor(v)).numpy())
+        _same(ember.relu(ember.tensor(v)).numpy(), torch.relu(torch.tensor(v)).numpy())
+    i = np.arange(-600, 600, dtype=np.int64)
+    _same(ember.relu(ember.from_numpy(i)).numpy(), torch.relu(torch.from_numpy(i)).numpy())
+    _same(ember.clamp(ember.from_numpy(i), -3, 5).numpy(),
+          torch.clamp(torch.from_numpy(i), -3, 5).numpy())
+    # an integer input with a float bound becomes float, as in torch
+    _same(ember.clamp(ember.from_numpy(i), min=0.5).numpy(),
+          torch.clamp(torch.from_numpy(i), min=0.5).numpy())
+
+
+def test_bound_rows_are_cached_per_value_and_sign():
+    f32 = np.dtype(np.float32)
+    assert not np.signbit(scalar_bound._row(f32, 0.0)).any()
+    assert np.signbit(scalar_bound._row(f32, -0.0)).all()  # 0.0 == -0.0, yet separate rows
+    assert scalar_bound._row(f32, 0.5) is scalar_bound._row(f32, 0.5)
+    x = np.linspace(-1, 1, MIN + 9, dtype=np.float32)
+    out = np.empty_like(x)
+    assert scalar_bound.bound(np.minimum, x, 0.5, out=out) is out
+    np.testing.assert_array_equal(out, np.minimum(x, np.float32(0.5)))
