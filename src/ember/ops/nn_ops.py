@@ -19,6 +19,7 @@ from .base import Op
 from ._gemm import gemm
 from .quiet import quietly
 from .scalar_bound import bound as _bound
+from .elementwise import _sigmoid_np
 
 _new = Tensor._new
 
@@ -311,12 +312,6 @@ class GeluBackward0(Op):
             cdf = 0.5 * (1.0 + ErfBackward0.apply(x * _SQRT1_2))
             d = cdf + x * (-0.5 * x * x).exp() * _INV_SQRT_2PI
         return g * d, None
-
-
-def _sigmoid_np(a: np.ndarray) -> np.ndarray:
-    # exp of -|a| only, so large inputs never overflow
-    e = np.exp(-np.abs(a))
-    return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(a.dtype, copy=False)
 
 
 class SiluBackward0(Op):
