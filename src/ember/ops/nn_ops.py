@@ -188,14 +188,38 @@ class EluBackward0(Op):
         ctx.alpha, ctx.scale, ctx.input_scale = alpha, scale, input_scale
         a = _save_float(ctx, x, "elu_cpu")
         t = a.dtype.type
-        neg = np.expm1(np.minimum(a, 0) * t(input_scale)) * t(alpha)
-        out = np.where(a > 0, a, neg)
+        neg = _bound(np.minimum, a, 0)
+        neg *= t(input_scale)
+        np.expm1(neg, out=neg)
+        neg *= t(alpha)
+        # x where x > 0, else neg: max(x, 0) + neg (neg is 0 where x > 0), no np.where
+        out = _bound(np.maximum, a, 0)
+        out += neg
         if scale != 1.0:
             out *= t(scale)
         return out
 
     @staticmethod
     def backward(ctx, g):
+        if not _grad_state.enabled:  # no graph of the backward: on arrays
+            a, = ctx._saved_arrays()
+            gd = g._data
+            if gd.dtype == a.dtype and gd.shape == a.shape:
+                t = a.dtype.type
+                # d = 1 where x > 0, else alpha * input_scale * exp(x * input_scale); NaN
+                # takes the x > 0 side, as in torch (fmin drops it, and x <= 0 is false)
+                d = _bound(np.fmin, a, 0)
+                d *= t(ctx.input_scale)
+                np.exp(d, out=d)
+                d *= t(ctx.alpha * ctx.input_scale)
+                neg = np.less_equal(a, t(0), out=np.empty_like(d))
+                d *= neg
+                np.subtract(t(1), neg, out=neg)  # the mask of x > 0 (NaN: x <= 0 is false)
+                d += neg
+                d *= gd
+                if ctx.scale != 1.0:
+                    d *= t(ctx.scale)
+                return _new(d), None, None, None
         x, = ctx.saved_tensors
         neg = (x.clamp_max(0.0) * ctx.input_scale).exp() * (ctx.alpha * ctx.input_scale)
         d = (x > 0).to(x.dtype) + neg * (x <= 0).to(x.dtype)
@@ -324,6 +348,18 @@ class SiluBackward0(Op):
 
     @staticmethod
     def backward(ctx, g):
+        if not _grad_state.enabled:  # no graph of the backward: on arrays, in place
+            a, = ctx._saved_arrays()
+            gd = g._data
+            if gd.dtype == a.dtype and gd.shape == a.shape:
+                one = a.dtype.type(1)
+                s = _sigmoid_np(a)
+                d = np.subtract(one, s)
+                d *= a
+                d += one
+                d *= s
+                d *= gd
+                return _new(d)
         x, = ctx.saved_tensors
         s = x.sigmoid()
         return g * (s * (1.0 + x * (1.0 - s)))

@@ -34,8 +34,8 @@ def _row(dtype: np.dtype, c) -> np.ndarray:
 
 
 def bound(ufunc, x: np.ndarray, c, out: np.ndarray | None = None) -> np.ndarray:
-    """ufunc(x, c) for ufunc np.maximum or np.minimum, x floating and c a number that x's dtype
-    holds (the result keeps x's dtype, as NumPy's for a Python number)."""
+    """ufunc(x, c) for ufunc np.maximum, np.minimum, np.fmax or np.fmin, x floating and c a
+    number that x's dtype holds (the result keeps x's dtype, as NumPy's for a Python number)."""
     n = x.size
     if n < _MIN or x.dtype.kind != "f" or not x.flags.c_contiguous or (
             out is not None and not (out.flags.c_contiguous and out.shape == x.shape
