@@ -6,7 +6,8 @@ with 2 processes x 1 BLAS thread under MPI against 1 process x 1 thread.
 Both runs take the same 600 steps of global batch 100 (the 2-process run: 50 samples per rank
 per step, its gradient averaged by DDP), so they should reach the same final loss. Reports samples per
 second, the speed-up, the final training loss of both, the share of a step spent in the
-gradient allreduce, and the machine's load average while it ran.
+gradient allreduce, the loss of the trained model on the 10,000 test images, the bound the
+per-step cost sets, and the machine's load average while it ran.
 """
 from __future__ import annotations
 
@@ -71,6 +72,10 @@ for xb, yb in batches:
     opt.step()
     losses.append(loss.item())
 seconds = time.perf_counter() - t0
+tx = idx("t10k-images-idx3-ubyte.gz", 16, (-1, 1, 28, 28)).astype(np.float32) / 255
+ty = idx("t10k-labels-idx1-ubyte.gz", 8, (-1,)).astype(np.int64)
+with torch.no_grad():  # the trained model on the 10,000 test images (the same on every rank)
+    test_loss = F.cross_entropy(model(torch.from_numpy(tx)), torch.from_numpy(ty)).item()
 comm = 0.0
 if comms:  # the allreduce of one step's gradients alone, timed on the same buffers
     flat = torch.zeros(sum(p.numel() for p in model.parameters()))
@@ -80,7 +85,8 @@ if comms:  # the allreduce of one step's gradients alone, timed on the same buff
         dist.all_reduce(flat)
     comm = (time.perf_counter() - c0) / 100
 line = json.dumps({"rank": rank, "seconds": seconds, "steps": my_steps,
-                   "loss": float(np.mean(losses[-50:])), "allreduce_s": comm})
+                   "loss": float(np.mean(losses[-50:])), "test_loss": test_loss,
+                   "allreduce_s": comm})
 for i in range(world):  # one rank at a time: mpiexec would interleave the lines
     if i == rank:
         print(line, flush=True)
@@ -112,11 +118,13 @@ def main() -> None:
     with open(script, "w") as f:
         f.write(WORKER)
     load0 = os.getloadavg()[0]
-    one, two, indep = [], [], []
+    one, two, indep, half = [], [], [], []
     try:
         for _ in range(a.repeat):  # alternate, so both see the same phases of the machine
             sc = "1" if a.scale_batch else "0"
             one.append(run([sys.executable, script, a.data, str(a.steps), "1", sc], env)[0])
+            # one rank's share alone (no second process, no MPI): the step-cost bound
+            half.append(run([sys.executable, script, a.data, str(a.steps), "-2", sc], env)[0])
             two.append(run([mpiexec, *a.mpiexec_args.split(), "-n", "2", sys.executable, script,
                             a.data, str(a.steps), "2", sc], env))
             # the machine's own ceiling: two processes doing one rank's work each, at once,
@@ -137,13 +145,18 @@ def main() -> None:
     print(f"load average before: {load0:.2f}, after: {os.getloadavg()[0]:.2f} "
           f"({os.cpu_count()} cores)")
     print(f"1 process x 1 thread : {n / s1:8.0f} samples/s  ({s1:.2f} s, final loss "
-          f"{best1['loss']:.4f})")
+          f"{best1['loss']:.4f}, test loss {best1['test_loss']:.4f})")
     print(f"2 processes x 1 thread: {n / s2:8.0f} samples/s  ({s2:.2f} s, final loss "
-          f"{best2[0]['loss']:.4f} / {best2[1]['loss']:.4f})")
+          f"{best2[0]['loss']:.4f} / {best2[1]['loss']:.4f}, test loss "
+          f"{best2[0]['test_loss']:.4f})")
     print(f"speed-up: {s1 / s2:.2f}x   allreduce share of a 2-process step: {100 * share:.1f}%")
     si = min(max(r["seconds"] for r in rs) for rs in indep)
     print(f"ceiling of the machine: two processes doing one rank's work each, at once, without "
           f"MPI: {s1 / si:.2f}x ({si:.2f} s); DDP reaches {si / s2:.0%} of it")
+    sh = min(r["seconds"] for r in half)
+    print(f"step-cost bound: one rank's share run alone takes {sh:.2f} s, so even with free "
+          f"communication and two cores as fast as one, 2 ranks reach at most {s1 / sh:.2f}x "
+          f"(a step's fixed cost does not halve with the batch)")
 
 
 if __name__ == "__main__":
