@@ -141,6 +141,8 @@ def gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndar
             if not _blas.ready:
                 _find()
             _use(1)
+        if out is None and b.ndim == 2 and a.ndim == 2 and _weight_side_first(a, b):
+            return _matmul(b.T, a.T).T.copy()
         return _matmul(a, b) if out is None else _matmul(a, b, out=out)
     if not _blas.ready:
         _find()
@@ -173,6 +175,20 @@ def gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndar
     if c[1] is not None and c[2] is not None:
         c[0] = most if c[2] * THREADS_GAIN < c[1] else 1
     return r
+
+
+def _weight_side_first(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether x @ W.T (a linear layer's forward: b is the transposed view of a C-contiguous
+    W) runs faster as (W @ x.T).T and a copy to C order, for a few rows of x: OpenBLAS packs a
+    transposed W slowly, and with 16-48 rows that packing is most of the product. Measured
+    on the CPU of issue 15 (bench/gemm_layouts.py): 0.55-0.9x the time for 16-48 rows, K
+    and N >= 120 (from 4 rows for N >= 384; up to 64 rows for K*N >= 96K), 1.0-1.3x elsewhere."""
+    m, k = a.shape
+    n = b.shape[1]
+    if m < 4 or m > 64 or n < 120 or k < 120 or not b.flags.f_contiguous or \
+            not a.flags.c_contiguous or a.dtype != b.dtype or a.dtype.kind != "f":
+        return False
+    return 16 <= m <= 48 or (m < 16 and n >= 384) or (m > 48 and k * n >= 98304)
 
 
 def _half_gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray | None) -> np.ndarray:
