@@ -133,6 +133,8 @@ class DistributedDataParallel(Module):
         self.require_forward_param_sync = True
         self.bucket_bytes_cap = int((25 if bucket_cap_mb is None else bucket_cap_mb) * 1024 * 1024)
         self._params = params
+        # the buffers broadcast before each forward, listed once as torch's DDP does
+        self._module_buffers = list(module.buffers())
         self._comm_hook = None
         self._comm_state = None
         if init_sync:
@@ -189,10 +191,9 @@ class DistributedDataParallel(Module):
                 "argument `find_unused_parameters=True` to "
                 "`torch.nn.parallel.DistributedDataParallel`, and by making sure all `forward` "
                 "function outputs participate in calculating loss.")
-        if self.broadcast_buffers and self.require_forward_param_sync:
-            bufs = list(self.module.buffers())
-            if bufs and self.process_group.size() > 1:
-                self._coalesced_broadcast(bufs)
+        if self.broadcast_buffers and self.require_forward_param_sync and \
+                self._module_buffers and self.process_group.size() > 1:
+            self._coalesced_broadcast(self._module_buffers)
         out = self.module(*inputs, **kwargs)
         if is_grad_enabled() and self.require_backward_grad_sync:
             self._arm()
