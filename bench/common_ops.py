@@ -42,10 +42,15 @@ def cases(fw):
     idx = fw.tensor(rng.integers(0, 1000, (64, 64)))
     gmap, ghid, glog = (fw.tensor(rng.standard_normal(s).astype(np.float32))
                         for s in (MAP, HID, LOGITS))
+    hb, hb2 = leaf((64, 64, 64)), leaf((64, 64, 64))
+    seq, w1d = leaf((32, 64, 128)), leaf((64, 64, 3))
+    gbmm, gpad, gup, gseq = (fw.tensor(rng.standard_normal(s).astype(np.float32)) for s in (
+        (64, 64, 64), (100, 6, 28, 28), (100, 6, 48, 48), (32, 64, 128)))
 
     def fb(f, g):
         def run():
-            f().backward(g)
+            out = f()
+            out.backward(g if g is not None else fw.ones_like(out))
         return run
 
     def scalar(f):
@@ -93,6 +98,34 @@ def cases(fw):
         "embedding": fb(lambda: F.embedding(idx, emb_w), fw.ones(64, 64, 128)),
         "masked_fill": fb(lambda: x.masked_fill(x > 0.5, 0.0), gmap),
         "where": fb(lambda: fw.where(x > 0, x, pos), gmap),
+        "var(dim=1)": fb(lambda: h.var(dim=1), ghid[:, 0]),
+        "norm(dim=1)": fb(lambda: h.norm(dim=1), ghid[:, 0]),
+        "cumsum(dim=1)": fb(lambda: h.cumsum(dim=1), ghid),
+        "gather(dim=1)": fb(lambda: z.gather(1, cls[:, None]), glog[:, :1]),
+        "index_select(0)": fb(lambda: z.index_select(0, cls[:256] % 512), glog[:256]),
+        "bmm 64x(64x64)": fb(lambda: fw.bmm(hb, hb2), gbmm),
+        "einsum bij,bjk": fb(lambda: fw.einsum("bij,bjk->bik", hb, hb2), gbmm),
+        "pad (2,2,2,2)": fb(lambda: F.pad(x, (2, 2, 2, 2)), gpad),
+        "interpolate x2": fb(lambda: F.interpolate(x, scale_factor=2), gup),
+        "flip(-1)": fb(lambda: x.flip(-1), gmap),
+        "repeat(1,2,1,1)": fb(lambda: x.repeat(1, 2, 1, 1), fw.cat([gmap, gmap], dim=1)),
+        "expand.contiguous": fb(lambda: bias.expand(6, 24, 24).contiguous(), gmap[0]),
+        "stack(dim=0)": fb(lambda: fw.stack([h, h]), fw.stack([ghid, ghid])),
+        "chunk(4)[1]": fb(lambda: h.chunk(4, dim=1)[1] * 1, ghid[:, :128]),
+        "topk(5)": fb(lambda: z.topk(5, dim=1)[0], glog[:, :5]),
+        "argmax(dim=1)": lambda: z.argmax(dim=1),
+        "sort(dim=1)": fb(lambda: z.sort(dim=1)[0], glog),
+        "one_hot": lambda: F.one_hot(cls, 1000),
+        "masked_select": fb(lambda: x.masked_select(x > 1.0), None),
+        "conv1d 64->64 k3": fb(lambda: F.conv1d(seq, w1d, padding=1), gseq),
+        "adaptive_avg_pool2d 1": fb(lambda: F.adaptive_avg_pool2d(x, 1), gmap[:, :, :1, :1]),
+        "group_norm(3)": fb(lambda: F.group_norm(x, 3), gmap),
+        "instance_norm": fb(lambda: F.instance_norm(x), gmap),
+        "smooth_l1_loss": scalar(lambda: F.smooth_l1_loss(h, y01)),
+        "kl_div": scalar(lambda: F.kl_div(F.log_softmax(z, 1), F.softmax(z.detach(), 1),
+                                          reduction="batchmean")),
+        "cosine_similarity": fb(lambda: F.cosine_similarity(h, h.detach() + 1), ghid[:, 0]),
+        "nonzero": lambda: (x > 1.0).nonzero(),
     }
 
 

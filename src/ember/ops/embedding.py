@@ -6,52 +6,9 @@ import numpy as np
 from .._tensor import Tensor
 from ..autograd.function import once_differentiable
 from .base import Op
+from .index_sum import sum_rows_by_index as _sum_rows_by_index
 
 _new = Tensor._new
-
-
-def _sum_rows_by_index(n: int, idx: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """out (n, d) with out[i] = the sum of the rows g[k] where idx[k] == i, added one after
-    another in k order, as torch's index_add does (so the result equals torch's bit for bit).
-
-    The rows are sorted by index (stably) and each index's run is summed row after row along
-    axis 0. Runs of similar length go together: a bucket of runs of at most 2**b rows is one
-    gather into (runs, 2**b, d), padded with a zero row that changes no sum, and one reduce over
-    the middle axis. Long runs, or few indices, are summed one run at a time. (np.add.reduceat
-    sums pairwise, so its result is not torch's; it was also 2x slower for 1000 indices.)"""
-    d = g.shape[1]
-    out = np.zeros((n, d), g.dtype)
-    N = idx.size
-    if not N:
-        return out
-    order = np.argsort(idx, kind="stable")
-    s = idx[order]
-    starts = np.flatnonzero(np.concatenate(([True], s[1:] != s[:-1])))
-    counts = np.diff(np.append(starts, N))
-    uniq = s[starts]
-    go = np.empty((N + 1, d), g.dtype)  # the rows in index order, then the zero row
-    np.take(g, order, axis=0, out=go[:N])
-    go[N] = 0
-    long = counts > (0 if counts.size <= 96 else 32)
-    if long.any():
-        for u, a, c in zip(uniq[long].tolist(), starts[long].tolist(), counts[long].tolist()):
-            np.add.reduce(go[a:a + c], axis=0, out=out[u])
-        keep = ~long
-        uniq, starts, counts = uniq[keep], starts[keep], counts[keep]
-        if not counts.size:
-            return out
-    bucket = np.zeros(counts.shape, np.int64)
-    np.ceil(np.log2(counts), out=bucket, casting="unsafe")
-    for b in np.unique(bucket).tolist():
-        sel = np.flatnonzero(bucket == b)
-        if b == 0:  # indices seen once: their row as it is
-            out[uniq[sel]] = go[starts[sel]]
-            continue
-        m = 1 << b
-        rows = starts[sel][:, None] + np.arange(m)
-        rows[np.arange(m) >= counts[sel][:, None]] = N  # past a run's end: the zero row
-        out[uniq[sel]] = np.add.reduce(go[rows], axis=1)
-    return out
 
 
 class EmbeddingBackward0(Op):

@@ -15,6 +15,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from .base import Op
+from .index_sum import add_rows_into_zeros
 
 _new = Tensor._new
 _ELL = (Ellipsis,)
@@ -271,7 +272,8 @@ class IndexPutZerosBackward(Op):
         out = np.zeros(shape, g._data.dtype)
         if adv is None:
             out[basic] = g._data
-        else:
+        elif not (len(adv) == 1 and isinstance(adv[0], np.ndarray)
+                  and add_rows_into_zeros(out[basic], adv[0], g._data)):
             np.add.at(out[basic], adv, g._data)
         return out
 

@@ -12,6 +12,7 @@ from .._tensor import Tensor
 from ..autograd.grad_mode import state as _grad_state
 from . import inplace
 from .base import Op
+from .index_sum import add_rows_into_zeros
 from .elementwise import WhereBackward0, _write_out
 from .inplace import TYPE_NAMES
 from .util import wrap_dim
@@ -589,7 +590,9 @@ class _IndexAddZeros(Op):
     def forward(ctx, g, shape, dim, index):
         ctx.dim, ctx.index = dim, index
         out = np.zeros(shape, g._data.dtype)
-        _index_add_np(out, dim, index, g._data)
+        if not (out.ndim and add_rows_into_zeros(np.moveaxis(out, dim, 0), np.asarray(index),
+                                                 np.moveaxis(g._data, dim, 0))):
+            _index_add_np(out, dim, index, g._data)
         return out
 
     @staticmethod
@@ -874,7 +877,8 @@ class _PutAddZeros(Op):
     def forward(ctx, g, shape, index):
         ctx.index = index
         out = np.zeros(int(np.prod(shape)), g._data.dtype)
-        np.add.at(out, index.ravel(), g._data.ravel())
+        if not add_rows_into_zeros(out, index, g._data):
+            np.add.at(out, index.ravel(), g._data.ravel())
         return out.reshape(shape)
 
     @staticmethod
