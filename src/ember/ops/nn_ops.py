@@ -737,8 +737,11 @@ class MseLossBackward0(Op):
 
 class _PiecewiseLoss(Op):
     """A loss of d = x - y that is quadratic for |d| below a threshold and linear above it
-    (smooth_l1's beta, huber's delta); subclasses give the elementwise loss (NumPy) and its
-    slope in d (ember ops).  dx = g * slope(d),  dy = -dx"""
+    (smooth_l1's beta, huber's delta). Both are written with c = min(|d|, threshold), which
+    is |d| on the quadratic side and the threshold on the linear one, so no select (np.where on
+    a random pattern is ~10x slower than arithmetic); their slopes are d clipped. Subclasses
+    give the elementwise loss and slope on arrays and the slope in ember ops (create_graph).
+    dx = g * slope(d),  dy = -dx"""
 
     @staticmethod
     def forward(ctx, x, y, reduction, threshold):
@@ -746,12 +749,18 @@ class _PiecewiseLoss(Op):
         ctx.reduction, ctx.threshold = reduction, threshold
         d = x._data - y._data
         ctx.n = d.size
-        loss = type(ctx)._loss(d, np.abs(d), threshold, d.dtype.type)
+        loss = type(ctx)._loss(d, threshold, d.dtype.type)
         return _reduce_np(loss.astype(d.dtype, copy=False), reduction)
 
     @staticmethod
     def backward(ctx, g):
         x, y = ctx.saved_tensors
+        if not _grad_state.enabled:  # no graph of the backward: on arrays
+            d = x._data - y._data
+            if d.dtype.kind == "f":
+                gx = type(ctx)._slope_np(d, ctx.threshold, d.dtype.type)
+                gx *= _grad_scale(g, ctx.reduction, ctx.n)
+                return _new(gx), _new(np.negative(gx)), None, None
         d = x - y
         small = (d.abs() < ctx.threshold).to(d.dtype)
         gx = type(ctx)._slope(d, small, ctx.threshold) * _grad_scale_t(g, ctx.reduction, ctx.n)
@@ -763,8 +772,24 @@ class SmoothL1LossBackward0(_PiecewiseLoss):
     dx = g * (d / beta if |d| < beta else sign(d)),  dy = -dx"""
 
     @staticmethod
-    def _loss(d, ad, beta, t):
-        return np.where(ad < beta, t(0.5) * d * d / t(beta) if beta > 0 else 0, ad - t(0.5 * beta))
+    def _loss(d, beta, t):
+        ad = np.abs(d)
+        if not beta > 0:  # beta 0: l1
+            return ad
+        c = _bound(np.minimum, ad, beta)  # |d| < beta: 0.5 d^2/beta + 0; else 0.5 beta + |d| - beta
+        ad -= c
+        c *= c
+        c *= t(0.5 / beta)
+        c += ad
+        return c
+
+    @staticmethod
+    def _slope_np(d, beta, t):
+        if not beta > 0:
+            return np.sign(d)
+        s = np.multiply(d, t(1 / beta))  # d / beta inside, +-1 (sign d) outside
+        s = _bound(np.maximum, s, -1, out=s)
+        return _bound(np.minimum, s, 1, out=s)
 
     @staticmethod
     def _slope(d, small, beta):
@@ -776,8 +801,20 @@ class HuberLossBackward0(_PiecewiseLoss):
     dx = g * (d if |d| < delta else delta sign(d)),  dy = -dx"""
 
     @staticmethod
-    def _loss(d, ad, delta, t):
-        return np.where(ad < delta, t(0.5) * d * d, t(delta) * (ad - t(0.5 * delta)))
+    def _loss(d, delta, t):
+        ad = np.abs(d)
+        c = _bound(np.minimum, ad, delta)  # |d| < delta: 0.5 d^2; else 0.5 delta^2 + delta(|d| - delta)
+        ad -= c
+        ad *= t(delta)
+        c *= c
+        c *= t(0.5)
+        c += ad
+        return c
+
+    @staticmethod
+    def _slope_np(d, delta, t):
+        s = _bound(np.maximum, d, -delta)  # d clipped to [-delta, delta]
+        return _bound(np.minimum, s, delta, out=s)
 
     @staticmethod
     def _slope(d, small, delta):
