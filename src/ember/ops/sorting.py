@@ -25,11 +25,41 @@ def _argsort(x: np.ndarray, axis: int, descending: bool, stable: bool = True) ->
     return (n - 1) - np.flip(idx, axis)
 
 
+# up to this k, topk takes k arg-max passes rather than one np.argpartition: argmax is a fast
+# vectorised loop and NumPy's introselect is ~16 of them (512x1000, k=5: 0.45 ms against 4.2)
+_FEW = 12
+
+
+def _topk_by_passes(x: np.ndarray, k: int, axis: int, largest: bool):
+    """Indices of the k largest (smallest) of floating x by k argmax (argmin) passes, each
+    pick then set to -inf (inf) in a copy; None where that cannot be right: an infinite value
+    among the picks (a set one could be picked again) or, for the smallest, a NaN (argmin
+    would pick it; torch ranks NaN above every number)."""
+    if not largest and np.isnan(x).any():
+        return None
+    w = x.copy()
+    fill = w.dtype.type(-np.inf if largest else np.inf)
+    pick = np.argmax if largest else np.argmin
+    cols = []
+    for _ in range(k):
+        i = pick(w, axis=axis, keepdims=True)  # the first of equal values: ties by position
+        np.put_along_axis(w, i, fill, axis=axis)
+        cols.append(i)
+    idx = np.concatenate(cols, axis=axis)
+    if np.isin(np.take_along_axis(x, idx, axis=axis), (fill,)).any():
+        return None
+    return idx
+
+
 def _topk_indices(x: np.ndarray, k: int, axis: int, largest: bool) -> np.ndarray:
     """Indices of the k largest (smallest) along axis, sorted by value (ties by position)."""
     n = x.shape[axis]
     if k == 1 and (largest or x.dtype.kind != "f" or not np.isnan(x).any()):
         return (np.argmax if largest else np.argmin)(x, axis=axis, keepdims=True)
+    if 1 < k <= _FEW and k < n and x.dtype.kind == "f":
+        idx = _topk_by_passes(x, k, axis, largest)
+        if idx is not None:
+            return idx
     if 0 < k < n:
         part = np.argpartition(x, n - k if largest else k - 1, axis=axis)
         part = np.take(part, np.arange(n - k, n) if largest else np.arange(k), axis=axis)
