@@ -86,9 +86,9 @@ class NativeGroupNormBackward0(Op):
             inv = t(1 / L) if L else t(0)
             mean_d = _row_sums(d)[..., None] * inv
             mean_dx = _row_dots(d, xh)[..., None] * inv
-            dx = np.multiply(xh, mean_dx)
-            np.subtract(d, dx, out=dx)
-            dx -= mean_d
+            dx = np.subtract(d, mean_d)  # first: a constant d cancels exactly, as in torch
+            tmp = np.multiply(xh, mean_dx)
+            dx -= tmp
             dx *= rstd
             gx = _new(dx.reshape(grad._data.shape).astype(grad._data.dtype, copy=False))
         if ctx.has[0] and need[1]:
