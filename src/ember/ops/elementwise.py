@@ -13,7 +13,7 @@ from .._tensor import Tensor
 from ..autograd.grad_mode import state as _grad_state
 from .base import Op
 from .quiet import quietly
-from .scalar_bound import bound as _bound
+from .row_loops import bound as _bound
 from .util import check_broadcast, promote, scalar_value
 
 _new = Tensor._new
@@ -628,7 +628,7 @@ def _clamp_float(x: np.ndarray, *bounds) -> np.ndarray:
 
 
 def _plain_number(v) -> bool:
-    """None or a Python int/float: a bound that keeps a float input's dtype (scalar_bound)."""
+    """None or a Python int/float: a bound that keeps a float input's dtype (row_loops)."""
     return v is None or (v.__class__ in (int, float))
 
 

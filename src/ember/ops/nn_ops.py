@@ -18,13 +18,21 @@ from ..autograd.grad_mode import state as _grad_state
 from .base import Op
 from ._gemm import gemm
 from .quiet import quietly
-from .scalar_bound import bound as _bound
+from .row_loops import bound as _bound, rows as _rows
 from .elementwise import _sigmoid_np
 
 _new = Tensor._new
 
 
 # ---- linear ---------------------------------------------------------------------------------
+def _column_sums(g: np.ndarray) -> np.ndarray:
+    """g.sum(0) of a 2-D gradient (a bias's): as a GEMV with ones from 16K elements, which BLAS
+    runs 2-4x faster than NumPy's reduction over the leading axis (1024x128: 37 -> 8 us)."""
+    if g.size < 16384 or g.dtype.kind != "f" or not g.flags.c_contiguous:
+        return g.sum(0)
+    return np.ones(g.shape[0], g.dtype) @ g
+
+
 class AddmmBackward0(Op):
     """The fused linear layer on 2-D input: out = x @ W.T + b (one GEMM, bias added in place).
 
@@ -37,8 +45,7 @@ class AddmmBackward0(Op):
         if nig[1] or nig[2]:
             ctx.save_for_backward(x if nig[2] else None, weight if nig[1] else None)
         out = gemm(x._data, weight._data.T)
-        out += bias._data
-        return out
+        return _rows(np.add, out, bias._data, out=out)
 
     @staticmethod
     def backward(ctx, g):
@@ -46,7 +53,7 @@ class AddmmBackward0(Op):
         nig = ctx.needs_input_grad
         if not _grad_state.enabled:
             gd = g._data
-            return (_new(gd.sum(0)) if nig[0] else None,
+            return (_new(_column_sums(gd)) if nig[0] else None,
                     _new(gemm(gd, w._data)) if nig[1] else None,
                     _new(gemm(gd.T, x._data)) if nig[2] else None)
         return (g.sum(0) if nig[0] else None,

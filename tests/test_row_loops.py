@@ -1,15 +1,17 @@
-"""max/min against a number through rows of the bound (ops/scalar_bound.py): ReLU, clamp,
+"""ops/row_loops.py. max/min against a number through rows of the bound: ReLU, clamp,
 clamp_min/max, hardtanh and relu6 give torch's values bit for bit (NaN, infinities and the sign
-of zero included) and torch's gradients, on every size the row layout splits differently."""
+of zero included) and torch's gradients, on every size the row layout splits differently. Row
+broadcasts regrouped into long loops: NumPy's broadcast results exactly, and linear layers
+(bias added that way, its gradient a GEMV) torch's values and gradients."""
 import numpy as np
 import pytest
 
 import ember
-from ember.ops import scalar_bound
+from ember.ops import row_loops
 
-ROW = scalar_bound._ROW
+ROW = row_loops._ROW
 # the scalar loop below MIN; rows exactly, rows plus a tail above it
-MIN = scalar_bound._MIN
+MIN = row_loops._MIN
 SIZES = [7, ROW, MIN - 1, MIN, MIN + 5, 5 * ROW, 5 * ROW + 1000]
 
 CASES = {
@@ -90,10 +92,44 @@ def test_zero_dim_and_integer_inputs(torch):
 
 def test_bound_rows_are_cached_per_value_and_sign():
     f32 = np.dtype(np.float32)
-    assert not np.signbit(scalar_bound._row(f32, 0.0)).any()
-    assert np.signbit(scalar_bound._row(f32, -0.0)).all()  # 0.0 == -0.0, yet separate rows
-    assert scalar_bound._row(f32, 0.5) is scalar_bound._row(f32, 0.5)
+    assert not np.signbit(row_loops._row(f32, 0.0)).any()
+    assert np.signbit(row_loops._row(f32, -0.0)).all()  # 0.0 == -0.0, yet separate rows
+    assert row_loops._row(f32, 0.5) is row_loops._row(f32, 0.5)
     x = np.linspace(-1, 1, MIN + 9, dtype=np.float32)
     out = np.empty_like(x)
-    assert scalar_bound.bound(np.minimum, x, 0.5, out=out) is out
+    assert row_loops.bound(np.minimum, x, 0.5, out=out) is out
     np.testing.assert_array_equal(out, np.minimum(x, np.float32(0.5)))
+
+
+@pytest.mark.parametrize("n,d", [(1024, 128), (1024, 384), (2048, 65), (64, 128), (1000, 96),
+                                 (8192, 8), (512, 8193)])
+@pytest.mark.parametrize("ufunc", [np.add, np.multiply, np.subtract])
+def test_rows_equals_numpy_broadcast(n, d, ufunc):
+    rng = np.random.default_rng(n + d)
+    a = rng.standard_normal((n, d)).astype(np.float32)
+    v = rng.standard_normal(d).astype(np.float32)
+    want = ufunc(a, v)
+    np.testing.assert_array_equal(row_loops.rows(ufunc, a, v), want)
+    out = np.empty_like(a)
+    assert row_loops.rows(ufunc, a, v, out=out) is out
+    np.testing.assert_array_equal(out, want)
+    b = a.copy()  # in place, as a bias add
+    row_loops.rows(ufunc, b, v, out=b)
+    np.testing.assert_array_equal(b, want)
+
+
+@pytest.mark.parametrize("n,i,o", [(1024, 128, 384), (2048, 256, 65), (16, 20, 30)])
+def test_linear_bias_paths_match_torch(torch, n, i, o):
+    rng = np.random.default_rng(o)
+    x = rng.standard_normal((n, i)).astype(np.float32)
+    w = (rng.standard_normal((o, i)) * 0.1).astype(np.float32)
+    b = rng.standard_normal(o).astype(np.float32)
+    g = rng.standard_normal((n, o)).astype(np.float32)
+    res = []
+    for m in (ember, torch):
+        xt, wt, bt = (m.tensor(a, requires_grad=True) for a in (x, w, b))
+        out = m.nn.functional.linear(xt, wt, bt)
+        out.backward(m.tensor(g))
+        res.append([out.detach().numpy(), xt.grad.numpy(), wt.grad.numpy(), bt.grad.numpy()])
+    for e, t in zip(*res):
+        np.testing.assert_allclose(e, t, rtol=1e-5, atol=1e-4)
