@@ -110,3 +110,14 @@ def test_gradcheck(route):
     x = ember.tensor(RNG.standard_normal((8, 4, 6, 6)), requires_grad=True)
     w = ember.tensor(RNG.standard_normal((4, 2, 3, 3)), requires_grad=True)
     assert gradcheck(lambda x, w: F.conv2d(x, w, groups=2, dilation=2, padding=1), (x, w))
+
+
+@pytest.mark.parametrize("chunk", [36240, 12000])
+def test_forward_row_chunks(torch, monkeypatch, chunk):
+    """Several row chunks with a partial last one (3 + 3 + 2 rows, and one row a chunk): the
+    columns of 5x5 6->12 @12, batch 20, take 24160 elements a row, a chunk 2 * _CHUNK."""
+    monkeypatch.setattr(cv, "_CHUNK", chunk)
+    geo = cv._Geometry((20, 6, 12, 12), (12, 6, 5, 5), (1, 1), (0, 0, 0, 0), (1, 1), 1)
+    assert cv._forward_rows_applies(geo)
+    _check(torch, (20, 6, 12, 12), (12, 6, 5, 5))
+    _check(torch, (20, 6, 12, 12), (12, 6, 5, 5), bias=False, need=(False, True, False))
