@@ -24,6 +24,7 @@ from . import conv_phase as _phase
 from .base import Op
 from ._gemm import gemm
 from . import _blas_strided
+from .conv_layout import batch_first
 from .normalization import channel_sum
 from .conv_winograd import ConvolutionBackward0 as WinogradConvolution, use_winograd
 from ..amp.autocast_mode import cast_low as _amp_low, state as _amp
@@ -194,7 +195,7 @@ def _input_grad(gt: np.ndarray, w: np.ndarray, geo: _Geometry) -> np.ndarray:
             dst = dxt[:, :, r:r + eh:geo.sh, c:c + ew:geo.sw]
             np.add(dst, prod.reshape(G, cg, geo.Ho, geo.Wo, N), out=dst)
     dxt = dxt.reshape(C, geo.Hp, geo.Wp, N)[:, geo.pt:geo.pt + geo.H, geo.pl:geo.pl + geo.W]
-    return np.ascontiguousarray(dxt.transpose(3, 0, 1, 2))
+    return batch_first(dxt)
 
 
 # ---- batch-last forward and direct (strided-BLAS) backward ------------------------------------
@@ -285,7 +286,7 @@ def _input_grad_direct(sg, gt: np.ndarray, w: np.ndarray, geo: _Geometry) -> np.
             sg(cg, LN, og, wa + a * it, og, ga + g * sgG, ldb, 1.0,
                da + (g * cg * big + s) * it, big)
     dxt = dxt[:, geo.pt:geo.pt + geo.H, geo.pl:geo.pl + geo.W]
-    return np.ascontiguousarray(dxt.transpose(3, 0, 1, 2))
+    return batch_first(dxt)
 
 
 def _direct(geo: _Geometry, dtype, macs: int):

@@ -42,6 +42,7 @@ from .._tensor import Tensor
 from ..autograd.function import once_differentiable
 from .base import Op
 from ._gemm import gemm
+from .conv_layout import batch_first
 from .normalization import channel_sum
 
 _new = Tensor._new
@@ -215,7 +216,7 @@ def conv_forward(x: np.ndarray, w: np.ndarray, pt: int, pl: int, Ho: int, Wo: in
         return full.transpose(4, 0, 1, 3, 2, 5), src
     _output_transform(m, yv)
     full = full.reshape(O, 4 * Th, 4 * Tw, N)[:, :Ho, :Wo]
-    return np.ascontiguousarray(full.transpose(3, 0, 1, 2)), (v if keep_v else None)
+    return batch_first(full), (v if keep_v else None)
 
 
 def conv_weight_grad(g: np.ndarray, v: np.ndarray, C: int, gl=None) -> np.ndarray:
@@ -279,7 +280,7 @@ def convt_forward(x: np.ndarray, w: np.ndarray, ph: int, pw: int, Ho: int, Wo: i
         return full.transpose(5, 3, 6, 0, 1, 4, 2, 7), src
     _output_transform(m, yv)
     full = full.reshape(Co, 8 * Th, 8 * Tw, N)[:, ph:ph + Ho, pw:pw + Wo]
-    return np.ascontiguousarray(full.transpose(3, 0, 1, 2)), (v if keep_v else None)
+    return batch_first(full), (v if keep_v else None)
 
 
 def convt_weight_grad(g: np.ndarray, v: np.ndarray, Ci: int, ph: int, pw: int,
