@@ -218,3 +218,16 @@ def test_inplace_change_of_saved_weight_raises(torch, transposed):
             w.add_(1)
         with pytest.raises(RuntimeError, match="modified by an inplace operation"):
             out.sum().backward()
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+@pytest.mark.parametrize("nbytes", [1, 6000, 13000])  # conv: 1, 1, 3 channels; transposed: 1, 5, 7
+def test_input_transform_channel_chunks(torch, any_size, monkeypatch, transposed, nbytes):
+    """The input transform a few channels at a time (_TRANSFORM_BYTES): one channel a chunk,
+    and chunks of several channels with a partial last one, in the forward and in the
+    backward's input gradient (the other op's forward on the laid-out gradient)."""
+    monkeypatch.setattr(cp, "_TRANSFORM_BYTES", nbytes)
+    if transposed:
+        _check(torch, (3, 7, 7, 6), (7, 5, 4, 4), transposed=True, path=PHASE)
+    else:
+        _check(torch, (3, 7, 13, 12), (5, 7, 4, 4), path=PHASE)
