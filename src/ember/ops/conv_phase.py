@@ -144,14 +144,23 @@ def _input_transform(xp: np.ndarray, rows_of, cols_view, v: np.ndarray) -> np.nd
     return v
 
 
-def _output_transform(m: np.ndarray, y_view) -> None:
-    """A^T M A per tile from M (25 = (5b, 5a), O', P), the second stage written straight into
-    y_view(Y1), a view (4j, ..., 4i, N) of the caller's output for Y1 = (4j, 5a, O', P) viewed
-    (4j, ..., 5a, N): output (4t + i, 4u + j)."""
+def _output_transform(m: np.ndarray, y_view, ob: int) -> None:
+    """A^T M A per tile from M (25 = (5b, 5a), O', P), ob of the O' channels at a time (so
+    that each chunk's first-stage result is read back from cache): chunk k's first stage is
+    Y1 (4j, 5a, ob, P), and y_view(Y1, k) gives (a view (4j, ..., 4i, N) of the caller's output
+    for those channels, Y1 viewed (4j, ..., 5a, N)) for the second: output (4t + i, 4u + j)."""
     at = _mat("AT", m.dtype)
-    y1 = gemm(at, m.reshape(5, -1)).reshape((4, 5) + m.shape[1:])  # (4j, 5a, O', P)
-    out, src = y_view(y1)
-    gemm(at, src, out=out)
+    Op, P = m.shape[1:]
+    m5 = m.reshape(5, 5, Op, P)
+    y1 = np.empty((4, 5, min(ob, Op), P), m.dtype)
+    for k, o0 in enumerate(range(0, Op, ob)):
+        b = min(ob, Op - o0)
+        y = y1[:, :, :b]
+        # the first stage batched over a: (5a, 5b, b*P) -> (5a, 4j, b*P), into y's view
+        gemm(at, m5[:, :, o0:o0 + b].transpose(1, 0, 2, 3).reshape(5, 5, b * P),
+             out=y.reshape(4, 5, b * P).transpose(1, 0, 2))
+        out, src = y_view(y, k, o0, o0 + b)
+        gemm(at, src, out=out)
 
 
 def _grad_transform(gv: np.ndarray, z1: np.ndarray, z1v: np.ndarray, Op: int) -> np.ndarray:
@@ -226,10 +235,11 @@ def conv_forward(x: np.ndarray, w: np.ndarray, pt: int, pl: int, Ho: int, Wo: in
     # transpose to (N, O, Ho, Wo) (NumPy copies with inner runs of 4 cost 10x more)
     full = np.empty((O, Th, 4, Tw, 4, N), x.dtype)
 
-    def yv(y1):  # (4j, 5a, O, P) -> [j, o, t, u | a, n]; full as [j, o, t, u | i, n]
-        src = y1.reshape(4, 5, O, Th, Tw, N).transpose(0, 2, 3, 4, 1, 5)
-        return full.transpose(4, 0, 1, 3, 2, 5), src
-    _output_transform(m, yv)
+    def yv(y1, k, o0, o1):  # (4j, 5a, o, P) -> [j, o, t, u | a, n]; full as [j, o, t, u | i, n]
+        src = y1.reshape(4, 5, o1 - o0, Th, Tw, N).transpose(0, 2, 3, 4, 1, 5)
+        return full[o0:o1].transpose(4, 0, 1, 3, 2, 5), src
+    # channels a chunk: about 1.5 MB of first-stage result (64->128 @14 batch 64: 76 of 128)
+    _output_transform(m, yv, max(1, _TRANSFORM_BYTES // (20 * m.shape[2] * m.itemsize)))
     full = full.reshape(O, 4 * Th, 4 * Tw, N)[:, :Ho, :Wo]
     return batch_first(full), (v if keep_v else None)
 
@@ -292,10 +302,11 @@ def convt_forward(x: np.ndarray, w: np.ndarray, ph: int, pw: int, Ho: int, Wo: i
     # the output transform's second GEMM
     full = np.empty((Co, Th, 4, 2, Tw, 4, 2, N), x.dtype)  # (o, t, i, rq, u, j, cq, n)
 
-    def yv(y1):  # (4j, 5a, (rq, cq, o), P) -> [j, rq, cq, o, t, u | a, n]
-        src = y1.reshape(4, 5, 2, 2, Co, Th, Tw, N).transpose(0, 2, 3, 4, 5, 6, 1, 7)
-        return full.transpose(5, 3, 6, 0, 1, 4, 2, 7), src
-    _output_transform(m, yv)
+    def yv(y1, k, o0, o1):  # phase k = (rq, cq): (4j, 5a, o, P) -> [j, o, t, u | a, n]
+        src = y1.reshape(4, 5, Co, Th, Tw, N).transpose(0, 2, 3, 4, 1, 5)
+        rq, cq = divmod(k, 2)
+        return full[:, :, :, rq, :, :, cq].transpose(4, 0, 1, 3, 2, 5), src
+    _output_transform(m, yv, Co)  # one output phase (rq, cq) a chunk
     full = full.reshape(Co, 8 * Th, 8 * Tw, N)[:, ph:ph + Ho, pw:pw + Wo]
     return batch_first(full), (v if keep_v else None)
 
