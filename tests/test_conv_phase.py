@@ -218,3 +218,17 @@ def test_inplace_change_of_saved_weight_raises(torch, transposed):
             w.add_(1)
         with pytest.raises(RuntimeError, match="modified by an inplace operation"):
             out.sum().backward()
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+# input channels a chunk, conv: 1, 1, 1, 3 (output channels: 1, 3, 6, 13), transposed: 1, 2, 5, 7
+@pytest.mark.parametrize("nbytes", [1, 3000, 6000, 13000])
+def test_transform_channel_chunks(torch, any_size, monkeypatch, transposed, nbytes):
+    """The input and output transforms a few channels at a time (_TRANSFORM_BYTES): one
+    channel a chunk, and chunks of several channels with a partial last one, in the forward
+    and in the backward's input gradient (the other op's forward on the laid-out gradient)."""
+    monkeypatch.setattr(cp, "_TRANSFORM_BYTES", nbytes)
+    if transposed:
+        _check(torch, (3, 7, 7, 6), (7, 5, 4, 4), transposed=True, path=PHASE)
+    else:
+        _check(torch, (3, 7, 13, 12), (5, 7, 4, 4), path=PHASE)

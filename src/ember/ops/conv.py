@@ -23,6 +23,8 @@ from . import conv_strided as _strided
 from . import conv_phase as _phase
 from .base import Op
 from ._gemm import gemm
+from . import _blas_strided
+from .conv_layout import batch_first
 from .normalization import channel_sum
 from .conv_winograd import ConvolutionBackward0 as WinogradConvolution, use_winograd
 from ..amp.autocast_mode import cast_low as _amp_low, state as _amp
@@ -193,7 +195,108 @@ def _input_grad(gt: np.ndarray, w: np.ndarray, geo: _Geometry) -> np.ndarray:
             dst = dxt[:, :, r:r + eh:geo.sh, c:c + ew:geo.sw]
             np.add(dst, prod.reshape(G, cg, geo.Ho, geo.Wo, N), out=dst)
     dxt = dxt.reshape(C, geo.Hp, geo.Wp, N)[:, geo.pt:geo.pt + geo.H, geo.pl:geo.pl + geo.W]
-    return np.ascontiguousarray(dxt.transpose(3, 0, 1, 2))
+    return batch_first(dxt)
+
+
+# ---- batch-last forward and direct (strided-BLAS) backward ------------------------------------
+# For stride 1 the columns of a few output rows are, per (channel, kernel offset), runs of Wo*N
+# contiguous batch-last elements (no gap columns, long copies), and the GEMM result of a chunk
+# is transposed to (N, O, rows, Wo) while it is still in cache. The backward's per-offset
+# products read shifted windows of the batch-last input (dW) and ADD into shifted windows of
+# the batch-last input gradient (dx) inside cblas_?gemm (beta = 1): no product buffer, no
+# separate slice-adds (ops/_blas_strided.py; without cblas the NumPy routes above are used).
+
+def _batch_last_input(xa: np.ndarray, geo: _Geometry) -> np.ndarray:
+    """The zero-padded input batch-last, (C, Hp*Wp*N) C-contiguous."""
+    N, C = geo.N, geo.C
+    if not (geo.pt or geo.pb or geo.pl or geo.pr):
+        return np.ascontiguousarray(xa.transpose(1, 2, 3, 0)).reshape(C, -1)
+    xt = np.zeros((C, geo.Hp, geo.Wp, N), xa.dtype)
+    xt[:, geo.pt:geo.pt + geo.H, geo.pl:geo.pl + geo.W] = xa.transpose(1, 2, 3, 0)
+    return xt.reshape(C, -1)
+
+
+def _forward_rows_applies(geo: _Geometry) -> bool:
+    """Stride 1, a few samples (the batch is the copies' inner run), >= 128 column rows per
+    group and >= 1/6 of the wide columns in gaps: there the gap-free GEMM saves more than the
+    output's transposition costs (measured, batch 32-100: 5x5 6->12 @12 0.90x the wide
+    columns' time, 32->64 @12 0.81x, 3x3 16->16 @10 0.85x; 3x3 3->32 @28 2.3x, 5x5 1->6
+    @28 1.6x, 3x3 12->16 @20 1.4x, 5x5 4->8 @14 1.07x)."""
+    return (geo.wide and geo.N >= 8 and geo.C // geo.G * geo.kh * geo.kw >= 128
+            and 6 * (geo.Wp - geo.Wo) >= geo.Wp)
+
+
+def _forward_rows(xt: np.ndarray, w2: np.ndarray, geo: _Geometry, has_bias: bool,
+                  out: np.ndarray) -> None:
+    """out = W @ columns, the columns built batch-last from xt a few output rows at a time."""
+    N, G, O, Ho, Wo = geo.N, geo.G, geo.O, geo.Ho, geo.Wo
+    cg, kh, kw = geo.C // G, geo.kh, geo.kw
+    kg, run = cg * kh * kw, Wo * N
+    it = xt.itemsize
+    r = max(1, min(Ho, 2 * _CHUNK // ((kg + has_bias) * G * run)))
+    buf = np.empty((G, kg + has_bias, r * run), xt.dtype)
+    if has_bias:
+        buf[:, kg] = 1
+    row = geo.Wp * N * it  # bytes from one padded row to the next
+    sc = geo.Hp * geo.Wp * N * it
+    res = np.empty((G, O // G, r * run), out.dtype)
+    for h0 in range(0, Ho, r):
+        m = min(r, Ho - h0)
+        v = as_strided(xt[:, h0 * geo.Wp * N:], (G, cg, kh, kw, m, run),
+                       (cg * sc, sc, geo.dh * row, geo.dw * N * it, row, it))
+        b = buf[:, :, :m * run]
+        np.copyto(b[:, :kg].reshape(G, cg, kh, kw, m, run), v)
+        p = gemm(w2, b, out=res) if m == r else gemm(w2, b)
+        np.copyto(out[:, :, h0:h0 + m], p.reshape(O, m, Wo, N).transpose(3, 0, 1, 2))
+
+
+def _weight_grad_direct(sg, gt: np.ndarray, xt: np.ndarray, geo: _Geometry) -> np.ndarray:
+    """dW[:, :, i, j] = g_t @ x_t[offset (i, j)]^T per offset and group, straight on the
+    windows (wide geometry). gt (G, O/G, L*N) with unit inner stride, xt (C, Hp*Wp*N)."""
+    G, cg, og = geo.G, geo.C // geo.G, geo.O // geo.G
+    LN, big = geo.L * geo.N, geo.Hp * geo.Wp * geo.N
+    it = sg.item
+    dw = np.empty((geo.kh, geo.kw, G, og, cg), gt.dtype)
+    ga, xa, da = _blas_strided.address(gt), _blas_strided.address(xt), _blas_strided.address(dw)
+    sgG, lda = gt.strides[0], gt.strides[1] // it
+    for i, j in _offsets(geo):
+        s = (i * geo.dh * geo.Wp + j * geo.dw) * geo.N
+        for g in range(G):
+            c = ((i * geo.kw + j) * G + g) * og * cg
+            sg(og, cg, LN, ga + g * sgG, lda, xa + (g * cg * big + s) * it, big, 0.0,
+               da + c * it, cg, tb=True)
+    return dw.reshape(geo.kh, geo.kw, geo.O, cg).transpose(2, 3, 0, 1)
+
+
+def _input_grad_direct(sg, gt: np.ndarray, w: np.ndarray, geo: _Geometry) -> np.ndarray:
+    """dx = sum over offsets of W[:, :, i, j]^T @ g_t, each product accumulated by the GEMM
+    itself into its offset's window of the batch-last padded gradient (wide geometry)."""
+    N, C, G = geo.N, geo.C, geo.G
+    cg, og = C // G, geo.O // G
+    LN, big = geo.L * N, geo.Hp * geo.Wp * N
+    it = sg.item
+    wt = np.ascontiguousarray(w.reshape(G, og, cg, geo.kh, geo.kw).transpose(3, 4, 0, 2, 1))
+    dxt = np.zeros((C, geo.Hp, geo.Wp, N), gt.dtype)
+    ga, wa, da = _blas_strided.address(gt), _blas_strided.address(wt), _blas_strided.address(dxt)
+    sgG, ldb = gt.strides[0], gt.strides[1] // it
+    for i, j in _offsets(geo):
+        s = (i * geo.dh * geo.Wp + j * geo.dw) * N
+        for g in range(G):
+            a = ((i * geo.kw + j) * G + g) * cg * og
+            sg(cg, LN, og, wa + a * it, og, ga + g * sgG, ldb, 1.0,
+               da + (g * cg * big + s) * it, big)
+    dxt = dxt[:, geo.pt:geo.pt + geo.H, geo.pl:geo.pl + geo.W]
+    return batch_first(dxt)
+
+
+def _direct(geo: _Geometry, dtype, macs: int):
+    """The strided GEMM for the direct backward, or None: not wide, too many calls, no cblas,
+    or < 4 input channels per group (each product's rows are the input channels: with fewer,
+    BLAS runs far below its speed; measured 3x3 3->32 @28 dx 2.5x slower, 5x5 1->6 @28 dW
+    no faster than the columns; with 4-6: 5x5 6->12 @12 dx 0.69x, 3x3 4->8 @20 0.72x)."""
+    if not geo.wide or geo.C // geo.G < 4 or geo.kh * geo.kw * geo.G > 256 or geo.N == 0:
+        return None
+    return _blas_strided.find(dtype, macs)
 
 
 def _fold_batch(geo: _Geometry) -> bool:
@@ -260,8 +363,12 @@ class ConvolutionBackward0(Op):
         if has_bias:
             w2 = np.concatenate([w2, bias._data.reshape(G, og, 1)], axis=2)
         out = np.empty((geo.N, O, geo.Ho, geo.Wo), np.result_type(xa, wa))
+        xt = None
         if _fold_batch(geo):
             _forward_folded(xa, w2, geo, has_bias, out)
+        elif _forward_rows_applies(geo):
+            xt = _batch_last_input(xa, geo)
+            _forward_rows(xt, w2, geo, has_bias, out)
         else:
             flat = None
             for n0, n1, cols in _column_chunks(_windows(xa, geo), geo, has_bias):
@@ -276,6 +383,7 @@ class ConvolutionBackward0(Op):
         need = ctx.needs_input_grad
         if need[0] or need[1] or (has_bias and need[2]):
             ctx.geo, ctx.one_d, ctx.has_bias = geo, one_d, has_bias
+            ctx.xt = xt if need[1] else None  # the weight gradient's batch-last input
             ctx.save_for_backward(x, weight)
         return out[:, :, 0, :] if one_d else out
 
@@ -297,6 +405,23 @@ class ConvolutionBackward0(Op):
             return (None if dx is None else _new(dx.reshape(x._data.shape)),
                     None if dw is None else _new(dw.reshape(wa.shape)),
                     None if db is None else _new(db), None, None, None, None)
+        sg = _direct(geo, g.dtype, geo.O // geo.G * (geo.C // geo.G) * geo.L * geo.N) \
+            if need[0] or need_w else None
+        if sg is not None:  # per-offset GEMMs on windows of batch-last buffers
+            gt = _batch_last_grad(g, geo)
+            if need_w:
+                xt = getattr(ctx, "xt", None)
+                if xt is None:
+                    xt = _batch_last_input(xa, geo)
+                gw = _new(np.ascontiguousarray(_weight_grad_direct(sg, gt, xt, geo))
+                          .reshape(wa.shape))
+            if need_b:
+                gb = _new(channel_sum(g))
+            if need[0]:
+                dx = _input_grad_direct(sg, gt, wa.reshape(geo.O, geo.C // geo.G, geo.kh,
+                                                           geo.kw), geo)
+                gx = _new(dx[:, :, 0, :] if ctx.one_d else dx)
+            return gx, gw, gb, None, None, None, None
         # few input channels make the per-offset weight GEMMs too thin: use columns then
         batch_last_w = need_w and geo.wide and geo.C // geo.G >= 4
         gt = _batch_last_grad(g, geo) if need[0] or batch_last_w else None

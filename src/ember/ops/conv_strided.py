@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 from ._gemm import gemm
+from .conv_layout import batch_first
 from .normalization import channel_sum
 from numpy.lib.stride_tricks import as_strided
 
@@ -71,10 +72,7 @@ def forward(x: np.ndarray, w: np.ndarray, bias, geo):
     xp = _padded_batch_last(x, geo)
     for p0, p1, cols in _row_chunks(xp, geo):
         gemm(w2, cols, out=out[:, :, p0 * span:p1 * span])
-    out = out.reshape(geo.O, geo.Ho, geo.Wo, geo.N)
-    if bias is not None:
-        out += bias.reshape(-1, 1, 1, 1)
-    return np.ascontiguousarray(out.transpose(3, 0, 1, 2)), xp
+    return batch_first(out.reshape(geo.O, geo.Ho, geo.Wo, geo.N), bias), xp
 
 
 def backward(g: np.ndarray, x: np.ndarray, w: np.ndarray, geo, need_x: bool, need_w: bool,
@@ -119,5 +117,5 @@ def backward(g: np.ndarray, x: np.ndarray, w: np.ndarray, geo, need_x: bool, nee
                     dst = dxp[:, r:r + geo.sh * (m - 1) + 1:geo.sh, c:c + ew:geo.sw]
                     np.add(dst, cols[:, i, j], out=dst)
         dxp = dxp[:, geo.pt:geo.pt + geo.H, geo.pl:geo.pl + geo.W]
-        dx = np.ascontiguousarray(dxp.transpose(3, 0, 1, 2))
+        dx = batch_first(dxp)
     return dx, dw, db

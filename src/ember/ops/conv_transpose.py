@@ -22,6 +22,7 @@ from ..autograd.function import once_differentiable
 from .base import Op
 from .conv import _SCALAR_NAMES, _tuple
 from ._gemm import gemm
+from .conv_layout import batch_first
 from . import conv_phase as _phase
 from .normalization import channel_sum
 
@@ -99,9 +100,7 @@ class ConvolutionBackward0(Op):
                 dst = out[:, rs, cs]
                 np.add(dst, cols[:, i, j], out=dst)
         out = out[:, geo.ph:geo.ph + geo.Ho, geo.pw:geo.pw + geo.Wo]
-        if bias is not None:
-            out += bias._data.reshape(-1, 1, 1, 1)
-        out = np.ascontiguousarray(out.transpose(3, 0, 1, 2))
+        out = batch_first(out, None if bias is None else bias._data)
         ctx.one_d = one_d
         need = ctx.needs_input_grad
         if need[0] or need[1] or (bias is not None and need[2]):
