@@ -69,12 +69,7 @@ def find(dtype, macs: int) -> Gemm | None:
     fn = _f.fns.get(np.dtype(dtype))
     if fn is None:
         return None
-    b = _gemm._blas
-    n = 1
-    if macs >= _gemm.SERIAL_MACS and b.allowed > 1:
-        c = _gemm._classes.get(macs.bit_length())  # the count measured faster for this size
-        n = c[0] if c is not None else 1
-    _gemm._use(n)
+    _gemm.set_threads_for(macs)
     return Gemm(fn, np.dtype(dtype).itemsize)
 
 

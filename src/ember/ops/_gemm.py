@@ -112,6 +112,19 @@ class _Serial:
 _SERIAL = _Serial()
 
 
+def set_threads_for(macs: int) -> None:
+    """Set the BLAS to the thread count gemm() would now pick for a product of `macs`
+    multiply-adds (for products called outside gemm, through cblas on strided windows); it
+    does not time the call, so it never probes the other count."""
+    if not _blas.ready:
+        _find()
+    n = 1
+    if macs >= SERIAL_MACS and _blas.allowed > 1:
+        c = _classes.get(macs.bit_length())  # the count measured faster for this size
+        n = c[0] if c is not None else 1
+    _use(n)
+
+
 def _use(n: int) -> None:
     if n != _blas.current and _blas.set_threads is not None:
         _blas.set_threads(n)
