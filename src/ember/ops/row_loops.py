@@ -48,7 +48,7 @@ def bound(ufunc, x: np.ndarray, c, out: np.ndarray | None = None) -> np.ndarray:
             out is not None and not (out.flags.c_contiguous and out.shape == x.shape
                                      and out.dtype == x.dtype)):
         c = x.dtype.type(c) if x.dtype.kind == "f" else c
-        if out is not None and out.__class__ is np.ndarray and out.ndim:
+        if out is not None and out.__class__ is np.ndarray:
             return ufunc(c, x, out=out)
         return np.asarray(ufunc(c, x))  # an array also for 0-dim x (NumPy gives a scalar)
     if out is None:
