@@ -58,3 +58,43 @@ def test_gelu_gradcheck_float64():
     from ember.autograd import gradcheck
     x = ember.tensor(np.linspace(-4, 4, 17), dtype=ember.float64, requires_grad=True)
     assert gradcheck(ember.nn.functional.gelu, (x,))
+
+
+# ---- scaled_dot_product_attention: softmax without the row maximum for bounded scores -----------
+@pytest.mark.parametrize("mag", [0.5, 3.0, 40.0])  # scores within +-60, then past it
+@pytest.mark.parametrize("causal", [True, False])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sdpa_bounded_scores_skip_row_max_and_match_torch(torch, mag, causal, dtype):
+    from ember.ops.attention import _exp_safe
+    rng = np.random.default_rng(7)
+    q, k, v = (rng.standard_normal((2, 3, 9, 8)).astype(dtype) * m for m in (mag, 1.0, 1.0))
+    g = rng.standard_normal((2, 3, 9, 8)).astype(dtype)
+    scores = q @ k.swapaxes(-1, -2) / np.sqrt(8)
+    fast = bool(np.abs(scores).max() <= 60)
+    assert fast == (mag < 10)  # both routes are exercised
+    assert _exp_safe(scores, None, None, causal) == fast
+    res = []
+    for lib in (torch, ember):
+        ts = [lib.tensor(a, requires_grad=True) for a in (q, k, v)]
+        out = lib.nn.functional.scaled_dot_product_attention(*ts, is_causal=causal)
+        out.backward(lib.tensor(g))
+        res.append([out.detach().numpy()] + [t.grad.numpy() for t in ts])
+        with lib.no_grad():
+            res[-1].append(lib.nn.functional.scaled_dot_product_attention(
+                *(lib.tensor(a) for a in (q, k, v)), is_causal=causal).numpy())
+    tol = 1e-5 if dtype == np.float32 else 1e-10
+    for t, e in zip(*res):
+        np.testing.assert_allclose(e, t, rtol=tol, atol=tol * max(1.0, mag))
+
+
+def test_sdpa_exp_safe_refuses_masks_nan_and_half():
+    from ember.ops.attention import _exp_safe
+    s = np.zeros((2, 4, 4), np.float32)
+    assert _exp_safe(s, None, None, False) and _exp_safe(s, None, np.zeros((4, 4)), True)
+    assert not _exp_safe(s, object(), None, False)  # a float mask: any values
+    assert not _exp_safe(s, None, np.zeros((4, 4)), False)  # a bool mask can empty a row
+    assert not _exp_safe(s.astype(np.float16), None, None, False)
+    s[0, 1, 2] = np.nan
+    assert not _exp_safe(s, None, None, False)
+    s[0, 1, 2] = np.inf
+    assert not _exp_safe(s, None, None, False)

@@ -64,6 +64,23 @@ def _row_max(s: np.ndarray) -> np.ndarray:
     return _reduce_keepdim(np.maximum, s, s.ndim - 1)
 
 
+_EXP_SAFE = 60.0  # |score| bound under which softmax needs no max subtraction
+_max_all, _min_all = np.maximum.reduce, np.minimum.reduce
+
+
+def _exp_safe(s: np.ndarray, mask, fixed, causal: bool) -> bool:
+    """Whether softmax over the last axis of scores s may skip subtracting each row's maximum:
+    no float mask and no mask that can empty a row (at most the causal one, which never does),
+    float32/64 scores and every one within +-60, so exp neither overflows (nor does a row's sum,
+    up to 1e12 keys) nor underflows. softmax is shift-invariant and exp(s) is as accurate as
+    exp(s - max): the same result within rounding, for two whole-array reductions instead of a
+    per-row maximum and a pass subtracting it (NaN or inf scores take the shifted route)."""
+    if mask is not None or (fixed is not None and not causal) or s.dtype.itemsize < 4:
+        return False
+    flat = s.reshape(-1)
+    return bool(_max_all(flat) <= _EXP_SAFE) and bool(_min_all(flat) >= -_EXP_SAFE)
+
+
 def _product_like(a: np.ndarray, b: np.ndarray, like: np.ndarray) -> np.ndarray:
     """a @ b, written in the memory layout of `like` when the product has its shape (as torch
     allocates attention's output like the query): the heads of a query cut from a (B, L, H*E)
@@ -118,20 +135,22 @@ class ScaledDotProductAttentionBackward0(Op):
             s = _unfold(gemm(_fold(qs, hk), ka.swapaxes(-1, -2)), hq)
         else:
             s = gemm(qs, ka.swapaxes(-1, -2))
+        shift = not _exp_safe(s, mask, fixed, causal)
         if fixed is not None:  # (masks broadcast to the scores' shape: checked by the caller)
             s += fixed
         if mask is not None:
             s += mask._data
         # softmax over the keys, in place
-        m = _row_max(s)
         dead = None
-        if mask is not None or fixed is not None and not causal:
-            dead = ~np.isfinite(m)  # rows with every key masked (-inf): softmax gives 0
-            if dead.any():
-                m[dead] = 0
-            else:
-                dead = None
-        s -= m
+        if shift:
+            m = _row_max(s)
+            if mask is not None or fixed is not None and not causal:
+                dead = ~np.isfinite(m)  # rows with every key masked (-inf): softmax gives 0
+                if dead.any():
+                    m[dead] = 0
+                else:
+                    dead = None
+            s -= m
         np.exp(s, out=s)
         tot = _row_sums(s)
         if dead is not None:
