@@ -98,3 +98,27 @@ def test_sdpa_exp_safe_refuses_masks_nan_and_half():
     assert not _exp_safe(s, None, None, False)
     s[0, 1, 2] = np.inf
     assert not _exp_safe(s, None, None, False)
+
+
+@pytest.mark.parametrize("gqa", [False, True])
+@pytest.mark.parametrize("keys", [31, 40])  # the scores' right operand copied from 32 keys on
+def test_sdpa_contiguous_key_copy_forward_backward_match_torch(torch, gqa, keys):
+    """Heads cut from one (B, L, 3 H E) projection, as a GPT's attention makes them."""
+    rng = np.random.default_rng(keys)
+    hk = 2 if gqa else 4
+    width = 4 * 8 + 2 * hk * 8
+    qkv = rng.standard_normal((2, keys, width)).astype(np.float32)
+    g = rng.standard_normal((2, 4, keys, 8)).astype(np.float32)
+    res = []
+    for lib in (torch, ember):
+        t = lib.tensor(qkv, requires_grad=True)
+        q, k, v = t.split([32, hk * 8, hk * 8], dim=2)
+        q = q.reshape(2, keys, 4, 8).transpose(1, 2)
+        k = k.reshape(2, keys, hk, 8).transpose(1, 2)
+        v = v.reshape(2, keys, hk, 8).transpose(1, 2)
+        out = lib.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True,
+                                                             enable_gqa=gqa)
+        out.backward(lib.tensor(g))
+        res.append((out.detach().numpy(), t.grad.numpy()))
+    for t, e in zip(*res):
+        np.testing.assert_allclose(e, t, rtol=1e-5, atol=1e-5)

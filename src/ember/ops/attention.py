@@ -81,6 +81,16 @@ def _exp_safe(s: np.ndarray, mask, fixed, causal: bool) -> bool:
     return bool(_max_all(flat) <= _EXP_SAFE) and bool(_min_all(flat) >= -_EXP_SAFE)
 
 
+def _transposed(k: np.ndarray) -> np.ndarray:
+    """k (..., S, E) as the right operand k^T (..., E, S) of the scores' product: a C-contiguous
+    copy from 32 keys on. OpenBLAS runs the batch of small (L, E) x (E, S) products 20-40%
+    faster from it than from the transposed view (a head cut from a (B, L, 3 H E) projection
+    strides its rows 3 H E apart), more than the copy costs; below 32 keys the copy does not
+    pay."""
+    t = k.swapaxes(-1, -2)
+    return np.ascontiguousarray(t) if k.shape[-2] >= 32 else t
+
+
 def _product_like(a: np.ndarray, b: np.ndarray, like: np.ndarray) -> np.ndarray:
     """a @ b, written in the memory layout of `like` when the product has its shape (as torch
     allocates attention's output like the query): the heads of a query cut from a (B, L, H*E)
@@ -131,10 +141,11 @@ class ScaledDotProductAttentionBackward0(Op):
         qa, ka, va = q._data, k._data, v._data
         hq = qa.shape[-3] if hk is not None else None
         qs = qa * qa.dtype.type(scale)
+        kt = _transposed(ka)
         if hk is not None and hk != hq:
-            s = _unfold(gemm(_fold(qs, hk), ka.swapaxes(-1, -2)), hq)
+            s = _unfold(gemm(_fold(qs, hk), kt), hq)
         else:
-            s = gemm(qs, ka.swapaxes(-1, -2))
+            s = gemm(qs, kt)
         shift = not _exp_safe(s, mask, fixed, causal)
         if fixed is not None:  # (masks broadcast to the scores' shape: checked by the caller)
             s += fixed
@@ -204,11 +215,11 @@ class ScaledDotProductAttentionBackward0(Op):
             gf = _fold(gd, hv)
             if nig[2]:
                 gv = gemm(_fold(pd, hv).swapaxes(-1, -2), gf)
-            dp = _unfold(gemm(gf, va.swapaxes(-1, -2)), hq)
+            dp = _unfold(gemm(gf, _transposed(va)), hq)
         else:
             if nig[2]:
                 gv = _product_like(pd.swapaxes(-1, -2), gd, va)
-            dp = gemm(gd, va.swapaxes(-1, -2))
+            dp = gemm(gd, _transposed(va))
         if nig[0] or nig[1] or nig[3]:
             if keep is not None:
                 dp *= keep
