@@ -122,3 +122,28 @@ def test_sdpa_contiguous_key_copy_forward_backward_match_torch(torch, gqa, keys)
         res.append((out.detach().numpy(), t.grad.numpy()))
     for t, e in zip(*res):
         np.testing.assert_allclose(e, t, rtol=1e-5, atol=1e-5)
+
+
+# ---- layer_norm: row broadcasts regrouped into long inner loops -----------------------------------
+@pytest.mark.parametrize("shape", [(16, 64, 128), (1000, 128), (8, 64, 256)])
+@pytest.mark.parametrize("affine", ["both", "weight", "bias"])
+def test_layer_norm_large_matches_torch(torch, shape, affine):
+    """Sizes past 64K elements take the regrouped row broadcasts (rows divisible by 8192 / d),
+    (1000, 128) the plain ones; weight and bias not 1 and 0."""
+    rng = np.random.default_rng(sum(shape))
+    d = shape[-1]
+    x = (rng.standard_normal(shape) * 2 + 0.5).astype(np.float32)
+    w = rng.standard_normal(d).astype(np.float32)
+    b = rng.standard_normal(d).astype(np.float32)
+    g = rng.standard_normal(shape).astype(np.float32)
+    res = []
+    for lib in (torch, ember):
+        xt = lib.tensor(x, requires_grad=True)
+        wt = lib.tensor(w, requires_grad=True) if affine != "bias" else None
+        bt = lib.tensor(b, requires_grad=True) if affine != "weight" else None
+        out = lib.nn.functional.layer_norm(xt, (d,), wt, bt)
+        out.backward(lib.tensor(g))
+        res.append([out.detach().numpy(), xt.grad.numpy()] +
+                   [t.grad.numpy() for t in (wt, bt) if t is not None])
+    for t, e in zip(*res):
+        np.testing.assert_allclose(e, t, rtol=1e-4, atol=1e-4)
