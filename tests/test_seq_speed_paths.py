@@ -147,3 +147,21 @@ def test_layer_norm_large_matches_torch(torch, shape, affine):
                    [t.grad.numpy() for t in (wt, bt) if t is not None])
     for t, e in zip(*res):
         np.testing.assert_allclose(e, t, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("shapes", [((5, 8), (7, 8), (7, 3)), ((2, 1, 3, 5, 4),) * 3,
+                                    ((2, 3, 5, 4), (1, 3, 6, 4), (2, 3, 6, 2))])
+@pytest.mark.parametrize("kw", [{}, {"is_causal": True, "scale": 0.7}])
+def test_sdpa_unchecked_common_call_and_broadcast_fallback_match_torch(torch, shapes, kw):
+    """Equal batch shapes skip the argument checks (any rank from 2); broadcasting ones take
+    the checked route; both as torch."""
+    rng = np.random.default_rng(len(shapes[0]))
+    arrs = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    t = torch.nn.functional.scaled_dot_product_attention(*map(torch.tensor, arrs), **kw)
+    e = ember.nn.functional.scaled_dot_product_attention(*map(ember.tensor, arrs), **kw)
+    assert tuple(e.shape) == tuple(t.shape)
+    np.testing.assert_allclose(e.numpy(), t.numpy(), rtol=1e-5, atol=1e-6)
+    with pytest.raises(RuntimeError):
+        torch.nn.functional.scaled_dot_product_attention(*map(torch.tensor, arrs), dropout_p=1.5)
+    with pytest.raises(RuntimeError):
+        ember.nn.functional.scaled_dot_product_attention(*map(ember.tensor, arrs), dropout_p=1.5)

@@ -340,6 +340,20 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     a group of query heads.  Shape: query (..., L, E), key (..., S, E), value (..., S, Ev) ->
     (..., L, Ev)."""
     qa, ka, va = query._data, key._data, value._data
+    qs, ks = qa.shape, ka.shape
+    p = float(dropout_p)
+    if (attn_mask is None and not enable_gqa and qa.dtype == ka.dtype == va.dtype
+            and qa.dtype.kind == "f" and qa.ndim == ka.ndim == va.ndim >= 2
+            and qs[:-2] == ks[:-2] == va.shape[:-2] and qs[-1] == ks[-1]
+            and va.shape[-2] == ks[-2] and p <= 1.0):
+        # the common call (a model's own q, k, v; no mask, or the causal one): nothing below
+        # could raise or broadcast, so its checks are skipped (a generation step makes one
+        # call per layer per token)
+        return ScaledDotProductAttentionBackward0.apply(
+            query, key, value, None,
+            _causal_mask(qs[-2], ks[-2], qa.dtype) if is_causal else None, bool(is_causal),
+            p, 1.0 / math.sqrt(qs[-1]) if scale is None else float(scale),
+            None, None)
     if not (qa.dtype == ka.dtype == va.dtype):
         raise RuntimeError(f"Expected query, key, and value to have the same dtype, but got "
                            f"query.dtype: {_CPP_NAMES.get(qa.dtype.name, qa.dtype.name)} "
