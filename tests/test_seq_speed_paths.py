@@ -165,3 +165,24 @@ def test_sdpa_unchecked_common_call_and_broadcast_fallback_match_torch(torch, sh
         torch.nn.functional.scaled_dot_product_attention(*map(torch.tensor, arrs), dropout_p=1.5)
     with pytest.raises(RuntimeError):
         ember.nn.functional.scaled_dot_product_attention(*map(ember.tensor, arrs), dropout_p=1.5)
+
+
+@pytest.mark.parametrize("lq,s", [(0, 5), (4, 0), (0, 0)])
+@pytest.mark.parametrize("mask", [None, "bool"])
+def test_sdpa_empty_queries_or_keys_match_torch(torch, lq, s, mask):
+    """No scores at all: no reduction over an empty axis (torch gives zeros for no keys)."""
+    rng = np.random.default_rng(1)
+    q = rng.standard_normal((2, 3, lq, 8)).astype(np.float32)
+    k = rng.standard_normal((2, 3, s, 8)).astype(np.float32)
+    v = rng.standard_normal((2, 3, s, 6)).astype(np.float32)
+    m = np.ones((lq, s), bool) if mask else None
+    res = []
+    for lib in (torch, ember):
+        ts = [lib.tensor(a, requires_grad=True) for a in (q, k, v)]
+        out = lib.nn.functional.scaled_dot_product_attention(
+            *ts, attn_mask=None if m is None else lib.tensor(m))
+        out.sum().backward()
+        res.append([out.detach().numpy()] + [t.grad.numpy() for t in ts])
+    for t, e in zip(*res):
+        assert e.shape == t.shape
+        np.testing.assert_allclose(e, t, atol=1e-6)

@@ -75,6 +75,8 @@ def _exp_safe(s: np.ndarray, mask, fixed, causal: bool) -> bool:
     up to 1e12 keys) nor underflows. softmax is shift-invariant and exp(s) is as accurate as
     exp(s - max): the same result within rounding, for two whole-array reductions instead of a
     per-row maximum and a pass subtracting it (NaN or inf scores take the shifted route)."""
+    if s.size == 0:  # no scores (no queries or no keys): nothing to shift, nor to reduce
+        return True
     if mask is not None or (fixed is not None and not causal) or s.dtype.itemsize < 4:
         return False
     flat = s.reshape(-1)
