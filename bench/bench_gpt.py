@@ -1,14 +1,17 @@
 """A GPT-style decoder on ember vs torch, one thread, interleaved in one process so that machine
 load hits both alike: a training step (2 layers, 4 heads, d_model 128, context 64, batch 16,
 AdamW, causal scaled_dot_product_attention, tied embeddings) and generation of 200 tokens one
-at a time under no_grad. Prints the best-of-rounds times and the ratio ember/torch.
+at a time under no_grad. Prints the best-of-rounds times and the median over rounds of the
+ratio ember/torch of the round's two adjacent timings (robust to load that comes and goes:
+both frameworks of a round see the same machine).
 
-    python bench/bench_gpt.py [--rounds 5] [--steps 10] [--tokens 200]
+    python bench/bench_gpt.py [--rounds 7] [--steps 10] [--tokens 200]
 """
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import time
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -111,7 +114,7 @@ def cases(fw, x_np, y_np, tokens):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--rounds", type=int, default=7)
     p.add_argument("--steps", type=int, default=10, help="training steps per timed round")
     p.add_argument("--tokens", type=int, default=200)
     a = p.parse_args()
@@ -135,7 +138,7 @@ def main():
     for n in fws:
         built[n][1][f"generate {a.tokens} tokens"]()
     reps = {"train step": a.steps, f"generate {a.tokens} tokens": 1}
-    best = {(n, c): float("inf") for n in fws for c in reps}
+    times = {(n, c): [] for n in fws for c in reps}
     for _ in range(a.rounds):
         for c, k in reps.items():
             for n in fws:  # alternate frameworks within each round
@@ -143,11 +146,13 @@ def main():
                 t0 = time.perf_counter()
                 for _ in range(k):
                     fn()
-                best[n, c] = min(best[n, c], (time.perf_counter() - t0) / k)
+                times[n, c].append((time.perf_counter() - t0) / k)
     print(f"{'case':<24}{'torch ms':>12}{'ember ms':>12}{'ember/torch':>14}")
     for c in reps:
-        t, e = best["torch", c] * 1e3, best["ember", c] * 1e3
-        print(f"{c:<24}{t:>12.2f}{e:>12.2f}{e / t:>13.2f}x")
+        t, e = min(times["torch", c]) * 1e3, min(times["ember", c]) * 1e3
+        ratio = statistics.median(x / y for x, y in zip(times["ember", c], times["torch", c]))
+        print(f"{c:<24}{t:>12.2f}{e:>12.2f}{ratio:>13.2f}x")
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":
