@@ -15,6 +15,7 @@ from .._tensor import Tensor
 from ..autograd.function import once_differentiable
 from ..autograd.grad_mode import state as _grad_state
 from .base import Op
+from .row_loops import rows as _rows
 
 _new = Tensor._new
 
@@ -137,28 +138,6 @@ def _ones(n: int, dtype) -> np.ndarray:
     return v
 
 
-_TILE = 8192  # elements per inner loop that a row broadcast is regrouped to
-
-
-def _rows_op(ufunc, a: np.ndarray, v: np.ndarray, out=None) -> np.ndarray:
-    """ufunc(a, v) for a (N, d) C-contiguous and v (d,) broadcast along the rows. NumPy runs a
-    row broadcast as N inner loops of d elements, about twice the time of the same op without
-    broadcasting at d = 128; viewing a as (N / k, k d) against v tiled k times gives loops of
-    ~8192 elements and the plain op's speed (the tiling costs a microsecond, paid back from
-    ~64K elements)."""
-    N, d = a.shape
-    k = _TILE // d if d else 0
-    if k < 2 or N % k or a.size < 65536 or not a.flags.c_contiguous:
-        return ufunc(a, v, out=out) if out is not None else ufunc(a, v)
-    vt = np.empty((k, d), v.dtype)
-    vt[...] = v
-    shape = (N // k, k * d)
-    if out is None:
-        return ufunc(a.reshape(shape), vt.reshape(-1)).reshape(N, d)
-    ufunc(a.reshape(shape), vt.reshape(-1), out=out.reshape(shape))
-    return out
-
-
 class NativeLayerNormBackward0(Op):
     """out = (x - mean) * rstd * weight + bias, statistics over the last len(normalized_shape)
     dims of each sample.
@@ -183,11 +162,11 @@ class NativeLayerNormBackward0(Op):
         np.divide(1.0, rstd, out=rstd)
         xhat = np.multiply(xc, rstd[:, None], out=xc)
         if weight is not None:
-            out = _rows_op(np.multiply, xhat, weight._data.reshape(-1))
+            out = _rows(np.multiply, xhat, weight._data.reshape(-1))
             if bias is not None:
-                _rows_op(np.add, out, bias._data.reshape(-1), out)
+                _rows(np.add, out, bias._data.reshape(-1), out)
         elif bias is not None:
-            out = _rows_op(np.add, xhat, bias._data.reshape(-1))
+            out = _rows(np.add, xhat, bias._data.reshape(-1))
         else:
             out = xhat.copy() if any(ctx.needs_input_grad) else xhat
         if any(ctx.needs_input_grad):
@@ -222,7 +201,7 @@ class NativeLayerNormBackward0(Op):
             a /= d
             b = gxh @ v
             b /= d
-            gh = _rows_op(np.multiply, g, w) if w is not None else g.copy()
+            gh = _rows(np.multiply, g, w) if w is not None else g.copy()
             t = np.multiply(xhat, b[:, None], out=gxh)  # (gxh is no longer needed)
             t += a[:, None]
             gh -= t
