@@ -29,21 +29,7 @@ _axpy = _Axpy()
 def _find() -> None:
     """The BLAS's saxpy/daxpy, from the OpenBLAS library _gemm found (none for other BLAS)."""
     _axpy.ready = True
-    if not _gemm._blas.ready:
-        _gemm._find()
-    b = _gemm._blas
-    if b.dll is None:
-        return
-    int_t = ctypes.c_int64 if b.int64 else ctypes.c_int
-    try:
-        for dt, name, real in ((np.float32, "saxpy", ctypes.c_float),
-                               (np.float64, "daxpy", ctypes.c_double)):
-            fn = getattr(b.dll, b.symbol(f"cblas_{name}"))
-            fn.argtypes = [int_t, real, ctypes.c_void_p, int_t, ctypes.c_void_p, int_t]
-            fn.restype = None
-            _axpy.fns[np.dtype(dt)] = fn
-    except AttributeError:  # a build without CBLAS: the NumPy route
-        _axpy.fns = {}
+    _axpy.fns = _gemm.cblas("axpy", lambda i, r: [i, r, ctypes.c_void_p, i, ctypes.c_void_p, i])
 
 
 def axpy_(y: np.ndarray, alpha: float, x: np.ndarray, tmp: np.ndarray | None,

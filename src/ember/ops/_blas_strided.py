@@ -28,23 +28,9 @@ _f = _Fns()
 
 def _load() -> None:
     _f.ready = True
-    if not _gemm._blas.ready:
-        _gemm._find()
-    b = _gemm._blas
-    if b.dll is None:
-        return
-    int_t = ctypes.c_int64 if b.int64 else ctypes.c_int
-    try:
-        for dt, name, real in ((np.float32, "sgemm", ctypes.c_float),
-                               (np.float64, "dgemm", ctypes.c_double)):
-            fn = getattr(b.dll, b.symbol(f"cblas_{name}"))
-            fn.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int, int_t, int_t, int_t, real,
-                           ctypes.c_void_p, int_t, ctypes.c_void_p, int_t, real,
-                           ctypes.c_void_p, int_t]
-            fn.restype = None
-            _f.fns[np.dtype(dt)] = fn
-    except AttributeError:  # a build without CBLAS: callers use NumPy
-        _f.fns = {}
+    ptr = ctypes.c_void_p
+    _f.fns = _gemm.cblas("gemm", lambda i, r: [ctypes.c_int, ctypes.c_int, ctypes.c_int, i, i, i,
+                                               r, ptr, i, ptr, i, r, ptr, i])
 
 
 class Gemm:

@@ -112,6 +112,29 @@ class _Serial:
 _SERIAL = _Serial()
 
 
+def cblas(name: str, argtypes) -> dict:
+    """NumPy's OpenBLAS routines cblas_s<name> and cblas_d<name> as ctypes functions, by NumPy
+    dtype; {} when the BLAS is not OpenBLAS or has no CBLAS (callers keep a NumPy route).
+    `argtypes(int_t, real)` gives the argument types (int_t: the BLAS's integer)."""
+    import ctypes
+    if not _blas.ready:
+        _find()
+    if _blas.dll is None:
+        return {}
+    int_t = ctypes.c_int64 if _blas.int64 else ctypes.c_int
+    fns = {}
+    try:
+        for dt, prefix, real in ((np.float32, "s", ctypes.c_float),
+                                 (np.float64, "d", ctypes.c_double)):
+            fn = getattr(_blas.dll, _blas.symbol(f"cblas_{prefix}{name}"))
+            fn.argtypes = argtypes(int_t, real)
+            fn.restype = None
+            fns[np.dtype(dt)] = fn
+    except AttributeError:  # a build without CBLAS
+        return {}
+    return fns
+
+
 def set_threads_for(macs: int) -> None:
     """Set the BLAS to the thread count gemm() would now pick for a product of `macs`
     multiply-adds (for products called outside gemm, through cblas on strided windows); it
