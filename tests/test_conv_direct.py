@@ -124,12 +124,17 @@ def test_forward_row_chunks(torch, monkeypatch, chunk):
 
 
 @pytest.mark.parametrize("hw,pad,applies", [(4, 1, True), (6, 1, True), (5, 0, True),
-                                            (2, 1, False), (7, 1, False)])
-def test_stride1_small_maps_take_the_strided_route(torch, hw, pad, applies):
-    """Stride-1 convolutions on 3x3-6x6 outputs with >= 512 column rows go through
-    conv_strided's exact (gap-free) columns; the values and gradients stay torch's."""
+                                            (2, 1, True), (1, 1, False), (7, 1, False)])
+@pytest.mark.parametrize("own", [False, True])
+def test_stride1_small_maps_take_the_strided_route(torch, monkeypatch, hw, pad, applies, own):
+    """Stride-1 convolutions on outputs of 4-36 pixels with >= 512 column rows go through
+    conv_strided's exact (gap-free) columns, large weights' gradients in their own layout
+    (`own`: forced on these small weights); the values and gradients stay torch's."""
     from ember.ops import conv_strided
+    if own:
+        monkeypatch.setattr(conv_strided, "_OWN_LAYOUT", 1)
     geo = cv._Geometry((4, 64, hw, hw), (32, 64, 3, 3), (1, 1), (pad,) * 4, (1, 1), 1)
     assert conv_strided.applies(geo) == applies
     _check(torch, (4, 64, hw, hw), (32, 64, 3, 3), padding=pad)
     _check(torch, (3, 64, hw, hw), (16, 64, 3, 3), padding=pad, dtype=np.float64)
+    _check(torch, (2, 128, hw + 3, hw + 3), (32, 64, 3, 3), padding=pad, stride=2, groups=2)

@@ -25,12 +25,13 @@ def applies(geo) -> bool:
     """Strided, with columns long enough (C/G*kh*kw >= 512) that the big GEMM, not the layout
     changes, dominates; shorter ones (first layers, thin 3x3s) are faster on conv.py's
     per-sample columns (measured: 64->128 k4 s2 batch 64 gains 1.15x, 16->32 k3 s2 loses).
-    Also stride 1 on small maps (3x3 to 6x6 outputs), where conv.py's wide columns compute a
-    third or more of gap columns: resnet18's 256->256 3x3 @4x4, batch 8, fw+bw 8.5 -> 7.5 ms
-    (2x2 outputs lose: 17 -> 21 ms)."""
+    Also stride 1 on small maps (4 to 36 output pixels), where conv.py's wide columns compute
+    a third or more of gap columns: resnet18's 256->256 3x3 @4x4, batch 8, fw+bw 8.5 -> 6.2
+    ms, 512->512 @2x2 17.4 -> 8.1 ms (torch 9-10; with the weight gradient in its own layout,
+    see backward)."""
     if geo.C // geo.G * geo.kh * geo.kw < 512:
         return False
-    return not geo.wide or 9 <= geo.Ho * geo.Wo <= 36
+    return not geo.wide or 4 <= geo.Ho * geo.Wo <= 36
 
 
 def _padded_batch_last(x: np.ndarray, geo) -> np.ndarray:
@@ -42,6 +43,8 @@ def _padded_batch_last(x: np.ndarray, geo) -> np.ndarray:
 
 # elements of one chunk of columns: 1 MiB of float32, about a core's L2 cache
 _CHUNK = 1 << 18
+# weights of at least this many values get their gradient straight in their own layout
+_OWN_LAYOUT = 1 << 18
 
 
 def _windows(xp: np.ndarray, geo) -> np.ndarray:
@@ -93,14 +96,19 @@ def backward(g: np.ndarray, x: np.ndarray, w: np.ndarray, geo, need_x: bool, nee
         dwt = tmp = None
         if xp is None:
             xp = _padded_batch_last(x, geo)
+        # a weight of 256K+ values (deep layers, small maps) comes out in its own layout, g
+        # cols^T: transposing (C/G*kh*kw, O/G) back costs more than the slower GEMM order
+        # (resnet18's 512->512 3x3: a 2.3 ms copy of 9.4 MB)
+        own = w.size >= _OWN_LAYOUT
         for p0, p1, cols in _row_chunks(xp, geo):
-            gc = gt[:, :, p0 * span:p1 * span].transpose(0, 2, 1)
+            gc = gt[:, :, p0 * span:p1 * span]
+            a, b = (gc, cols.transpose(0, 2, 1)) if own else (cols, gc.transpose(0, 2, 1))
             if dwt is None:
-                dwt = gemm(cols, gc)
+                dwt = gemm(a, b)
             else:
-                tmp = gemm(cols, gc, out=tmp)
+                tmp = gemm(a, b, out=tmp)
                 dwt += tmp
-        dw = np.ascontiguousarray(dwt.transpose(0, 2, 1)).reshape(w.shape)
+        dw = (dwt if own else np.ascontiguousarray(dwt.transpose(0, 2, 1))).reshape(w.shape)
     if need_b:
         db = channel_sum(g)
     if need_x:
