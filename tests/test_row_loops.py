@@ -47,7 +47,8 @@ def _same(e, r):
 def test_values_match_torch(torch, name, n, dtype):
     a = _data(n, dtype)
     f = CASES[name]
-    _same(f(ember, ember.from_numpy(a.copy())).numpy(), f(torch, torch.from_numpy(a.copy())).numpy())
+    _same(f(ember, ember.from_numpy(a.copy())).numpy(),
+          f(torch, torch.from_numpy(a.copy())).numpy())
 
 
 @pytest.mark.parametrize("name", ["relu", "clamp(-0.5, 0.25)", "clamp(min=0.1)", "clamp(max=0)",

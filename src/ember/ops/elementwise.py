@@ -652,8 +652,10 @@ class ClampBackward1(Op):
         ctx.lo, ctx.hi = lo, hi
         x = _clamp_float(a._data, lo, hi)
         if x.dtype.kind == "f" and _plain_number(lo) and _plain_number(hi):
-            out = x if lo is None else _bound(np.maximum, x, lo)
-            return out if hi is None else _bound(np.minimum, out, hi, out=None if lo is None else out)
+            if lo is None:
+                return _bound(np.minimum, x, hi)
+            out = _bound(np.maximum, x, lo)
+            return out if hi is None else _bound(np.minimum, out, hi, out=out)
         out = x
         if lo is not None:
             out = np.maximum(out, lo)

@@ -11,6 +11,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..autograd.function import once_differentiable
 from .base import Op
+from .normalization import _ones
 
 _new = Tensor._new
 
@@ -18,7 +19,7 @@ _new = Tensor._new
 def _row_sums(a: np.ndarray) -> np.ndarray:
     """a.sum(-1) for contiguous a (..., L), as a GEMV with ones: BLAS reads each row once with
     no temporary, ~3x faster than NumPy's pairwise reduction (seed-CNN-sized maps)."""
-    return a @ np.ones(a.shape[-1], a.dtype)
+    return a @ _ones(a.shape[-1], a.dtype)
 
 
 def _row_dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:

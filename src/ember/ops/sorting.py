@@ -46,7 +46,7 @@ def _topk_by_passes(x: np.ndarray, k: int, axis: int, largest: bool):
         np.put_along_axis(w, i, fill, axis=axis)
         cols.append(i)
     idx = np.concatenate(cols, axis=axis)
-    if np.isin(np.take_along_axis(x, idx, axis=axis), (fill,)).any():
+    if (np.take_along_axis(x, idx, axis=axis) == fill).any():
         return None
     return idx
 
