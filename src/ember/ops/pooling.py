@@ -166,6 +166,9 @@ class MaxPool2DWithIndicesBackward0(Op):
     def backward(ctx, g, *_):
         win, arg = ctx.win, ctx.arg
         ga = g._data
+        if win.disjoint and ga.size:
+            return _new(win.crop(_scatter_winners(ga, arg, win, ctx.shape[:-2]))), \
+                None, None, None, None, None, None
         gp = win.grad_buffer(ctx.shape[:-2], ga.dtype)
         mask = np.empty(arg.shape, np.bool_)
         for k, view in win.offsets(gp):
@@ -175,6 +178,32 @@ class MaxPool2DWithIndicesBackward0(Op):
             else:
                 view += ga * mask
         return _new(win.crop(gp)), None, None, None, None, None, None
+
+
+_BASES: dict = {}
+
+
+def _scatter_winners(ga: np.ndarray, arg: np.ndarray, win: _Windows, lead: tuple) -> np.ndarray:
+    """The padded input's gradient when no two windows overlap: each window's gradient goes to
+    its winning element by one scatter of flat indices (a window's first element plus its winning
+    offset), instead of a compare and a strided write per kernel offset (the strided writes run
+    NumPy's inner loop over one output row at a time: 2-3x slower for 2x2 pooling)."""
+    planes = int(np.prod(lead, dtype=np.int64))
+    key = (planes, win.Ho, win.Wo, win.Hp, win.Wp, win.sh, win.sw)
+    base = _BASES.get(key)
+    if base is None:  # flat position of every window's first element (cached: same each step)
+        if len(_BASES) > 16:
+            _BASES.clear()
+        base = _BASES[key] = (
+            (np.arange(planes, dtype=np.int64) * (win.Hp * win.Wp))[:, None, None]
+            + (np.arange(win.Ho, dtype=np.int64) * (win.sh * win.Wp))[:, None]
+            + np.arange(win.Wo, dtype=np.int64) * win.sw).reshape(-1)
+    ki, kj = np.divmod(np.arange(win.kh * win.kw, dtype=np.int64), win.kw)
+    idx = (ki * (win.dh * win.Wp) + kj * win.dw).take(arg.reshape(-1))
+    idx += base
+    gp = np.zeros(lead + (win.Hp, win.Wp), ga.dtype)
+    gp.reshape(-1)[idx] = ga.reshape(-1)
+    return gp
 
 
 def _avg_divisor(win: _Windows, count_include_pad: bool, divisor_override, dtype):
