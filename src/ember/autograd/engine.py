@@ -212,6 +212,13 @@ def _execute(roots, grads, retain_graph, create_graph, aliased, capture, accumul
             targets.update(n for n, _ in accumulate_only)
         needed = _needed(roots, targets)
     acc_allowed = None if accumulate_only is None else set(n for n, _ in accumulate_only)
+    # capture targets below which nothing is wanted: their incoming gradient is captured and
+    # their backward not run (as torch: autograd.grad(out, hidden) stops at hidden's node)
+    stop = None
+    if capture:
+        stop = set(n for n, _ in capture if (acc_allowed is None or n not in acc_allowed)
+                   and not any(needed.get(c, False) for c, _ in n.next_functions
+                               if c is not None))
     results = None
     if capture:
         results = [None] * (1 + max(i for v in capture.values() for i in v))
@@ -261,6 +268,14 @@ def _execute(roots, grads, retain_graph, create_graph, aliased, capture, accumul
             else:
                 if node._pre_hooks or node._retained or node._node_pre_hooks or capture:
                     buf = _pre_node(node, buf, create_graph, aliased, capture, results)
+                if stop and node in stop:
+                    for child, _ in node.next_functions:
+                        if child is not None:
+                            d = deps[child] - 1
+                            deps[child] = d
+                            if d == 0:
+                                ready.append(child)
+                    continue
                 outs = _call_node(node, buf, retain_graph, aliased)
             meta = node._in_meta
             i = 0
