@@ -23,6 +23,7 @@ from . import conv_strided as _strided
 from . import conv_phase as _phase
 from .base import Op
 from ._gemm import gemm
+from .gemm_pieces import few_rows
 from . import _blas_strided
 from .conv_layout import batch_first
 from .normalization import channel_sum
@@ -246,7 +247,7 @@ def _forward_rows(xt: np.ndarray, w2: np.ndarray, geo: _Geometry, has_bias: bool
                        (cg * sc, sc, geo.dh * row, geo.dw * N * it, row, it))
         b = buf[:, :, :m * run]
         np.copyto(b[:, :kg].reshape(G, cg, kh, kw, m, run), v)
-        p = gemm(w2, b, out=res) if m == r else gemm(w2, b)
+        p = few_rows(w2, b, res if m == r else np.empty((G, O // G, m * run), res.dtype))
         np.copyto(out[:, :, h0:h0 + m], p.reshape(O, m, Wo, N).transpose(3, 0, 1, 2))
 
 
