@@ -152,6 +152,9 @@ class Node:
     # not once_differentiable. Set per class by _FunctionMeta; registering a hook or
     # retain_grad, or a node with _tensor_pos or several outputs, clears it per node
     _plain = False
+    # ctx attributes besides the saved tensors that hold a node's saved arrays (a recurrent
+    # layer's activations): dropped with them when the graph is freed, kept with retain_graph
+    _free_attrs = ()
     _n_args = 0
     metadata = None
     needs_input_grad = _NONE_REQUIRE_GRAD
@@ -249,6 +252,8 @@ class Node:
         if self._saved is not None:
             self._saved = None
             self._freed = True
+        for name in self._free_attrs:
+            setattr(self, name, None)
 
     def _run_backward(self, grads):
         """Call the op's backward with one gradient per output; returns one per tensor input."""

@@ -113,6 +113,8 @@ class _RNNLayer(Op):
     optional; `steps` from _steps. Returns (out (N, Hout), h_n (B, Hout)) and, for the LSTM,
     c_n (B, H)."""
 
+    _free_attrs = ("arrays", "uniform")  # the saved activations: freed with the graph
+
     @staticmethod
     def _save(ctx):
         nig = ctx.needs_input_grad
@@ -175,6 +177,8 @@ class RnnTanhLayerBackward0(_RNNLayer):
     def backward(ctx, gout, gh):
         if _grad_state.enabled:  # create_graph
             return _backward_graph(ctx, (gout, gh))
+        if ctx.arrays is None:  # freed by an earlier backward: torch's error
+            ctx._saved_arrays()
         X, G, Hprev, Wih, Whh, steps = ctx.arrays
         nig = ctx.needs_input_grad
         dh = np.array(gh._data, order="C")
@@ -191,7 +195,6 @@ class RnnTanhLayerBackward0(_RNNLayer):
             else:
                 d *= 1 - a * a
             _rmul(d, Whh, plan, dh[:b])
-        ctx.arrays = None
         dx = _matmul(DA, Wih) if nig[0] else None
         db = DA.sum(0) if nig[5] or nig[6] else None
         return (_grad(nig[0], dx), _grad(nig[1], dh), None,
@@ -328,7 +331,6 @@ class LstmLayerBackward0(_RNNLayer):
             dx, dh, dc, dW = _lstm_uniform.backward(
                 ctx.uniform, gout._data, gh._data, gc._data, X, out, h0, Wih, Whh, nig[0],
                 need_w)
-            ctx.uniform = None
             grads = (None,) * 4
             if dW is not None:
                 db = dW[2] if nig[5] or nig[6] else None
@@ -336,6 +338,8 @@ class LstmLayerBackward0(_RNNLayer):
                          _grad(nig[6], db))
             return (_grad(nig[0], dx), _grad(nig[1], dh), _grad(nig[2], dc), *grads,
                     None, None)
+        if ctx.arrays is None:  # freed by an earlier backward: torch's error
+            ctx._saved_arrays()
         XH, I, Hout, G, Cprev, TC, R, Wih, Whh, Whr, perm, steps = ctx.arrays
         H = TC.shape[1]
         H3 = 3 * H
@@ -373,7 +377,6 @@ class LstmLayerBackward0(_RNNLayer):
             d[:, H3:] *= 1 - gg * gg                # through tanh
             dct *= f
             _rmul(d, Whh, plan, dht)
-        ctx.arrays = None
         dx = _matmul(DA, Wih) if nig[0] else None
         dW = _matmul(DA.T, XH) if nig[3] or nig[4] or nig[5] or nig[6] else None
         dwhr = _matmul(DH.T, R) if proj and nig[7] else None
@@ -466,6 +469,8 @@ class GruLayerBackward0(_RNNLayer):
     def backward(ctx, gout, gh):
         if _grad_state.enabled:  # create_graph
             return _backward_graph(ctx, (gout, gh))
+        if ctx.arrays is None:  # freed by an earlier backward: torch's error
+            ctx._saved_arrays()
         X, G, Hprev, GHN, Wih, Whh, steps = ctx.arrays
         nig = ctx.needs_input_grad
         H = GHN.shape[1]
@@ -496,7 +501,6 @@ class GruLayerBackward0(_RNNLayer):
             np.multiply(dn, r, out=d[:, H2:])      # hidden side of n: da_n * r
             dht *= z
             dht += _rmul(d, Whh, plan, tmp[:b])
-        ctx.arrays = None
         DX = DH.copy()
         DX[:, H2:] = DN
         dx = _matmul(DX, Wih) if nig[0] else None
