@@ -249,9 +249,12 @@ def _execute(roots, grads, retain_graph, create_graph, aliased, capture, accumul
                 # the common node (a built-in op, one output, no hooks): _call_node's steps
                 # inline, as this loop runs once per node per training step
                 outs = node._fwd.backward(node, buf[0])
-                if node._saved is not None and not retain_graph:
-                    node._saved = None
-                    node._freed = True
+                if not retain_graph:
+                    if node._saved is not None:
+                        node._saved = None
+                        node._freed = True
+                    if node._free_attrs:
+                        node._free()
                 if outs.__class__ is not tuple:
                     outs = (outs,)
                 elif len(outs) > 2 or (len(outs) == 2 and outs[1] is not None):

@@ -18,10 +18,11 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .._tensor import Tensor
-from ..autograd.function import once_differentiable
+from ..autograd.grad_mode import state as _grad_state
 from . import conv_strided as _strided
 from . import conv_phase as _phase
 from .base import Op
+from . import conv_double as _double
 from ._gemm import gemm
 from .gemm_pieces import few_rows
 from . import _blas_strided
@@ -388,9 +389,12 @@ class ConvolutionBackward0(Op):
             ctx.save_for_backward(x, weight)
         return out[:, :, 0, :] if one_d else out
 
+    _free_attrs = ("conv_call",)  # ops/conv_double.record: dropped with the graph
+
     @staticmethod
-    @once_differentiable
     def backward(ctx, grad):
+        if _grad_state.enabled:  # create_graph: the gradients as recorded ops
+            return _double.backward(ctx, grad)
         x, weight = ctx.saved_tensors
         geo, need = ctx.geo, ctx.needs_input_grad
         g = grad._data
@@ -566,7 +570,8 @@ def convolution(input, weight, bias, stride, padding, dilation, groups, nd: int)
     elif nd == 2 and _phase.applies(input.shape, w.shape, stride, pads, dilation, groups,
                                     x.dtype):  # 4x4 stride 2: phases + Winograd F(4x4, 2x2)
         op = _phase.ConvolutionBackward0
-    out = op.apply(input, weight, bias, stride, pads, dilation, groups)
+    out = _double.record(op.apply(input, weight, bias, stride, pads, dilation, groups),
+                         input, weight, stride, pads, dilation, groups)
     return out.squeeze(0) if unbatched else out
 
 

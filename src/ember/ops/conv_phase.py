@@ -39,8 +39,9 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .._tensor import Tensor
-from ..autograd.function import once_differentiable
+from ..autograd.grad_mode import state as _grad_state
 from .base import Op
+from . import conv_double as _double
 from ._gemm import gemm
 from .conv_layout import batch_first
 from .normalization import channel_sum
@@ -357,9 +358,12 @@ class ConvolutionBackward0(Op):
         out, v = conv_forward(xa, wa, pt, pl, Ho, Wo, need[1])
         return _finish_forward(ctx, out, v, x, weight, bias, (pt, pl))
 
+    _free_attrs = ("conv_call",)  # ops/conv_double.record: dropped with the graph
+
     @staticmethod
-    @once_differentiable
     def backward(ctx, grad):
+        if _grad_state.enabled:  # create_graph: the gradients as recorded ops
+            return _double.backward(ctx, grad)
         need = ctx.needs_input_grad
         g = grad._data
         gx = gw = gb = None
@@ -396,9 +400,12 @@ class ConvTransposeBackward(Op):
         out, v = convt_forward(xa, wa, ph, pw, Ho, Wo, need[1])
         return _finish_forward(ctx, out, v, x, weight, bias, (ph, pw))
 
+    _free_attrs = ("conv_call",)  # ops/conv_double.record: dropped with the graph
+
     @staticmethod
-    @once_differentiable
     def backward(ctx, grad):
+        if _grad_state.enabled:  # create_graph: the gradients as recorded ops
+            return _double.backward(ctx, grad)
         need = ctx.needs_input_grad
         g = grad._data
         gx = gw = gb = None

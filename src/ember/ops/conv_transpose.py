@@ -18,8 +18,9 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .._tensor import Tensor
-from ..autograd.function import once_differentiable
+from ..autograd.grad_mode import state as _grad_state
 from .base import Op
+from . import conv_double as _double
 from .conv import _SCALAR_NAMES, _tuple
 from ._gemm import gemm
 from .conv_layout import batch_first
@@ -108,9 +109,12 @@ class ConvolutionBackward0(Op):
             ctx.save_for_backward(x, weight)
         return out[:, :, 0, :] if one_d else out
 
+    _free_attrs = ("conv_call",)  # ops/conv_double.record: dropped with the graph
+
     @staticmethod
-    @once_differentiable
     def backward(ctx, grad):
+        if _grad_state.enabled:  # create_graph: the gradients as recorded ops
+            return _double.backward(ctx, grad)
         x, weight = ctx.saved_tensors
         geo, need = ctx.geo, ctx.needs_input_grad
         g = grad._data
@@ -213,7 +217,8 @@ def conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
     if nd == 2 and _phase.applies(input.shape, w.shape, stride, padding, dilation, groups,
                                   x.dtype, out):
         op = _phase.ConvTransposeBackward  # 4x4 stride 2: phases + Winograd F(4x4, 2x2)
-    o = op.apply(input, weight, bias, stride, padding, dilation, groups, out)
+    o = _double.record(op.apply(input, weight, bias, stride, padding, dilation, groups, out),
+                       input, weight, stride, padding, dilation, groups, out)
     return o.squeeze(0) if unbatched else o
 
 

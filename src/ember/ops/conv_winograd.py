@@ -30,8 +30,9 @@ from __future__ import annotations
 import numpy as np
 
 from .._tensor import Tensor
-from ..autograd.function import once_differentiable
+from ..autograd.grad_mode import state as _grad_state
 from .base import Op
+from . import conv_double as _double
 from ._gemm import gemm
 from .normalization import channel_sum
 
@@ -312,9 +313,12 @@ class ConvolutionBackward0(Op):
             out = np.ascontiguousarray(out[:, :, :Ho, :Wo])
         return out
 
+    _free_attrs = ("conv_call",)  # ops/conv_double.record: dropped with the graph
+
     @staticmethod
-    @once_differentiable
     def backward(ctx, grad):
+        if _grad_state.enabled:  # create_graph: the gradients as recorded ops
+            return _double.backward(ctx, grad)
         Th, Tw, (pt, pb, pl, pr), nc = ctx.dims
         need = ctx.needs_input_grad
         g = grad._data
