@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 from .._tensor import Tensor
-from ..autograd.function import once_differentiable
+from ..autograd.grad_mode import state as _grad_state
 from .base import Op
+from . import double_recompute as _recompute
 from .normalization import _ones
 
 _new = Tensor._new
@@ -66,9 +67,12 @@ class NativeGroupNormBackward0(Op):
             out = xhat.copy()  # xhat is kept for backward
         return out.reshape(a.shape)
 
+    _free_attrs = ("recompute",)  # ops/double_recompute.record: dropped with the graph
+
     @staticmethod
-    @once_differentiable
     def backward(ctx, grad):
+        if _grad_state.enabled:  # create_graph: recompute the forward as recorded ops
+            return _recompute.backward(ctx, grad, 5)
         xhat, rstd, G = ctx.xhat, ctx.rstd, ctx.groups
         N, C, S = xhat.shape
         g = np.ascontiguousarray(grad._data).reshape(N, C, S)
@@ -99,6 +103,22 @@ class NativeGroupNormBackward0(Op):
         return gx, gw, gb, None, None
 
 
+def _composite(groups: int, eps: float):
+    """Group normalization as recorded ops (the double backward's recomputation)."""
+    def run(x, weight, bias):
+        N, C = x.shape[:2]
+        xr = x.reshape(N, groups, -1)
+        xc = xr - xr.mean(-1, keepdim=True)
+        out = (xc * ((xc * xc).mean(-1, keepdim=True) + eps).rsqrt()).reshape(x.shape)
+        shape = (1, C) + (1,) * (x.dim() - 2)
+        if weight is not None:
+            out = out * weight.reshape(shape)
+        if bias is not None:
+            out = out + bias.reshape(shape)
+        return out
+    return run
+
+
 def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5):
     """Normalize each sample over groups of channels, then scale and shift per channel.
 
@@ -116,7 +136,9 @@ def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5
             raise RuntimeError(f"Expected {name} to be a vector of size equal to the number of "
                                f"channels in input, but got {name} of shape "
                                f"{list(t._data.shape)} and input of shape {list(x.shape)}")
-    return NativeGroupNormBackward0.apply(input, weight, bias, int(num_groups), float(eps))
+    return _recompute.record(
+        NativeGroupNormBackward0.apply(input, weight, bias, int(num_groups), float(eps)),
+        _composite(int(num_groups), float(eps)), input, weight, bias)
 
 
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
@@ -152,7 +174,9 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
             rv *= 1 - m
             rv += m * (xr.var(axis=2) * (n / max(n - 1, 1))).mean(axis=0).astype(rv.dtype)
             running_var._vc[0] += 1
-    return NativeGroupNormBackward0.apply(input, weight, bias, int(x.shape[1]), float(eps))
+    return _recompute.record(
+        NativeGroupNormBackward0.apply(input, weight, bias, int(x.shape[1]), float(eps)),
+        _composite(int(x.shape[1]), float(eps)), input, weight, bias)
 
 
 def local_response_norm(input, size: int, alpha: float = 1e-4, beta: float = 0.75,

@@ -15,6 +15,7 @@ from .._tensor import Tensor
 from ..autograd.function import once_differentiable
 from ..autograd.grad_mode import state as _grad_state
 from .base import Op
+from . import double_recompute as _recompute
 from .row_loops import rows as _rows
 
 _new = Tensor._new
@@ -96,9 +97,12 @@ class NativeBatchNormBackward0(Op):
             ctx.save_for_backward(x, weight)
         return out.reshape(xa.shape)
 
+    _free_attrs = ("recompute",)  # ops/double_recompute.record: dropped with the graph
+
     @staticmethod
-    @once_differentiable
     def backward(ctx, grad):
+        if _grad_state.enabled:  # create_graph: recompute the forward as recorded ops
+            return _recompute.backward(ctx, grad, 7)
         x, weight = ctx.saved_tensors
         need = ctx.needs_input_grad
         xc, invstd, m = ctx.xc, ctx.invstd, ctx.m
@@ -254,8 +258,32 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                     ("weight", weight), ("bias", bias)):
         if t is not None and t._data.size != C:
             raise RuntimeError(f"{name} should contain {C} elements not {t._data.size}")
-    return NativeBatchNormBackward0.apply(input, weight, bias, (running_mean, running_var),
-                                          bool(training), float(momentum), float(eps))
+    out = NativeBatchNormBackward0.apply(input, weight, bias, (running_mean, running_var),
+                                         bool(training), float(momentum), float(eps))
+    stats = None if training else (running_mean.detach().clone(), running_var.detach().clone()) \
+        if out.grad_fn is not None else None
+    return _recompute.record(out, _batch_norm_composite(stats, float(eps)), input, weight, bias)
+
+
+def _batch_norm_composite(stats, eps: float):
+    """Batch normalization as recorded ops (the double backward's recomputation): the batch's
+    statistics, or the running ones of the call (`stats`) in evaluation."""
+    def run(x, weight, bias):
+        C = x.shape[1]
+        shape = (1, C) + (1,) * (x.dim() - 2)
+        dims = (0,) + tuple(range(2, x.dim()))
+        if stats is None:
+            xc = x - x.mean(dims, keepdim=True)
+            out = xc * ((xc * xc).mean(dims, keepdim=True) + eps).rsqrt()
+        else:
+            mean, var = stats
+            out = (x - mean.reshape(shape)) * (var.reshape(shape) + eps).rsqrt()
+        if weight is not None:
+            out = out * weight.reshape(shape)
+        if bias is not None:
+            out = out + bias.reshape(shape)
+        return out
+    return run
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
