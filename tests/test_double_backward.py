@@ -401,11 +401,13 @@ def test_once_differentiable_second_order_raises_as_torch(torch):
 
 
 def test_once_differentiable_builtin_op_raises_in_a_gradient_penalty():
-    """A residual block around a (once-differentiable) max pooling: the penalty's backward
-    reaches the pooling's backward and raises, naming it (convolutions are twice
-    differentiable: tests/test_conv_double_backward.py)."""
+    """A residual block around a (once-differentiable) grid sampler: the penalty's backward
+    reaches the sampler's backward and raises, naming it (convolutions, pooling and the
+    normalizations are twice differentiable: tests/test_conv_double_backward.py,
+    test_norm_pool_double_backward.py)."""
     x = ember.randn(1, 2, 5, 5, requires_grad=True)
-    pooled = ember.nn.functional.max_pool2d(x, 3, 1, 1)
-    (g,) = ember.autograd.grad((x + pooled).tanh().sum(), x, create_graph=True)
-    with pytest.raises(RuntimeError, match="once_differentiable.*MaxPool2DWithIndicesBackward0"):
+    grid = ember.rand(1, 5, 5, 2) * 2 - 1
+    sampled = ember.nn.functional.grid_sample(x, grid, align_corners=False)
+    (g,) = ember.autograd.grad((x + sampled).tanh().sum(), x, create_graph=True)
+    with pytest.raises(RuntimeError, match="once_differentiable.*GridSampler2DBackward0"):
         (g ** 2).sum().backward()

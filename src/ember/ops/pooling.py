@@ -11,7 +11,9 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..autograd.function import once_differentiable
+from ..autograd.grad_mode import state as _grad_state
 from .base import Op
+from . import double_recompute as _recompute
 
 _new = Tensor._new
 
@@ -161,9 +163,12 @@ class MaxPool2DWithIndicesBackward0(Op):
             return out, _flat_indices(arg, win)
         return out
 
+    _free_attrs = ("recompute",)  # ops/double_recompute.record: dropped with the graph
+
     @staticmethod
-    @once_differentiable
     def backward(ctx, g, *_):
+        if _grad_state.enabled:  # create_graph: a gather at the winners, recorded
+            return _recompute.backward(ctx, g, 7)
         win, arg = ctx.win, ctx.arg
         ga = g._data
         if win.disjoint and ga.size:
@@ -409,8 +414,28 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     dilation = _pair(dilation, "dilation", fn)
     _check_input_2d(input._data)
     _check_window(input._data, kernel, stride, padding, dilation, ceil_mode, fn)
-    return MaxPool2DWithIndicesBackward0.apply(input, kernel, stride, padding, dilation,
-                                               bool(ceil_mode), bool(return_indices))
+    res = MaxPool2DWithIndicesBackward0.apply(input, kernel, stride, padding, dilation,
+                                              bool(ceil_mode), bool(return_indices))
+    out = res[0] if return_indices else res
+    if out.grad_fn is not None:
+        _recompute.record(out, _WinnerGather(out.grad_fn), input)
+    return res
+
+
+class _WinnerGather:
+    """Max pooling with the winners fixed: x's elements at the forward's argmax, a gather whose
+    gradient is the pooling's (the double backward's recomputation)."""
+    __slots__ = ("node",)
+
+    def __init__(self, node):
+        self.node = node
+
+    def __call__(self, x):
+        idx = _flat_indices(self.node.arg, self.node.win)  # (..., Ho, Wo) in the H*W plane
+        lead = x.shape[:-2]
+        flat = x.reshape(lead + (x.shape[-2] * x.shape[-1],))
+        picked = flat.gather(-1, Tensor._new(idx.reshape(lead + (-1,))))
+        return picked.reshape(idx.shape)
 
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,

@@ -1,6 +1,7 @@
-"""Group / instance / batch normalization under create_graph (ops/double_recompute.py): a
-gradient penalty through them against torch (training and eval batch norm, affine or not),
-float64 gradgradcheck, and the recorded inputs dropped with the graph."""
+"""Group / instance / batch normalization and max pooling under create_graph
+(ops/double_recompute.py): a gradient penalty through them against torch (training and eval
+batch norm, affine or not; pooling with padding, dilation, ceil_mode), float64 gradgradcheck,
+and the recorded inputs dropped with the graph."""
 from __future__ import annotations
 
 import numpy as np
@@ -74,3 +75,33 @@ def test_recorded_inputs_are_dropped_with_the_graph():
     assert node.recompute is not None
     y.sum().backward()
     assert node.recompute is None
+
+
+@pytest.mark.parametrize("args", [(2,), (3, 1, 1), (2, 2, 0, 1, True), (3, 2, 1, 2)])
+def test_gradient_penalty_through_max_pooling_matches_torch(torch, args):
+    """Max pooling's double backward: a gather at the forward's winners (ops/pooling.py)."""
+    res = []
+    for fw in (ember, torch):
+        fw.manual_seed(0)
+        conv = fw.nn.Conv2d(4, 3, 3, padding=1)
+        x = fw.tensor(X, requires_grad=True)
+        h = fw.nn.functional.max_pool2d(conv(x).tanh(), *args)
+        out = (h * h).flatten(1).sum(1)
+        g, = fw.autograd.grad(out.sum(), x, create_graph=True)
+        penalty = (g * g).sum()
+        (out.mean() + penalty).backward()
+        res.append([penalty, x.grad, conv.weight.grad, conv.bias.grad])
+    for e, t in zip(*res):
+        assert_close(e, t, rtol=5e-4, atol=5e-4)
+
+
+def test_max_pool_gradgradcheck_float64():
+    x = ember.tensor(np.random.default_rng(2).permutation(2 * 2 * 6 * 5).reshape(2, 2, 6, 5)
+                     / 7.0, requires_grad=True)
+
+    def penalty(x):
+        y = ember.nn.functional.max_pool2d(x, 2, 1)
+        g, = ember.autograd.grad((y * y * y).sum(), x, create_graph=True)
+        return (g * g).sum()
+
+    assert gradcheck(penalty, (x,))
