@@ -17,6 +17,8 @@ from ..ops import elementwise as _ew
 from ..ops import nn_ops as _nn
 from ..ops import reduce as _reduce
 from ..ops import shape as _shape
+from ..ops import double_recompute as _recompute
+from ..ops import loss_double as _loss_double
 from ..ops._gemm import gemm as _gemm
 from ..autograd.grad_mode import state as _grad_state
 from ..ops.util import check_broadcast as _check_broadcast
@@ -540,6 +542,14 @@ class PadBackward0(_nn.Op):
 
     @staticmethod
     def backward(ctx, g):
+        if _grad_state.enabled:  # create_graph: the same sums as recorded ops (linear in g)
+            from ..ops.creation import zeros
+            for d, m in enumerate(ctx.maps):
+                if m is not None:
+                    shape = list(g.shape)
+                    shape[d] = ctx.sizes[d]
+                    g = zeros(shape, dtype=g.dtype).index_add(d, Tensor._new(m), g)
+            return g, None, None
         gd = g._data
         for d, m in enumerate(ctx.maps):
             if m is None:
@@ -668,9 +678,16 @@ def _class_loss(kind: str, input: Tensor, target: Tensor, weight, reduction: str
         cls = _nn.NllLossBackward0 if x.ndim <= 2 else _nn.NllLoss2DBackward0
     w = None if weight is None else weight._data  # (arrays: not inputs of the node, as torch)
     if x.ndim == 2:
-        return cls.apply(input, target._data, w, reduction, ignore_index)
-    rows, trows, tshape = _rows(input, target)
-    out = cls.apply(rows, trows._data, w, reduction, ignore_index)
+        rows, t = input, target._data
+    else:
+        rows, trows, tshape = _rows(input, target)
+        t = trows._data
+    out = cls.apply(rows, t, w, reduction, ignore_index)
+    if out.grad_fn is not None:  # what a double backward recomputes (ops/loss_double.py)
+        _recompute.record(out, _loss_double.ClassLoss(kind == "ce", t, w, reduction,
+                                                      ignore_index), rows)
+    if x.ndim == 2:
+        return out
     if reduction == "none":
         out = out.reshape(tshape)
     return out

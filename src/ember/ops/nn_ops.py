@@ -16,6 +16,7 @@ from .._tensor import Tensor
 from ..autograd.function import once_differentiable
 from ..autograd.grad_mode import state as _grad_state
 from .base import Op
+from . import double_recompute as _recompute
 from ._gemm import gemm
 from .quiet import quietly
 from .row_loops import bound as _bound, rows as _rows
@@ -677,9 +678,12 @@ class NllLossBackward0(Op):
         ctx.shape, ctx.idx, ctx.w, ctx.reduction = a.shape, idx, w, reduction
         return _reduce_rows(ctx, loss, reduction, n, w)
 
+    _free_attrs = ("recompute",)  # ops/double_recompute.record: dropped with the graph
+
     @staticmethod
-    @once_differentiable
     def backward(ctx, g):
+        if _grad_state.enabled:  # create_graph: the loss recomputed as recorded ops
+            return _recompute.backward(ctx, g, 5)
         gd = g._data
         gx = np.zeros(ctx.shape, gd.dtype)
         # 0 - x rather than -x: ignored rows get +0 like torch's, not -0
@@ -718,9 +722,12 @@ class CrossEntropyLossBackward0(Op):
             ctx.e, ctx.s, ctx.idx, ctx.w, ctx.reduction = e, s, idx, w, reduction
         return _reduce_rows(ctx, loss, reduction, n, w)
 
+    _free_attrs = ("recompute",)  # ops/double_recompute.record: dropped with the graph
+
     @staticmethod
-    @once_differentiable
     def backward(ctx, g):
+        if _grad_state.enabled:  # create_graph: the loss recomputed as recorded ops
+            return _recompute.backward(ctx, g, 5)
         k = _row_scale(g._data, ctx.reduction, ctx.denom, ctx.w)
         p = ctx.e * (k / ctx.s)[:, None]
         p.ravel()[ctx.idx] -= k

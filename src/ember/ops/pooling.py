@@ -14,6 +14,7 @@ from ..autograd.function import once_differentiable
 from ..autograd.grad_mode import state as _grad_state
 from .base import Op
 from . import double_recompute as _recompute
+from . import pooling_double as _double
 
 _new = Tensor._new
 
@@ -256,8 +257,9 @@ class AvgPool2DBackward0(Op):
         return out
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, g):
+        if _grad_state.enabled:  # create_graph: the same linear map as recorded ops
+            return _double.avg_pool_input_grad(ctx, g), None, None, None, None, None, None
         win = ctx.win
         gd = g._data / ctx.div
         gp = win.grad_buffer(ctx.shape[:-2], gd.dtype)
@@ -297,8 +299,9 @@ class AdaptiveAvgPool2DBackward0(Op):
         return np.matmul(np.matmul(ah, xa), aw.T)
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, g):
+        if _grad_state.enabled:  # create_graph: the same linear map as recorded ops
+            return _double.adaptive_avg_input_grad(ctx, g), None
         return _new(np.matmul(np.matmul(ctx.ah.T, g._data), ctx.aw)), None
 
 
@@ -332,8 +335,9 @@ class AdaptiveMaxPool2DBackward0(Op):
         return (out, idx) if return_indices else out
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, g, *_):
+        if _grad_state.enabled:  # create_graph: the scatter to the argmax as recorded ops
+            return _double.adaptive_max_input_grad(ctx, g), None, None
         H, W = ctx.shape[-2:]
         idx = ctx.idx.reshape(-1, ctx.idx.shape[-2] * ctx.idx.shape[-1])
         gi = np.zeros((idx.shape[0], H * W), g._data.dtype)
