@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._tensor import Tensor
-from ..autograd.function import once_differentiable
+from ..autograd.grad_mode import state as _grad_state
 from .base import Op
 from .index_sum import sum_rows_by_index as _sum_rows_by_index
 
@@ -27,10 +27,11 @@ class EmbeddingBackward0(Op):
         return out
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, grad):
         n, d = ctx.shape
         idx = ctx.indices.reshape(-1)
+        if _grad_state.enabled:  # create_graph: the same row sums as a recorded index_add
+            return _row_sums_graph(ctx, grad, n, d, idx), None, None, None
         g = grad._data.reshape(-1, d)
         gw = _sum_rows_by_index(n, idx, g)
         if ctx.scale:
@@ -39,6 +40,19 @@ class EmbeddingBackward0(Op):
         if ctx.padding_idx is not None:
             gw[ctx.padding_idx] = 0
         return _new(gw), None, None, None
+
+
+def _row_sums_graph(ctx, grad, n: int, d: int, idx: np.ndarray):
+    """EmbeddingBackward0's weight gradient as recorded ops (linear in the gradient)."""
+    from .creation import zeros
+    g = grad.reshape(-1, d)
+    keep = np.ones(n, g._data.dtype)
+    if ctx.scale:
+        keep /= np.maximum(np.bincount(idx, minlength=n), 1).astype(keep.dtype)
+    if ctx.padding_idx is not None:
+        keep[ctx.padding_idx] = 0
+    gw = zeros((n, d), dtype=g.dtype).index_add(0, _new(np.ascontiguousarray(idx)), g)
+    return gw * _new(keep[:, None])
 
 
 def _renorm_(weight, idx: np.ndarray, max_norm: float, norm_type: float) -> None:

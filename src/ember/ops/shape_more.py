@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 
 from .._tensor import Tensor
+from ..autograd.grad_mode import state as _grad_state
 from .base import Op
 from .util import wrap_dim
 
@@ -275,6 +276,9 @@ class AsStridedBackward0(Op):
         pos = np.lib.stride_tricks.as_strided(
             np.arange(offset, n, dtype=np.int64), shape=size,
             strides=tuple(s * 8 for s in stride))
+        if _grad_state.enabled:  # create_graph: the same sums as a recorded index_add
+            from .unfold import scatter_sum
+            return scatter_sum(g, pos, shape), None, None, None
         out = np.zeros(n, g._data.dtype)
         np.add.at(out, pos.ravel(), g._data.ravel())
         return _new(out.reshape(shape)), None, None, None

@@ -8,6 +8,7 @@ import collections
 import numpy as np
 
 from .._tensor import Tensor
+from ..autograd.grad_mode import state as _grad_state
 from .base import Op
 from .reduce import _expand_back, _named
 from .util import dims_tuple, wrap_dim
@@ -329,7 +330,10 @@ class _MomentMean(Op):
         gvk = _expand_back(gv, shape, ctx.axes, ctx.keepdim)
         d = ctx.n - ctx.correction
         if type(ctx)._std:
-            vk = _expand_back(_new(ctx.v), shape, ctx.axes, ctx.keepdim)
+            if _grad_state.enabled:  # create_graph: the std as a function of a, not a constant
+                vk = a.std(ctx.axes, correction=ctx.correction, keepdim=True)
+            else:
+                vk = _expand_back(_new(ctx.v), shape, ctx.axes, ctx.keepdim)
             dv = gvk * (a - mean) / (vk * d)
         else:
             dv = gvk * (a - mean) * (2.0 / d)

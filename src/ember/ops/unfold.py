@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._tensor import Tensor, _wrap_dim
+from ..autograd.grad_mode import state as _grad_state
 from .base import Op
 
 _new = Tensor._new
@@ -32,6 +33,11 @@ class UnfoldBackward0(Op):
     @staticmethod
     def backward(ctx, g):
         dim, size, step = ctx.dim, ctx.size, ctx.step
+        if _grad_state.enabled:  # create_graph: the same sums as a recorded index_add
+            n = int(np.prod(ctx.shape))
+            pos = UnfoldBackward0.forward(ctx, _new(np.arange(n).reshape(ctx.shape)), dim,
+                                          size, step)
+            return scatter_sum(g, pos, ctx.shape), None, None, None
         gd = g._data
         if not ctx.shape:
             return _new(gd.sum().reshape(())), None, None, None
@@ -42,6 +48,15 @@ class UnfoldBackward0(Op):
             idx = (slice(None),) * dim + (slice(k, k + step * (n - 1) + 1, step),)
             gx[idx] += gd[..., k]
         return _new(gx), None, None, None
+
+
+def scatter_sum(g: Tensor, pos: np.ndarray, shape) -> Tensor:
+    """A tensor of `shape` whose flat element i is the sum of g's entries at pos == i, as a
+    recorded index_add (the backward of a view that reads element pos of its base)."""
+    from .creation import zeros
+    flat = zeros(int(np.prod(shape)), dtype=g.dtype)
+    return flat.index_add(0, _new(np.ascontiguousarray(pos).reshape(-1)),
+                          g.reshape(-1)).reshape(shape)
 
 
 def unfold(self: Tensor, dimension: int, size: int, step: int) -> Tensor:
