@@ -1,6 +1,6 @@
 """Double backward (create_graph=True) of ops whose first backward is a fixed linear map or used
 a saved constant: std_mean (the std was a constant: half the second derivative), Tensor.unfold
-and as_strided (the gradient had no graph: silently zero second derivatives), embedding (was
+as_strided and max_unpool2d (the gradient had no graph: silently zero second derivatives), embedding (was
 once-differentiable). Against torch in float64."""
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ CASES = {
                                                           x[0]),
     "embedding_pad": lambda fw, x: fw.nn.functional.embedding(
         fw.tensor([[0, 2, 2], [3, 2, 1]]), x[0], padding_idx=2),
+    "max_unpool": lambda fw, x: fw.nn.functional.max_unpool2d(
+        *fw.nn.functional.max_pool2d(x[None, :, :4, :4], 2, return_indices=True), 2),
 }
 
 

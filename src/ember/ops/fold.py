@@ -10,6 +10,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .._tensor import Tensor
+from ..autograd.grad_mode import state as _grad_state
 from .base import Op
 
 _new = Tensor._new
@@ -171,6 +172,9 @@ class MaxUnpool2DBackward0(Op):
 
     @staticmethod
     def backward(ctx, g):
+        if _grad_state.enabled:  # create_graph: the same gather, recorded
+            picked = g.reshape(ctx.idx.shape[0], -1).gather(1, _new(ctx.idx))
+            return picked.reshape(ctx.in_shape), None, None
         gd = g._data.reshape(ctx.idx.shape[0], -1)
         return _new(np.take_along_axis(gd, ctx.idx, axis=1).reshape(ctx.in_shape)), None, None
 
