@@ -131,6 +131,8 @@ _SUBMODULES = {"nn", "optim", "utils", "cuda", "backends", "accelerator", "visio
 _SUBMODULES |= {"hub"}
 # ---- distributions: torch.distributions loads on first use ----
 _SUBMODULES.add("distributions")
+# ---- torch.testing, torch.func: load on first use ----
+_SUBMODULES |= {"testing", "func"}
 
 
 def __getattr__(name):
