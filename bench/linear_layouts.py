@@ -1,10 +1,11 @@
 """A linear layer's forward x @ W.T + b at one thread, per number of rows of x and layer shape:
-ember's NumPy route (ops/_gemm.py's gemm, then the bias added), the cblas routes of
+ember's gemm route (ops/_gemm.py's gemm, then the bias added: NumPy's matmul outside the rows
+ops/_linear_blas.py takes, its bias-free NN/NT product inside them), the cblas routes of
 ops/_linear_blas.py (NT on W; NN on an omatcopy'd W.T; both with the bias accumulated by the
 GEMM, beta = 1) and torch's F.linear, in alternating timed runs (us per call, best of 7).
 ops/_linear_blas.py's NN_MIN_ROWS / NT_MIN_ROWS come from this table.
 
-    python bench/linear_layouts.py
+    python bench/linear_layouts.py ["784,128 128,64" ["32 64"]]
 """
 from __future__ import annotations
 
@@ -15,9 +16,9 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
-ROWS = (8, 16, 24, 32, 48, 64, 128, 256, 512, 1024)
+ROWS = (8, 16, 24, 32, 48, 64, 128, 256, 512, 1000, 1024)
 SHAPES = [(128, 384), (128, 128), (128, 512), (512, 128), (128, 65), (784, 128), (256, 1024),
-          (1024, 256), (64, 256)]
+          (1024, 256), (64, 256), (128, 64), (64, 10)]
 
 
 def _best(fns, reps):
@@ -31,7 +32,7 @@ def _best(fns, reps):
     return best
 
 
-def main() -> None:
+def main(shapes=SHAPES, row_counts=ROWS) -> None:
     import torch
 
     import ember
@@ -42,10 +43,10 @@ def main() -> None:
     ember.set_num_threads(1)
     rng = np.random.default_rng(0)
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; us per call; "
-          "ratios to ember's NumPy route")
-    print(f"{'in,out':>9} {'rows':>5} {'numpy':>8} {'torch':>8} {'nt':>6} {'nn':>6}")
-    for k, n in SHAPES:
-        for m in ROWS:
+          "ratios to ember's gemm route")
+    print(f"{'in,out':>9} {'rows':>5} {'gemm+b':>8} {'torch':>8} {'nt':>6} {'nn':>6}")
+    for k, n in shapes:
+        for m in row_counts:
             x = rng.standard_normal((m, k), dtype=np.float32)
             w = rng.standard_normal((n, k), dtype=np.float32)
             b = rng.standard_normal(n, dtype=np.float32)
@@ -68,4 +69,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+    if len(sys.argv) > 1:  # e.g. "784,128 128,64" "32 64": layer shapes (in,out), row counts
+        main([tuple(int(v) for v in a.split(",")) for a in sys.argv[1].split()],
+             tuple(int(v) for v in sys.argv[2].split()) if len(sys.argv) > 2 else ROWS)
+    else:
+        main()

@@ -50,6 +50,18 @@ def test_route_choice_by_rows():
     assert _gemm._weight_side_first(np.zeros((32, 784), np.float32),
                                     np.zeros((128, 784), np.float32).T)
     assert not route(32, 784, 128)
+    # a layer of few outputs runs NT (no transpose), as many rows do: the layout is an
+    # internal choice, so this checks the values through both
+    rng = np.random.default_rng(1)
+    for m, k, n in ((64, 64, 10), (600, 64, 10), (64, 64, 17)):
+        x = rng.standard_normal((m, k)).astype(np.float32)
+        w = rng.standard_normal((n, k)).astype(np.float32)
+        np.testing.assert_allclose(_linear_blas.linear(x, w, None), x @ w.T, rtol=1e-5,
+                                   atol=1e-4)
+        r = _linear_blas.transposed_product(x, w.T)
+        assert (r is None) == (m >= _linear_blas.NT_MIN_ROWS)
+        if r is not None:
+            np.testing.assert_allclose(r, x @ w.T, rtol=1e-5, atol=1e-4)
 
 
 @pytest.mark.parametrize("m", ROUTE_ROWS)

@@ -25,8 +25,10 @@ from . import _gemm
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 # from this many rows the NN product on a transposed copy of W beats NT (bench/linear_layouts.py;
 # below it _gemm's weight-side-first form wins where it applies); at or above NT_MIN_ROWS
-# rows the product outweighs the packing and NT runs as fast, without the transpose
-NN_MIN_ROWS, NT_MIN_ROWS = 24, 512
+# rows the product outweighs the packing and NT runs as fast, without the transpose; so does
+# a layer of at most NT_MAX_OUT outputs (a classifier head: 64 -> 10 at 64 rows, NT through
+# cblas 0.55-0.6x NumPy's matmul, NN 0.8x)
+NN_MIN_ROWS, NT_MIN_ROWS, NT_MAX_OUT = 24, 512, 16
 
 _char = ctypes.c_char
 _addr = ctypes.addressof
@@ -68,17 +70,18 @@ def linear(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None,
     if layout is None:
         if m < NN_MIN_ROWS or _gemm._weight_side_first(x, w.T):
             return None
-        layout = "nt" if m >= NT_MIN_ROWS else "nn"
+        layout = "nt" if m >= NT_MIN_ROWS or n <= NT_MAX_OUT else "nn"
     return _product(x, w, bias, layout)
 
 
 def transposed_product(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
     """a @ b for b the transpose of a C-contiguous matrix (x @ W.T), for _gemm.gemm once its
-    weight-side-first test said no: the NN route from NN_MIN_ROWS rows, else None."""
+    weight-side-first test said no: the cblas route from NN_MIN_ROWS to NT_MIN_ROWS rows, else
+    None (NumPy's matmul)."""
     m = a.shape[0]
     if m < NN_MIN_ROWS or m >= NT_MIN_ROWS or b.flags.c_contiguous:
         return None
-    return _product(a, b.T, None, "nn")
+    return _product(a, b.T, None, "nt" if b.shape[1] <= NT_MAX_OUT else "nn")
 
 
 def _product(x, w, bias, layout):
