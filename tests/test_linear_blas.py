@@ -173,3 +173,33 @@ def test_gradcheck_float64_through_nn_route():
     b = ember.tensor(rng.standard_normal(5), requires_grad=True)
     assert _linear_blas.linear(x._data, w._data, b._data) is not None
     assert gradcheck(lambda x, w, b: EF.linear(x, w, b), (x, w, b))
+
+
+@pytest.mark.parametrize("shape,transposed", [((1, 64, 128), False), ((2, 3, 40, 128), False),
+                                              ((2, 30, 128), True), ((4, 5, 128), False)])
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_linear_module_batched_no_grad_matches_torch(torch, shape, transposed, bias, dtype):
+    """nn.Linear on (*, in) input under no_grad (a generation step): the module's direct cblas
+    route, with torch's values, shape and dtype; strided input included."""
+    rng = np.random.default_rng(len(shape))
+    x = rng.standard_normal(shape).astype(dtype)
+    w = (rng.standard_normal((96, 128)) * 0.1).astype(dtype)
+    b = rng.standard_normal(96).astype(dtype)
+    outs = {}
+    for name, lib in (("torch", torch), ("ember", ember)):
+        lin = lib.nn.Linear(128, 96, bias=bias, dtype=getattr(lib, dtype))
+        with lib.no_grad():
+            lin.weight.copy_(lib.tensor(w))
+            if bias:
+                lin.bias.copy_(lib.tensor(b))
+            xt = lib.tensor(x)
+            if transposed:
+                xt = xt.transpose(0, 1).contiguous().transpose(0, 1)  # (strided view)
+            y = lin(xt)
+        assert not y.requires_grad and y.grad_fn is None
+        outs[name] = y
+    e, t = outs["ember"], outs["torch"]
+    assert tuple(e.shape) == tuple(t.shape) and str(e.dtype)[6:] == str(t.dtype)[6:]
+    tol = 1e-5 if dtype == "float32" else 1e-12
+    np.testing.assert_allclose(e.numpy(), t.numpy(), rtol=tol, atol=tol)
