@@ -19,6 +19,8 @@ _new = Tensor._new
 
 
 def _infer_shape(shape, numel):
+    if -1 not in shape and (not shape or min(shape) >= 0) and math.prod(shape) == numel:
+        return tuple(shape)  # (the usual call: every size given, and right)
     shape = list(shape)
     neg = [i for i, s in enumerate(shape) if s == -1]
     if len(neg) > 1:
@@ -41,6 +43,11 @@ def _infer_shape(shape, numel):
 def _shape_arg(shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list, Size)):
         shape = shape[0]
+    for s in shape:  # the usual call, plain ints (bool is not int's type): nothing to convert
+        if s.__class__ is not int:
+            break
+    else:
+        return tuple(shape)
     out = []
     for i, s in enumerate(shape):
         if isinstance(s, Tensor) and s._data.ndim == 0 and s._data.dtype.kind in "iu":
