@@ -24,11 +24,11 @@ from . import _gemm
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 # from this many rows the NN product on a transposed copy of W beats NT (bench/linear_layouts.py;
-# below it _gemm's weight-side-first form wins where it applies); at or above NT_MIN_ROWS
-# rows the product outweighs the packing and NT runs as fast, without the transpose; so does
-# a layer of at most NT_MAX_OUT outputs (a classifier head: 64 -> 10 at 64 rows, NT through
-# cblas 0.55-0.6x NumPy's matmul, NN 0.8x)
-NN_MIN_ROWS, NT_MIN_ROWS, NT_MAX_OUT = 24, 512, 16
+# below it _gemm's weight-side-first form wins where it applies; at 1024 rows, caches cold as in
+# a training step, NN still 2-5% faster); from NT_MIN_ROWS rows NT runs without the transpose,
+# which a large weight would no longer repay; so does a layer of at most NT_MAX_OUT outputs
+# (a classifier head: 64 -> 10 at 64 rows, NT through cblas 0.55-0.6x NumPy's matmul, NN 0.8x)
+NN_MIN_ROWS, NT_MIN_ROWS, NT_MAX_OUT = 24, 2048, 16
 
 _char = ctypes.c_char
 _addr = ctypes.addressof
