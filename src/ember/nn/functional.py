@@ -87,9 +87,12 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             bias is not None and bias._rg))):
         # nothing to record (inference, generation loops): the GEMM without the reshape/view
         # ops around it, whose Python cost is a third of a small linear's
-        out = _gemm(x.reshape(-1, x.shape[-1]), w.T)
-        if bias is not None:
-            out += bias._data
+        x2 = x.reshape(-1, x.shape[-1])
+        out = _nn._linear(x2, w, None if bias is None else bias._data)  # (ops/_linear_blas.py)
+        if out is None:
+            out = _gemm(x2, w.T)
+            if bias is not None:
+                out += bias._data
         return Tensor._new(out.reshape(x.shape[:-1] + (w.shape[0],)))
     if bias is None:
         if x.ndim > 2 and w.ndim == 2 and x.shape[-1]:

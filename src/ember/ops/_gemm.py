@@ -177,8 +177,13 @@ def gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndar
             if not _blas.ready:
                 _find()
             _use(1)
-        if out is None and b.ndim == 2 and a.ndim == 2 and _weight_side_first(a, b):
-            return _matmul(b.T, a.T).T.copy()
+        if out is None and b.ndim == 2 and a.ndim == 2:
+            if _weight_side_first(a, b):
+                return _matmul(b.T, a.T).T.copy()
+            if b.flags.f_contiguous and a.flags.c_contiguous and a.dtype == b.dtype:
+                r = _linear_blas.transposed_product(a, b)  # x @ W.T from 24 rows: NN on W.T
+                if r is not None:
+                    return r
         return _matmul(a, b) if out is None else _matmul(a, b, out=out)
     if not _blas.ready:
         _find()
@@ -186,6 +191,11 @@ def gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndar
     if most == 1 or _blas.set_threads is None:
         if most == 1:
             _use(1)
+            if out is None and a.ndim == 2 and b.ndim == 2 and b.flags.f_contiguous and \
+                    a.flags.c_contiguous and a.dtype == b.dtype:
+                r = _linear_blas.transposed_product(a, b)
+                if r is not None:
+                    return r
         return _matmul(a, b) if out is None else _matmul(a, b, out=out)
     key = macs.bit_length()
     c = _classes.get(key)
@@ -235,3 +245,6 @@ def _half_gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray | None) -> np.ndarr
         return r.astype(a.dtype)
     out[...] = r
     return out
+
+
+from . import _linear_blas  # noqa: E402  (it uses this module's names at call time only)

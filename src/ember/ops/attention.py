@@ -17,6 +17,7 @@ from .base import Op
 from ._gemm import gemm
 from .nn_ops import _reduce_keepdim
 from .normalization import _ones
+from .shape import split_grad_buffer
 
 _new = Tensor._new
 
@@ -222,13 +223,19 @@ class ScaledDotProductAttentionBackward0(Op):
         gd = g._data
         pd = P if keep is None else P * keep
         gk = gv = gq = gm = None
+        # q, k and v cut from one projection: their gradients written into one buffer laid
+        # out as that projection, which split's backward then passes on without a cat
+        shared = _shared_grads(qa, ka, va) if nig[0] and nig[1] and nig[2] and (
+            hk is None or hk == hq) and (hv is None or hv == hq) else None
         if hv is not None and hv != hq:
             gf = _fold(gd, hv)
             if nig[2]:
                 gv = gemm(_fold(pd, hv).swapaxes(-1, -2), gf)
             dp = _unfold(gemm(gf, _transposed(va)), hq)
         else:
-            if nig[2]:
+            if shared is not None:
+                gv = gemm(pd.swapaxes(-1, -2), gd, out=shared[2])
+            elif nig[2]:
                 gv = _product_like(pd.swapaxes(-1, -2), gd, va)
             dp = gemm(gd, _transposed(va))
         if nig[0] or nig[1] or nig[3]:
@@ -251,14 +258,38 @@ class ScaledDotProductAttentionBackward0(Op):
                     gk *= t
             else:
                 if nig[0]:
-                    gq = _product_like(ds, ka, qa)
+                    gq = _product_like(ds, ka, qa) if shared is None else \
+                        gemm(ds, ka, out=shared[0])
                     gq *= t
                 if nig[1]:
-                    gk = _product_like(ds.swapaxes(-1, -2), qa, ka)
+                    gk = _product_like(ds.swapaxes(-1, -2), qa, ka) if shared is None else \
+                        gemm(ds.swapaxes(-1, -2), qa, out=shared[1])
                     gk *= t
         return (None if gq is None else _new(gq), None if gk is None else _new(gk),
                 None if gv is None else _new(gv), None if gm is None else _new(gm),
                 None, None, None, None, None, None)
+
+
+def _shared_grads(qa: np.ndarray, ka: np.ndarray, va: np.ndarray):
+    """Views (gq, gk, gv) of one new buffer shaped as the array q, k and v are views of, each
+    at its input's offset and strides, when the three are disjoint views of one C-contiguous
+    float array with one shape and layout (a GPT block's heads split from its qkv projection);
+    else None. Their gradients so placed come back to SplitBackward0 as adjacent slices of the
+    buffer, which it returns whole instead of concatenating them (ops/shape.py)."""
+    own = qa.base
+    if own is None or own.__class__ is not np.ndarray or ka.base is not own or \
+            va.base is not own or not own.flags.c_contiguous or qa.shape != ka.shape or \
+            qa.shape != va.shape or qa.strides != ka.strides or qa.strides != va.strides or \
+            qa.dtype != own.dtype or ka.dtype != own.dtype or va.dtype != own.dtype or \
+            own.dtype.kind != "f" or own.size > 4 * qa.size:
+        return None
+    if np.shares_memory(qa, ka) or np.shares_memory(qa, va) or np.shares_memory(ka, va):
+        return None  # (self-attention on one tensor: one gradient each)
+    base = own.__array_interface__["data"][0]
+    buf = split_grad_buffer(own.shape, own.dtype)
+    return tuple(np.ndarray(a.shape, a.dtype, buffer=buf,
+                            offset=a.__array_interface__["data"][0] - base, strides=a.strides)
+                 for a in (qa, ka, va))
 
 
 def _repeat_heads(t: Tensor, hq: int) -> Tensor:

@@ -154,27 +154,27 @@ class NativeLayerNormBackward0(Op):
         xa = x._data
         d = math.prod(normalized_shape)  # (np.prod of a tuple costs more than the GEMV below)
         x2 = xa.reshape(-1, d)
-        ones = _ones(d, xa.dtype)
         # row reductions as BLAS matrix-vector products: far faster than NumPy's axis=1 sums
-        mean = x2 @ ones
+        mean = x2 @ _ones(d, xa.dtype)
         mean /= d  # (the per-row vectors in place: each NumPy call on them costs a microsecond)
         xc = x2 - mean[:, None]
         var = np.einsum("ij,ij->i", xc, xc)
-        var /= d
-        var += eps
+        var += d * eps
         rstd = np.sqrt(var, out=var)
-        np.divide(1.0, rstd, out=rstd)
-        xhat = np.multiply(xc, rstd[:, None], out=xc)
+        np.divide(math.sqrt(d), rstd, out=rstd)  # 1 / sqrt(var / d + eps)
+        save = any(ctx.needs_input_grad)
         if weight is not None:
-            out = _rows(np.multiply, xhat, weight._data.reshape(-1))
-            if bias is not None:
-                _rows(np.add, out, bias._data.reshape(-1), out)
-        elif bias is not None:
-            out = _rows(np.add, xhat, bias._data.reshape(-1))
+            # x_hat * w = (x - mean) * (rstd outer w): the outer product is a K = 1 GEMM, and
+            # the multiply a plain pass, where scaling by rstd and then w broadcasts twice
+            # (a row-wise broadcast is 2-3x a plain pass in NumPy)
+            out = _scales(rstd, weight._data.reshape(-1))
+            np.multiply(xc, out, out=out)
         else:
-            out = xhat.copy() if any(ctx.needs_input_grad) else xhat
-        if any(ctx.needs_input_grad):
-            ctx.rstd, ctx.xhat, ctx.shape = rstd, xhat, xa.shape
+            out = np.multiply(xc, rstd[:, None], out=None if save else xc)
+        if bias is not None:
+            _rows(np.add, out, bias._data.reshape(-1), out)
+        if save:  # backward reads x - mean and rstd (x_hat is their product)
+            ctx.rstd, ctx.xc, ctx.shape = rstd, xc, xa.shape
             ctx.nd = len(normalized_shape)
             ctx.eps = eps
             ctx.save_for_backward(x, weight)
@@ -186,32 +186,45 @@ class NativeLayerNormBackward0(Op):
             return _layer_norm_backward_graph(ctx, grad)
         x, weight = ctx.saved_tensors
         need = ctx.needs_input_grad
-        xhat, rstd = ctx.xhat, ctx.rstd
-        rows, d = xhat.shape
+        xc, rstd = ctx.xc, ctx.rstd
+        rows, d = xc.shape
         g = grad._data.reshape(rows, d)
         gx = gw = gb = None
         w = None if weight is None else weight._data.reshape(-1)
-        # g * x_hat serves both the weight's gradient (its column sums) and dx (its row sums
-        # against the weight); every sum is a BLAS matrix-vector product
-        gxh = g * xhat if need[0] or (w is not None and need[2]) else None
+        # g * (x - mean) serves the weight's gradient (its column sums weighted by rstd) and dx
+        # (its row sums against the weight); every sum is a BLAS matrix-vector product
+        gxc = g * xc if need[0] or (w is not None and need[2]) else None
         if w is not None and need[2]:
-            gw = _new((_ones(rows, g.dtype) @ gxh).reshape(weight._data.shape))
+            gw = _new((rstd @ gxc).reshape(weight._data.shape))
         if need[3]:
             gb = _new((_ones(rows, g.dtype) @ g).reshape(ctx.shape[len(ctx.shape) - ctx.nd:]))
         if need[0]:
-            # dx = rstd * (g' - mean(g') - x_hat * mean(g' * x_hat)),  g' = g * weight
+            # dx = rstd (g' - mean(g') - x_hat mean(g' x_hat)),  g' = g * w,  x_hat = xc rstd:
+            #    = g * (rstd outer w) - (rstd mean(g'))[:, None] - xc * (rstd^3 mean(g' xc))[:, None]
             v = w if w is not None else _ones(d, g.dtype)
+            e = gxc @ v
+            r3 = rstd * rstd
+            r3 *= rstd
+            r3 /= d
+            e *= r3
+            t = np.multiply(xc, e[:, None], out=gxc)  # (gxc is no longer needed)
             a = g @ v
+            a *= rstd
             a /= d
-            b = gxh @ v
-            b /= d
-            gh = _rows(np.multiply, g, w) if w is not None else g.copy()
-            t = np.multiply(xhat, b[:, None], out=gxh)  # (gxh is no longer needed)
             t += a[:, None]
+            gh = _scales(rstd, v)
+            np.multiply(g, gh, out=gh)
             gh -= t
-            gh *= rstd[:, None]
             gx = _new(gh.reshape(ctx.shape))
         return gx, None, gw, gb, None
+
+
+def _scales(r: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """The outer product r[:, None] * v[None, :] as a K = 1 GEMM (np.dot's BLAS call: ~1.5x
+    faster than NumPy's broadcast multiply at (1024, 128), 2x at (64, 128))."""
+    if r.dtype == v.dtype and r.dtype.kind == "f" and r.dtype.itemsize >= 4:
+        return np.dot(r[:, None], v[None, :])
+    return r[:, None] * v
 
 
 def _layer_norm_backward_graph(ctx, g: Tensor):

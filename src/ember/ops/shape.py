@@ -3,6 +3,9 @@ copies (cat, stack, split, repeat, flip, clone, dtype casts). Views share storag
 version counter with their input, as in torch."""
 from __future__ import annotations
 
+import math
+import weakref
+
 import numpy as np
 
 from .. import _dtype
@@ -16,6 +19,8 @@ _new = Tensor._new
 
 
 def _infer_shape(shape, numel):
+    if -1 not in shape and (not shape or min(shape) >= 0) and math.prod(shape) == numel:
+        return tuple(shape)  # (the usual call: every size given, and right)
     shape = list(shape)
     neg = [i for i, s in enumerate(shape) if s == -1]
     if len(neg) > 1:
@@ -38,6 +43,11 @@ def _infer_shape(shape, numel):
 def _shape_arg(shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list, Size)):
         shape = shape[0]
+    for s in shape:  # the usual call, plain ints (bool is not int's type): nothing to convert
+        if s.__class__ is not int:
+            break
+    else:
+        return tuple(shape)
     out = []
     for i, s in enumerate(shape):
         if isinstance(s, Tensor) and s._data.ndim == 0 and s._data.dtype.kind in "iu":
@@ -224,7 +234,7 @@ class TransposeBackward0(Op):
     @staticmethod
     def forward(ctx, a, d0, d1):
         ctx.d0, ctx.d1 = d0, d1
-        return np.swapaxes(a._data, d0, d1)
+        return a._data.swapaxes(d0, d1)  # (the method: a third of np.swapaxes's call)
 
     @staticmethod
     def backward(ctx, g):
@@ -593,6 +603,7 @@ class SplitBackward0(Op):
     def forward(ctx, a, dim, sizes):
         x = a._data
         ctx.dim = dim
+        ctx.shape = x.shape
         outs = []
         off = 0
         idx = [slice(None)] * x.ndim
@@ -604,7 +615,50 @@ class SplitBackward0(Op):
 
     @staticmethod
     def backward(ctx, *gs):
+        if not _grad_state.enabled:
+            whole = _tiled_base(gs, ctx.dim, ctx.shape)
+            if whole is not None:
+                return _new(whole), None, None
         return cat(list(gs), ctx.dim), None, None
+
+
+# gradient buffers made by split_grad_buffer, by id (an entry goes with its array)
+_GRAD_BUFFERS = weakref.WeakValueDictionary()
+
+
+def split_grad_buffer(shape, dtype) -> np.ndarray:
+    """A new array for a backward to write the gradients of a split's pieces into (views at
+    the pieces' places): SplitBackward0 passes it on whole instead of concatenating the views.
+    Only arrays made here are passed on so, never a caller's (the gradient of a cat of the
+    pieces is a set of views of the caller's own gradient, which must not become a leaf's)."""
+    buf = np.empty(shape, dtype)
+    _GRAD_BUFFERS[id(buf)] = buf
+    return buf
+
+
+def _tiled_base(gs, dim: int, shape) -> np.ndarray | None:
+    """The split_grad_buffer array (viewed as `shape`) the gradients gs are, in order, adjacent
+    slices along `dim` of, when together they are all of it: what their concatenation would copy.
+    Attention's backward writes the heads' gradients so (ops/attention.py _shared_grads)."""
+    g0 = gs[0]
+    if g0 is None or len(gs) < 2:
+        return None
+    owner = g0._data.base
+    if owner is None or _GRAD_BUFFERS.get(id(owner)) is not owner or \
+            owner.size != math.prod(shape):
+        return None
+    base = owner.reshape(shape)  # (a view: the buffer is C-contiguous)
+    step = base.strides[dim]
+    at = base.__array_interface__["data"][0]
+    rest = shape[:dim] + shape[dim + 1:]
+    for g in gs:
+        a = None if g is None else g._data
+        if a is None or a.base is not owner or a.strides != base.strides or \
+                a.shape[:dim] + a.shape[dim + 1:] != rest or \
+                a.__array_interface__["data"][0] != at:
+            return None
+        at += a.shape[dim] * step
+    return base if at == base.__array_interface__["data"][0] + shape[dim] * step else None
 
 
 class SplitWithSizesBackward0(SplitBackward0):

@@ -13,6 +13,8 @@ from .module import Module
 
 __all__ = ["Identity", "Linear", "Bilinear"]  # LazyLinear: lazy.py
 from ...amp.autocast_mode import state as _amp  # autocast takes F.linear's path
+from ...autograd.grad_mode import state as _grad_state
+from ...ops._linear_blas import linear as _linear_blas
 
 
 class Identity(Module):
@@ -64,6 +66,15 @@ class Linear(Module):
         if b is not None and type(input) is Tensor and input._data.ndim == 2 and not _amp.on and \
                 input._data.dtype == w._data.dtype and input._data.shape[1] == w._data.shape[1]:
             return AddmmBackward0.apply(b, input, w)
+        # inference (issue 10, a generation loop): any leading dims straight to the cblas
+        # product with the bias (ops/_linear_blas.py), without F.linear's checks on the way
+        if not _grad_state.enabled and b is not None and type(input) is Tensor and \
+                not _amp.on and input._data.ndim > 2:
+            x, wd = input._data, w._data
+            if x.dtype == wd.dtype and x.shape[-1] == wd.shape[1]:
+                out = _linear_blas(x.reshape(-1, x.shape[-1]), wd, b._data)
+                if out is not None:
+                    return Tensor._new(out.reshape(x.shape[:-1] + (wd.shape[0],)))
         return F.linear(input, w, b)
 
     def extra_repr(self) -> str:
