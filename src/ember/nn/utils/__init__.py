@@ -8,3 +8,4 @@ from . import rnn  # noqa: F401
 from . import parametrizations, parametrize  # noqa: E402,F401
 from .spectral_norm import remove_spectral_norm, spectral_norm  # noqa: E402,F401
 from .weight_norm import remove_weight_norm, weight_norm  # noqa: E402,F401
+from . import stateless  # noqa: E402,F401  (torch.nn.utils.stateless.functional_call)
