@@ -1,5 +1,6 @@
 """ember.optim: torch.optim's optimizers and learning-rate schedulers over in-place NumPy updates."""
 from . import lr_scheduler
+from . import swa_utils  # noqa: E402  (torch.optim.swa_utils)
 from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam
