@@ -21,6 +21,7 @@ from ._printing import set_printoptions
 from . import _tensor_methods  # noqa: F401  (binds ops as Tensor methods)
 from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled,
                                  is_inference_mode_enabled, no_grad, set_grad_enabled)
+from .autograd.anomaly_mode import is_anomaly_check_nan_enabled, is_anomaly_enabled
 from .ops.creation import (arange, as_tensor, asarray, bernoulli, empty, empty_like, eye,
                            from_numpy, full, full_like, linspace, logspace, multinomial, normal,
                            ones, ones_like, rand, rand_like, randint, randint_like, randn,

@@ -14,3 +14,6 @@ __all__ = ["backward", "grad", "Function", "FunctionCtx", "once_differentiable",
 # ember.autograd.gradcheck, which resolves through sys.modules)
 from .gradcheck import gradcheck, gradgradcheck  # noqa: E402
 from .variable import Variable  # noqa: E402
+from .anomaly_mode import (detect_anomaly, is_anomaly_check_nan_enabled,  # noqa: E402
+                           is_anomaly_enabled, set_detect_anomaly)
+from . import functional  # noqa: E402,F401  (torch.autograd.functional)
