@@ -133,7 +133,7 @@ _SUBMODULES |= {"hub"}
 # ---- distributions: torch.distributions loads on first use ----
 _SUBMODULES.add("distributions")
 # ---- torch.testing, torch.func: load on first use ----
-_SUBMODULES |= {"testing", "func"}
+_SUBMODULES |= {"testing", "func", "mps"}
 
 
 def __getattr__(name):
