@@ -184,3 +184,9 @@ from .ops.elementwise_more import (bartlett_window, blackman_window, column_stac
                                    positive, ravel, row_stack, select, sgn, signbit,
                                    unravel_index, vdot)
 _NN_FUNCTIONS |= {"pdist", "channel_shuffle", "threshold_", "celu_", "selu_"}
+
+# ---- breadth: shifts, gcd/lcm, ldexp, frexp, *_scatter, cholesky_solve, histogram, ... ----
+from .ops.tensor_ops_more import (adjoint, bitwise_left_shift, bitwise_right_shift,  # noqa: E402
+                                  cholesky_inverse, cholesky_solve, diagonal_scatter, frexp, gcd,
+                                  histogram, isreal, lcm, ldexp, narrow_copy, nextafter, put,
+                                  select_scatter, slice_scatter, split_with_sizes)

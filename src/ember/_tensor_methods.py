@@ -404,3 +404,8 @@ for _name, _fn in _stats_more.TENSOR_METHODS.items():
 for _name in _elementwise_more.TENSOR_METHODS:
     setattr(Tensor, _name, getattr(_elementwise_more, _name))
 del _name, _fn
+
+# ---- breadth: bitwise methods, fill_diagonal_, H / mH, scatters into copies, ...
+# (ops/tensor_ops_more.py) ----
+from .ops import tensor_ops_more as _tensor_ops_more  # noqa: E402
+_tensor_ops_more.bind(Tensor)

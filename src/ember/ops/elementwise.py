@@ -1115,9 +1115,15 @@ def _bitwise(np_fn, name):
             input, other = other, input
         x, y = promote(input, other)
         if x.dtype.kind == "f":
-            raise RuntimeError(f'"{name}_cpu" not implemented for \'Float\'')
+            raise NotImplementedError(f'"{name}_cpu" not implemented for \'{_float_name(x)}\'')
         return _new(np_fn(x, y))
     return f
+
+
+def _float_name(a) -> str:
+    """torch's scalar type name of a floating array in its kernel errors."""
+    return {"float32": "Float", "float64": "Double", "float16": "Half"}.get(a.dtype.name,
+                                                                           "BFloat16")
 
 
 bitwise_and = _bitwise(np.bitwise_and, "bitwise_and")
@@ -1127,7 +1133,8 @@ bitwise_xor = _bitwise(np.bitwise_xor, "bitwise_xor")
 
 def bitwise_not(input):
     if input._data.dtype.kind == "f":
-        raise RuntimeError("\"bitwise_not_cpu\" not implemented for 'Float'")
+        raise NotImplementedError(f"\"bitwise_not_cpu\" not implemented for "
+                                  f"'{_float_name(input._data)}'")
     return _new(np.invert(input._data))
 
 
