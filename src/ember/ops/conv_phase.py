@@ -42,7 +42,7 @@ from .._tensor import Tensor
 from ..autograd.function import once_differentiable
 from .base import Op
 from ._gemm import gemm
-from .conv_layout import batch_first
+from .conv_layout import batch_first, batch_last
 from .normalization import channel_sum
 
 _new = Tensor._new
@@ -219,7 +219,8 @@ def _rows_outer(a: np.ndarray, Hq: int, Wq: int, pt: int, pl: int) -> np.ndarray
     N, C, H, W = a.shape
     out = np.zeros((Hq, C, Wq, N), a.dtype)
     h1, w1 = min(H, Hq - pt), min(W, Wq - pl)
-    out[pt:pt + h1, :, pl:pl + w1] = a[:, :, :h1, :w1].transpose(2, 1, 3, 0)
+    # transposed to (C, H, W, N) first (conv_layout.batch_last), then moved in runs of W*N
+    out[pt:pt + h1, :, pl:pl + w1] = batch_last(a)[:, :h1, :w1].transpose(1, 0, 2, 3)
     return out
 
 
