@@ -24,6 +24,7 @@ from .conv import _SCALAR_NAMES, _tuple
 from ._gemm import gemm
 from .conv_layout import batch_first, batch_last
 from . import conv_phase as _phase
+from . import conv_transpose_point as _point
 from .normalization import channel_sum
 
 _new = Tensor._new
@@ -213,6 +214,9 @@ def conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
     if nd == 2 and _phase.applies(input.shape, w.shape, stride, padding, dilation, groups,
                                   x.dtype, out):
         op = _phase.ConvTransposeBackward  # 4x4 stride 2: phases + Winograd F(4x4, 2x2)
+    elif nd == 2 and _point.applies(input.shape, w.shape, stride, padding, dilation, groups,
+                                    x.dtype, out):
+        op = _point.ConvolutionBackward0  # a 1x1 input: one batch-first GEMM per pass
     o = op.apply(input, weight, bias, stride, padding, dilation, groups, out)
     return o.squeeze(0) if unbatched else o
 
