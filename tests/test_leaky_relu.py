@@ -113,3 +113,28 @@ def test_leaky_relu_inplace_double_backward(torch):
     (de * de).sum().backward()
     (dt * dt).sum().backward()
     assert_close(ge.grad, gt.grad, rtol=1e-12, atol=0)
+
+
+def test_leaky_relu_inplace_on_views_and_bad_targets(torch):
+    """In place on a view (the base's history rebased), on a no-grad tensor, and on an
+    expanded tensor (torch's error): values and gradients as torch's."""
+    a = np.random.default_rng(9).standard_normal((4, 6)).astype(np.float32)
+    xe, xt = ember.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    be, bt = xe * 1, xt * 1
+    EF.leaky_relu(be[:, 1:4], 0.2, inplace=True)
+    torch.nn.functional.leaky_relu(bt[:, 1:4], 0.2, inplace=True)
+    assert_close(be, bt, rtol=0, atol=0)
+    (be * be).sum().backward()
+    (bt * bt).sum().backward()
+    assert_close(xe.grad, xt.grad, rtol=1e-6, atol=0)
+    ne, nt = ember.tensor(a.copy()), torch.tensor(a.copy())
+    assert EF.leaky_relu(ne, 0.5, inplace=True) is ne
+    torch.nn.functional.leaky_relu(nt, 0.5, inplace=True)
+    assert_close(ne, nt, rtol=0, atol=0)
+    ee = ember.tensor(a[:1]).expand(4, 6)
+    et = torch.tensor(a[:1]).expand(4, 6)
+    with pytest.raises(RuntimeError) as te:
+        torch.nn.functional.leaky_relu(et, 0.2, inplace=True)
+    with pytest.raises(type(te.value)):
+        EF.leaky_relu(ee, 0.2, inplace=True)
+    np.testing.assert_array_equal(ee.numpy(), np.broadcast_to(a[:1], (4, 6)))

@@ -442,14 +442,20 @@ class LeakyReluBackward1(Op):
     """leaky_relu in place (torch names the node of the in-place variant ...Backward1). As
     torch, the backward reads the result, not the overwritten input (for slope >= 0, result >
     0 exactly where input > 0), so the in-place write needs no copy of the old values; a
-    negative slope makes the backward raise torch's error."""
+    negative slope makes the backward raise torch's error. Only the in-place functions apply
+    it, to the tensor being overwritten (or a copy of its values): for 0 < slope <= 1 the
+    result goes straight into x's array (the caller's write of it then finds it in place), one
+    pass less than a new array copied back."""
     _save_output = True
 
     @staticmethod
     def forward(ctx, x, slope):
         ctx.slope = slope
-        _float_check(x._data, "leaky_relu_cpu")
-        return _leaky_relu(x._data, slope)
+        a = x._data
+        _float_check(a, "leaky_relu_cpu")
+        if 0 < slope <= 1 and a.ndim and a.flags.writeable and a.flags.c_contiguous:
+            return np.maximum(a, np.multiply(a, a.dtype.type(slope)), out=a)
+        return _leaky_relu(a, slope)
 
     @staticmethod
     def backward(ctx, g):
