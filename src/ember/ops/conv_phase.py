@@ -104,26 +104,36 @@ def applies(xshape, wshape, stride, padding, dilation, groups, dtype, out_hw=Non
 # ---- the Winograd transforms (each tile's 5x5 input, 5x5 products, 4x4 output) ---------------
 # Index order of the 25 components: 5b + a, a the row component, b the column component.
 
-def _taps_index(kind: str, wshape, k_major: bool) -> tuple:
-    """Flat indices that gather a 4x4 stride-2 weight into its 2x2 taps w2 laid out (i, j, O',
-    K) or, k_major, (i, j, K, O') (the separable kernel transform works on any order of the
-    last two), and their inverse (taps back to the weight's layout):
+def _taps_view(a6: np.ndarray, kind: str, k_major: bool) -> np.ndarray:
+    """a6, a 4x4 stride-2 weight viewed (A, B, 2, 2, 2, 2), as its 2x2 taps w2 (a view) laid
+    out (i, j, O', K) or, k_major, (i, j, K, O') (the separable kernel transform works on any
+    order of the last two):
     "conv" w (O, C, 4, 4): w2[i, j, o, (c, r, s)] = w[o, c, 2i + r, 2j + s];
-    "convt" w (Cin, Cout, 4, 4): w2[i, j, (rq, cq, o), c] = w[c, o, rq + 2 - 2i, cq + 2 - 2j].
-    One np.take instead of a 6-d transposing copy with runs of 2 (4x faster). Gathers are
-    fastest where consecutive taps come from nearby weights: conv's (O', K) and convt's
-    (K, O') read each channel pair's 16 taps together (the other orders stride by 4 KB, 5x
-    slower); the gradient's order follows its GEMM instead (see _weight_grad)."""
+    "convt" w (Cin, Cout, 4, 4): w2[i, j, (rq, cq, o), c] = w[c, o, rq + 2 - 2i, cq + 2 - 2j]."""
+    if kind == "conv":  # (o, c, i, r, j, s) -> (i, j, o, c, r, s) or (i, j, c, r, s, o)
+        return a6.transpose((2, 4, 1, 3, 5, 0) if k_major else (2, 4, 0, 1, 3, 5))
+    # (c, o, 1 - i, rq, 1 - j, cq) -> (i, j, c, rq, cq, o) or (i, j, rq, cq, o, c)
+    return a6[:, :, ::-1, :, ::-1, :].transpose((2, 4, 0, 3, 5, 1) if k_major
+                                                else (2, 4, 3, 5, 1, 0))
+
+
+def _taps_index(kind: str, wshape, k_major: bool):
+    """Flat indices gathering a weight into _taps_view's order, and their inverse (taps back
+    to the weight's layout), for weights of up to _TAPS_MOST values (else None): one np.take
+    is 4x faster than NumPy's 6-d transposing copy with runs of 2. Gathers are fastest where
+    consecutive taps come from nearby weights: conv's (O', K) and convt's (K, O') read each
+    channel pair's 16 taps together (the other orders stride by 4 KB, 5x slower); the
+    gradient's order follows its GEMM instead (see _weight_grad)."""
+    size = int(np.prod(wshape))
+    if size > _TAPS_MOST:
+        return None
     key = (kind, tuple(wshape), k_major)
     hit = _TAPS.get(key)
     if hit is None:
-        a6 = np.arange(int(np.prod(wshape))).reshape(tuple(wshape[:2]) + (2, 2, 2, 2))
-        if kind == "conv":  # (o, c, i, r, j, s) -> (i, j, o, c, r, s) or (i, j, c, r, s, o)
-            fwd = a6.transpose((2, 4, 1, 3, 5, 0) if k_major else (2, 4, 0, 1, 3, 5))
-        else:  # (c, o, 1 - i, rq, 1 - j, cq) -> (i, j, c, rq, cq, o) or (i, j, rq, cq, o, c)
-            fwd = a6[:, :, ::-1, :, ::-1, :].transpose((2, 4, 0, 3, 5, 1) if k_major
-                                                       else (2, 4, 3, 5, 1, 0))
-        fwd = fwd.ravel()
+        if len(_TAPS) >= 32:  # a bounded cache: one entry per layer shape in use
+            _TAPS.clear()
+        fwd = _taps_view(np.arange(size).reshape(tuple(wshape[:2]) + (2, 2, 2, 2)), kind,
+                         k_major).ravel()
         inv = np.empty_like(fwd)
         inv[fwd] = np.arange(fwd.size)
         hit = _TAPS[key] = (fwd, inv)
@@ -131,16 +141,39 @@ def _taps_index(kind: str, wshape, k_major: bool) -> tuple:
 
 
 _TAPS: dict = {}
+# weights with more values than this gather their taps by a transposing copy instead of an
+# index (which would hold 16 bytes per weight value, twice)
+_TAPS_MOST = 1 << 20
+
+
+def _taps(w: np.ndarray, kind: str, k_major: bool) -> np.ndarray:
+    """The weight's 2x2 taps in _taps_view's order, flat."""
+    idx = _taps_index(kind, w.shape, k_major)
+    if idx is not None:
+        return np.take(w.reshape(-1), idx[0])
+    return np.ascontiguousarray(_taps_view(w.reshape(w.shape[:2] + (2, 2, 2, 2)), kind,
+                                           k_major)).reshape(-1)
+
+
+def _untaps(taps: np.ndarray, kind: str, wshape, k_major: bool) -> np.ndarray:
+    """_taps's inverse: flat taps back to a weight-shaped array."""
+    idx = _taps_index(kind, wshape, k_major)
+    if idx is not None:
+        return np.take(taps, idx[1]).reshape(wshape)
+    out = np.empty(wshape, taps.dtype)
+    view = _taps_view(out.reshape(tuple(wshape[:2]) + (2, 2, 2, 2)), kind, k_major)
+    view[...] = taps.reshape(view.shape)
+    return out
 
 
 def _kernel_transform(w: np.ndarray, kind: str) -> np.ndarray:
-    """U (25, O', K) of the weight's 2x2 taps w2 (see _taps_index): U[b, a] = sum_ij G[a, i]
+    """U (25, O', K) of the weight's 2x2 taps w2 (see _taps_view): U[b, a] = sum_ij G[a, i]
     G[b, j] w2[i, j], as two separable stages (each a K=2 GEMM over all taps at once; 3x faster
     than one (25, 4) product, whose 25-row output BLAS handles poorly). For "convt" U is the
     transposed view of a (25, K, O') array (BLAS reads either order at the same speed)."""
     k_major = kind == "convt"
     g = _mat("G", w.dtype)
-    taps = np.take(w.reshape(-1), _taps_index(kind, w.shape, k_major)[0])  # (i, j, O'K)
+    taps = _taps(w, kind, k_major)  # (i, j, O'K)
     n = taps.size // 4
     t1 = gemm(g, taps.reshape(2, 2 * n)).reshape(5, 2, n)  # (a, j, O'K)
     u = np.empty((5, 5, n), w.dtype)  # (b, a, O'K), written through its (a, b) view
@@ -158,7 +191,7 @@ def _kernel_adjoint(du: np.ndarray, kind: str, wshape, k_major: bool) -> np.ndar
     n = du[0].size
     s1 = gemm(gt, du.reshape(5, 5, n).transpose(1, 0, 2))  # (a, j, O'K)
     taps = gemm(gt, s1.reshape(5, 2 * n))  # (i, j O'K)
-    return np.take(taps.reshape(-1), _taps_index(kind, wshape, k_major)[1]).reshape(wshape)
+    return _untaps(taps.reshape(-1), kind, wshape, k_major)
 
 
 def _weight_grad(z: np.ndarray, v: np.ndarray, kind: str, wshape) -> np.ndarray:
