@@ -231,11 +231,13 @@ def _input_transform(xp: np.ndarray, rows_of, cols_view, v: np.ndarray) -> np.nd
     return v
 
 
-def _output_transform(m: np.ndarray, y_view, ob: int) -> None:
+def _output_transform(m: np.ndarray, out_of, ob: int) -> None:
     """A^T M A per tile from M (25 = (5b, 5a), O', P), ob of the O' channels at a time (so
-    that each chunk's first-stage result is read back from cache): chunk k's first stage is
-    Y1 (4j, 5a, ob, P), and y_view(Y1, k) gives (a view (4j, ..., 4i, N) of the caller's output
-    for those channels, Y1 viewed (4j, ..., 5a, N)) for the second: output (4t + i, 4u + j)."""
+    that each chunk's first-stage result is read back from cache). Chunk k's first stage gives
+    Y1 (4j, 5a, b*P), its second one GEMM per column component j over all of the chunk's
+    tiles, (4i, 5a) @ Y1[j], into out_of(k, o0, o1): a (4j, 4i, b*P) view of the caller's
+    buffer (tile component (i, j) outermost; _untile puts the pixels in place afterwards: one
+    copy with runs of N, cheaper than the 1000s of 4x64 products writing them in place)."""
     at = _mat("AT", m.dtype)
     Op, P = m.shape[1:]
     m5 = m.reshape(5, 5, Op, P)
@@ -246,8 +248,23 @@ def _output_transform(m: np.ndarray, y_view, ob: int) -> None:
         # the first stage batched over a: (5a, 5b, b*P) -> (5a, 4j, b*P), into y's view
         gemm(at, m5[:, :, o0:o0 + b].transpose(1, 0, 2, 3).reshape(5, 5, b * P),
              out=y.reshape(4, 5, b * P).transpose(1, 0, 2))
-        out, src = y_view(y, k, o0, o0 + b)
-        gemm(at, src, out=out)
+        gemm(at, y.reshape(4, 5, b * P), out=out_of(k, o0, o0 + b))
+
+
+def _untile(src: np.ndarray, Ho: int, Wo: int) -> np.ndarray:
+    """A new C-contiguous (C, Ho, Wo, N) from 4x4 tiles src (C, T, 4i, U, 4j, N) (any strides):
+    pixel (4t + i, 4u + j), the partial last tile row and column cropped (at most four
+    block copies)."""
+    C, N = src.shape[0], src.shape[5]
+    out = np.empty((C, Ho, Wo, N), src.dtype)
+    ft, fu = Ho // 4, Wo // 4
+    for t0, nt, ni in ((0, ft, 4), (ft, 1, Ho - 4 * ft)):
+        for u0, nu, nj in ((0, fu, 4), (fu, 1, Wo - 4 * fu)):
+            if nt and ni and nu and nj:
+                dst = out[:, 4 * t0:4 * t0 + nt * ni, 4 * u0:4 * u0 + nu * nj]
+                np.copyto(dst.reshape(C, nt, ni, nu, nj, N),
+                          src[:, t0:t0 + nt, :ni, u0:u0 + nu, :nj])
+    return out
 
 
 def _grad_transform(gv: np.ndarray, z1: np.ndarray, z1v: np.ndarray, Op: int) -> np.ndarray:
@@ -308,16 +325,13 @@ def conv_forward(x: np.ndarray, w: np.ndarray, pt: int, pl: int, Ho: int, Wo: in
     v = _input_transform(xp, rows, cols, np.empty((5, 5, C, 2, 2, Th, Tw, N), x.dtype))
     v = v.reshape(25, 4 * C, -1)
     m = gemm(_kernel_transform(w, "conv"), v)  # (25, O, P)
-    # batch-last output (O, 4Th, 4Tw, N) written by the output transform's second GEMM, then one
-    # transpose to (N, O, Ho, Wo) (NumPy copies with inner runs of 4 cost 10x more)
-    full = np.empty((O, Th, 4, Tw, 4, N), x.dtype)
-
-    def yv(y1, k, o0, o1):  # (4j, 5a, o, P) -> [j, o, t, u | a, n]; full as [j, o, t, u | i, n]
-        src = y1.reshape(4, 5, o1 - o0, Th, Tw, N).transpose(0, 2, 3, 4, 1, 5)
-        return full[o0:o1].transpose(4, 0, 1, 3, 2, 5), src
+    # the output transform's result by tile component, (4j, 4i, O, Th, Tw, N), then the pixels
+    # batch-last (O, Ho, Wo, N) and one transpose to (N, O, Ho, Wo) (conv_layout.batch_first)
+    yt = np.empty((4, 4, O, Th, Tw, N), x.dtype)
     # channels a chunk: about 1.5 MB of first-stage result (64->128 @14 batch 64: 76 of 128)
-    _output_transform(m, yv, max(1, _TRANSFORM_BYTES // (20 * m.shape[2] * m.itemsize)))
-    full = full.reshape(O, 4 * Th, 4 * Tw, N)[:, :Ho, :Wo]
+    _output_transform(m, lambda k, o0, o1: yt[:, :, o0:o1].reshape(4, 4, -1),
+                      max(1, _TRANSFORM_BYTES // (20 * m.shape[2] * m.itemsize)))
+    full = _untile(yt.transpose(2, 3, 1, 4, 0, 5), Ho, Wo)
     return batch_first(full), (v if keep_v else None)
 
 
@@ -361,15 +375,13 @@ def convt_forward(x: np.ndarray, w: np.ndarray, ph: int, pw: int, Ho: int, Wo: i
     v = _input_transform(xp, rows, cols, np.empty((5, 5, Ci, Th, Tw, N), x.dtype))
     v = v.reshape(25, Ci, -1)
     m = gemm(_kernel_transform(w, "convt"), v)  # (25, (rq, cq, o), P)
-    # output row 2(4t + i) + rq - ph, column 2(4u + j) + cq - pw: batch-last first, written by
-    # the output transform's second GEMM
-    full = np.empty((Co, Th, 4, 2, Tw, 4, 2, N), x.dtype)  # (o, t, i, rq, u, j, cq, n)
-
-    def yv(y1, k, o0, o1):  # phase k = (rq, cq): (4j, 5a, o, P) -> [j, o, t, u | a, n]
-        src = y1.reshape(4, 5, Co, Th, Tw, N).transpose(0, 2, 3, 4, 1, 5)
-        rq, cq = divmod(k, 2)
-        return full[:, :, :, rq, :, :, cq].transpose(4, 0, 1, 3, 2, 5), src
-    _output_transform(m, yv, Co)  # one output phase (rq, cq) a chunk
+    # by output phase and tile component, (rq, cq, 4j, 4i, Cout, Th, Tw, N): output row
+    # 2(4t + i) + rq - ph, column 2(4u + j) + cq - pw; one output phase (rq, cq) a chunk
+    yt = np.empty((2, 2, 4, 4, Co, Th, Tw, N), x.dtype)
+    _output_transform(m, lambda k, o0, o1: yt[divmod(k, 2)].reshape(4, 4, -1), Co)
+    # the pixels in place, batch-last (o, t, i, rq, u, j, cq, n), then cropped and transposed
+    full = np.empty((Co, Th, 4, 2, Tw, 4, 2, N), x.dtype)
+    np.copyto(full, yt.transpose(4, 5, 3, 0, 6, 2, 1, 7))
     full = full.reshape(Co, 8 * Th, 8 * Tw, N)[:, ph:ph + Ho, pw:pw + Wo]
     return batch_first(full), (v if keep_v else None)
 
