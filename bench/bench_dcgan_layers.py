@@ -63,6 +63,18 @@ def cases(fw, only=None):
             m(x).backward(g)
         out[name + " fw"] = fo
         out[name + " fw+bw"] = fb
+    # the step's activations run in place on a fresh array (a copy, timed alike on both)
+    for name, shape, make in (("G ReLU(True) 64 @14 (incl. clone)", (B, 64, 14, 14),
+                               lambda nn: nn.ReLU(True)),
+                              ("D LReLU(0.2, True) 64 @14 (incl. clone)", (B, 64, 14, 14),
+                               lambda nn: nn.LeakyReLU(0.2, True))):
+        if only and only not in name:
+            continue
+        m = make(fw.nn)
+        x = fw.tensor(rng.standard_normal(shape).astype(np.float32), requires_grad=True)
+        g = fw.tensor(rng.standard_normal(shape).astype(np.float32))
+        out[name + " fw"] = lambda m=m, x=x: m(x.clone())
+        out[name + " fw+bw"] = lambda m=m, x=x, g=g: m(x.clone()).backward(g)
     if only is None or "Adam" in only or "loss" in only:
         F = fw.nn.functional
         logits = fw.tensor(rng.standard_normal((B, 1)).astype(np.float32), requires_grad=True)
