@@ -97,3 +97,7 @@ def test_gradcheck():
         return F.conv_transpose2d(x, w, b, stride=2)
     assert type(fn(x, w, b).grad_fn).__module__ == POINT
     assert gradcheck(fn, (x, w, b))
+
+
+def test_empty_batch(torch):
+    _check(torch, (0, 4, 1, 1), (4, 3, 5, 5))

@@ -42,7 +42,8 @@ class ConvolutionBackward0(Op):
     def forward(ctx, x, weight, bias, stride, padding, dilation, groups, out_hw):
         xa, wa = x._data, weight._data
         N, Cin = xa.shape[:2]
-        out = gemm(xa.reshape(N, Cin), wa.reshape(Cin, -1)).reshape((N,) + wa.shape[1:])
+        k = int(np.prod(wa.shape[1:]))  # Cout*kh*kw (explicit: -1 is ambiguous when empty)
+        out = gemm(xa.reshape(N, Cin), wa.reshape(Cin, k)).reshape((N,) + wa.shape[1:])
         if bias is not None:
             out += bias._data.reshape(-1, 1, 1)
         need = ctx.needs_input_grad
@@ -61,9 +62,10 @@ class ConvolutionBackward0(Op):
             x, weight = ctx.saved_tensors
             xa, wa = x._data, weight._data
             N, Cin = xa.shape[:2]
-            g2 = g.reshape(N, -1)
+            k = int(np.prod(wa.shape[1:]))
+            g2 = g.reshape(N, k)
             if need[0]:
-                gx = _new(gemm(g2, wa.reshape(Cin, -1).T).reshape(xa.shape))
+                gx = _new(gemm(g2, wa.reshape(Cin, k).T).reshape(xa.shape))
             if need[1]:
                 gw = _new(gemm(xa.reshape(N, Cin).T, g2).reshape(wa.shape))
         if ctx.has_bias and need[2]:
