@@ -83,3 +83,26 @@ def test_index_cache_is_bounded():
     for n in range(1, 40):
         cp._kernel_transform(np.zeros((n, 2, 4, 4), np.float32), "conv")
     assert 0 < len(cp._TAPS) <= 32
+
+
+@pytest.mark.parametrize("T,U,Ho,Wo,ph,pw", [
+    (2, 2, 14, 14, 1, 1), (2, 2, 15, 13, 0, 2), (1, 1, 8, 8, 0, 0), (1, 1, 2, 3, 3, 1),
+    (3, 2, 20, 9, 2, 0), (2, 3, 16, 17, 0, 3), (1, 1, 1, 1, 0, 0), (4, 1, 25, 5, 1, 1),
+])
+def test_unphase_matches_grid_and_crop(T, U, Ho, Wo, ph, pw):
+    """_unphase's block copies (partial and whole tiles per phase) against the plain route:
+    the whole (o, t, i, rq, u, j, cq, n) grid, then cropped."""
+    C, N = 3, 2
+    yt = RNG.standard_normal((2, 2, 4, 4, C, T, U, N)).astype(np.float32)
+    grid = np.ascontiguousarray(yt.transpose(4, 5, 3, 0, 6, 2, 1, 7))
+    want = grid.reshape(C, 8 * T, 8 * U, N)[:, ph:ph + Ho, pw:pw + Wo]
+    got = cp._unphase(yt, Ho, Wo, ph, pw)
+    assert got.flags.c_contiguous
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("T,U,Ho,Wo", [(2, 2, 7, 7), (2, 3, 8, 9), (1, 1, 1, 4), (3, 1, 10, 3)])
+def test_untile_matches_grid_and_crop(T, U, Ho, Wo):
+    src = RNG.standard_normal((3, T, 4, U, 4, 2)).astype(np.float32)
+    want = src.reshape(3, 4 * T, 4 * U, 2)[:, :Ho, :Wo]
+    np.testing.assert_array_equal(cp._untile(src, Ho, Wo), want)

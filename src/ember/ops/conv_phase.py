@@ -267,6 +267,50 @@ def _untile(src: np.ndarray, Ho: int, Wo: int) -> np.ndarray:
     return out
 
 
+def _phase_segments(r: int, pad: int, size: int, T: int) -> list:
+    """The output positions of phase r along one dim, as runs over the tiles: a transposed
+    convolution's pixel 2m + r - pad for m = 4t + i (tile t, component i), kept where inside
+    [0, size). Returns (t0, nt, i0, ni, first) per run of whole tiles or part of one tile
+    (at most three: a partial first tile, whole tiles, a partial last one)."""
+    lo = max(0, -(-(pad - r) // 2))
+    hi = min(4 * T - 1, (size - 1 + pad - r) // 2)
+    if hi < lo:
+        return []
+    tf, tl = lo // 4, hi // 4
+    if tf == tl:
+        return [(tf, 1, lo % 4, hi - lo + 1, 2 * lo + r - pad)]
+    runs = []
+    t0, t1 = tf, tl
+    if lo % 4:
+        runs.append((tf, 1, lo % 4, 4 - lo % 4, 2 * lo + r - pad))
+        t0 = tf + 1
+    if hi % 4 != 3:
+        t1 = tl - 1
+    if t1 >= t0:
+        runs.append((t0, t1 - t0 + 1, 0, 4, 2 * (4 * t0) + r - pad))
+    if hi % 4 != 3:
+        runs.append((tl, 1, 0, hi % 4 + 1, 2 * (4 * tl) + r - pad))
+    return runs
+
+
+def _unphase(yt: np.ndarray, Ho: int, Wo: int, ph: int, pw: int) -> np.ndarray:
+    """A new C-contiguous (C, Ho, Wo, N) from a transposed convolution's output by phase and
+    tile, yt (2rq, 2cq, 4j, 4i, C, T, U, N): pixel (2(4t + i) + rq - ph, 2(4u + j) + cq - pw),
+    cropped, in one pass of block copies with runs of N (per phase, at most 3 x 3 blocks)."""
+    C, T, U, N = yt.shape[4:]
+    out = np.empty((C, Ho, Wo, N), yt.dtype)
+    for rq in range(2):
+        rows = _phase_segments(rq, ph, Ho, T)
+        for cq in range(2):
+            src = yt[rq, cq].transpose(2, 3, 1, 4, 0, 5)  # (c, t, i, u, j, n)
+            for t0, nt, i0, ni, h0 in rows:
+                for u0, nu, j0, nj, w0 in _phase_segments(cq, pw, Wo, U):
+                    dst = out[:, h0:h0 + 2 * nt * ni - 1:2, w0:w0 + 2 * nu * nj - 1:2]
+                    np.copyto(dst.reshape(C, nt, ni, nu, nj, N),
+                              src[:, t0:t0 + nt, i0:i0 + ni, u0:u0 + nu, j0:j0 + nj])
+    return out
+
+
 def _grad_transform(gv: np.ndarray, z1: np.ndarray, z1v: np.ndarray, Op: int) -> np.ndarray:
     """Z (25, O', P) = A gY A^T per tile (the adjoint of the output transform): gv views gY's
     tiles (4i, ..., 4j, N) straight in the laid-out gradient; the first stage goes into z1
@@ -379,11 +423,8 @@ def convt_forward(x: np.ndarray, w: np.ndarray, ph: int, pw: int, Ho: int, Wo: i
     # 2(4t + i) + rq - ph, column 2(4u + j) + cq - pw; one output phase (rq, cq) a chunk
     yt = np.empty((2, 2, 4, 4, Co, Th, Tw, N), x.dtype)
     _output_transform(m, lambda k, o0, o1: yt[divmod(k, 2)].reshape(4, 4, -1), Co)
-    # the pixels in place, batch-last (o, t, i, rq, u, j, cq, n), then cropped and transposed
-    full = np.empty((Co, Th, 4, 2, Tw, 4, 2, N), x.dtype)
-    np.copyto(full, yt.transpose(4, 5, 3, 0, 6, 2, 1, 7))
-    full = full.reshape(Co, 8 * Th, 8 * Tw, N)[:, ph:ph + Ho, pw:pw + Wo]
-    return batch_first(full), (v if keep_v else None)
+    # the pixels in place, batch-last and cropped (Cout, Ho, Wo, N), then transposed
+    return batch_first(_unphase(yt, Ho, Wo, ph, pw)), (v if keep_v else None)
 
 
 def convt_weight_grad(g: np.ndarray, v: np.ndarray, Ci: int, ph: int, pw: int,
