@@ -18,8 +18,11 @@ channels (torch's own float32 result: 4e-7), growing with the square root of the
 Layout: the channel sums are 25 batched GEMMs U[k] (O', K) @ V[k] (K, tiles * N); the
 transforms are small GEMMs (5x5 and 4x5 matrices). Inputs are laid out rows-outer and
 batch-last, (H, C, W, N): a tile band's five rows are five whole (C, W, N) blocks, which the row
-transform's GEMM reads in place; the column transform and the output and gradient transforms
-are batched small GEMMs on strided views, reading and writing runs of N in place.
+transform's GEMM reads in place; the column transform and the gradient transforms are batched
+small GEMMs on strided views, reading and writing runs of N in place; the output transform's
+stages are one GEMM per component over all tiles, the pixels then put in place (and cropped)
+by block copies with runs of N (_untile, _unphase). The kernel transform is separable: two
+K=2 GEMMs on the taps gathered by one np.take.
 On the 7x7/14x14 maps of the benchmarks the transforms and layout copies cost about as much
 again as the (reduced) GEMMs; they are memory passes NumPy cannot fuse.
 
