@@ -313,6 +313,8 @@ for _n in ("neg", "exp", "log", "log1p", "sqrt", "rsqrt", "sin", "cos", "tanh", 
            "ceil", "round", "trunc", "square"):
     setattr(Tensor, _n + "_", inplace.inplace_plain(getattr(Tensor, _n)))
 Tensor.clip_ = Tensor.clamp_
+# ---- gan4: relu_ computes straight into the overwritten array (ops/elementwise.py) ----
+Tensor.relu_ = inplace.inplace_plain(ew.relu_inplace_op)
 # augmented assignment works in place, as in torch (`w -= lr * w.grad` keeps `w` the same leaf)
 Tensor.__iadd__ = lambda self, other: self.add_(other)
 Tensor.__isub__ = lambda self, other: self.sub_(other)

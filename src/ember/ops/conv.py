@@ -26,7 +26,7 @@ from . import conv_double as _double
 from ._gemm import gemm
 from .gemm_pieces import few_rows
 from . import _blas_strided
-from .conv_layout import batch_first
+from .conv_layout import batch_first, batch_last
 from .normalization import channel_sum
 from .conv_winograd import ConvolutionBackward0 as WinogradConvolution, use_winograd
 from ..amp.autocast_mode import cast_low as _amp_low, state as _amp
@@ -136,9 +136,9 @@ def _batch_last_grad(g: np.ndarray, geo: _Geometry) -> np.ndarray:
     N, O, G = geo.N, geo.O, geo.G
     if geo.wide:
         gt = np.zeros((O, geo.Ho, geo.Wp, N), g.dtype)
-        gt[:, :, :geo.Wo, :] = g.transpose(1, 2, 3, 0)
+        gt[:, :, :geo.Wo, :] = batch_last(g)
         return gt.reshape(G, O // G, -1)[:, :, :geo.L * N]
-    return np.ascontiguousarray(g.transpose(1, 2, 3, 0)).reshape(G, O // G, -1)
+    return batch_last(g).reshape(G, O // G, -1)
 
 
 def _offsets(geo: _Geometry):
@@ -153,7 +153,7 @@ def _weight_grad_batch_last(gt: np.ndarray, x: np.ndarray, geo: _Geometry) -> np
     Shape: gt (G, O/G, L*N), x (N, C, H, W) -> dW (O, C/G, kh, kw)."""
     N, C, G = geo.N, geo.C, geo.G
     xp = _pad(x, geo)
-    xt = np.ascontiguousarray(xp.transpose(1, 2, 3, 0)).reshape(G, C // G, -1)
+    xt = batch_last(xp).reshape(G, C // G, -1)
     LN = geo.L * N
     dw = np.empty((geo.kh, geo.kw, G, geo.O // G, C // G), gt.dtype)
     for i, j in _offsets(geo):
@@ -212,9 +212,9 @@ def _batch_last_input(xa: np.ndarray, geo: _Geometry) -> np.ndarray:
     """The zero-padded input batch-last, (C, Hp*Wp*N) C-contiguous."""
     N, C = geo.N, geo.C
     if not (geo.pt or geo.pb or geo.pl or geo.pr):
-        return np.ascontiguousarray(xa.transpose(1, 2, 3, 0)).reshape(C, -1)
+        return batch_last(xa).reshape(C, -1)
     xt = np.zeros((C, geo.Hp, geo.Wp, N), xa.dtype)
-    xt[:, geo.pt:geo.pt + geo.H, geo.pl:geo.pl + geo.W] = xa.transpose(1, 2, 3, 0)
+    xt[:, geo.pt:geo.pt + geo.H, geo.pl:geo.pl + geo.W] = batch_last(xa)
     return xt.reshape(C, -1)
 
 

@@ -18,8 +18,11 @@ channels (torch's own float32 result: 4e-7), growing with the square root of the
 Layout: the channel sums are 25 batched GEMMs U[k] (O', K) @ V[k] (K, tiles * N); the
 transforms are small GEMMs (5x5 and 4x5 matrices). Inputs are laid out rows-outer and
 batch-last, (H, C, W, N): a tile band's five rows are five whole (C, W, N) blocks, which the row
-transform's GEMM reads in place; the column transform and the output and gradient transforms
-are batched small GEMMs on strided views, reading and writing runs of N in place.
+transform's GEMM reads in place; the column transform and the gradient transforms are batched
+small GEMMs on strided views, reading and writing runs of N in place; the output transform's
+stages are one GEMM per component over all tiles, the pixels then put in place (and cropped)
+by block copies with runs of N (_untile, _unphase). The kernel transform is separable: two
+K=2 GEMMs on the taps gathered by one np.take.
 On the 7x7/14x14 maps of the benchmarks the transforms and layout copies cost about as much
 again as the (reduced) GEMMs; they are memory passes NumPy cannot fuse.
 
@@ -43,7 +46,7 @@ from ..autograd.grad_mode import state as _grad_state
 from .base import Op
 from . import conv_double as _double
 from ._gemm import gemm
-from .conv_layout import batch_first
+from .conv_layout import batch_first, batch_last
 from .normalization import channel_sum
 
 _new = Tensor._new
@@ -54,8 +57,6 @@ _AT = np.array([[1, 1, 1, 1, 0], [0, 1, -1, -.5, 0], [0, 1, 1, .25, 0],
 _G = np.array([[-2, 0], [1 / 3, 1 / 3], [-1, 1], [8 / 3, -4 / 3], [0, 1]])
 _BT = np.array([[-.5, -1, .5, 1, 0], [0, .5, 1.5, 1, 0], [0, -.5, -.5, 1, 0], [0, -1, 0, 1, 0],
                 [0, -.5, -1, .5, 1]])
-# (25, 4): row 5b + a, column 2i + j is G[a, i] G[b, j], so U = _GG @ w and dW = _GG^T @ dU
-_GG = np.kron(_G, _G).reshape(5, 5, 4).transpose(1, 0, 2).reshape(25, 4)
 _MATS: dict = {}
 
 # fewest channels on each side, and channel pairs, for this path (measured fw+bw, batch 64, 1
@@ -74,7 +75,8 @@ def _mat(name: str, dtype) -> np.ndarray:
     key = (name, dtype)
     m = _MATS.get(key)
     if m is None:
-        m = _MATS[key] = np.ascontiguousarray({"AT": _AT, "A": _AT.T, "BT": _BT, "GG": _GG}[name],
+        m = _MATS[key] = np.ascontiguousarray({"AT": _AT, "A": _AT.T, "BT": _BT, "G": _G,
+                                                "GT": _G.T}[name],
                                               dtype=dtype)
     return m
 
@@ -106,16 +108,104 @@ def applies(xshape, wshape, stride, padding, dilation, groups, dtype, out_hw=Non
 # ---- the Winograd transforms (each tile's 5x5 input, 5x5 products, 4x4 output) ---------------
 # Index order of the 25 components: 5b + a, a the row component, b the column component.
 
-def _kernel_transform(w2: np.ndarray) -> np.ndarray:
-    """U (25, O', K) from 2x2 taps w2 (O', K, 2, 2): U[b, a] = sum_ij G[a, i] G[b, j] w2[i, j]."""
-    op, k = w2.shape[:2]
-    return (_mat("GG", w2.dtype) @ w2.reshape(op * k, 4).T).reshape(25, op, k)
+def _taps_view(a6: np.ndarray, kind: str, k_major: bool) -> np.ndarray:
+    """a6, a 4x4 stride-2 weight viewed (A, B, 2, 2, 2, 2), as its 2x2 taps w2 (a view) laid
+    out (i, j, O', K) or, k_major, (i, j, K, O') (the separable kernel transform works on any
+    order of the last two):
+    "conv" w (O, C, 4, 4): w2[i, j, o, (c, r, s)] = w[o, c, 2i + r, 2j + s];
+    "convt" w (Cin, Cout, 4, 4): w2[i, j, (rq, cq, o), c] = w[c, o, rq + 2 - 2i, cq + 2 - 2j]."""
+    if kind == "conv":  # (o, c, i, r, j, s) -> (i, j, o, c, r, s) or (i, j, c, r, s, o)
+        return a6.transpose((2, 4, 1, 3, 5, 0) if k_major else (2, 4, 0, 1, 3, 5))
+    # (c, o, 1 - i, rq, 1 - j, cq) -> (i, j, c, rq, cq, o) or (i, j, rq, cq, o, c)
+    return a6[:, :, ::-1, :, ::-1, :].transpose((2, 4, 0, 3, 5, 1) if k_major
+                                                else (2, 4, 3, 5, 1, 0))
 
 
-def _kernel_adjoint(du: np.ndarray) -> np.ndarray:
-    """The taps' gradient (O', K, 2, 2) from U's (25, O', K): the transpose of _kernel_transform."""
-    op, k = du.shape[1:]
-    return (du.reshape(25, op * k).T @ _mat("GG", du.dtype)).reshape(op, k, 2, 2)
+def _taps_index(kind: str, wshape, k_major: bool):
+    """Flat indices gathering a weight into _taps_view's order, and their inverse (taps back
+    to the weight's layout), for weights of up to _TAPS_MOST values (else None): one np.take
+    is 4x faster than NumPy's 6-d transposing copy with runs of 2. Gathers are fastest where
+    consecutive taps come from nearby weights: conv's (O', K) and convt's (K, O') read each
+    channel pair's 16 taps together (the other orders stride by 4 KB, 5x slower); the
+    gradient's order follows its GEMM instead (see _weight_grad)."""
+    size = int(np.prod(wshape))
+    if size > _TAPS_MOST:
+        return None
+    key = (kind, tuple(wshape), k_major)
+    hit = _TAPS.get(key)
+    if hit is None:
+        if len(_TAPS) >= 32:  # a bounded cache: one entry per layer shape in use
+            _TAPS.clear()
+        fwd = _taps_view(np.arange(size).reshape(tuple(wshape[:2]) + (2, 2, 2, 2)), kind,
+                         k_major).ravel()
+        inv = np.empty_like(fwd)
+        inv[fwd] = np.arange(fwd.size)
+        hit = _TAPS[key] = (fwd, inv)
+    return hit
+
+
+_TAPS: dict = {}
+# weights with more values than this gather their taps by a transposing copy instead of an
+# index (which would hold 16 bytes per weight value, twice)
+_TAPS_MOST = 1 << 20
+
+
+def _taps(w: np.ndarray, kind: str, k_major: bool) -> np.ndarray:
+    """The weight's 2x2 taps in _taps_view's order, flat."""
+    idx = _taps_index(kind, w.shape, k_major)
+    if idx is not None:
+        return np.take(w.reshape(-1), idx[0])
+    return np.ascontiguousarray(_taps_view(w.reshape(w.shape[:2] + (2, 2, 2, 2)), kind,
+                                           k_major)).reshape(-1)
+
+
+def _untaps(taps: np.ndarray, kind: str, wshape, k_major: bool) -> np.ndarray:
+    """_taps's inverse: flat taps back to a weight-shaped array."""
+    idx = _taps_index(kind, wshape, k_major)
+    if idx is not None:
+        return np.take(taps, idx[1]).reshape(wshape)
+    out = np.empty(wshape, taps.dtype)
+    view = _taps_view(out.reshape(tuple(wshape[:2]) + (2, 2, 2, 2)), kind, k_major)
+    view[...] = taps.reshape(view.shape)
+    return out
+
+
+def _kernel_transform(w: np.ndarray, kind: str) -> np.ndarray:
+    """U (25, O', K) of the weight's 2x2 taps w2 (see _taps_view): U[b, a] = sum_ij G[a, i]
+    G[b, j] w2[i, j], as two separable stages (each a K=2 GEMM over all taps at once; 3x faster
+    than one (25, 4) product, whose 25-row output BLAS handles poorly). For "convt" U is the
+    transposed view of a (25, K, O') array (BLAS reads either order at the same speed)."""
+    k_major = kind == "convt"
+    g = _mat("G", w.dtype)
+    taps = _taps(w, kind, k_major)  # (i, j, O'K)
+    n = taps.size // 4
+    t1 = gemm(g, taps.reshape(2, 2 * n)).reshape(5, 2, n)  # (a, j, O'K)
+    u = np.empty((5, 5, n), w.dtype)  # (b, a, O'K), written through its (a, b) view
+    gemm(g, t1, out=u.transpose(1, 0, 2))
+    if not k_major:
+        return u.reshape(25, w.shape[0], -1)
+    return u.reshape(25, w.shape[0], -1).transpose(0, 2, 1)
+
+
+def _kernel_adjoint(du: np.ndarray, kind: str, wshape, k_major: bool) -> np.ndarray:
+    """The weight's gradient (wshape) from U's, C-contiguous (25, O', K) or, k_major,
+    (25, K, O'): _kernel_transform's transpose (both stages transposed, then the taps put
+    back in the weight's layout)."""
+    gt = _mat("GT", du.dtype)
+    n = du[0].size
+    s1 = gemm(gt, du.reshape(5, 5, n).transpose(1, 0, 2))  # (a, j, O'K)
+    taps = gemm(gt, s1.reshape(5, 2 * n))  # (i, j O'K)
+    return _untaps(taps.reshape(-1), kind, wshape, k_major)
+
+
+def _weight_grad(z: np.ndarray, v: np.ndarray, kind: str, wshape) -> np.ndarray:
+    """The weight's gradient from Z (25, O', P) and the forward's V (25, K, P): dU = Z V^T,
+    computed as whichever of Z V^T and V Z^T has more rows than columns (OpenBLAS runs that
+    transposed-B product 10-15% faster: 25 x (128 x 256 x 256) 5.0 ms against 5.9), then the
+    adjoint kernel transform."""
+    if v.shape[1] >= z.shape[1]:
+        return _kernel_adjoint(gemm(v, z.transpose(0, 2, 1)), kind, wshape, True)
+    return _kernel_adjoint(gemm(z, v.transpose(0, 2, 1)), kind, wshape, False)
 
 
 # bytes of the row stage's result per channel chunk of the input transform: small enough that
@@ -145,11 +235,13 @@ def _input_transform(xp: np.ndarray, rows_of, cols_view, v: np.ndarray) -> np.nd
     return v
 
 
-def _output_transform(m: np.ndarray, y_view, ob: int) -> None:
+def _output_transform(m: np.ndarray, out_of, ob: int) -> None:
     """A^T M A per tile from M (25 = (5b, 5a), O', P), ob of the O' channels at a time (so
-    that each chunk's first-stage result is read back from cache): chunk k's first stage is
-    Y1 (4j, 5a, ob, P), and y_view(Y1, k) gives (a view (4j, ..., 4i, N) of the caller's output
-    for those channels, Y1 viewed (4j, ..., 5a, N)) for the second: output (4t + i, 4u + j)."""
+    that each chunk's first-stage result is read back from cache). Chunk k's first stage gives
+    Y1 (4j, 5a, b*P), its second one GEMM per column component j over all of the chunk's
+    tiles, (4i, 5a) @ Y1[j], into out_of(k, o0, o1): a (4j, 4i, b*P) view of the caller's
+    buffer (tile component (i, j) outermost; _untile puts the pixels in place afterwards: one
+    copy with runs of N, cheaper than the 1000s of 4x64 products writing them in place)."""
     at = _mat("AT", m.dtype)
     Op, P = m.shape[1:]
     m5 = m.reshape(5, 5, Op, P)
@@ -160,8 +252,67 @@ def _output_transform(m: np.ndarray, y_view, ob: int) -> None:
         # the first stage batched over a: (5a, 5b, b*P) -> (5a, 4j, b*P), into y's view
         gemm(at, m5[:, :, o0:o0 + b].transpose(1, 0, 2, 3).reshape(5, 5, b * P),
              out=y.reshape(4, 5, b * P).transpose(1, 0, 2))
-        out, src = y_view(y, k, o0, o0 + b)
-        gemm(at, src, out=out)
+        gemm(at, y.reshape(4, 5, b * P), out=out_of(k, o0, o0 + b))
+
+
+def _untile(src: np.ndarray, Ho: int, Wo: int) -> np.ndarray:
+    """A new C-contiguous (C, Ho, Wo, N) from 4x4 tiles src (C, T, 4i, U, 4j, N) (any strides):
+    pixel (4t + i, 4u + j), the partial last tile row and column cropped (at most four
+    block copies)."""
+    C, N = src.shape[0], src.shape[5]
+    out = np.empty((C, Ho, Wo, N), src.dtype)
+    ft, fu = Ho // 4, Wo // 4
+    for t0, nt, ni in ((0, ft, 4), (ft, 1, Ho - 4 * ft)):
+        for u0, nu, nj in ((0, fu, 4), (fu, 1, Wo - 4 * fu)):
+            if nt and ni and nu and nj:
+                dst = out[:, 4 * t0:4 * t0 + nt * ni, 4 * u0:4 * u0 + nu * nj]
+                np.copyto(dst.reshape(C, nt, ni, nu, nj, N),
+                          src[:, t0:t0 + nt, :ni, u0:u0 + nu, :nj])
+    return out
+
+
+def _phase_segments(r: int, pad: int, size: int, T: int) -> list:
+    """The output positions of phase r along one dim, as runs over the tiles: a transposed
+    convolution's pixel 2m + r - pad for m = 4t + i (tile t, component i), kept where inside
+    [0, size). Returns (t0, nt, i0, ni, first) per run of whole tiles or part of one tile
+    (at most three: a partial first tile, whole tiles, a partial last one)."""
+    lo = max(0, -(-(pad - r) // 2))
+    hi = min(4 * T - 1, (size - 1 + pad - r) // 2)
+    if hi < lo:
+        return []
+    tf, tl = lo // 4, hi // 4
+    if tf == tl:
+        return [(tf, 1, lo % 4, hi - lo + 1, 2 * lo + r - pad)]
+    runs = []
+    t0, t1 = tf, tl
+    if lo % 4:
+        runs.append((tf, 1, lo % 4, 4 - lo % 4, 2 * lo + r - pad))
+        t0 = tf + 1
+    if hi % 4 != 3:
+        t1 = tl - 1
+    if t1 >= t0:
+        runs.append((t0, t1 - t0 + 1, 0, 4, 2 * (4 * t0) + r - pad))
+    if hi % 4 != 3:
+        runs.append((tl, 1, 0, hi % 4 + 1, 2 * (4 * tl) + r - pad))
+    return runs
+
+
+def _unphase(yt: np.ndarray, Ho: int, Wo: int, ph: int, pw: int) -> np.ndarray:
+    """A new C-contiguous (C, Ho, Wo, N) from a transposed convolution's output by phase and
+    tile, yt (2rq, 2cq, 4j, 4i, C, T, U, N): pixel (2(4t + i) + rq - ph, 2(4u + j) + cq - pw),
+    cropped, in one pass of block copies with runs of N (per phase, at most 3 x 3 blocks)."""
+    C, T, U, N = yt.shape[4:]
+    out = np.empty((C, Ho, Wo, N), yt.dtype)
+    for rq in range(2):
+        rows = _phase_segments(rq, ph, Ho, T)
+        for cq in range(2):
+            src = yt[rq, cq].transpose(2, 3, 1, 4, 0, 5)  # (c, t, i, u, j, n)
+            for t0, nt, i0, ni, h0 in rows:
+                for u0, nu, j0, nj, w0 in _phase_segments(cq, pw, Wo, U):
+                    dst = out[:, h0:h0 + 2 * nt * ni - 1:2, w0:w0 + 2 * nu * nj - 1:2]
+                    np.copyto(dst.reshape(C, nt, ni, nu, nj, N),
+                              src[:, t0:t0 + nt, i0:i0 + ni, u0:u0 + nu, j0:j0 + nj])
+    return out
 
 
 def _grad_transform(gv: np.ndarray, z1: np.ndarray, z1v: np.ndarray, Op: int) -> np.ndarray:
@@ -180,7 +331,8 @@ def _rows_outer(a: np.ndarray, Hq: int, Wq: int, pt: int, pl: int) -> np.ndarray
     N, C, H, W = a.shape
     out = np.zeros((Hq, C, Wq, N), a.dtype)
     h1, w1 = min(H, Hq - pt), min(W, Wq - pl)
-    out[pt:pt + h1, :, pl:pl + w1] = a[:, :, :h1, :w1].transpose(2, 1, 3, 0)
+    # transposed to (C, H, W, N) first (conv_layout.batch_last), then moved in runs of W*N
+    out[pt:pt + h1, :, pl:pl + w1] = batch_last(a)[:, :h1, :w1].transpose(1, 0, 2, 3)
     return out
 
 
@@ -194,17 +346,6 @@ def _layout(a: np.ndarray, Hq: int, Wq: int, pt: int, pl: int, al) -> np.ndarray
 
 
 # ---- 4x4 stride-2 convolution = 2x2 correlation over 4C channels -----------------------------
-
-def _conv_taps(w: np.ndarray) -> np.ndarray:
-    """(O, C, 4, 4) -> (O, 4C, 2, 2): [o, (c, r, s), e, f] = w[o, c, 2e + r, 2f + s]."""
-    O, C = w.shape[:2]
-    return w.reshape(O, C, 2, 2, 2, 2).transpose(0, 1, 3, 5, 2, 4).reshape(O, 4 * C, 2, 2)
-
-
-def _conv_taps_back(dw2: np.ndarray, O: int, C: int) -> np.ndarray:
-    return np.ascontiguousarray(dw2.reshape(O, C, 2, 2, 2, 2).transpose(0, 1, 4, 2, 5, 3)
-                                ).reshape(O, C, 4, 4)
-
 
 def conv_forward(x: np.ndarray, w: np.ndarray, pt: int, pl: int, Ho: int, Wo: int,
                  keep_v: bool, xl=None):
@@ -231,17 +372,14 @@ def conv_forward(x: np.ndarray, w: np.ndarray, pt: int, pl: int, Ho: int, Wo: in
                           (st[2], st[3], st[1], st[4], st[0], 8 * st[4], 2 * st[4], st[5]))
     v = _input_transform(xp, rows, cols, np.empty((5, 5, C, 2, 2, Th, Tw, N), x.dtype))
     v = v.reshape(25, 4 * C, -1)
-    m = gemm(_kernel_transform(_conv_taps(w)), v)  # (25, O, P)
-    # batch-last output (O, 4Th, 4Tw, N) written by the output transform's second GEMM, then one
-    # transpose to (N, O, Ho, Wo) (NumPy copies with inner runs of 4 cost 10x more)
-    full = np.empty((O, Th, 4, Tw, 4, N), x.dtype)
-
-    def yv(y1, k, o0, o1):  # (4j, 5a, o, P) -> [j, o, t, u | a, n]; full as [j, o, t, u | i, n]
-        src = y1.reshape(4, 5, o1 - o0, Th, Tw, N).transpose(0, 2, 3, 4, 1, 5)
-        return full[o0:o1].transpose(4, 0, 1, 3, 2, 5), src
+    m = gemm(_kernel_transform(w, "conv"), v)  # (25, O, P)
+    # the output transform's result by tile component, (4j, 4i, O, Th, Tw, N), then the pixels
+    # batch-last (O, Ho, Wo, N) and one transpose to (N, O, Ho, Wo) (conv_layout.batch_first)
+    yt = np.empty((4, 4, O, Th, Tw, N), x.dtype)
     # channels a chunk: about 1.5 MB of first-stage result (64->128 @14 batch 64: 76 of 128)
-    _output_transform(m, yv, max(1, _TRANSFORM_BYTES // (20 * m.shape[2] * m.itemsize)))
-    full = full.reshape(O, 4 * Th, 4 * Tw, N)[:, :Ho, :Wo]
+    _output_transform(m, lambda k, o0, o1: yt[:, :, o0:o1].reshape(4, 4, -1),
+                      max(1, _TRANSFORM_BYTES // (20 * m.shape[2] * m.itemsize)))
+    full = _untile(yt.transpose(2, 3, 1, 4, 0, 5), Ho, Wo)
     return batch_first(full), (v if keep_v else None)
 
 
@@ -253,24 +391,10 @@ def conv_weight_grad(g: np.ndarray, v: np.ndarray, C: int, gl=None) -> np.ndarra
     gt = _layout(g, 4 * Th, 4 * Tw, 0, 0, gl).reshape(Th, 4, O, Tw, 4, N)  # (t, i, o, u, j, n)
     z1 = np.empty((5, 4, O, Th, Tw, N), g.dtype)
     z = _grad_transform(gt.transpose(1, 2, 0, 3, 4, 5), z1, z1.transpose(1, 2, 3, 4, 0, 5), O)
-    du = gemm(z, v.transpose(0, 2, 1))  # (25, O, 4C)
-    return _conv_taps_back(_kernel_adjoint(du), O, C)
+    return _weight_grad(z, v, "conv", (O, C, 4, 4))
 
 
 # ---- 4x4 stride-2 transposed convolution = four 2x2 correlations (one per output phase) ------
-
-def _convt_taps(w: np.ndarray) -> np.ndarray:
-    """(Cin, Cout, 4, 4) -> (4Cout, Cin, 2, 2): [(rq, cq, o), c, e, f] = w[c, o, rq + 2 - 2e,
-    cq + 2 - 2f]."""
-    Ci, Co = w.shape[:2]
-    w6 = w.reshape(Ci, Co, 2, 2, 2, 2)[:, :, ::-1, :, ::-1, :]  # (c, o, e, rq, f, cq)
-    return w6.transpose(3, 5, 1, 0, 2, 4).reshape(4 * Co, Ci, 2, 2)
-
-
-def _convt_taps_back(dw2: np.ndarray, Ci: int, Co: int) -> np.ndarray:
-    d6 = dw2.reshape(2, 2, Co, Ci, 2, 2)[:, :, :, :, ::-1, ::-1]  # (rq, cq, o, c, e', f')
-    return np.ascontiguousarray(d6.transpose(3, 2, 4, 0, 5, 1)).reshape(Ci, Co, 4, 4)
-
 
 def convt_forward(x: np.ndarray, w: np.ndarray, ph: int, pw: int, Ho: int, Wo: int,
                   keep_v: bool, xl=None):
@@ -298,18 +422,13 @@ def convt_forward(x: np.ndarray, w: np.ndarray, ph: int, pw: int, Ho: int, Wo: i
                           (st[1], st[2], st[0], 4 * st[3], st[3], st[4]))
     v = _input_transform(xp, rows, cols, np.empty((5, 5, Ci, Th, Tw, N), x.dtype))
     v = v.reshape(25, Ci, -1)
-    m = gemm(_kernel_transform(_convt_taps(w)), v)  # (25, (rq, cq, o), P)
-    # output row 2(4t + i) + rq - ph, column 2(4u + j) + cq - pw: batch-last first, written by
-    # the output transform's second GEMM
-    full = np.empty((Co, Th, 4, 2, Tw, 4, 2, N), x.dtype)  # (o, t, i, rq, u, j, cq, n)
-
-    def yv(y1, k, o0, o1):  # phase k = (rq, cq): (4j, 5a, o, P) -> [j, o, t, u | a, n]
-        src = y1.reshape(4, 5, Co, Th, Tw, N).transpose(0, 2, 3, 4, 1, 5)
-        rq, cq = divmod(k, 2)
-        return full[:, :, :, rq, :, :, cq].transpose(4, 0, 1, 3, 2, 5), src
-    _output_transform(m, yv, Co)  # one output phase (rq, cq) a chunk
-    full = full.reshape(Co, 8 * Th, 8 * Tw, N)[:, ph:ph + Ho, pw:pw + Wo]
-    return batch_first(full), (v if keep_v else None)
+    m = gemm(_kernel_transform(w, "convt"), v)  # (25, (rq, cq, o), P)
+    # by output phase and tile component, (rq, cq, 4j, 4i, Cout, Th, Tw, N): output row
+    # 2(4t + i) + rq - ph, column 2(4u + j) + cq - pw; one output phase (rq, cq) a chunk
+    yt = np.empty((2, 2, 4, 4, Co, Th, Tw, N), x.dtype)
+    _output_transform(m, lambda k, o0, o1: yt[divmod(k, 2)].reshape(4, 4, -1), Co)
+    # the pixels in place, batch-last and cropped (Cout, Ho, Wo, N), then transposed
+    return batch_first(_unphase(yt, Ho, Wo, ph, pw)), (v if keep_v else None)
 
 
 def convt_weight_grad(g: np.ndarray, v: np.ndarray, Ci: int, ph: int, pw: int,
@@ -323,8 +442,7 @@ def convt_weight_grad(g: np.ndarray, v: np.ndarray, Ci: int, ph: int, pw: int,
     z1 = np.empty((5, 4, 2, 2, Co, Th, Tw, N), g.dtype)
     z = _grad_transform(gt.transpose(1, 2, 6, 3, 0, 4, 5, 7), z1,
                         z1.transpose(1, 2, 3, 4, 5, 6, 0, 7), 4 * Co)  # (25, 4Cout, P)
-    du = gemm(z, v.transpose(0, 2, 1))  # (25, 4Cout, Cin)
-    return _convt_taps_back(_kernel_adjoint(du), Ci, Co)
+    return _weight_grad(z, v, "convt", (Ci, Co, 4, 4))
 
 
 # ---- the autograd ops ------------------------------------------------------------------------

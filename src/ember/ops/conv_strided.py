@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 from ._gemm import gemm
-from .conv_layout import batch_first
+from .conv_layout import batch_first, batch_last
 from .normalization import channel_sum
 from numpy.lib.stride_tricks import as_strided
 
@@ -37,7 +37,7 @@ def applies(geo) -> bool:
 def _padded_batch_last(x: np.ndarray, geo) -> np.ndarray:
     """(N, C, H, W) -> zero-padded (C, Hp, Wp, N)."""
     xp = np.zeros((geo.C, geo.Hp, geo.Wp, geo.N), x.dtype)
-    xp[:, geo.pt:geo.pt + geo.H, geo.pl:geo.pl + geo.W] = x.transpose(1, 2, 3, 0)
+    xp[:, geo.pt:geo.pt + geo.H, geo.pl:geo.pl + geo.W] = batch_last(x)
     return xp
 
 
@@ -87,8 +87,7 @@ def backward(g: np.ndarray, x: np.ndarray, w: np.ndarray, geo, need_x: bool, nee
              need_b: bool, xp=None):
     """(dx, dW, db) of forward, each None where not needed; xp is forward's padded input."""
     G, N = geo.G, geo.N
-    gt = np.ascontiguousarray(g.transpose(1, 2, 3, 0)).reshape(G, geo.O // G,
-                                                                geo.Ho * geo.Wo * N)
+    gt = batch_last(g).reshape(G, geo.O // G, geo.Ho * geo.Wo * N)
     dx = dw = db = None
     if need_w:
         # sum over row chunks of cols g^T (the long dimension inside: faster than g cols^T)

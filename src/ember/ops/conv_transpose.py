@@ -23,8 +23,9 @@ from .base import Op
 from . import conv_double as _double
 from .conv import _SCALAR_NAMES, _tuple
 from ._gemm import gemm
-from .conv_layout import batch_first
+from .conv_layout import batch_first, batch_last
 from . import conv_phase as _phase
+from . import conv_transpose_point as _point
 from .normalization import channel_sum
 
 _new = Tensor._new
@@ -54,7 +55,7 @@ class _Geo:
 def _batch_last(a: np.ndarray, G: int) -> np.ndarray:
     """(N, C, H, W) -> (G, C/G, H*W*N)."""
     N, C, H, W = a.shape
-    return np.ascontiguousarray(a.transpose(1, 2, 3, 0)).reshape(G, C // G, H * W * N)
+    return batch_last(a).reshape(G, C // G, H * W * N)
 
 
 def _weight_groups(w: np.ndarray, G: int) -> np.ndarray:
@@ -66,7 +67,7 @@ def _im2col(g: np.ndarray, geo: _Geo) -> np.ndarray:
     """The output gradient's columns (G, C_out/G*kh*kw, H*W*N): entry (o, i, j, h, w, n) is
     g_padded[n, o, s*h + d*i, s*w + d*j] (one copy of a strided batch-last view)."""
     gp = np.zeros((geo.Cout, geo.Hp, geo.Wp, geo.N), g.dtype)
-    gp[:, geo.ph:geo.ph + geo.Ho, geo.pw:geo.pw + geo.Wo] = g.transpose(1, 2, 3, 0)
+    gp[:, geo.ph:geo.ph + geo.Ho, geo.pw:geo.pw + geo.Wo] = batch_last(g)
     sC, sH, sW, sN = gp.strides
     v = as_strided(gp, (geo.Cout, geo.kh, geo.kw, geo.H, geo.W, geo.N),
                    (sC, geo.dh * sH, geo.dw * sW, geo.sh * sH, geo.sw * sW, sN))
@@ -217,6 +218,9 @@ def conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
     if nd == 2 and _phase.applies(input.shape, w.shape, stride, padding, dilation, groups,
                                   x.dtype, out):
         op = _phase.ConvTransposeBackward  # 4x4 stride 2: phases + Winograd F(4x4, 2x2)
+    elif nd == 2 and _point.applies(input.shape, w.shape, stride, padding, dilation, groups,
+                                    x.dtype, out):
+        op = _point.ConvolutionBackward0  # a 1x1 input: one batch-first GEMM per pass
     o = _double.record(op.apply(input, weight, bias, stride, padding, dilation, groups, out),
                        input, weight, stride, padding, dilation, groups, out)
     return o.squeeze(0) if unbatched else o

@@ -586,6 +586,29 @@ class ReluBackward0(Op):
         return g * (out > 0)
 
 
+class _ReluInplace(ReluBackward0):
+    """relu_ (Tensor.relu_, F.relu(inplace=True), nn.ReLU(True)): relu's node (torch names it
+    ReluBackward0 too). The in-place machinery (ops/inplace.py) applies it to the tensor being
+    overwritten (or to a copy of a view's values), so the forward writes max(x, 0) straight
+    into x's array and the write that follows finds it in place: one pass, where a new array
+    and a copy back took 10x torch's time on a fresh 64x64x14x14 batch-norm output."""
+
+    @staticmethod
+    def forward(ctx, a):
+        x = a._data
+        if x.dtype.kind == "f" and x.ndim and x.flags.writeable and x.flags.c_contiguous:
+            return _bound(np.maximum, x, 0, out=x)
+        return ReluBackward0.forward(ctx, a)
+
+
+_ReluInplace.__name__ = _ReluInplace.__qualname__ = "ReluBackward0"
+
+
+def relu_inplace_op(input):
+    """relu for Tensor.relu_ only (see _ReluInplace)."""
+    return _ReluInplace.apply(input)
+
+
 _ZEROS = {}
 
 

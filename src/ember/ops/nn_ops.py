@@ -443,8 +443,37 @@ class HardtanhBackward0(Op):
         return g * _new(mask.astype(a.dtype)), None, None
 
 
-class LeakyReluBackward1(LeakyReluBackward0):
-    """leaky_relu in place (torch names the node of the in-place variant ...Backward1)."""
+class LeakyReluBackward1(Op):
+    """leaky_relu in place (torch names the node of the in-place variant ...Backward1). As
+    torch, the backward reads the result, not the overwritten input (for slope >= 0, result >
+    0 exactly where input > 0), so the in-place write needs no copy of the old values; a
+    negative slope makes the backward raise torch's error. Only the in-place functions apply
+    it, to the tensor being overwritten (or a copy of its values): for 0 < slope <= 1 the
+    result goes straight into x's array (the caller's write of it then finds it in place), one
+    pass less than a new array copied back."""
+    _save_output = True
+
+    @staticmethod
+    def forward(ctx, x, slope):
+        ctx.slope = slope
+        a = x._data
+        _float_check(a, "leaky_relu_cpu")
+        if 0 < slope <= 1 and a.ndim and a.flags.writeable and a.flags.c_contiguous:
+            return np.maximum(a, np.multiply(a, a.dtype.type(slope)), out=a)
+        return _leaky_relu(a, slope)
+
+    @staticmethod
+    def backward(ctx, g):
+        if ctx.slope < 0:
+            raise RuntimeError(
+                "In-place leakyReLu backward calculation is triggered with a negative slope "
+                "which is not supported. This is caused by calling in-place forward function "
+                "with a negative slope, please call out-of-place version instead.")
+        if not _grad_state.enabled:
+            out, = ctx._saved_arrays()
+            return _new(_leaky_relu_grad(g._data, out, ctx.slope)), None
+        out, = ctx.saved_tensors
+        return g * _new(np.where(out._data > 0, 1.0, ctx.slope).astype(out._data.dtype)), None
 
 
 class EluBackward1(EluBackward0):
