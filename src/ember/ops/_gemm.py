@@ -180,7 +180,8 @@ def gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndar
         if out is None and b.ndim == 2 and a.ndim == 2:
             if _weight_side_first(a, b):
                 return _matmul(b.T, a.T).T.copy()
-            if b.flags.f_contiguous and a.flags.c_contiguous and a.dtype == b.dtype:
+            if a.shape[0] >= _linear_blas.NN_MIN_ROWS and b.flags.f_contiguous and \
+                    a.flags.c_contiguous and a.dtype == b.dtype:
                 r = _linear_blas.transposed_product(a, b)  # x @ W.T from 24 rows: NN on W.T
                 if r is not None:
                     return r

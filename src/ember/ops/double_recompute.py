@@ -7,9 +7,10 @@ its gradients with create_graph: the result is connected to the inputs and to th
 gradient as torch's double-backward formulas are. It costs a recomputed forward, only when a
 graph of the backward is asked for (gradient penalties, Hessian-vector products).
 
-`record(out, composite, *inputs)` keeps the inputs and the composite on out's node (freed with
-the graph: the node class lists "recompute" in _free_attrs); `backward(ctx, grad)` answers the
-op's backward with one gradient per argument.
+`record(out, composite, *inputs)` keeps the inputs and the composite (a callable, or a
+(class, arguments) pair that makes one, cheaper to record on a hot path) on out's node, freed
+with the graph (the node class lists "recompute" in _free_attrs); `backward(ctx, grad, n)`
+answers the op's backward with one gradient per argument.
 """
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ def backward(ctx, grad: Tensor, n_args: int):
         raise RuntimeError(f"{type(ctx).__name__}: double backward needs the op's recorded "
                            "inputs (ops/double_recompute.record)")
     composite, inputs = entry
+    if type(composite) is tuple:  # (class, arguments): built only when a graph is asked for
+        composite = composite[0](*composite[1])
     need = ctx.needs_input_grad
     wanted = [i for i, t in enumerate(inputs)
               if isinstance(t, Tensor) and i < len(need) and need[i]]

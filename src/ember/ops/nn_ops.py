@@ -18,7 +18,7 @@ from ..autograd.grad_mode import state as _grad_state
 from .base import Op
 from . import double_recompute as _recompute
 from ._gemm import gemm
-from ._linear_blas import linear as _linear
+from ._linear_blas import linear as _linear, NN_MIN_ROWS as _LINEAR_MIN_ROWS
 from .quiet import quietly
 from .row_loops import bound as _bound, rows as _rows
 from .normalization import _ones
@@ -47,10 +47,12 @@ class AddmmBackward0(Op):
         nig = ctx.needs_input_grad
         if nig[1] or nig[2]:
             ctx.save_for_backward(x if nig[2] else None, weight if nig[1] else None)
-        out = _linear(x._data, weight._data, bias._data)  # the bias accumulated by the GEMM
-        if out is not None:
-            return out
-        out = gemm(x._data, weight._data.T)
+        xd = x._data
+        if xd.shape[0] >= _LINEAR_MIN_ROWS:  # (fewer rows: NumPy's route, without the call)
+            out = _linear(xd, weight._data, bias._data)  # the bias accumulated by the GEMM
+            if out is not None:
+                return out
+        out = gemm(xd, weight._data.T)
         return _rows(np.add, out, bias._data, out=out)
 
     @staticmethod
