@@ -18,7 +18,7 @@ from ..autograd.grad_mode import state as _grad_state
 from .base import Op
 from . import double_recompute as _recompute
 from ._gemm import gemm
-from ._linear_blas import linear as _linear, NN_MIN_ROWS as _LINEAR_MIN_ROWS
+from ._linear_blas import linear as _linear, MIN_ROWS as _LINEAR_MIN_ROWS
 from .quiet import quietly
 from .row_loops import bound as _bound, rows as _rows
 from .normalization import _ones
