@@ -239,12 +239,7 @@ def _execute(roots, grads, retain_graph, create_graph, aliased, capture, accumul
             node = ready.pop()
             buf = buffers.pop(node, None)
             if buf is None or (needed is not None and not needed.get(node, False)):
-                for child, _ in node.next_functions:  # nothing flows: release its inputs
-                    if child is not None:
-                        d = deps[child] - 1
-                        deps[child] = d
-                        if d == 0:
-                            ready.append(child)
+                _release(node, deps, ready)  # nothing flows: release its inputs
                 continue
             if node._plain and plain_ok:
                 # the common node (a built-in op, one output, no hooks): _call_node's steps
@@ -275,12 +270,7 @@ def _execute(roots, grads, retain_graph, create_graph, aliased, capture, accumul
                 if node._pre_hooks or node._retained or node._node_pre_hooks or capture:
                     buf = _pre_node(node, buf, create_graph, aliased, capture, results)
                 if stop and node in stop:
-                    for child, _ in node.next_functions:
-                        if child is not None:
-                            d = deps[child] - 1
-                            deps[child] = d
-                            if d == 0:
-                                ready.append(child)
+                    _release(node, deps, ready)
                     continue
                 outs = _call_node(node, buf, retain_graph, aliased)
                 if _anomaly.state.enabled:
@@ -316,6 +306,16 @@ def _execute(roots, grads, retain_graph, create_graph, aliased, capture, accumul
     finally:
         _grad_state.enabled = prev
     return results
+
+
+def _release(node, deps, ready) -> None:
+    """A node whose backward does not run: its inputs stop waiting for it."""
+    for child, _ in node.next_functions:
+        if child is not None:
+            d = deps[child] - 1
+            deps[child] = d
+            if d == 0:
+                ready.append(child)
 
 
 def _first_buffer(n_out, nr, g):

@@ -18,7 +18,6 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .._tensor import Tensor
-from ..autograd.grad_mode import state as _grad_state
 from . import conv_strided as _strided
 from . import conv_phase as _phase
 from .base import Op
@@ -332,6 +331,7 @@ def _forward_folded(xa: np.ndarray, w2: np.ndarray, geo: _Geometry, has_bias: bo
         np.copyto(out.reshape(N, geo.O, L), res)
 
 
+@_double.twice_differentiable
 class ConvolutionBackward0(Op):
     """out[n, o] = sum_{c,i,j} w[o, c, i, j] * xpad[n, c, s*p + d*(i, j)] + b[o]  (im2col GEMMs)
 
@@ -389,12 +389,8 @@ class ConvolutionBackward0(Op):
             ctx.save_for_backward(x, weight)
         return out[:, :, 0, :] if one_d else out
 
-    _free_attrs = ("conv_call",)  # ops/conv_double.record: dropped with the graph
-
     @staticmethod
     def backward(ctx, grad):
-        if _grad_state.enabled:  # create_graph: the gradients as recorded ops
-            return _double.backward(ctx, grad)
         x, weight = ctx.saved_tensors
         geo, need = ctx.geo, ctx.needs_input_grad
         g = grad._data

@@ -10,8 +10,8 @@ each convolution op hands its backward to `backward` here:
   conv_transpose:  dx = conv(g, W) with the same stride, padding, dilation and groups;
                    dW = per group, sum over samples of x_n unfold(g_n)^T;  db = sum of g
 
-Each op records the call it served in `node.conv_call` (see `record`); 1-d convolutions run as
-2-d ones over a height-1 image, as the ops do.
+Each op records the call it served in `node.conv_call` (see `record`) and its class is marked
+`twice_differentiable`; 1-d convolutions run as 2-d ones over a height-1 image, as the ops do.
 """
 from __future__ import annotations
 
@@ -27,6 +27,24 @@ def record(out: Tensor, x: Tensor, weight: Tensor, stride, padding, dilation, gr
         node.conv_call = (x, weight, tuple(stride), tuple(padding), tuple(dilation), groups,
                           out_hw)
     return out
+
+
+def twice_differentiable(cls):
+    """Class decorator for a convolution op: under create_graph its backward is `backward`
+    below (recorded ops) instead of the class's NumPy one, and the call `record` kept on the
+    node is dropped when the graph is freed."""
+    from ..autograd.grad_mode import state as grad_state
+    numpy_backward = cls.__dict__["backward"].__func__
+
+    def dispatch(ctx, grad):
+        if grad_state.enabled:
+            return backward(ctx, grad)
+        return numpy_backward(ctx, grad)
+
+    dispatch.__doc__ = numpy_backward.__doc__
+    cls.backward = staticmethod(dispatch)
+    cls._free_attrs = ("conv_call",)
+    return cls
 
 
 def backward(ctx, grad: Tensor):

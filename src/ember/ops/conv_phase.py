@@ -42,7 +42,6 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .._tensor import Tensor
-from ..autograd.grad_mode import state as _grad_state
 from .base import Op
 from . import conv_double as _double
 from ._gemm import gemm
@@ -460,6 +459,7 @@ def _finish_forward(ctx, out, v, x, weight, bias, pad):
         ctx.save_for_backward(x, weight)  # (torch's checks of in-place changes to either)
     return out
 
+@_double.twice_differentiable
 class ConvolutionBackward0(Op):
     """conv2d, 4x4 kernel, stride 2 (named as torch names its convolution node).
 
@@ -476,12 +476,8 @@ class ConvolutionBackward0(Op):
         out, v = conv_forward(xa, wa, pt, pl, Ho, Wo, need[1])
         return _finish_forward(ctx, out, v, x, weight, bias, (pt, pl))
 
-    _free_attrs = ("conv_call",)  # ops/conv_double.record: dropped with the graph
-
     @staticmethod
     def backward(ctx, grad):
-        if _grad_state.enabled:  # create_graph: the gradients as recorded ops
-            return _double.backward(ctx, grad)
         need = ctx.needs_input_grad
         g = grad._data
         gx = gw = gb = None
@@ -503,6 +499,7 @@ class ConvolutionBackward0(Op):
         return gx, gw, gb, None, None, None, None
 
 
+@_double.twice_differentiable
 class ConvTransposeBackward(Op):
     """conv_transpose2d, 4x4 kernel, stride 2 (torch's node name: ConvolutionBackward0).
 
@@ -518,12 +515,8 @@ class ConvTransposeBackward(Op):
         out, v = convt_forward(xa, wa, ph, pw, Ho, Wo, need[1])
         return _finish_forward(ctx, out, v, x, weight, bias, (ph, pw))
 
-    _free_attrs = ("conv_call",)  # ops/conv_double.record: dropped with the graph
-
     @staticmethod
     def backward(ctx, grad):
-        if _grad_state.enabled:  # create_graph: the gradients as recorded ops
-            return _double.backward(ctx, grad)
         need = ctx.needs_input_grad
         g = grad._data
         gx = gw = gb = None

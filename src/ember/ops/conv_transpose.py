@@ -18,7 +18,6 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .._tensor import Tensor
-from ..autograd.grad_mode import state as _grad_state
 from .base import Op
 from . import conv_double as _double
 from .conv import _SCALAR_NAMES, _tuple
@@ -74,6 +73,7 @@ def _im2col(g: np.ndarray, geo: _Geo) -> np.ndarray:
     return v.reshape(geo.G, geo.Cout // geo.G * geo.kh * geo.kw, geo.H * geo.W * geo.N)
 
 
+@_double.twice_differentiable
 class ConvolutionBackward0(Op):
     """out = conv_transpose(x, w) + b: out[n, :, s*p + d*(i, j) - pad] += w[c, :, i, j]^T x[n, c, p]
 
@@ -110,12 +110,8 @@ class ConvolutionBackward0(Op):
             ctx.save_for_backward(x, weight)
         return out[:, :, 0, :] if one_d else out
 
-    _free_attrs = ("conv_call",)  # ops/conv_double.record: dropped with the graph
-
     @staticmethod
     def backward(ctx, grad):
-        if _grad_state.enabled:  # create_graph: the gradients as recorded ops
-            return _double.backward(ctx, grad)
         x, weight = ctx.saved_tensors
         geo, need = ctx.geo, ctx.needs_input_grad
         g = grad._data

@@ -16,7 +16,6 @@ from __future__ import annotations
 import numpy as np
 
 from .._tensor import Tensor
-from ..autograd.grad_mode import state as _grad_state
 from .base import Op
 from . import conv_double as _double
 from ._gemm import gemm
@@ -33,6 +32,7 @@ def applies(xshape, wshape, stride, padding, dilation, groups, dtype, out_hw) ->
             and tuple(out_hw) == tuple(wshape[2:]) and dtype in (np.float32, np.float64))
 
 
+@_double.twice_differentiable
 class ConvolutionBackward0(Op):
     """conv_transpose2d of a 1x1 input: out[n, o, i, j] = sum_c x[n, c] w[c, o, i, j] + b[o].
 
@@ -53,12 +53,8 @@ class ConvolutionBackward0(Op):
             ctx.save_for_backward(x, weight)
         return out
 
-    _free_attrs = ("conv_call",)  # ops/conv_double.record: dropped with the graph
-
     @staticmethod
     def backward(ctx, grad):
-        if _grad_state.enabled:  # create_graph: the gradients as recorded ops
-            return _double.backward(ctx, grad)
         need = ctx.needs_input_grad
         g = grad._data
         gx = gw = gb = None

@@ -30,7 +30,6 @@ from __future__ import annotations
 import numpy as np
 
 from .._tensor import Tensor
-from ..autograd.grad_mode import state as _grad_state
 from .base import Op
 from . import conv_double as _double
 from ._gemm import gemm
@@ -268,6 +267,7 @@ _CHUNK_TILES = 256
 _CHUNK_BYTES = 8 << 20
 
 
+@_double.twice_differentiable
 class ConvolutionBackward0(Op):
     """Winograd F(2x2, 3x3) convolution (named as torch names its convolution node).
 
@@ -313,12 +313,8 @@ class ConvolutionBackward0(Op):
             out = np.ascontiguousarray(out[:, :, :Ho, :Wo])
         return out
 
-    _free_attrs = ("conv_call",)  # ops/conv_double.record: dropped with the graph
-
     @staticmethod
     def backward(ctx, grad):
-        if _grad_state.enabled:  # create_graph: the gradients as recorded ops
-            return _double.backward(ctx, grad)
         Th, Tw, (pt, pb, pl, pr), nc = ctx.dims
         need = ctx.needs_input_grad
         g = grad._data

@@ -45,3 +45,13 @@ def backward(ctx, grad: Tensor, n_args: int):
     for i, g in zip(wanted, got):
         result[i] = g if g is not None else inputs[i].detach() * 0  # torch: zeros, not None
     return tuple(result)
+
+
+def channel_affine(out: Tensor, weight, bias) -> Tensor:
+    """out * weight + bias per channel (dim 1), as recorded ops (the normalizations' tail)."""
+    shape = (1, out.shape[1]) + (1,) * (out.dim() - 2)
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out

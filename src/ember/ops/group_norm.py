@@ -106,16 +106,10 @@ class NativeGroupNormBackward0(Op):
 def _composite(groups: int, eps: float):
     """Group normalization as recorded ops (the double backward's recomputation)."""
     def run(x, weight, bias):
-        N, C = x.shape[:2]
-        xr = x.reshape(N, groups, -1)
+        xr = x.reshape(x.shape[0], groups, -1)
         xc = xr - xr.mean(-1, keepdim=True)
         out = (xc * ((xc * xc).mean(-1, keepdim=True) + eps).rsqrt()).reshape(x.shape)
-        shape = (1, C) + (1,) * (x.dim() - 2)
-        if weight is not None:
-            out = out * weight.reshape(shape)
-        if bias is not None:
-            out = out + bias.reshape(shape)
-        return out
+        return _recompute.channel_affine(out, weight, bias)
     return run
 
 

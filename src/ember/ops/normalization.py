@@ -282,8 +282,7 @@ def _batch_norm_composite(stats, eps: float):
     """Batch normalization as recorded ops (the double backward's recomputation): the batch's
     statistics, or the running ones of the call (`stats`) in evaluation."""
     def run(x, weight, bias):
-        C = x.shape[1]
-        shape = (1, C) + (1,) * (x.dim() - 2)
+        shape = (1, x.shape[1]) + (1,) * (x.dim() - 2)
         dims = (0,) + tuple(range(2, x.dim()))
         if stats is None:
             xc = x - x.mean(dims, keepdim=True)
@@ -291,11 +290,7 @@ def _batch_norm_composite(stats, eps: float):
         else:
             mean, var = stats
             out = (x - mean.reshape(shape)) * (var.reshape(shape) + eps).rsqrt()
-        if weight is not None:
-            out = out * weight.reshape(shape)
-        if bias is not None:
-            out = out + bias.reshape(shape)
-        return out
+        return _recompute.channel_affine(out, weight, bias)
     return run
 
 
