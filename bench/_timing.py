@@ -37,3 +37,13 @@ def compare(torch_cases: dict, ember_cases: dict, args, width: int = 32,
             bt = min(bt, timeit(torch_cases[name], args.steps, clk))
             be = min(be, timeit(ember_cases[name], args.steps, clk))
         print(f"{name:{width}s} {bt:9.{digits}f} {be:9.{digits}f} {be / bt:6.2f}")
+
+
+def one_thread(torch) -> None:
+    """torch and NumPy's BLAS (ember's) on one thread."""
+    torch.set_num_threads(1)
+    try:
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(1)
+    except ImportError:
+        pass

@@ -102,12 +102,7 @@ def main() -> None:
     import torch
 
     import ember
-    torch.set_num_threads(1)
-    try:
-        from threadpoolctl import threadpool_limits
-        threadpool_limits(1)
-    except ImportError:
-        pass
+    _timing.one_thread(torch)
     ct, ce = cases(torch, args.only), cases(ember, args.only)
     print(f"batch {B}, 1 thread, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     _timing.compare(ct, ce, args, width=40, digits=3)

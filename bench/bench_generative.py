@@ -110,12 +110,7 @@ def main() -> None:
     import torch
 
     import ember
-    torch.set_num_threads(1)
-    try:
-        from threadpoolctl import threadpool_limits
-        threadpool_limits(1)
-    except ImportError:
-        pass
+    _timing.one_thread(torch)
     ct, ce = cases(torch, args.batch), cases(ember, args.batch)
     print(f"batch {args.batch}, 1 thread, load average {os.getloadavg()[0]:.1f} "
           f"on {os.cpu_count()} cores")

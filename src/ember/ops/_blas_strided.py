@@ -47,6 +47,14 @@ class Gemm:
                 m, n, k, 1.0, a, lda, b, ldb, beta, c, ldc)
 
 
+def gemm_fns() -> dict:
+    """cblas_sgemm / cblas_dgemm by NumPy dtype ({} without cblas), for other direct callers
+    (ops/_linear_blas.py)."""
+    if not _f.ready:
+        _load()
+    return _f.fns
+
+
 def find(dtype, macs: int) -> Gemm | None:
     """The strided GEMM for `dtype` (float32/float64 only), with the BLAS set to the thread
     count ops/_gemm.py would use for products of `macs` multiply-adds; None without cblas."""

@@ -20,7 +20,7 @@ import ctypes
 
 import numpy as np
 
-from . import _gemm
+from . import _gemm, _blas_strided
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 # from this many rows the NN product on a transposed copy of W beats NT (bench/linear_layouts.py;
@@ -58,8 +58,7 @@ _f = _Fns()
 def _load() -> None:
     _f.ready = True
     ptr = ctypes.c_void_p
-    _f.gemm = _gemm.cblas("gemm", lambda i, r: [ctypes.c_int, ctypes.c_int, ctypes.c_int, i, i, i,
-                                                r, ptr, i, ptr, i, r, ptr, i])
+    _f.gemm = _blas_strided.gemm_fns()
     _f.omatcopy = _gemm.cblas("omatcopy", lambda i, r: [ctypes.c_int, ctypes.c_int, i, i, r, ptr,
                                                         i, ptr, i])
     try:
