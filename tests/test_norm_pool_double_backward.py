@@ -1,7 +1,7 @@
-"""Group / instance / batch normalization and max pooling under create_graph
-(ops/double_recompute.py): a gradient penalty through them against torch (training and eval
-batch norm, affine or not; pooling with padding, dilation, ceil_mode), float64 gradgradcheck,
-and the recorded inputs dropped with the graph."""
+"""Group / instance / batch normalization (ops/double_recompute.py) and max pooling
+(ops/pooling_double.py) under create_graph: a gradient penalty through them against torch
+(training and eval batch norm, affine or not; pooling with padding, dilation, ceil_mode),
+float64 gradgradcheck, and the recorded inputs dropped with the graph."""
 from __future__ import annotations
 
 import numpy as np
@@ -79,7 +79,7 @@ def test_recorded_inputs_are_dropped_with_the_graph():
 
 @pytest.mark.parametrize("args", [(2,), (3, 1, 1), (2, 2, 0, 1, True), (3, 2, 1, 2)])
 def test_gradient_penalty_through_max_pooling_matches_torch(torch, args):
-    """Max pooling's double backward: a gather at the forward's winners (ops/pooling.py)."""
+    """Max pooling's double backward: g scattered to the winners, recorded (pooling_double)."""
     res = []
     for fw in (ember, torch):
         fw.manual_seed(0)

@@ -97,7 +97,11 @@ def test_errors_match_torch(torch):
                  lambda m: m.tensor(F).sum_to_size(2, 4),
                  lambda m: m.tensor(F).split_with_sizes([1, 2], 1),
                  lambda m: m.tensor(F).put_(m.tensor([12]), m.tensor([1.], dtype=m.float64)),
-                 lambda m: m.ones(2).pin_memory()):
+                 lambda m: m.ones(2).pin_memory(),
+                 lambda m: m.tensor([1, 2]).ldexp_(m.tensor([1, 1])),  # float into long
+                 lambda m: m.tensor(F).bitwise_and_(m.tensor(J)),
+                 lambda m: m.diagonal_scatter(m.zeros(3, 3), m.ones(2)),
+                 lambda m: m.select_scatter(m.zeros(3, 3), m.ones(2), 0, 0)):
         same_error(torch, lambda: call(ember), lambda: call(torch))
     assert ember.ones(2).is_pinned() is False
     y = ember.ones(2, requires_grad=True).split(1)

@@ -23,6 +23,7 @@ PAIRS = [
     lambda m: (m.tensor([1., 2.], dtype=m.float64), m.tensor([1., 2. + 1e-5], dtype=m.float64)),
     lambda m: (m.tensor([True, False]), m.tensor([True, True])),
     lambda m: ((m.tensor([1.]), 2), (m.tensor([1.]), 2)),
+    lambda m: (m.tensor(3), m.tensor(4)),  # 0-d integers: exact
 ]
 
 
@@ -41,9 +42,9 @@ def test_outcome_and_message_match_torch(torch, i):
 
 
 def test_tolerances_nan_and_custom_message(torch):
-    for kw in (dict(rtol=0.1, atol=0.0), dict(equal_nan=True), dict(check_dtype=False),
-               dict(msg="custom")):
-        for pair in (PAIRS[0], PAIRS[2], PAIRS[9]):
+    for kw in (dict(rtol=0.1, atol=0.0), dict(rtol=0.0, atol=0.5), dict(equal_nan=True),
+               dict(check_dtype=False), dict(msg="custom")):
+        for pair in (PAIRS[0], PAIRS[2], PAIRS[7], PAIRS[9], PAIRS[-1]):
             assert _outcome(ember, pair, **kw) == _outcome(torch, pair, **kw)
     with pytest.raises(ValueError):
         ember.testing.assert_close(ember.ones(1), ember.ones(1), rtol=0.1)

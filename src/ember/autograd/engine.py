@@ -16,7 +16,7 @@ import numpy as np
 from .._tensor import Tensor
 from .grad_mode import state as _grad_state
 from .function import AccumulateGrad
-from . import anomaly_mode as _anomaly
+from .anomaly_mode import check as _anomaly_check, state as _anomaly
 
 __all__ = ["backward", "grad"]
 
@@ -255,8 +255,8 @@ def _execute(roots, grads, retain_graph, create_graph, aliased, capture, accumul
                     outs = (outs,)
                 elif len(outs) > 2 or (len(outs) == 2 and outs[1] is not None):
                     _mark_shared(outs, aliased, False)
-                if _anomaly.state.enabled:
-                    _anomaly.check(node, outs)
+                if _anomaly.enabled:
+                    _anomaly_check(node, outs)
             elif node.__class__ is AccumulateGrad:
                 if node._pre_hooks or node._retained or capture:
                     buf = _pre_node(node, buf, create_graph, aliased, capture, results)
@@ -273,8 +273,8 @@ def _execute(roots, grads, retain_graph, create_graph, aliased, capture, accumul
                     _release(node, deps, ready)
                     continue
                 outs = _call_node(node, buf, retain_graph, aliased)
-                if _anomaly.state.enabled:
-                    _anomaly.check(node, outs)
+                if _anomaly.enabled:
+                    _anomaly_check(node, outs)
             meta = node._in_meta
             i = 0
             for child, nr in node.next_functions:

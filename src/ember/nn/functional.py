@@ -17,7 +17,7 @@ from ..ops import elementwise as _ew
 from ..ops import nn_ops as _nn
 from ..ops import reduce as _reduce
 from ..ops import shape as _shape
-from ..ops import loss_double as _loss_double
+from ..ops import double_recompute as _recompute, loss_double as _loss_double
 from ..ops._gemm import gemm as _gemm
 from ..autograd.grad_mode import state as _grad_state
 from ..ops.util import check_broadcast as _check_broadcast
@@ -685,10 +685,9 @@ def _class_loss(kind: str, input: Tensor, target: Tensor, weight, reduction: str
         rows, trows, tshape = _rows(input, target)
         t = trows._data
     out = cls.apply(rows, t, w, reduction, ignore_index)
-    node = out.grad_fn
-    if node is not None:  # what a double backward recomputes (ops/loss_double.py)
-        node.recompute = ((_loss_double.ClassLoss, (kind == "ce", t, w, reduction,
-                                                    ignore_index)), (rows,))
+    if out.grad_fn is not None:  # what a double backward recomputes (ops/loss_double.py)
+        _recompute.record(out, (_loss_double.ClassLoss, (kind == "ce", t, w, reduction,
+                                                          ignore_index)), rows)
     if x.ndim == 2:
         return out
     if reduction == "none":

@@ -132,7 +132,7 @@ def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5
                                f"{list(t._data.shape)} and input of shape {list(x.shape)}")
     return _recompute.record(
         NativeGroupNormBackward0.apply(input, weight, bias, int(num_groups), float(eps)),
-        _composite(int(num_groups), float(eps)), input, weight, bias)
+        (_composite, (int(num_groups), float(eps))), input, weight, bias)
 
 
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
@@ -170,7 +170,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
             running_var._vc[0] += 1
     return _recompute.record(
         NativeGroupNormBackward0.apply(input, weight, bias, int(x.shape[1]), float(eps)),
-        _composite(int(x.shape[1]), float(eps)), input, weight, bias)
+        (_composite, (int(x.shape[1]), float(eps))), input, weight, bias)
 
 
 def local_response_norm(input, size: int, alpha: float = 1e-4, beta: float = 0.75,

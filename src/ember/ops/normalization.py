@@ -200,7 +200,8 @@ class NativeLayerNormBackward0(Op):
             gb = _new((_ones(rows, g.dtype) @ g).reshape(ctx.shape[len(ctx.shape) - ctx.nd:]))
         if need[0]:
             # dx = rstd (g' - mean(g') - x_hat mean(g' x_hat)),  g' = g * w,  x_hat = xc rstd:
-            #    = g * (rstd outer w) - (rstd mean(g'))[:, None] - xc * (rstd^3 mean(g' xc))[:, None]
+            #    = g * (rstd outer w) - (rstd mean(g'))[:, None]
+            #      - xc * (rstd^3 mean(g' xc))[:, None]
             v = w if w is not None else _ones(d, g.dtype)
             e = gxc @ v
             r3 = rstd * rstd
@@ -275,7 +276,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                                          bool(training), float(momentum), float(eps))
     stats = None if training else (running_mean.detach().clone(), running_var.detach().clone()) \
         if out.grad_fn is not None else None
-    return _recompute.record(out, _batch_norm_composite(stats, float(eps)), input, weight, bias)
+    return _recompute.record(out, (_batch_norm_composite, (stats, float(eps))), input, weight,
+                             bias)
 
 
 def _batch_norm_composite(stats, eps: float):

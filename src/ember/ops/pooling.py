@@ -13,7 +13,6 @@ from .._tensor import Tensor
 from ..autograd.function import once_differentiable
 from ..autograd.grad_mode import state as _grad_state
 from .base import Op
-from . import double_recompute as _recompute
 from . import pooling_double as _double
 
 _new = Tensor._new
@@ -164,12 +163,11 @@ class MaxPool2DWithIndicesBackward0(Op):
             return out, _flat_indices(arg, win)
         return out
 
-    _free_attrs = ("recompute",)  # ops/double_recompute.record: dropped with the graph
-
     @staticmethod
     def backward(ctx, g, *_):
-        if _grad_state.enabled:  # create_graph: a gather at the winners, recorded
-            return _recompute.backward(ctx, g, 7)
+        if _grad_state.enabled:  # create_graph: the scatter to the winners as recorded ops
+            return _double.scatter_to_indices(g, _flat_indices(ctx.arg, ctx.win), ctx.shape), \
+                None, None, None, None, None, None
         win, arg = ctx.win, ctx.arg
         ga = g._data
         if win.disjoint and ga.size:
@@ -337,7 +335,7 @@ class AdaptiveMaxPool2DBackward0(Op):
     @staticmethod
     def backward(ctx, g, *_):
         if _grad_state.enabled:  # create_graph: the scatter to the argmax as recorded ops
-            return _double.adaptive_max_input_grad(ctx, g), None, None
+            return _double.scatter_to_indices(g, ctx.idx, ctx.shape), None, None
         H, W = ctx.shape[-2:]
         idx = ctx.idx.reshape(-1, ctx.idx.shape[-2] * ctx.idx.shape[-1])
         gi = np.zeros((idx.shape[0], H * W), g._data.dtype)
@@ -418,28 +416,8 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     dilation = _pair(dilation, "dilation", fn)
     _check_input_2d(input._data)
     _check_window(input._data, kernel, stride, padding, dilation, ceil_mode, fn)
-    res = MaxPool2DWithIndicesBackward0.apply(input, kernel, stride, padding, dilation,
-                                              bool(ceil_mode), bool(return_indices))
-    out = res[0] if return_indices else res
-    if out.grad_fn is not None:
-        _recompute.record(out, _WinnerGather(out.grad_fn), input)
-    return res
-
-
-class _WinnerGather:
-    """Max pooling with the winners fixed: x's elements at the forward's argmax, a gather whose
-    gradient is the pooling's (the double backward's recomputation)."""
-    __slots__ = ("node",)
-
-    def __init__(self, node):
-        self.node = node
-
-    def __call__(self, x):
-        idx = _flat_indices(self.node.arg, self.node.win)  # (..., Ho, Wo) in the H*W plane
-        lead = x.shape[:-2]
-        flat = x.reshape(lead + (x.shape[-2] * x.shape[-1],))
-        picked = flat.gather(-1, Tensor._new(idx.reshape(lead + (-1,))))
-        return picked.reshape(idx.shape)
+    return MaxPool2DWithIndicesBackward0.apply(input, kernel, stride, padding, dilation,
+                                               bool(ceil_mode), bool(return_indices))
 
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,

@@ -5,8 +5,8 @@ gradient; under create_graph it is built from recorded ops instead of NumPy:
   avg_pool:           a transposed convolution of g / divisor with a window of ones (stride
                       as the pooling's), placed in the padded input and cropped to it;
   adaptive avg_pool:  A_h^T g A_w with the constant averaging matrices;
-  adaptive max_pool:  g scattered (added) to the forward's argmax positions.
-(Max pooling recomputes a gather at its winners: ops/pooling.py.)
+  max_pool (fixed and adaptive windows): g scattered (added) to the forward's argmax
+                      positions.
 """
 from __future__ import annotations
 
@@ -35,10 +35,12 @@ def adaptive_avg_input_grad(ctx, g: Tensor) -> Tensor:
     return Tensor._new(np.ascontiguousarray(ctx.ah.T)).matmul(g).matmul(Tensor._new(ctx.aw))
 
 
-def adaptive_max_input_grad(ctx, g: Tensor) -> Tensor:
+def scatter_to_indices(g: Tensor, idx: np.ndarray, in_shape) -> Tensor:
+    """Max pooling's (fixed, adaptive) input gradient: g added at the forward's argmax `idx`
+    (flat positions in each H*W plane, g's shape) as a recorded scatter_add."""
     from .creation import zeros
-    H, W = ctx.shape[-2:]
-    idx = ctx.idx.reshape(-1, ctx.idx.shape[-2] * ctx.idx.shape[-1])
-    gi = zeros((idx.shape[0], H * W), dtype=g.dtype).scatter_add(
-        1, Tensor._new(idx), g.reshape(idx.shape))
-    return gi.reshape(tuple(ctx.shape))
+    H, W = in_shape[-2:]
+    flat = idx.reshape(-1, idx.shape[-2] * idx.shape[-1])
+    gi = zeros((flat.shape[0], H * W), dtype=g.dtype).scatter_add(
+        1, Tensor._new(flat), g.reshape(flat.shape))
+    return gi.reshape(tuple(in_shape))

@@ -39,29 +39,6 @@ bitwise_left_shift = _shift(np.left_shift, "lshift")
 bitwise_right_shift = _shift(np.right_shift, "rshift")
 
 
-def _inplace(fn):
-    """The in-place method of an out-of-place function (result cast into self, as torch's)."""
-    def method(self, *args, **kwargs):
-        out = fn(self, *args, **kwargs)
-        from .inplace import copy_
-        if out.dtype != self.dtype and not _castable(out, self):
-            raise RuntimeError(f"result type {_tname(out)} can't be cast to the desired output "
-                               f"type {_tname(self)}")
-        return copy_(self, out)
-    method.__name__ = fn.__name__ + "_"
-    return method
-
-
-def _tname(t) -> str:
-    return str(t.dtype).split(".")[-1].capitalize().replace("Float32", "Float") \
-        .replace("Int64", "Long").replace("Float64", "Double")
-
-
-def _castable(src, dst) -> bool:
-    s, d = src._data.dtype, dst._data.dtype
-    return not (s.kind == "f" and d.kind in "iub") and not (s.kind in "iu" and d.kind == "b")
-
-
 # ---- diagonal fill, conjugate transposes, predicates --------------------------------------------
 def fill_diagonal_(self: Tensor, fill_value, wrap: bool = False) -> Tensor:
     """Fill the main diagonal (all indices equal) in place; a tall 2-D matrix with wrap=True
@@ -296,18 +273,17 @@ FUNCTIONS = ["bitwise_left_shift", "bitwise_right_shift", "adjoint", "isreal",
 
 def bind(T) -> None:
     """Attach the Tensor methods (and their in-place forms)."""
+    from .inplace import inplace_plain  # (torch's casting rules into self)
     el = _el()
-    for name in ("bitwise_and", "bitwise_or", "bitwise_xor"):
+    for name in ("bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not"):
         fn = getattr(el, name)
         setattr(T, name, fn)
-        setattr(T, name + "_", _inplace(fn))
-    T.bitwise_not = el.bitwise_not
-    T.bitwise_not_ = _inplace(lambda s: el.bitwise_not(s))
+        setattr(T, name + "_", inplace_plain(fn))
     for name in ("bitwise_left_shift", "bitwise_right_shift", "gcd", "lcm", "ldexp",
                  "nextafter"):
         fn = globals()[name]
         setattr(T, name, fn)
-        setattr(T, name + "_", _inplace(fn))
+        setattr(T, name + "_", inplace_plain(fn))
     for name in ("fill_diagonal_", "adjoint", "isreal", "split_with_sizes", "sum_to_size",
                  "narrow_copy", "new_empty_strided", "frexp", "put", "put_", "select_scatter",
                  "slice_scatter", "diagonal_scatter", "cholesky_solve", "cholesky_inverse",

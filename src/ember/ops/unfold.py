@@ -20,23 +20,14 @@ class UnfoldBackward0(Op):
     def forward(ctx, x, dim, size, step):
         a = x._data
         ctx.dim, ctx.size, ctx.step, ctx.shape = dim, size, step, a.shape
-        if a.ndim == 0:  # torch: the one window, without a window dim
-            return a.reshape(1)[:size]
-        n = (a.shape[dim] - size) // step + 1
-        shape = a.shape[:dim] + (n,) + a.shape[dim + 1:] + (size,)
-        strides = a.strides[:dim] + (a.strides[dim] * step,) + a.strides[dim + 1:] + \
-            (a.strides[dim],)
-        out = np.lib.stride_tricks.as_strided(a, shape, strides,
-                                              writeable=step >= size and a.flags.writeable)
-        return out
+        return _windows(a, dim, size, step)
 
     @staticmethod
     def backward(ctx, g):
         dim, size, step = ctx.dim, ctx.size, ctx.step
         if _grad_state.enabled:  # create_graph: the same sums as a recorded index_add
             n = int(np.prod(ctx.shape))
-            pos = UnfoldBackward0.forward(ctx, _new(np.arange(n).reshape(ctx.shape)), dim,
-                                          size, step)
+            pos = _windows(np.arange(n).reshape(ctx.shape), dim, size, step)
             return scatter_sum(g, pos, ctx.shape), None, None, None
         gd = g._data
         if not ctx.shape:
@@ -48,6 +39,18 @@ class UnfoldBackward0(Op):
             idx = (slice(None),) * dim + (slice(k, k + step * (n - 1) + 1, step),)
             gx[idx] += gd[..., k]
         return _new(gx), None, None, None
+
+
+def _windows(a: np.ndarray, dim: int, size: int, step: int) -> np.ndarray:
+    """The strided view of a's windows (unfold's output); a 0-d a is its one window."""
+    if a.ndim == 0:  # torch: the one window, without a window dim
+        return a.reshape(1)[:size]
+    n = (a.shape[dim] - size) // step + 1
+    shape = a.shape[:dim] + (n,) + a.shape[dim + 1:] + (size,)
+    strides = a.strides[:dim] + (a.strides[dim] * step,) + a.strides[dim + 1:] + \
+        (a.strides[dim],)
+    return np.lib.stride_tricks.as_strided(a, shape, strides,
+                                           writeable=step >= size and a.flags.writeable)
 
 
 def scatter_sum(g: Tensor, pos: np.ndarray, shape) -> Tensor:

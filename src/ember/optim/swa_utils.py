@@ -70,11 +70,12 @@ class AveragedModel(Module):
         super().__init__()
         if avg_fn is not None and multi_avg_fn is not None:
             raise AssertionError("Only one of avg_fn and multi_avg_fn should be provided")
+        from .._dtype import int64
         from ..ops.creation import tensor as _tensor
         self.module = copy.deepcopy(model)
         if device is not None:
             self.module = self.module.to(device)
-        self.register_buffer("n_averaged", _tensor(0, dtype=_long(), device=device))
+        self.register_buffer("n_averaged", _tensor(0, dtype=int64, device=device))
         self.avg_fn = avg_fn
         self.multi_avg_fn = multi_avg_fn
         self.use_buffers = use_buffers
@@ -109,11 +110,6 @@ class AveragedModel(Module):
                 for b, c in zip(self.module.buffers(), model.buffers()):
                     b.detach().copy_(c.detach())
             self.n_averaged.add_(1)
-
-
-def _long():
-    from .._dtype import int64
-    return int64
 
 
 def update_bn(loader, model: Module, device=None) -> None:

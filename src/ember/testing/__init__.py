@@ -152,12 +152,9 @@ def assert_close(actual, expected, *, allow_subclasses: bool = True, rtol=None, 
             if check_dtype and actual.dtype != expected.dtype:
                 _fail(msg, f"The values for attribute 'dtype' do not match: {actual.dtype} != "
                            f"{expected.dtype}.", _path)
-            name = str(expected.dtype).split(".")[-1]
-            r, a_ = _tolerances(name, rtol, atol)
-            av, ev = actual.item(), expected.item()
-            if isinstance(ev, bool) or name.startswith(("int", "uint")):
-                r = a_ = 0.0 if rtol is None else r
-            _compare_scalars(av, ev, r, a_, equal_nan, msg, _path)
+            # 0-d tensors compare as scalars, with their dtype's tolerances (0 for integers)
+            r, a_ = _tolerances(str(expected.dtype).split(".")[-1], rtol, atol)
+            _compare_scalars(actual.item(), expected.item(), r, a_, equal_nan, msg, _path)
             return
         _compare_tensors(actual, expected, rtol, atol, equal_nan, check_dtype, msg, _path)
         return
