@@ -104,3 +104,14 @@ def test_anomaly_detection_like_torch(torch):
         x.sqrt().sum().backward()  # off again: NaN gradients pass silently
         assert msgs == ["Function 'SqrtBackward0' returned nan values in its 0th output.",
                         "Function 'LogBackward0' returned nan values in its 0th output."]
+
+
+def test_bad_input_errors_like_torch(torch):
+    from helpers import same_error
+    import torch.autograd.functional  # noqa: F401
+    for call in (lambda m: m.autograd.functional.vjp(f_vec, m.tensor(A)),  # v needed
+                 lambda m: m.autograd.functional.jvp(f_vec, m.tensor(A)),
+                 lambda m: m.autograd.functional.hessian(f_vec, m.tensor(A)),  # not scalar
+                 lambda m: m.autograd.functional.jacobian(f_vec, m.tensor(A), strategy="x"),
+                 lambda m: m.autograd.functional.jacobian(f_vec, [1.0])):
+        same_error(torch, lambda: call(ember), lambda: call(torch))

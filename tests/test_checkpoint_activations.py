@@ -84,3 +84,9 @@ def test_warnings_like_torch(torch):
         assert any("None of the inputs have requires_grad=True" in m for m in msgs)
     with pytest.raises(ValueError):
         ember.utils.checkpoint.checkpoint(lambda t, k=1: t, ember.ones(1), use_reentrant=True, k=2)
+
+
+def test_context_fn_is_refused_naming_it():
+    with pytest.raises(NotImplementedError, match="context_fn"):
+        ember.utils.checkpoint.checkpoint(lambda t: t * 2, ember.ones(2, requires_grad=True),
+                                          use_reentrant=False, context_fn=lambda: (None, None))

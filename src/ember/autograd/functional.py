@@ -105,8 +105,8 @@ def jacobian(func, inputs, create_graph: bool = False, strict: bool = False,
              vectorize: bool = False, strategy: str = "reverse-mode"):
     """d func(inputs) / d inputs: shape output.shape + input.shape, nested as torch nests it
     for tuples of outputs and inputs."""
-    if strategy not in ("reverse-mode", "forward-mode"):
-        raise ValueError('Expected strategy to be either "forward-mode" or "reverse-mode". Hint: '
+    if strategy not in ("reverse-mode", "forward-mode"):  # (torch's assertion)
+        raise AssertionError('Expected strategy to be either "forward-mode" or "reverse-mode". Hint: '
                          'If your function has more outputs than inputs, "forward-mode" tends '
                          'to be more performant. Otherwise, prefer to use "reverse-mode".')
     from ..ops.shape import stack as _stack
