@@ -669,3 +669,40 @@ def test_manual_sgd_with_augmented_assignment_matches_torch(torch):
         w /= 2
         w **= 2
         assert w is v and v.tolist() == [9.0, 9.0]
+
+
+def test_leaf_gradients_own_their_memory():
+    """The engine keeps its own gradient array as a leaf's .grad (no copy) only when nothing
+    else can see it: a linear layer's three gradients, one gradient sent to two leaves, a
+    user's gradient and a hook's tensor each end up in separate memory."""
+    x = ember.randn(4, 3, requires_grad=True)
+    lin = ember.nn.Linear(3, 5)
+    g = ember.ones(4, 5)
+    lin(x).backward(g)
+    grads = [x.grad, lin.weight.grad, lin.bias.grad]
+    for i, a in enumerate(grads):
+        assert not np.shares_memory(a._data, g._data)
+        for b in grads[i + 1:]:
+            assert not np.shares_memory(a._data, b._data)
+    before = g.clone()
+    lin.bias.grad.add_(1.0)  # writing one .grad touches nothing else
+    assert ember.equal(g, before)
+
+    a = ember.ones(3, requires_grad=True)
+    b = ember.ones(3, requires_grad=True)
+    (a + b).sum().backward()  # AddBackward0 hands the same array to both leaves
+    a.grad.add_(1.0)
+    assert b.grad.tolist() == [1.0, 1.0, 1.0]
+
+    kept = []
+    w = ember.ones(3, requires_grad=True)
+    w.register_hook(lambda t: kept.append(t * 2) or kept[-1])
+    (w * 3).sum().backward()
+    w.grad.add_(1.0)
+    assert kept[0].tolist() == [6.0, 6.0, 6.0] and w.grad.tolist() == [7.0, 7.0, 7.0]
+
+    leaf = ember.ones(3, requires_grad=True)
+    user = ember.full((3,), 2.0)
+    leaf.backward(user)  # a leaf's own gradient given by the user is copied, never kept
+    leaf.grad.add_(1.0)
+    assert user.tolist() == [2.0, 2.0, 2.0]

@@ -150,8 +150,9 @@ class Tensor:
             raise TypeError("len() of a 0-d tensor")
         return self._data.shape[0]
 
-    def __hash__(self):
-        return id(self)
+    # identity hashing (a tensor's == is elementwise), the C slot: dict and set lookups keyed
+    # by tensors (optimizer state, hooks) call no Python function
+    __hash__ = object.__hash__
 
     # ---- autograd metadata --------------------------------------------------------------
     @property

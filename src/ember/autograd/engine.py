@@ -253,7 +253,8 @@ def _execute(roots, grads, retain_graph, create_graph, aliased, capture, accumul
                         node._free()
                 if outs.__class__ is not tuple:
                     outs = (outs,)
-                elif len(outs) > 2 or (len(outs) == 2 and outs[1] is not None):
+                elif not node._fresh_grads and (len(outs) > 2 or
+                                                 (len(outs) == 2 and outs[1] is not None)):
                     _mark_shared(outs, aliased, False)
                 if _anomaly.enabled:
                     _anomaly_check(node, outs)
@@ -460,17 +461,23 @@ def _accumulate(var: Tensor, g: Tensor, create_graph: bool, aliased) -> None:
             if r is not None:
                 g = r
         aliased.add(_root(g._data))
-    if g._data.dtype != var._data.dtype:
-        g = Tensor._new(g._data.astype(var._data.dtype))
+    a = g._data
+    if a.dtype is not var._data.dtype and a.dtype != var._data.dtype:
+        g = Tensor._new(a.astype(var._data.dtype))
+        a = g._data
     if create_graph:
         var._grad = g if var._grad is None else var._grad + g
         return
-    a = g._data
     old = var._grad
     if old is None:
-        if not (a.flags.c_contiguous and a.flags.writeable) or _root(a) in aliased:
-            a = np.array(a, order="C")
-        var._grad = Tensor._new(a)
+        fl = a.flags
+        if not (fl.c_contiguous and fl.writeable) or \
+                (id(a) if a.base is None else _root(a)) in aliased:
+            var._grad = Tensor._new(np.array(a, order="C"))
+        elif g.grad_fn is None and g._base is None and g.__class__ is Tensor:
+            var._grad = g  # the engine's own gradient: kept, as torch's AccumulateGrad steals it
+        else:
+            var._grad = Tensor._new(a)
     elif old.grad_fn is not None:
         var._grad = Tensor._new(old._data + a)
     else:

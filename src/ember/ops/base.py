@@ -26,6 +26,9 @@ class Op(Node, Function):
     # an elementwise op whose whole forward, on two tensors of one floating dtype, is this NumPy
     # ufunc and saves nothing: record_binary calls it directly (add, sub)
     _float_ufunc = None
+    # every gradient array the backward returns is new and none is returned twice (a linear
+    # layer's three): the engine skips its check for one array reaching two inputs
+    _fresh_grads = False
 
     @classmethod
     def apply(cls, *args):

@@ -41,6 +41,7 @@ class AddmmBackward0(Op):
 
     dx = g @ W,  dW = g.T @ x,  db = g.sum(0).  Arguments in torch's addmm order (b, x, W).
     Shape: b (out,), x (N, in), W (out, in) -> (N, out)."""
+    _fresh_grads = True
 
     @staticmethod
     def forward(ctx, bias, x, weight):
@@ -736,6 +737,7 @@ class CrossEntropyLossBackward0(Op):
     loss_i = w[t_i] * (log sum_c exp(x_ic - m_i) - (x_{i,t_i} - m_i)), m_i = max_c x_ic;
     dx = w[t_i] * (softmax(x)_i - onehot(t_i)) * g / denominator.  Shape: x (N, C), t (N,).
     Its node prints as torch's `NllLossBackward0`."""
+    _fresh_grads = True  # (one gradient: the input's)
 
     @staticmethod
     def forward(ctx, x, target, weight, reduction, ignore_index):

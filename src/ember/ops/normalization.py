@@ -158,7 +158,7 @@ class NativeLayerNormBackward0(Op):
         mean = x2 @ _ones(d, xa.dtype)
         mean /= d  # (the per-row vectors in place: each NumPy call on them costs a microsecond)
         xc = x2 - mean[:, None]
-        var = np.einsum("ij,ij->i", xc, xc)
+        var = _row_dots(xc)
         var += d * eps
         rstd = np.sqrt(var, out=var)
         np.divide(math.sqrt(d), rstd, out=rstd)  # 1 / sqrt(var / d + eps)
@@ -218,6 +218,15 @@ class NativeLayerNormBackward0(Op):
             gh -= t
             gx = _new(gh.reshape(ctx.shape))
         return gx, None, gw, gb, None
+
+
+# each row's dot product with itself: np.vecdot (NumPy 2) takes 0.5-0.7x einsum's time and
+# is as accurate (1024x128: 14 against 20 us)
+_vecdot = getattr(np, "vecdot", None)
+
+
+def _row_dots(a: np.ndarray) -> np.ndarray:
+    return _vecdot(a, a) if _vecdot is not None else np.einsum("ij,ij->i", a, a)
 
 
 def _scales(r: np.ndarray, v: np.ndarray) -> np.ndarray:
