@@ -66,6 +66,7 @@ def test_shared_grads_views_and_refusals():
     assert buf.shape == own.shape and all(g.base is buf for g in views)
     for g, a in zip(views, (q, k, v)):
         assert g.strides == a.strides and g.shape == a.shape
+    buf[...] = 0.0  # (np.empty's memory: whatever an earlier test left there)
     views[1][...] = 1.0  # k's view is the middle third of the buffer
     assert np.all(buf[..., C:2 * C] == 1.0) and not np.any(buf[..., :C] == 1.0)
     assert _shared_grads(q, q, v) is None  # one tensor twice (self-attention)

@@ -56,8 +56,11 @@ def axpy_(y: np.ndarray, alpha: float, x: np.ndarray, tmp: np.ndarray | None,
 
 
 def _numpy_axpy(y, alpha, x, tmp):
+    # alpha as a 0-d array of y's dtype: the value NumPy would cast a Python float to, without
+    # the scalar conversion that makes up half of a small array's multiply
+    a = np.array(alpha, y.dtype) if y.dtype.kind == "f" else alpha
     if tmp is None:
-        y += x * alpha
+        y += x * a
     else:
-        np.multiply(x, alpha, out=tmp)
+        np.multiply(x, a, out=tmp)
         np.add(y, tmp, out=y)

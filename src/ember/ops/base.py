@@ -142,6 +142,13 @@ def _apply_recording(cls, ctx, args):
                 return _record(cls, ctx, args, (_edge(a), _NO_EDGE), ((da.shape, da.dtype), None))
     elif n == 1 and isinstance(args[0], Tensor):
         return record_unary(cls, args[0])
+    elif n == 3:  # three tensors (a linear layer's bias, input and weight): no lists to build
+        a, b, c = args
+        if isinstance(a, Tensor) and isinstance(b, Tensor) and isinstance(c, Tensor):
+            ctx.needs_input_grad = (a._rg, b._rg, c._rg)
+            da, db, dc = a._data, b._data, c._data
+            return _record(cls, ctx, args, (_edge(a), _edge(b), _edge(c)),
+                           ((da.shape, da.dtype), (db.shape, db.dtype), (dc.shape, dc.dtype)))
     nig = []
     next_fns = []
     meta = []
