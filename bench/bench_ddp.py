@@ -4,7 +4,10 @@ with 2 processes x 1 BLAS thread under MPI against 1 process x 1 thread.
     python bench/bench_ddp.py [--data ../shared/datasets] [--steps 600]
 
 Both runs take the same 600 steps of global batch 100 (the 2-process run: 50 samples per rank
-per step, its gradient averaged by DDP), so they should reach the same final loss. Reports samples per
+per step, its gradient averaged by DDP), so they should reach the same final loss. With
+--scale-batch each rank runs W2's own batch of 100 (global 200, the epoch in 300 steps: how DDP
+is used, each process loading its batch through a DistributedSampler); the test loss after the
+epoch says whether it trains as well. Reports samples per
 second, the speed-up, the final training loss of both, the share of a step spent in the
 gradient allreduce, the loss of the trained model on the 10,000 test images, the bound the
 per-step cost sets, and the machine's load average while it ran.
@@ -150,6 +153,9 @@ def main() -> None:
           f"{best2[0]['loss']:.4f} / {best2[1]['loss']:.4f}, test loss "
           f"{best2[0]['test_loss']:.4f})")
     print(f"speed-up: {s1 / s2:.2f}x   allreduce share of a 2-process step: {100 * share:.1f}%")
+    t1, t2 = best1["test_loss"], best2[0]["test_loss"]
+    print(f"same final loss? test loss {t2:.4f} against {t1:.4f} ({100 * (t2 / t1 - 1):+.1f}%; "
+          f"the last step's training loss is one minibatch's, noisier)")
     si = min(max(r["seconds"] for r in rs) for rs in indep)
     print(f"ceiling of the machine: two processes doing one rank's work each, at once, without "
           f"MPI: {s1 / si:.2f}x ({si:.2f} s); DDP reaches {si / s2:.0%} of it")

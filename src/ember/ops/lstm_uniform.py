@@ -83,6 +83,7 @@ def forward(X, h0, c0, Wr, steps, I, H, bias, save):
     mul = np.multiply
     add = np.add
     tanh = _tanh
+    half = np.array(0.5, dt)  # (a 0-d operand of the arrays' dtype: no scalar conversion a call)
     with serial_blas():  # (ufunc outputs passed positionally: the keyword costs per call)
         for j in range(T):
             z = Z[j]
@@ -90,8 +91,8 @@ def forward(X, h0, c0, Wr, steps, I, H, bias, save):
             matmul(Wb, XT[j], g.reshape(gshape))
             tanh(g, g)
             sg = z[:3]
-            mul(sg, 0.5, sg)
-            add(sg, 0.5, sg)
+            mul(sg, half, sg)
+            add(sg, half, sg)
             mul(z[:2], z[3:], t2)                  # [i * g, f * c_{t-1}]
             c = Z[j + 1, 4]
             add(i_g, f_c, c)
@@ -151,6 +152,7 @@ def backward(saved, gout, gh, gc, X, out, h0, Wih, Whh, need_x, need_w):
     mul = np.multiply
     add = np.add
     sub = np.subtract
+    one = np.array(1, dt)
     with serial_blas():
         for j in range(T - 1, -1, -1):
             t = T - 1 - j if rev else j
@@ -165,13 +167,13 @@ def backward(saved, gout, gh, gc, X, out, h0, Wih, Whh, need_x, need_w):
             mul(z[3:], dc, d_if)                  # dL/di = dc g, dL/df = dc c_{t-1}
             mul(dc, z[0], dg)                     # dL/dg = dc i
             s3 = z[:3]
-            sub(1, s3, t3)                        # through the sigmoids
+            sub(one, s3, t3)                      # through the sigmoids
             mul(t3, s3, t3)
             mul(d_if, t3_if, d_if)
             mul(do, t3_o, do)
             gg = z[3]
             mul(gg, gg, t1)                       # through tanh
-            sub(1, t1, t1)
+            sub(one, t1, t1)
             mul(dg, t1, dg)
             mul(dc, z[1], dc)                     # dc_{t-1} = dc f
             matmul(Vh, d, dh_out)
