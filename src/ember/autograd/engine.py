@@ -232,6 +232,9 @@ def _execute(roots, grads, retain_graph, create_graph, aliased, capture, accumul
             ready.append(node)
 
     plain_ok = not capture
+    # a leaf reached by one edge only, without hooks: its gradient accumulated as soon as it is
+    # computed, not queued as a node (nothing can observe the order: no hooks, captures, filters)
+    direct_acc = not capture and acc_allowed is None
     prev = _grad_state.enabled
     _grad_state.enabled = bool(create_graph)
     try:
@@ -291,6 +294,14 @@ def _execute(roots, grads, retain_graph, create_graph, aliased, capture, accumul
                             gd = g._data
                         if gd.dtype is not dt and gd.dtype != dt:
                             g = g.to(_dtype_of(dt)) if create_graph else Tensor._new(gd.astype(dt))
+                        if direct_acc and child.__class__ is AccumulateGrad and \
+                                deps[child] == 1 and not (child._pre_hooks or child._retained or
+                                                          child._post_acc_hooks) and \
+                                child not in buffers:  # (an earlier edge's gradient waits there)
+                            deps[child] = 0
+                            _accumulate(child._var_ref, g, create_graph, aliased)
+                            i += 1
+                            continue
                         buf = buffers.get(child)
                         if buf is None:
                             buffers[child] = [g] if child._n_out == 1 else \

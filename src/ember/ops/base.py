@@ -149,6 +149,15 @@ def _apply_recording(cls, ctx, args):
             da, db, dc = a._data, b._data, c._data
             return _record(cls, ctx, args, (_edge(a), _edge(b), _edge(c)),
                            ((da.shape, da.dtype), (db.shape, db.dtype), (dc.shape, dc.dtype)))
+    a = args[0] if n else None
+    if isinstance(a, Tensor) and not cls._number_edges:
+        for b in args[1:]:
+            if isinstance(b, Tensor):  # (the same tensor twice is two inputs)
+                break
+        else:  # one tensor and options (softmax(x, dim), a loss's target array, view(x, shape))
+            ctx.needs_input_grad = (a._rg,) + (False,) * (n - 1)
+            da = a._data
+            return _record(cls, ctx, args, (_edge(a),), ((da.shape, da.dtype),))
     nig = []
     next_fns = []
     meta = []

@@ -60,13 +60,14 @@ class AddmmBackward0(Op):
 
     @staticmethod
     def backward(ctx, g):
-        x, w = ctx.saved_tensors
         nig = ctx.needs_input_grad
         if not _grad_state.enabled:
+            x, w = ctx._saved_arrays()
             gd = g._data
             return (_new(_column_sums(gd)) if nig[0] else None,
-                    _new(gemm(gd, w._data)) if nig[1] else None,
-                    _new(gemm(gd.T, x._data)) if nig[2] else None)
+                    _new(gemm(gd, w)) if nig[1] else None,
+                    _new(gemm(gd.T, x)) if nig[2] else None)
+        x, w = ctx.saved_tensors
         return (g.sum(0) if nig[0] else None,
                 g.mm(w) if nig[1] else None,
                 g.t().mm(x) if nig[2] else None)
