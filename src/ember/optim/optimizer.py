@@ -124,7 +124,9 @@ def _hooked_step(step: Callable) -> Callable:
         self._in_step = True
         try:
             self._opt_called = True
-            for hook in list(_global_pre_hooks.values()) + list(self._step_pre_hooks.values()):
+            pre = _global_pre_hooks or self._step_pre_hooks
+            for hook in (list(_global_pre_hooks.values()) + list(self._step_pre_hooks.values())
+                         if pre else ()):
                 result = hook(self, args, kwargs)
                 if result is not None:
                     if not (isinstance(result, tuple) and len(result) == 2):
@@ -133,7 +135,9 @@ def _hooked_step(step: Callable) -> Callable:
                             f"but got {result}.")
                     args, kwargs = result
             out = step(self, *args, **kwargs)
-            for hook in list(_global_post_hooks.values()) + list(self._step_post_hooks.values()):
+            post = _global_post_hooks or self._step_post_hooks
+            for hook in (list(_global_post_hooks.values()) + list(self._step_post_hooks.values())
+                         if post else ()):
                 hook(self, args, kwargs)
             return out
         finally:
