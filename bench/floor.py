@@ -1,6 +1,7 @@
 """How close each workload is to its matrix-product floor: torch's time, ember's time, and the
 part of ember's time spent inside BLAS products (every ember GEMM goes through
-`ember.ops._gemm._matmul`, which this script wraps with a timer), at one thread, both frameworks
+`ember.ops._gemm._matmul`, `_gemm._dot` or the cblas ?gemm of `ops/_blas_strided.py`, which
+this script wraps with timers), at one thread, both frameworks
 in one process, best of several rounds (issue 15: "where a target cannot be reached in NumPy,
 say what the floor is, measured, and why").
 
@@ -120,14 +121,24 @@ def main():
     from ember.ops import _gemm
     torch.set_num_threads(1)
     ember.set_num_threads(1)
-    raw = _gemm._matmul
+    from ember.ops import _blas_strided
     spent = [0.0]
 
-    def timed(*args, **kw):
-        t0 = time.perf_counter()
-        r = raw(*args, **kw)
-        spent[0] += time.perf_counter() - t0
-        return r
+    def timer(fn):
+        def timed(*args, **kw):
+            t0 = time.perf_counter()
+            r = fn(*args, **kw)
+            spent[0] += time.perf_counter() - t0
+            return r
+        return timed
+
+    cblas = _blas_strided.gemm_fns()  # (the dict ops/_linear_blas.py calls through too)
+    raw = (_gemm._matmul, _gemm._dot, dict(cblas))
+    timed = (timer(raw[0]), timer(raw[1]), {dt: timer(fn) for dt, fn in raw[2].items()})
+
+    def use(fns):
+        _gemm._matmul, _gemm._dot = fns[0], fns[1]
+        cblas.update(fns[2])
 
     print(f"1 thread, best of {a.rounds} rounds; load average {os.getloadavg()[0]:.2f} on "
           f"{os.cpu_count()} cores")
@@ -143,12 +154,12 @@ def main():
         for _ in range(a.rounds):
             for fw_name, r in runs.items():
                 if fw_name == "ember":
-                    _gemm._matmul = timed
+                    use(timed)
                     spent[0] = 0.0
                 t0 = time.perf_counter()
                 r()
                 dt = time.perf_counter() - t0
-                _gemm._matmul = raw
+                use(raw)
                 if dt < best[fw_name]:
                     best[fw_name] = dt
                     if fw_name == "ember":

@@ -33,6 +33,7 @@ THREADS_GAIN = 1.3
 _REPROBE_SECONDS = 2.0
 
 _matmul = np.matmul
+_dot = np.dot  # (both looked up at call time: bench/floor.py times every product)
 _perf = time.perf_counter
 
 
@@ -170,7 +171,7 @@ def gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndar
     if a.ndim == 2 and a.shape[1] == 1 and b.ndim == 2 and out is None and a.dtype == b.dtype:
         # an outer product (a one-sample weight gradient): np.matmul's K=1 loop is several
         # times slower than np.dot's rank-1 BLAS call (128x784: 116 us against 16)
-        return np.dot(a, b)
+        return _dot(a, b)
     macs = _macs(a, b)
     if macs < SERIAL_MACS:
         if _blas.current != 1:
@@ -187,7 +188,7 @@ def gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndar
                     return r
             # np.dot: the same BLAS call, bit for bit, without matmul's ufunc dispatch
             # (0.4 us of a 1-2 us product)
-            return np.dot(a, b)
+            return _dot(a, b)
         return _matmul(a, b) if out is None else _matmul(a, b, out=out)
     if not _blas.ready:
         _find()
