@@ -56,6 +56,8 @@ class AddmmBackward0(Op):
             if out is not None:
                 return out
         out = gemm(xd, weight._data.T)
+        if out.size < 65536:  # (rows' regrouping starts there)
+            return np.add(out, bias._data, out=out)
         return _rows(np.add, out, bias._data, out=out)
 
     @staticmethod
@@ -660,7 +662,7 @@ def _class_targets(t: np.ndarray, n: int, c: int, ignore_index: int, weight, dty
         if ignored.any():
             valid = ~ignored
             t = np.where(valid, t, 0)
-    idx = _row_offsets(n, c) + t
+    idx = _row_offsets(n, c) + t if n != 1 else t  # (one row: the targets are the indices)
     if weight is not None:
         w = weight[t].astype(dtype, copy=False)
         return idx, (w * valid if valid is not None else w)
@@ -684,6 +686,8 @@ def _reduce_rows(ctx, loss: np.ndarray, reduction: str, n: int, w) -> np.ndarray
     ctx.denom keeps that divisor (None unless mean) for `_row_scale`."""
     if reduction == "mean":
         denom = ctx.denom = _mean_denominator(n, w, loss.dtype)
+        if n == 1 and w is None:  # one row: its loss / 1 (exact), no reduction call
+            return loss.reshape(())
         return _mean(loss, denom)
     ctx.denom = None
     return _reduce_np(loss, reduction)
@@ -747,7 +751,13 @@ class CrossEntropyLossBackward0(Op):
         a = x._data
         n, c = a.shape
         idx, w = _class_targets(target, n, c, ignore_index, weight, a.dtype)
-        if a.size:
+        if 0 < a.size < 256:  # a few rows: NumPy's own row reductions, no helper layers
+            z = a - np.maximum.reduce(a, axis=1, keepdims=True)
+            e = np.exp(z)
+            s = np.add.reduce(e, axis=1)
+            loss = np.log(s)
+            loss -= z.take(idx)
+        elif a.size:
             z = _shifted(a, 1)
             e = np.exp(z)
             s = _reduce_keepdim(np.add, e, 1).reshape(n)
