@@ -41,6 +41,11 @@ class Op(Node, Function):
                 a, b = args
                 if b.__class__ is Tensor and a.__class__ is Tensor and (a._rg or b._rg):
                     return record_binary(cls, a, b)
+            elif len(args) == 3:  # (a linear layer's addmm: bias, input and weight)
+                a, b, c = args
+                if isinstance(a, Tensor) and isinstance(b, Tensor) and isinstance(c, Tensor) \
+                        and (a._rg or b._rg or c._rg):
+                    return record_ternary(cls, a, b, c)
             for a in args:
                 if isinstance(a, Tensor) and a._rg:
                     return _apply_recording(cls, _object_new(cls), args)
@@ -129,6 +134,26 @@ def record_unary(cls, a):
     return _record(cls, ctx, (a,), (ea,), ((da.shape, da.dtype),))
 
 
+def _leaf_or_node_edge(a):
+    """_edge for the usual cases inline (a leaf's accumulator, a non-view's node)."""
+    fn = a.grad_fn
+    if fn is None:
+        return (a._accumulator or a._get_accumulator(), 0) if a._rg else _NO_EDGE
+    if a._base is None:
+        return (fn, a._output_nr)
+    return _edge(a)
+
+
+def record_ternary(cls, a, b, c):
+    """Record op `cls` on three tensors, at least one requiring grad (see record_binary)."""
+    ctx = _object_new(cls)
+    ctx.needs_input_grad = (a._rg, b._rg, c._rg)
+    da, db, dc = a._data, b._data, c._data
+    return _record(cls, ctx, (a, b, c),
+                   (_leaf_or_node_edge(a), _leaf_or_node_edge(b), _leaf_or_node_edge(c)),
+                   ((da.shape, da.dtype), (db.shape, db.dtype), (dc.shape, dc.dtype)))
+
+
 def _apply_recording(cls, ctx, args):
     n = len(args)
     if n == 2:
@@ -142,13 +167,10 @@ def _apply_recording(cls, ctx, args):
                 return _record(cls, ctx, args, (_edge(a), _NO_EDGE), ((da.shape, da.dtype), None))
     elif n == 1 and isinstance(args[0], Tensor):
         return record_unary(cls, args[0])
-    elif n == 3:  # three tensors (a linear layer's bias, input and weight): no lists to build
+    elif n == 3:
         a, b, c = args
         if isinstance(a, Tensor) and isinstance(b, Tensor) and isinstance(c, Tensor):
-            ctx.needs_input_grad = (a._rg, b._rg, c._rg)
-            da, db, dc = a._data, b._data, c._data
-            return _record(cls, ctx, args, (_edge(a), _edge(b), _edge(c)),
-                           ((da.shape, da.dtype), (db.shape, db.dtype), (dc.shape, dc.dtype)))
+            return record_ternary(cls, a, b, c)
     a = args[0] if n else None
     if isinstance(a, Tensor) and not cls._number_edges:
         for b in args[1:]:

@@ -567,9 +567,12 @@ class ReluBackward0(Op):
     @staticmethod
     def forward(ctx, a):
         x = a._data
-        if x.dtype.kind == "b":
+        k = x.dtype.kind
+        if k == "f" and 0 < x.size < 4096:  # small: max(0, x) against a cached 0-d zero
+            return np.maximum(_zero(x.dtype), x)  # (the bound first: x's -0.0 survives)
+        if k == "b":
             raise RuntimeError('"clamp_min_scalar_cpu" not implemented for \'Bool\'')
-        return _bound(np.maximum, x, 0) if x.dtype.kind == "f" else np.maximum(x, _zero(x.dtype))
+        return _bound(np.maximum, x, 0) if k == "f" else np.maximum(x, _zero(x.dtype))
 
     @staticmethod
     def backward(ctx, g):
