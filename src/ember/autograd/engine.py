@@ -262,13 +262,16 @@ def _execute(roots, grads, retain_graph, create_graph, aliased, capture, accumul
                 if _anomaly.enabled:
                     _anomaly_check(node, outs)
             elif node.__class__ is AccumulateGrad:
-                if node._pre_hooks or node._retained or capture:
+                if node._pre_hooks or node._retained or node._node_pre_hooks or capture:
                     buf = _pre_node(node, buf, create_graph, aliased, capture, results)
                 if acc_allowed is None or node in acc_allowed:
                     _accumulate(node._var_ref, buf[0], create_graph, aliased)
                     if node._post_acc_hooks:  # register_post_accumulate_grad_hook (DDP's trigger)
                         for h in list(node._post_acc_hooks.values()):
                             h(node._var_ref)
+                if node._hooks:  # the node's own post hooks: (no grad_inputs, its grad_outputs)
+                    for h in list(node._hooks.values()):
+                        h((), tuple(buf))
                 continue
             else:
                 if node._pre_hooks or node._retained or node._node_pre_hooks or capture:
@@ -295,8 +298,9 @@ def _execute(roots, grads, retain_graph, create_graph, aliased, capture, accumul
                         if gd.dtype is not dt and gd.dtype != dt:
                             g = g.to(_dtype_of(dt)) if create_graph else Tensor._new(gd.astype(dt))
                         if direct_acc and child.__class__ is AccumulateGrad and \
-                                deps[child] == 1 and not (child._pre_hooks or child._retained or
-                                                          child._post_acc_hooks) and \
+                                deps[child] == 1 and not (
+                                    child._pre_hooks or child._retained or child._post_acc_hooks
+                                    or child._node_pre_hooks or child._hooks) and \
                                 child not in buffers:  # (an earlier edge's gradient waits there)
                             deps[child] = 0
                             _accumulate(child._var_ref, g, create_graph, aliased)

@@ -721,11 +721,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
         x, t = input._data, target._data
         if x.ndim == 2 and t.ndim == 1 and x.dtype.kind == "f" and t.dtype == np.int64 and \
                 x.shape[0] == t.shape[0] and x.shape[0]:
-            out = _nn.CrossEntropyLossBackward0.apply(input, t, None, reduction, ignore_index)
-            if out.grad_fn is not None:  # what a double backward recomputes
-                _recompute.record(out, (_loss_double.ClassLoss, (True, t, None, reduction,
-                                                                  ignore_index)), input)
-            return out
+            return _class_loss("ce", input, target, None, reduction, ignore_index)
     _check_tensor("cross_entropy", "input", input)
     _check_tensor("cross_entropy", "target", target, 2)
     reduction = _reduction(size_average, reduce, reduction)

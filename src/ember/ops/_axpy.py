@@ -55,23 +55,10 @@ def axpy_(y: np.ndarray, alpha: float, x: np.ndarray, tmp: np.ndarray | None,
     fn(y.size, alpha, px, 1, py, 1)
 
 
-# (alpha, dtype, its 0-d array): the parameters of one optimizer step share it
-_last_alpha = [None, None, None]
-
-
-def _alpha(alpha, dtype):
-    last = _last_alpha
-    if last[0] != alpha or last[1] is not dtype or type(last[0]) is not type(alpha):
-        a = np.array(alpha, dtype)
-        a.flags.writeable = False
-        last[0], last[1], last[2] = alpha, dtype, a
-    return last[2]
-
-
 def _numpy_axpy(y, alpha, x, tmp):
     # alpha as a 0-d array of y's dtype: the value NumPy would cast a Python float to, without
     # the scalar conversion that makes up half of a small array's multiply
-    a = _alpha(alpha, y.dtype) if y.dtype.kind == "f" else alpha
+    a = np.array(alpha, y.dtype) if y.dtype.kind == "f" else alpha
     if tmp is None:
         y += x * a
     else:

@@ -167,10 +167,6 @@ def _apply_recording(cls, ctx, args):
                 return _record(cls, ctx, args, (_edge(a), _NO_EDGE), ((da.shape, da.dtype), None))
     elif n == 1 and isinstance(args[0], Tensor):
         return record_unary(cls, args[0])
-    elif n == 3:
-        a, b, c = args
-        if isinstance(a, Tensor) and isinstance(b, Tensor) and isinstance(c, Tensor):
-            return record_ternary(cls, a, b, c)
     a = args[0] if n else None
     if isinstance(a, Tensor) and not cls._number_edges:
         for b in args[1:]:

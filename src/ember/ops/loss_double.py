@@ -40,4 +40,6 @@ class ClassLoss:
         if self.reduction == "sum":
             return loss.sum()
         denom = dt.type(len(t)) if w is None else w.sum(dtype=dt)
-        return loss.sum() / float(denom) if denom != 0 else loss.sum() * float("nan")
+        if denom == 0:  # every target ignored: the loss is nan, its gradient zero (as torch)
+            return loss.sum() * 0.0 + float("nan")
+        return loss.sum() / float(denom)

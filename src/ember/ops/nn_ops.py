@@ -662,7 +662,7 @@ def _class_targets(t: np.ndarray, n: int, c: int, ignore_index: int, weight, dty
         if ignored.any():
             valid = ~ignored
             t = np.where(valid, t, 0)
-    idx = _row_offsets(n, c) + t if n != 1 else t  # (one row: the targets are the indices)
+    idx = _row_offsets(n, c) + t
     if weight is not None:
         w = weight[t].astype(dtype, copy=False)
         return idx, (w * valid if valid is not None else w)
